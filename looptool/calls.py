@@ -1,0 +1,334 @@
+"""Tool-call formats: parse model text into calls, render labels as target text, validate against schemas.
+
+Accepted model outputs, in order of preference:
+
+* Hermes/Qwen blocks: ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>`` (several blocks, any
+  whitespace), optionally after a ``<think>...</think>`` block;
+* a bare JSON call ``{"name": ..., "arguments": ...}`` or a JSON list of them;
+* python style ``[f(a=1), g(b="x")]`` or ``f(a=1)`` (BFCL's format), read with :mod:`ast` and
+  ``ast.literal_eval`` on each value, never ``eval``;
+* anything else is a text answer: no call.
+
+A malformed call is returned as :class:`Parsed` with ``error`` set, never swallowed and never raised.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+from looptool import jsonutil
+
+TOOL_CALL_OPEN = "<tool_call>"
+TOOL_CALL_CLOSE = "</tool_call>"
+_THINK_OPEN = "<think>"
+_THINK_CLOSE = "</think>"
+_FENCE = re.compile(r"^```[a-zA-Z0-9_-]*\s*\n(.*?)\n?```$", re.DOTALL)
+_PY_CALL_START = re.compile(r"^\[?\s*[A-Za-z_][\w.]*\s*\(")
+
+
+@dataclass(frozen=True)
+class Call:
+    name: str
+    arguments: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "arguments": self.arguments}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> Call:
+        return cls(d["name"], dict(d.get("arguments") or {}))
+
+
+@dataclass(frozen=True)
+class Parsed:
+    """The calls found in a model output, or why none could be read.
+
+    ``calls`` is empty both for a text answer (``error is None``) and a failed parse (``error`` set).
+    ``content`` is the text outside the calls (the think block removed).
+    """
+
+    calls: tuple[Call, ...] = ()
+    error: str | None = None
+    content: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+    def label(self) -> list[dict[str, Any]] | None:
+        """The calls in label form ``[{name, arguments}]``; None when the parse failed."""
+        return None if self.error else [c.to_dict() for c in self.calls]
+
+
+def _fail(reason: str, content: str = "") -> Parsed:
+    return Parsed((), reason, content)
+
+
+def parse(text: str | None) -> Parsed:
+    """Parse a model output into calls. Never raises for any string input."""
+    if text is None:
+        return _fail("no output")
+    body, err = _strip_think(text)
+    if err:
+        return _fail(err, text)
+    if TOOL_CALL_OPEN in body or TOOL_CALL_CLOSE in body:
+        return _parse_blocks(body)
+    stripped = body.strip()
+    m = _FENCE.match(stripped)
+    if m:
+        stripped = m.group(1).strip()
+    if stripped.startswith(("{", "[")) or _PY_CALL_START.match(stripped):
+        return _parse_bare(stripped)
+    return Parsed((), None, stripped)
+
+
+def _strip_think(text: str) -> tuple[str, str | None]:
+    if _THINK_OPEN in text:
+        start = text.index(_THINK_OPEN)
+        end = text.find(_THINK_CLOSE, start)
+        if end < 0:
+            return text, "unclosed <think> block"
+        return text[:start] + text[end + len(_THINK_CLOSE) :], None
+    if _THINK_CLOSE in text:  # template opened the think block in the prompt
+        return text[text.rindex(_THINK_CLOSE) + len(_THINK_CLOSE) :], None
+    return text, None
+
+
+def _parse_blocks(body: str) -> Parsed:
+    calls: list[Call] = []
+    outside: list[str] = []
+    pos = 0
+    n = 0
+    while True:
+        start = body.find(TOOL_CALL_OPEN, pos)
+        stray = body.find(TOOL_CALL_CLOSE, pos)
+        if start < 0:
+            if stray >= 0:
+                return _fail(f"stray {TOOL_CALL_CLOSE} without an opening tag", body)
+            outside.append(body[pos:])
+            break
+        if 0 <= stray < start:
+            return _fail(f"stray {TOOL_CALL_CLOSE} without an opening tag", body)
+        outside.append(body[pos:start])
+        n += 1
+        end = body.find(TOOL_CALL_CLOSE, start)
+        if end < 0:
+            return _fail(f"unclosed {TOOL_CALL_OPEN} tag (block {n})", body)
+        inner = body[start + len(TOOL_CALL_OPEN) : end]
+        if TOOL_CALL_OPEN in inner:
+            return _fail(f"nested {TOOL_CALL_OPEN} in block {n}", body)
+        got, err = _calls_from_json_text(inner.strip(), where=f"block {n}")
+        if err:
+            return _fail(err, body)
+        calls.extend(got)
+        pos = end + len(TOOL_CALL_CLOSE)
+    return Parsed(tuple(calls), None, "".join(outside).strip())
+
+
+def _parse_bare(text: str) -> Parsed:
+    if text.startswith(("{", "[")):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as e:
+            json_err = f"invalid JSON: {e.msg} at char {e.pos}"
+        else:
+            got, err = _calls_from_value(value, where="output")
+            return _fail(err, text) if err else Parsed(tuple(got), None, "")
+    else:
+        json_err = None
+    got, err = _calls_from_python(text)
+    if err is None:
+        return Parsed(tuple(got), None, "")
+    return _fail(json_err if json_err and err.startswith("not python") else err, text)
+
+
+def _calls_from_json_text(text: str, where: str) -> tuple[list[Call], str | None]:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        return [], f"{where}: invalid JSON: {e.msg} at char {e.pos}"
+    return _calls_from_value(value, where)
+
+
+def _calls_from_value(value: Any, where: str) -> tuple[list[Call], str | None]:
+    items = value if isinstance(value, list) else [value]
+    calls = []
+    for i, item in enumerate(items):
+        here = f"{where}[{i}]" if isinstance(value, list) else where
+        if not isinstance(item, dict):
+            return [], f"{here}: a call must be a JSON object, got {type(item).__name__}"
+        name = item.get("name")
+        if not isinstance(name, str) or not name.strip():
+            return [], f"{here}: missing or empty 'name'"
+        args = item.get("arguments", item.get("parameters", {}))
+        if isinstance(args, str):  # some servers send arguments as a JSON string
+            try:
+                args = json.loads(args) if args.strip() else {}
+            except json.JSONDecodeError as e:
+                return [], f"{here}: 'arguments' is a string that is not JSON ({e.msg})"
+        if args is None:
+            args = {}
+        if not isinstance(args, dict):
+            return [], f"{here}: 'arguments' must be an object, got {type(args).__name__}"
+        extra = set(item) - {"name", "arguments", "parameters", "id", "type"}
+        if extra:
+            return [], f"{here}: unexpected key(s) {sorted(extra)} in a call"
+        calls.append(Call(name.strip(), args))
+    return calls, None
+
+
+def _calls_from_python(text: str) -> tuple[list[Call], str | None]:
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as e:
+        return [], f"not python: {e.msg}"
+    node = tree.body
+    elts = node.elts if isinstance(node, (ast.List, ast.Tuple)) else [node]
+    calls = []
+    for i, el in enumerate(elts):
+        if not isinstance(el, ast.Call):
+            return [], f"python call {i}: expected f(arg=value), got {type(el).__name__}"
+        name = _dotted_name(el.func)
+        if name is None:
+            return [], f"python call {i}: function name must be a (dotted) identifier"
+        if el.args:
+            return [], f"python call {i} ({name}): positional arguments are not allowed; use name=value"
+        args = {}
+        for kw in el.keywords:
+            if kw.arg is None:
+                return [], f"python call {i} ({name}): **kwargs is not allowed"
+            try:
+                args[kw.arg] = _plain(ast.literal_eval(kw.value))
+            except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
+                return [], f"python call {i} ({name}): value of '{kw.arg}' is not a literal"
+        calls.append(Call(name, args))
+    return calls, None
+
+
+def _dotted_name(node: ast.AST) -> str | None:
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    parts.append(node.id)
+    return ".".join(reversed(parts))
+
+
+def _plain(v: Any) -> Any:
+    """literal_eval values as JSON values (tuples and sets become lists)."""
+    if isinstance(v, (tuple, list, set, frozenset)):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {str(k): _plain(x) for k, x in v.items()}
+    if isinstance(v, complex) or isinstance(v, bytes):
+        raise ValueError("not a JSON value")
+    return v
+
+
+# --- rendering ------------------------------------------------------------------------------------------
+
+
+def render_call(call: Call | dict[str, Any]) -> str:
+    d = call.to_dict() if isinstance(call, Call) else {"name": call["name"], "arguments": call["arguments"]}
+    return f"{TOOL_CALL_OPEN}\n{json.dumps(d, ensure_ascii=False)}\n{TOOL_CALL_CLOSE}"
+
+
+def render_calls(calls: list[Call] | list[dict[str, Any]]) -> str:
+    """A label as the assistant's target text: one ``<tool_call>`` block per call."""
+    return "\n".join(render_call(c) for c in calls)
+
+
+def render_target(label: list[dict[str, Any]], reply: str | None = None) -> str:
+    """Training target for a label: the calls, or for ``[]`` the text reply (``reply`` or a default)."""
+    if label:
+        return render_calls(label)
+    return reply or "I can't do that with the available tools."
+
+
+def as_calls(label: Any) -> list[Call]:
+    """Label JSON text, a list of dicts, or Calls -> list of Call."""
+    if isinstance(label, str):
+        label = json.loads(label)
+    return [c if isinstance(c, Call) else Call.from_dict(c) for c in label]
+
+
+# --- tools and schema validation -------------------------------------------------------------------------
+
+
+def normalize_tool(tool: dict[str, Any]) -> dict[str, Any]:
+    """OpenAI ``{"type": "function", "function": {...}}`` or a plain function -> ``{name, description,
+    parameters}``."""
+    if tool.get("type") == "function" and isinstance(tool.get("function"), dict):
+        tool = tool["function"]
+    out = {"name": tool["name"], "description": tool.get("description", "")}
+    out["parameters"] = tool.get("parameters") or {"type": "object", "properties": {}}
+    return out
+
+
+def tool_index(tools: Any) -> dict[str, dict[str, Any]]:
+    """Name -> tool for a tools list (or its JSON text)."""
+    if isinstance(tools, str):
+        return _tool_index_cached(tools)
+    return {t["name"]: t for t in (normalize_tool(t) for t in tools)}
+
+
+@lru_cache(maxsize=4096)
+def _tool_index_cached(tools_json: str) -> dict[str, dict[str, Any]]:
+    return tool_index(json.loads(tools_json))
+
+
+@lru_cache(maxsize=4096)
+def _validator(params_json: str):
+    from jsonschema import Draft202012Validator, validators
+
+    schema = json.loads(params_json)
+    cls = validators.validator_for(schema, default=Draft202012Validator)
+    return cls(schema, format_checker=cls.FORMAT_CHECKER)
+
+
+def validate_call(call: Call | dict[str, Any], tools: Any) -> list[str]:
+    """Every way ``call`` breaks its tool's JSON Schema (empty list: valid).
+
+    Unknown function, missing required argument, unknown argument (unless the schema allows additional
+    properties), wrong type, value outside an enum or range, bad format.
+    """
+    if isinstance(call, dict):
+        call = Call.from_dict(call)
+    index = tool_index(tools)
+    tool = index.get(call.name)
+    if tool is None:
+        return [f"unknown function '{call.name}' (tools: {sorted(index)})"]
+    params = tool.get("parameters") or {}
+    problems = []
+    props = params.get("properties") or {}
+    if params.get("additionalProperties", False) is False:
+        for arg in call.arguments:
+            if arg not in props:
+                problems.append(f"{call.name}: unknown argument '{arg}'")
+    checked = {k: v for k, v in call.arguments.items() if k in props} if props else call.arguments
+    schema = dict(params)
+    schema.pop("additionalProperties", None)  # reported above, with a clearer message
+    for err in sorted(_validator(jsonutil.dumps(schema)).iter_errors(checked), key=lambda e: list(e.path)):
+        path = ".".join(str(p) for p in err.absolute_path)
+        if err.validator == "required":
+            missing = re.findall(r"'([^']+)' is a required property", err.message)
+            where = f"{call.name}.{path}" if path else call.name
+            problems.append(f"{where}: missing required argument '{missing[0] if missing else err.message}'")
+        else:
+            problems.append(f"{call.name}.{path}: {err.message}" if path else f"{call.name}: {err.message}")
+    return problems
+
+
+def validate_calls(calls: list[Call] | list[dict[str, Any]], tools: Any) -> list[str]:
+    """Violations of every call in a label or prediction."""
+    out: list[str] = []
+    for c in calls:
+        out.extend(validate_call(c, tools))
+    return out

@@ -1,0 +1,50 @@
+"""The ``looptool`` command line.
+
+Commands are registered by name with the module that implements them and imported only when run, so
+``looptool --help`` starts without importing torch.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# command name -> "module:attribute" of a click.Command
+COMMANDS: dict[str, str] = {
+    "prepare-model": "looptool.commands.model:prepare_model_cmd",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        target = COMMANDS.get(name)
+        if target is None:
+            return None
+        module, attr = target.split(":")
+        return getattr(importlib.import_module(module), attr)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        # Short help without importing every command module (which would import torch).
+        rows = [(name, _SHORT_HELP.get(name, "")) for name in self.list_commands(ctx)]
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
+_SHORT_HELP: dict[str, str] = {
+    "prepare-model": "Turn the base model (embedded SmolLM2 GGUF, a directory or an id) into models/base.",
+}
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="looptool")
+def main() -> None:
+    """looptool: train tool-calling LLMs in a closed data-training loop (LoopTool), orchestrated by DVC."""
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,110 @@
+"""Parquet in and out, atomically and validated; DuckDB over Parquet files.
+
+Writes go to a temporary file in the target folder and are renamed into place, so a stage killed half-way
+never leaves a truncated Parquet file that the next run would take for finished work.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from looptool.schema import Schema, SchemaError
+
+
+def write_parquet(df: pl.DataFrame, path: str | Path, schema: Schema | None = None) -> Path:
+    """Validate ``df`` against ``schema`` (if given) and write it to ``path`` atomically.
+
+    Parent folders are created (DVC removes outputs before a stage runs, folders included).
+    """
+    path = Path(path)
+    if schema is not None:
+        df = schema.validate(df, where=str(path))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        df.write_parquet(tmp, compression="zstd", statistics=True)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def read_parquet(path: str | Path, schema: Schema | None = None, deep: bool = True) -> pl.DataFrame:
+    """Read one Parquet file and validate it against ``schema``; errors name the file."""
+    path = Path(path)
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no such Parquet file")
+    try:
+        df = pl.read_parquet(path)
+    except Exception as e:
+        raise SchemaError(f"{path}: not a readable Parquet file ({e})") from None
+    return schema.validate(df, where=str(path), deep=deep) if schema is not None else df
+
+
+def write_json(obj: Any, path: str | Path) -> Path:
+    """Write a small JSON file (metrics) atomically, pretty-printed and key-sorted for readable diffs."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        json.dump(obj, f, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default)
+        f.write("\n")
+    os.replace(tmp, path)
+    return path
+
+
+def _json_default(o: Any) -> Any:
+    if hasattr(o, "item"):  # numpy scalars
+        return o.item()
+    if isinstance(o, Path):
+        return str(o)
+    raise TypeError(f"not JSON serialisable: {type(o).__name__}")
+
+
+def read_json(path: str | Path) -> Any:
+    return json.loads(Path(path).read_text())
+
+
+def connect(threads: int | None = None, memory_limit: str | None = None):
+    """A fresh in-memory DuckDB connection (one per call site: DuckDB connections are not thread-safe)."""
+    import duckdb
+
+    con = duckdb.connect(":memory:")
+    if threads:
+        con.execute(f"SET threads = {int(threads)}")
+    if memory_limit:
+        con.execute(f"SET memory_limit = '{memory_limit}'")
+    return con
+
+
+def parquet_source(paths: str | Path | Iterable[str | Path]) -> str:
+    """A ``read_parquet(...)`` SQL expression over one path, a glob or a list of paths.
+
+    Paths are inlined as SQL string literals (quotes escaped), because DuckDB table functions in a FROM
+    clause cannot take prepared parameters for their file list.
+    """
+    if isinstance(paths, (str, Path)):
+        paths = [paths]
+    lits = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+    return f"read_parquet([{lits}], union_by_name = true)"
+
+
+def query(sql: str, params: dict[str, Any] | list[Any] | None = None, con=None) -> pl.DataFrame:
+    """Run SQL in DuckDB and return a polars DataFrame."""
+    own = con is None
+    con = con or connect()
+    try:
+        rel = con.execute(sql, params) if params is not None else con.execute(sql)
+        return rel.pl()
+    finally:
+        if own:
+            con.close()

@@ -1,0 +1,74 @@
+"""Per-role backend configuration (``backends.student`` / ``backends.judge`` / ``backends.generator``)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+BACKENDS = ("transformers", "vllm", "openai", "none")
+
+
+@dataclass
+class BackendConfig:
+    """How one role (student, judge, generator) reaches its model."""
+
+    backend: str = "transformers"
+    """``transformers`` (in-process, CPU default), ``vllm`` (offline engine, GPU), ``openai`` (any
+    OpenAI-compatible server, e.g. ``vllm serve Qwen/Qwen3-32B``) or ``none`` (role disabled)."""
+    model: str | None = None
+    """Checkpoint path or hub id (local backends), or the served model name (``openai``). The pipeline sets the
+    student's model to the iteration's checkpoint."""
+    base_url: str | None = None
+    """``openai``: server root, e.g. ``http://127.0.0.1:8000/v1``."""
+    api_key_env: str | None = None
+    """``openai``: NAME of the environment variable holding the API key (never the key itself)."""
+    max_concurrency: int = 8
+    """``openai``: requests in flight at once."""
+    timeout_s: float = 120.0
+    """``openai``: seconds per request before it counts as failed (and is retried)."""
+    max_retries: int = 4
+    """``openai``: retries with exponential backoff on 429, 5xx and connection errors."""
+    batch_size: int = 8
+    """``transformers``: sequences per forward pass (requests are sorted by length into batches)."""
+    dtype: str | None = None
+    """Weights dtype for local backends (default: the checkpoint's; bfloat16 on GPU is a good choice)."""
+    device: str | None = None
+    """``transformers``: ``cpu`` or ``cuda`` (default: cuda when available)."""
+    tensor_parallel_size: int = 1
+    """``vllm``: GPUs per model."""
+    gpu_memory_utilization: float = 0.85
+    """``vllm``: fraction of GPU memory the engine may take."""
+    max_model_len: int | None = None
+    """``vllm``: context length limit (default: the model's)."""
+    chat_template_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Extra chat-template arguments, e.g. ``{enable_thinking: false}`` for Qwen3."""
+    cache: bool = True
+    """Replay identical calls from the content-addressed call cache (``LOOPTOOL_CACHE_DIR``)."""
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend={self.backend!r} is not one of {list(BACKENDS)}")
+        if self.backend == "openai" and not self.base_url:
+            raise ValueError("backend 'openai' needs base_url")
+        if self.max_concurrency < 1 or self.batch_size < 1:
+            raise ValueError("max_concurrency and batch_size must be >= 1")
+
+    @property
+    def enabled(self) -> bool:
+        return self.backend != "none"
+
+    def api_key(self) -> str | None:
+        """The API key from the environment variable named by ``api_key_env``."""
+        if not self.api_key_env:
+            return None
+        key = os.environ.get(self.api_key_env)
+        if key is None:
+            raise ValueError(f"environment variable {self.api_key_env} (backends api_key_env) is not set")
+        return key
+
+
+def cache_dir() -> str:
+    """Where the call cache lives: ``$LOOPTOOL_CACHE_DIR`` or ``.looptool-cache`` in the working directory
+    (git-ignored and outside DVC outputs)."""
+    return os.environ.get("LOOPTOOL_CACHE_DIR", ".looptool-cache")

