@@ -120,9 +120,9 @@ def _parse_blocks(body: str) -> Parsed:
         if end < 0:
             return _fail(f"unclosed {TOOL_CALL_OPEN} tag (block {n})", body)
         inner = body[start + len(TOOL_CALL_OPEN) : end]
-        if TOOL_CALL_OPEN in inner:
-            return _fail(f"nested {TOOL_CALL_OPEN} in block {n}", body)
         got, err = _calls_from_json_text(inner.strip(), where=f"block {n}")
+        if err and TOOL_CALL_OPEN in inner:  # a tag inside a JSON string is fine; a real nested block is not
+            return _fail(f"nested {TOOL_CALL_OPEN} in block {n}", body)
         if err:
             return _fail(err, body)
         calls.extend(got)
@@ -144,7 +144,8 @@ def _parse_bare(text: str) -> Parsed:
     got, err = _calls_from_python(text)
     if err is None:
         return Parsed(tuple(got), None, "")
-    return _fail(json_err if json_err and err.startswith("not python") else err, text)
+    looks_python = _PY_CALL_START.match(text) is not None
+    return _fail(err if looks_python or not json_err else json_err, text)
 
 
 def _calls_from_json_text(text: str, where: str) -> tuple[list[Call], str | None]:
@@ -227,7 +228,7 @@ def _plain(v: Any) -> Any:
         return [_plain(x) for x in v]
     if isinstance(v, dict):
         return {str(k): _plain(x) for k, x in v.items()}
-    if isinstance(v, complex) or isinstance(v, bytes):
+    if isinstance(v, (complex, bytes)):
         raise ValueError("not a JSON value")
     return v
 

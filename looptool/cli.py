@@ -13,6 +13,11 @@ import click
 # command name -> "module:attribute" of a click.Command
 COMMANDS: dict[str, str] = {
     "prepare-model": "looptool.commands.model:prepare_model_cmd",
+    "diff": "looptool.commands.data:diff_cmd",
+    "lineage": "looptool.commands.data:lineage_cmd",
+    "stats": "looptool.commands.data:stats_cmd",
+    "import": "looptool.commands.data:import_cmd",
+    "export": "looptool.commands.data:export_cmd",
 }
 
 
@@ -37,6 +42,11 @@ class LazyGroup(click.Group):
 
 _SHORT_HELP: dict[str, str] = {
     "prepare-model": "Turn the base model (embedded SmolLM2 GGUF, a directory or an id) into models/base.",
+    "diff": "Compare two datasets (iterations or git revisions): added, removed, relabeled samples.",
+    "lineage": "Every event of one sample across iterations (created, selected, probed, judged, ...).",
+    "stats": "Composition of a dataset by part, origin, pattern, domain and label_rev.",
+    "import": "Import OpenAI messages+tools JSONL or BFCL files as decision points (Parquet).",
+    "export": "Export a dataset as OpenAI fine-tuning JSONL or LLaMA-Factory ShareGPT.",
 }
 
 

@@ -103,7 +103,10 @@ def query(sql: str, params: dict[str, Any] | list[Any] | None = None, con=None) 
     own = con is None
     con = con or connect()
     try:
-        rel = con.execute(sql, params) if params is not None else con.execute(sql)
+        # The relation API: DuckDB 2.0's execute() result has no .pl(); con.sql(...).pl() works in 1.x and 2.x.
+        rel = con.sql(sql, params=params) if params is not None else con.sql(sql)
+        if rel is None:  # a statement without a result set
+            return pl.DataFrame()
         return rel.pl()
     finally:
         if own:

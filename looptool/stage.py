@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from looptool.config import ConfigError, from_dict, load_params
+from looptool.config import ConfigError, from_dict, load_params, section
 
 T = TypeVar("T")
 
@@ -64,14 +64,29 @@ def iteration(params: Mapping[str, Any], key: int | str) -> Iteration:
 def section_config(
     cls: type[T], name: str, params_path: str = "params.yaml", key: int | str | None = None, params: Mapping | None = None
 ) -> T:
-    """Config dataclass ``cls`` from params section ``name``, with iteration ``key``'s overrides merged in."""
+    """Config dataclass ``cls`` from params section ``name`` (dotted, e.g. ``backends.student``), with
+    iteration ``key``'s overrides (``iterations.<key>.<name>``) merged in."""
     params = params if params is not None else load_params(params_path)
-    data = params.get(name) or {}
+    data = section(params, name, None) or {}
     where = f"{params_path}:{name}"
     if key is not None:
         item = (params.get("iterations") or {}).get(str(key)) or {}
-        over = item.get(name)
+        over = section(item, name, None)
         if over:
             data = deep_merge(data, over)
             where += f" (with iterations.{key}.{name})"
     return from_dict(cls, data, where)
+
+
+@dataclass
+class LoopConfig:
+    """``loop`` section: the paper's ablation switches (``dvc exp run -S loop.jglv=false``)."""
+
+    jglv: bool = True
+    """Judgement-guided label verification; off: every failed sample is an error seed with its label."""
+    edde: bool = True
+    """Error-driven data expansion; off: no new samples."""
+    hppl: bool = True
+    """Keep the high-perplexity mastered samples in the next dataset."""
+    static: bool = False
+    """Static baseline: D_j = D_1 for every iteration (no probing-driven data changes)."""

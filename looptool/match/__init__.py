@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from functools import lru_cache
 from typing import Any
 
 from looptool.calls import Call, Parsed, tool_index
@@ -32,7 +33,9 @@ def _is_numeric(schema: dict[str, Any] | None) -> bool:
 
 
 def _canon(value: Any, schema: dict[str, Any] | None) -> Any:
-    """A hashable, type-tagged form of a JSON value, numbers unified only where ``schema`` is numeric."""
+    """A hashable, type-tagged form of a JSON value, numbers unified only where ``schema`` is numeric.
+
+    The definition of ToolMatch equality; :func:`tool_match` computes the same relation faster."""
     tv = type(value)
     if tv is str:
         return ("s", value)
@@ -68,7 +71,7 @@ def _as_pairs(calls: Any) -> list[tuple[str, dict[str, Any]]] | None:
             return None
         return [(c.name, c.arguments) for c in calls.calls]
     if isinstance(calls, str):
-        calls = json.loads(calls)
+        return _label_pairs(calls)
     out = []
     for c in calls:
         if isinstance(c, Call):
@@ -78,8 +81,76 @@ def _as_pairs(calls: Any) -> list[tuple[str, dict[str, Any]]] | None:
     return out
 
 
+@lru_cache(maxsize=65536)
+def _label_pairs(text: str) -> list[tuple[str, dict[str, Any]]]:
+    # GRPO scores each label num_generations times: parse its JSON once. Callers never mutate the result.
+    return [(c["name"], c["arguments"]) for c in _json_loads(text)]
+
+
+@lru_cache(maxsize=4096)
+def _props_by_name(tools_json: str) -> dict[str, dict[str, Any]]:
+    return _props_index(tool_index(tools_json))
+
+
+def _props_index(index: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {name: ((t.get("parameters") or {}).get("properties") or {}) for name, t in index.items()}
+
+
+def _props(tools: Any) -> dict[str, dict[str, Any]]:
+    if tools is None:
+        return {}
+    if isinstance(tools, str):
+        return _props_by_name(tools)
+    return _props_index(tool_index(tools))
+
+
+_NUM_TYPES = (int, float)
+
+try:  # orjson decodes labels ~5x faster than json; same values (both give int/float/bool/None/str)
+    import orjson
+
+    _json_loads = orjson.loads
+except ImportError:  # pragma: no cover - orjson is a dependency
+    _json_loads = json.loads
+
+
+def _args_eq(pa: dict[str, Any], ga: dict[str, Any], props: dict[str, Any]) -> bool:
+    # Python's == is looser than ours (1 == 1.0 == True), so != rejects at C speed; a candidate match is
+    # then walked for the type rules.
+    if pa != ga:
+        return False
+    for k, v in pa.items():
+        if type(v) is not str and not _same_types(v, ga[k], props.get(k)):
+            return False
+    return True
+
+
+def _same_types(a: Any, b: Any, schema: dict[str, Any] | None) -> bool:
+    """For values already equal under Python's ==: are they equal under ToolMatch's typed rules too?"""
+    ta = type(a)
+    if ta is str:
+        return True  # a str only == a str
+    tb = type(b)
+    if ta is not tb:
+        if ta in _NUM_TYPES and tb in _NUM_TYPES:
+            return schema is not None and _is_numeric(schema)
+        return False
+    if ta is dict:
+        props = schema.get("properties") if schema else None
+        for k, v in a.items():
+            if not _same_types(v, b[k], props.get(k) if props else None):
+                return False
+        return True
+    if ta is list:
+        items = schema.get("items") if schema else None
+        for x, y in zip(a, b):
+            if not _same_types(x, y, items):
+                return False
+    return True
+
+
 def canonical_calls(calls: Any, tools: Any = None) -> Counter:
-    """The multiset of canonical calls that ToolMatch compares."""
+    """The multiset of canonical (hashable) calls; two call lists match iff these are equal."""
     index = tool_index(tools) if tools is not None else {}
     pairs = _as_pairs(calls) or []
     return Counter(_call_key(n, a, index) for n, a in pairs)
@@ -107,11 +178,18 @@ def tool_match(prediction: Any, label: Any, tools: Any = None) -> bool:
         return False
     if not gold:
         return True
-    if sorted(n for n, _ in pred) != sorted(n for n, _ in gold):
-        return False
-    index = tool_index(tools) if tools is not None else {}
+    props = _props(tools)
     if len(gold) == 1:
-        return _call_key(*pred[0], index) == _call_key(*gold[0], index)
-    return Counter(_call_key(n, a, index) for n, a in pred) == Counter(
-        _call_key(n, a, index) for n, a in gold
-    )
+        (pn, pa), (gn, ga) = pred[0], gold[0]
+        return pn == gn and _args_eq(pa, ga, props.get(gn, {}))
+    # Greedy matching is exact here: equality of calls is an equivalence relation.
+    unmatched = list(gold)
+    for pn, pa in pred:
+        p = props.get(pn, {})
+        for i, (gn, ga) in enumerate(unmatched):
+            if gn == pn and _args_eq(pa, ga, p):
+                del unmatched[i]
+                break
+        else:
+            return False
+    return True
