@@ -53,7 +53,7 @@ def test_hermes_rendering(smollm2_tokenizer):
     text = render_prompt(smollm2_tokenizer, TOOLS, msgs)
     assert msgs == MSGS  # inputs untouched
     assert text.count("<|im_start|>system") == 1
-    assert "Be brief." in text and "<tools>\n" in text and '"name":"get_weather"' in text
+    assert "Be brief." in text and "<tools>\nget_weather(city: string) - Current weather for a city.\n</tools>" in text
     # both calls rendered as parseable blocks in the assistant turn
     assistant = text.split("<|im_start|>assistant\n")[1].split("<|im_end|>")[0]
     assert [c.arguments["city"] for c in parse(assistant).calls] == ["Paris", "Rome"]
@@ -62,6 +62,32 @@ def test_hermes_rendering(smollm2_tokenizer):
     assert "</tool_response>\n<tool_response>" in text
     assert text.endswith("<|im_start|>assistant\n")
     assert "SmolLM" not in text  # our system prompt replaces the template's default one
+
+
+def test_tool_signature_keeps_schema_information():
+    from looptool.prompts.render import tool_signature
+
+    tool = {
+        "name": "book",
+        "description": "Book a room.",
+        "parameters": {
+            "type": "object",
+            "properties": {
+                "city": {"type": "string", "description": "City name."},
+                "nights": {"type": "integer", "minimum": 1, "maximum": 30, "default": 1},
+                "kind": {"type": "string", "enum": ["single", "double"]},
+                "date": {"type": "string", "format": "date"},
+                "guests": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}},
+                "tags": {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}},
+                "note": {"type": ["string", "null"]},
+            },
+            "required": ["city", "kind"],
+        },
+    }
+    assert tool_signature(tool) == (
+        'book(city: string /* City name. */, nights?: integer /* 1..30; default 1 */, kind: "single"|"double", '
+        'date?: string<date>, guests?: {name: string}[], tags?: ("a"|"b")[], note?: string|null) - Book a room.'
+    )
 
 
 def test_prompt_is_compact(smollm2_tokenizer):

@@ -1,0 +1,325 @@
+"""Error-Driven Data Expansion (EDDE): each verified failure seeds k new, different samples of the same
+difficulty.
+
+Seeds are the failed samples JGLV verified: PRED_WRONG (the model is wrong, the label right) and LABEL_WRONG
+(the label was wrong and is now corrected). Two modes:
+
+* ``structured`` (embedded default): the API synthesizer re-instantiates the seed's difficulty signature
+  (pattern, call count, parallelism, argument kinds, distractors, missing-argument behaviour) in another domain
+  with new goals and values (:func:`looptool.synth.instantiate`);
+* ``llm``: the generator model sees tools, context, the wrong and the right call, the judge's analysis and one
+  variation axis, and writes a new sample (:mod:`looptool.prompts.generator`).
+
+Every new sample passes the seed verification, is de-duplicated against the pool, the held-out split, D_j and
+its siblings, and records ``parent_id``. Failures are written to the rejected file with their reason.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from looptool import io, jsonutil
+from looptool.config import check_choice
+from looptool.llm.base import Backend, Request, Sampling
+from looptool.prompts.generator import AXES, generator_messages, parse_generated
+from looptool.schema import PROBE, REJECTED, SAMPLE, TRAIN, VERDICT, frame, make_sample_id
+
+
+@dataclass
+class ExpandConfig:
+    """``expand`` section."""
+
+    k: int = 4
+    """New samples per verified failure (paper: 4)."""
+    mode: str = "structured"
+    """``structured`` (API synthesizer, no model) or ``llm`` (``backends.generator``)."""
+    max_samples: int | None = 64
+    """Cap on new samples per iteration (merge keeps at most ``merge.size`` anyway); None = no cap."""
+    verdicts: list[str] = field(default_factory=lambda: ["PRED_WRONG", "LABEL_WRONG"])
+    """Which verified failures seed expansions."""
+    tries: int = 3
+    """Attempts per requested sample before it counts as rejected."""
+    axes: list[str] = field(default_factory=lambda: list(AXES))
+    """``llm`` mode: variation axes, used in turn across a seed's k samples."""
+    temperature: float = 0.8
+    """``llm`` mode: generator sampling temperature."""
+    max_new_tokens: int = 1024
+    """``llm`` mode: room for a generated sample."""
+    seed: int = 0
+    """Random seed (the iteration number is added)."""
+
+    def __post_init__(self) -> None:
+        check_choice("mode", self.mode, ("structured", "llm"))
+        if self.k < 0 or self.tries < 1:
+            raise ValueError("k must be >= 0 and tries >= 1")
+        bad = [a for a in self.axes if a not in AXES]
+        if bad:
+            raise ValueError(f"axes: unknown {bad}; known {list(AXES)}")
+
+
+@dataclass
+class Seed:
+    row: dict[str, Any]
+    verdict: str
+    right: list[dict[str, Any]]
+    wrong: list[dict[str, Any]] | None
+    wrong_text: str
+    analysis: str
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return json.loads(self.row["meta"]) if self.row["meta"] else {}
+
+
+def error_seeds(data: pl.DataFrame, probed: pl.DataFrame, verdicts: pl.DataFrame, kinds: list[str]) -> list[Seed]:
+    """The verified failures, with the right call (the corrected label for LABEL_WRONG)."""
+    v = verdicts.filter(pl.col("verdict").is_in(kinds))
+    j = v.join(data, on="sample_id").join(probed.select("sample_id", "prediction", "calls"), on="sample_id")
+    seeds = []
+    for r in j.sort("sample_id").iter_rows(named=True):
+        right = json.loads(r["new_label"]) if r["verdict"] == "LABEL_WRONG" and r["new_label"] else json.loads(r["label"])
+        seeds.append(
+            Seed(
+                row=r,
+                verdict=r["verdict"],
+                right=right,
+                wrong=json.loads(r["calls"]) if r["calls"] else None,
+                wrong_text=r["prediction"] or "",
+                analysis=r["rationale"] or "",
+            )
+        )
+    return seeds
+
+
+def _finish(new: dict[str, Any], seed: Seed, iteration: int, extra_meta: dict[str, Any]) -> dict[str, Any]:
+    tools, messages = new["tools"], new["messages"]
+    if isinstance(tools, str):
+        tools = json.loads(tools)
+    if isinstance(messages, str):
+        messages = json.loads(messages)
+    meta = new.get("meta") or {}
+    if isinstance(meta, str):
+        meta = json.loads(meta)
+    meta = {**meta, "expansion": {"parent": seed.row["sample_id"], "verdict": seed.verdict, **extra_meta}}
+    label = new["label"] if not isinstance(new["label"], str) else json.loads(new["label"])
+    return {
+        "sample_id": make_sample_id(tools, messages),
+        "tools": tools,
+        "messages": messages,
+        "label": label,
+        "origin": "expansion",
+        "parent_id": seed.row["sample_id"],
+        "iteration": iteration,
+        "label_rev": 0,
+        "meta": meta,
+    }
+
+
+def _rejected(seed: Seed, reason: str, detail: str, candidate: dict[str, Any] | None, iteration: int) -> dict[str, Any]:
+    """A rejected expansion, kept with its reason (the candidate if there was one, else the seed's content)."""
+    base = candidate or {
+        "sample_id": f"{seed.row['sample_id']}~{jsonutil.digest(detail, 8)}",
+        "tools": seed.row["tools"],
+        "messages": seed.row["messages"],
+        "label": [],
+        "meta": {},
+    }
+    row = {
+        "sample_id": base["sample_id"],
+        "tools": base["tools"],
+        "messages": base["messages"],
+        "label": base.get("label") if isinstance(base.get("label"), (list, str)) else [],
+        "origin": "expansion",
+        "parent_id": seed.row["sample_id"],
+        "iteration": iteration,
+        "label_rev": 0,
+        "meta": base.get("meta") or {},
+        "reason": reason,
+        "detail": detail[:2000],
+    }
+    return row
+
+
+def expand(
+    data: pl.DataFrame,
+    probed: pl.DataFrame,
+    verdicts: pl.DataFrame,
+    known_ids: set[str],
+    cfg: ExpandConfig,
+    iteration: int,
+    seed_cfg: Any,
+    generator: Backend | None = None,
+    enabled: bool = True,
+) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any]]:
+    """New samples (SAMPLE rows), rejected candidates (REJECTED rows) and metrics."""
+    seeds = error_seeds(data, probed, verdicts, cfg.verdicts) if enabled else []
+    wanted = [(s, i) for s in seeds for i in range(cfg.k)]
+    if cfg.max_samples is not None and len(wanted) > cfg.max_samples:
+        rng = random.Random(cfg.seed + iteration)
+        wanted = sorted(rng.sample(wanted, cfg.max_samples), key=lambda x: (x[0].row["sample_id"], x[1]))
+    seen = set(known_ids)
+    made: list[dict[str, Any]] = []
+    rejected: list[dict[str, Any]] = []
+    if cfg.mode == "structured":
+        _structured(wanted, seen, made, rejected, cfg, iteration, seed_cfg)
+    elif wanted:
+        if generator is None:
+            raise ValueError("expand.mode=llm needs backends.generator (backend is 'none')")
+        _llm(wanted, seen, made, rejected, cfg, iteration, seed_cfg, generator)
+    reasons = Counter(r["reason"] for r in rejected)
+    metrics = {
+        "enabled": enabled,
+        "mode": cfg.mode,
+        "seeds": len(seeds),
+        "seeds_by_verdict": dict(Counter(s.verdict for s in seeds)),
+        "requested": len(wanted),
+        "made": len(made),
+        "rejected": len(rejected),
+        "rejected_by_reason": dict(sorted(reasons.items())),
+        "made_by_pattern": dict(sorted(Counter((r["meta"] or {}).get("pattern", "?") for r in made).items())),
+    }
+    return (frame(made, SAMPLE) if made else SAMPLE.empty()), (frame(rejected, REJECTED) if rejected else REJECTED.empty()), metrics
+
+
+def _accept(row: dict[str, Any], seed: Seed, seen: set[str], seed_cfg: Any, made: list, iteration: int) -> str | None:
+    """Verify and de-duplicate a candidate; returns the rejection reason or None (accepted)."""
+    from looptool.synth import verify_sample
+
+    problems = verify_sample(row, seed_cfg)
+    if problems:
+        return "failed_verification: " + "; ".join(problems[:3])
+    if row["sample_id"] in seen:
+        return "duplicate"
+    seen.add(row["sample_id"])
+    made.append(row)
+    return None
+
+
+def _structured(wanted, seen, made, rejected, cfg: ExpandConfig, iteration: int, seed_cfg: Any) -> None:
+    from looptool.synth import instantiate
+
+    for seed, i in wanted:
+        meta = seed.meta
+        signature = meta.get("signature")
+        if not signature:
+            rejected.append(_rejected(seed, "no_signature", "seed has no meta.signature (imported sample?)", None, iteration))
+            continue
+        avoid = {d for d in (meta.get("domain"),) if d}
+        reason, candidate = "no_instantiation", None
+        for attempt in range(cfg.tries):
+            rng = random.Random(f"{cfg.seed + iteration}:{seed.row['sample_id']}:{i}:{attempt}")
+            new = instantiate(signature, rng, seed_cfg, avoid_domains=avoid)
+            if new is None:
+                reason = "no_instantiation"
+                continue
+            candidate = _finish(new, seed, iteration, {"mode": "structured", "axis": "domain"})
+            reason = _accept(candidate, seed, seen, seed_cfg, made, iteration)
+            if reason is None:
+                break
+        if reason is not None:
+            rejected.append(_rejected(seed, reason.split(":")[0], reason, candidate, iteration))
+
+
+def _llm(wanted, seen, made, rejected, cfg: ExpandConfig, iteration: int, seed_cfg: Any, generator: Backend) -> None:
+    todo = list(wanted)
+    for attempt in range(cfg.tries):
+        if not todo:
+            break
+        reqs = []
+        for seed, i in todo:
+            axis = cfg.axes[i % len(cfg.axes)]
+            msgs = generator_messages(
+                json.loads(seed.row["tools"]),
+                json.loads(seed.row["messages"]),
+                seed.wrong,
+                seed.wrong_text,
+                seed.right,
+                seed.analysis,
+                seed.meta.get("signature") or {"pattern": seed.meta.get("pattern")},
+                axis,
+            )
+            reqs.append(Request.chat(msgs, key=f"{seed.row['sample_id']}:{i}:{attempt}"))
+        sampling = Sampling(max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, seed=cfg.seed + iteration * 1000 + attempt)
+        comps = generator.generate(reqs, sampling)
+        retry = []
+        for (seed, i), comp in zip(todo, comps):
+            axis = cfg.axes[i % len(cfg.axes)]
+            if not comp.ok:
+                reason, candidate, detail = "generator_error", None, comp.error or ""
+            else:
+                obj, err = parse_generated(comp.text)
+                if err:
+                    reason, candidate, detail = "unparseable", None, f"{err}: {comp.text[:300]}"
+                else:
+                    meta = _llm_meta(obj, seed, getattr(generator, "model", "llm"), axis)
+                    candidate = _finish({**obj, "meta": meta}, seed, iteration, {"mode": "llm", "axis": axis})
+                    reason = _accept(candidate, seed, seen, seed_cfg, made, iteration)
+                    detail = reason or ""
+            if reason is not None:
+                if attempt + 1 < cfg.tries:
+                    retry.append((seed, i))
+                else:
+                    rejected.append(_rejected(seed, reason.split(":")[0], detail, candidate, iteration))
+        todo = retry
+
+
+def _llm_meta(obj: dict[str, Any], seed: Seed, generator: str, axis: str) -> dict[str, Any]:
+    """The meta contract for a generated sample: the parent's pattern (the generator was asked to keep it),
+    a signature computed from the new sample, the domain kept only on axes that keep it."""
+    from looptool.synth import signature_of
+
+    parent = seed.meta
+    psig = parent.get("signature") or {}
+    pattern = parent.get("pattern") or psig.get("pattern") or "single"
+    same_domain = axis in ("values", "phrasing")
+    label, tools = obj["label"], obj["tools"]
+    meta = {
+        "pattern": pattern,
+        "domain": parent.get("domain") if same_domain else "generated",
+        "subdomain": parent.get("subdomain") if same_domain else "generated",
+        "capability": parent.get("capability") if same_domain else "generated",
+        "generator": generator,
+        "reply": obj.get("reply") if not label else None,
+        "signature": signature_of(pattern, label, tools, int(psig.get("n_distractors", 0)), int(psig.get("turns", 1))),
+    }
+    for key in ("missing", "requested"):
+        if isinstance(obj.get(key), dict):
+            meta[key] = obj[key]
+    return meta
+
+
+def run_expand(
+    data_path: str,
+    probe_path: str,
+    verdicts_path: str,
+    pool_path: str,
+    heldout_path: str,
+    cfg: ExpandConfig,
+    iteration: int,
+    seed_cfg: Any,
+    generator: Backend | None,
+    enabled: bool,
+    out: str,
+    rejected_out: str,
+) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    data = io.read_parquet(data_path, TRAIN)
+    probed = io.read_parquet(probe_path, PROBE)
+    verdicts = io.read_parquet(verdicts_path, VERDICT)
+    ids = io.query(
+        f"SELECT sample_id FROM {io.parquet_source([pool_path, heldout_path])} UNION SELECT sample_id FROM {io.parquet_source(data_path)}"
+    )
+    made, rejected, metrics = expand(data, probed, verdicts, set(ids["sample_id"].to_list()), cfg, iteration, seed_cfg, generator, enabled)
+    io.write_parquet(made, out, SAMPLE)
+    io.write_parquet(rejected, rejected_out, REJECTED)
+    if generator is not None and hasattr(generator, "stats"):
+        metrics["cache"] = generator.stats()
+    metrics["seconds"] = round(time.perf_counter() - t0, 2)
+    return metrics

@@ -1,0 +1,298 @@
+"""Dataset assembly: D_1 from the seed pool (``select``) and D_{j+1} (``merge@j``).
+
+D_{j+1} = ES (failed samples of D_j, corrected labels applied) + EE (error-driven expansions) + HPPL (mastered
+samples with the highest perplexity) + Seed-new (pool samples never used, filling ``merge.size``). The dataset
+size is fixed, so Seed-new shrinks as the others grow (paper: 100% -> 31% -> 15% -> 8%). Every selection is
+DuckDB SQL over the Parquet files; the iteration's lineage events are written beside.
+
+Random choices use ``md5(sample_id || ':' || seed)`` as the order key: deterministic, independent of file order,
+and stratified across patterns when asked (each pattern takes its share of the slots).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from looptool import io
+from looptool.config import check_choice
+from looptool.schema import EVENT, SAMPLE, TRAIN, VERDICTS, Schema, frame
+
+USED = Schema("pool_used", (SAMPLE.columns[0],))
+"""The ids of pool samples already taken as Seed-new (so later iterations take fresh ones)."""
+
+SAMPLE_COLS = ", ".join(SAMPLE.names)
+
+
+@dataclass
+class SelectConfig:
+    """``select`` section: how D_1 is drawn from the pool."""
+
+    size: int = 64
+    """|D_1|, the fixed dataset size of the loop."""
+    seed: int = 0
+    """Order key seed for the random sample."""
+    stratify: bool = True
+    """Give each pattern its share of the slots (else a plain random sample)."""
+
+    def __post_init__(self) -> None:
+        if self.size < 1:
+            raise ValueError("size must be >= 1")
+
+
+@dataclass
+class MergeConfig:
+    """``merge`` section: how D_{j+1} is assembled."""
+
+    size: int = 64
+    """|D_{j+1}| (fixed size; Seed-new fills what ES, EE and HPPL leave)."""
+    error_seed_verdicts: list[str] = field(default_factory=lambda: ["PRED_WRONG", "LABEL_WRONG", "ABSTAIN"])
+    """Verdicts whose failed samples are kept as error seeds. BOTH_WRONG (a broken sample) and BOTH_CORRECT
+    (the prediction is an acceptable answer too) are left out by default, as in the paper."""
+    hppl_rule: str = "top_fraction"
+    """Which mastered samples count as high-PPL: ``top_fraction`` (the top ``hppl_value`` share by PPL),
+    ``top_k`` (the ``hppl_value`` highest) or ``threshold`` (PPL >= ``hppl_value``)."""
+    hppl_value: float = 0.25
+    """Parameter of ``hppl_rule``."""
+    stratify: bool = True
+    """Stratify Seed-new across patterns."""
+    seed: int = 0
+    """Order key seed (the iteration number is added)."""
+
+    def __post_init__(self) -> None:
+        if self.size < 1:
+            raise ValueError("size must be >= 1")
+        check_choice("hppl_rule", self.hppl_rule, ("top_fraction", "top_k", "threshold"))
+        bad = [v for v in self.error_seed_verdicts if v not in VERDICTS]
+        if bad:
+            raise ValueError(f"error_seed_verdicts: unknown verdict(s) {bad}; known: {list(VERDICTS)}")
+
+
+def _key(seed: int) -> str:
+    return f"md5(sample_id || ':{int(seed)}')"
+
+
+def _ordered(source_sql: str, seed: int, stratify: bool) -> str:
+    """Rows of ``source_sql`` in sampling order: random by key, or interleaved across patterns so that any
+    prefix holds each pattern in proportion."""
+    key = _key(seed)
+    if not stratify:
+        return f"SELECT *, {key} AS _k FROM ({source_sql}) ORDER BY _k"
+    pattern = "coalesce(json_extract_string(meta, '$.pattern'), '')"
+    return (
+        f"SELECT * EXCLUDE (_pos), _k FROM ("
+        f" SELECT *, {key} AS _k,"
+        f" (row_number() OVER (PARTITION BY {pattern} ORDER BY {key}) - 0.5)"
+        f"   / count(*) OVER (PARTITION BY {pattern}) AS _pos"
+        f" FROM ({source_sql})) ORDER BY _pos, _k"
+    )
+
+
+def select_first(pool: str | Path, cfg: SelectConfig, out: str | Path, used_out: str | Path, events_out: str | Path) -> dict[str, Any]:
+    """D_1 = ``cfg.size`` pool samples (part ``seed_new``); records them as used; writes creation and
+    selection events for the pool."""
+    t0 = time.perf_counter()
+    io.read_parquet(pool, SAMPLE)  # validate before selecting
+    con = io.connect()
+    src = f"SELECT {SAMPLE_COLS} FROM {io.parquet_source(pool)}"
+    d1 = io.query(
+        f"SELECT {SAMPLE_COLS}, 'seed_new' AS part FROM ({_ordered(src, cfg.seed, cfg.stratify)}) LIMIT {int(cfg.size)}",
+        con=con,
+    )
+    pool_n = io.query(f"SELECT count(*) AS n FROM {io.parquet_source(pool)}", con=con).item()
+    if d1.height < cfg.size:
+        raise ValueError(f"{pool}: pool has {pool_n} samples, select.size asks for {cfg.size}")
+    io.write_parquet(d1, out, TRAIN)
+    io.write_parquet(d1.select("sample_id"), used_out, USED)
+    events = io.query(
+        f"""
+        SELECT sample_id, 0::BIGINT AS iteration, 'created' AS event, parent_id,
+               json_object('origin', origin) AS detail
+        FROM {io.parquet_source(pool)}
+        """,
+        con=con,
+    )
+    sel = d1.select(
+        "sample_id",
+        pl.lit(0, pl.Int64).alias("iteration"),
+        pl.lit("selected").alias("event"),
+        pl.lit(None, pl.String).alias("parent_id"),
+        pl.lit(json.dumps({"into": 1, "part": "seed_new"})).alias("detail"),
+    )
+    io.write_parquet(pl.concat([events.with_columns(pl.col("detail").cast(pl.String)), sel]), events_out, EVENT)
+    return {"size": d1.height, "pool": pool_n, "patterns": _count(d1, "pattern"), "seconds": time.perf_counter() - t0}
+
+
+def _count(df: pl.DataFrame, meta_key: str) -> dict[str, int]:
+    if df.is_empty():
+        return {}
+    vals = df.select(pl.col("meta").str.json_path_match(f"$.{meta_key}").fill_null("?").alias("k"))
+    return dict(sorted(vals.group_by("k").len().iter_rows()))
+
+
+@dataclass
+class LoopInputs:
+    """The files merge@j reads (paths from dvc.yaml)."""
+
+    data: Path
+    probe: Path
+    verdicts: Path
+    expansions: Path
+    pool: Path
+    used: Path
+    first: Path
+    expansions_rejected: Path | None = None
+
+
+def merge(
+    inp: LoopInputs,
+    cfg: MergeConfig,
+    iteration: int,
+    *,
+    hppl: bool = True,
+    edde: bool = True,
+    static: bool = False,
+    out: str | Path,
+    used_out: str | Path,
+    events_out: str | Path,
+) -> dict[str, Any]:
+    """Assemble D_{j+1}; write it, the updated used-ids and iteration j's events. Returns the metrics."""
+    t0 = time.perf_counter()
+    con = io.connect()
+    for name, path, schema in (
+        ("d", inp.data, TRAIN),
+        ("p", inp.probe, None),
+        ("v", inp.verdicts, None),
+        ("e", inp.expansions, SAMPLE),
+    ):
+        if schema is not None:
+            io.read_parquet(path, schema)
+        con.execute(f"CREATE TEMP VIEW {name} AS SELECT * FROM {io.parquet_source(path)}")
+    seed = cfg.seed + iteration
+    key = _key(seed)
+
+    if static:
+        nxt = io.query(f"SELECT {SAMPLE_COLS}, part FROM {io.parquet_source(inp.first)}", con=con)
+        used = io.read_parquet(inp.used, USED)
+        candidates = nxt.with_columns(pl.lit(0).alias("_prio"))
+    else:
+        verdicts = ", ".join("'" + v + "'" for v in cfg.error_seed_verdicts)
+        es = f"""
+            SELECT d.* EXCLUDE (part, label, label_rev),
+                   CASE WHEN v.verdict = 'LABEL_WRONG' AND v.new_label IS NOT NULL THEN v.new_label ELSE d.label END AS label,
+                   d.label_rev + CASE WHEN v.verdict = 'LABEL_WRONG' AND v.new_label IS NOT NULL THEN 1 ELSE 0 END AS label_rev,
+                   'error_seed' AS part, 1 AS _prio
+            FROM d JOIN p USING (sample_id) LEFT JOIN v USING (sample_id)
+            WHERE NOT p.mastered AND coalesce(v.verdict, 'ABSTAIN') IN ({verdicts})
+        """
+        ee = f"SELECT {SAMPLE_COLS}, 'expansion' AS part, 2 AS _prio FROM e" if edde else None
+        hp = _hppl_sql(cfg) if hppl else None
+        parts = [es] + [q for q in (ee, hp) if q]
+        union = " UNION ALL ".join(f"SELECT {SAMPLE_COLS}, part, _prio FROM ({q})" for q in parts)
+        candidates = io.query(
+            f"""
+            SELECT * EXCLUDE (_k) FROM (
+              SELECT *, {key} AS _k FROM ({union})
+              QUALIFY row_number() OVER (PARTITION BY sample_id ORDER BY _prio) = 1
+            ) ORDER BY _prio, _k
+            """,
+            con=con,
+        )
+        kept = candidates.head(cfg.size)
+        con.register("kept_ids", kept.select("sample_id"))
+        free = cfg.size - kept.height
+        fresh_src = (
+            f"SELECT {SAMPLE_COLS} FROM {io.parquet_source(inp.pool)} "
+            f"WHERE sample_id NOT IN (SELECT sample_id FROM {io.parquet_source(inp.used)}) "
+            f"AND sample_id NOT IN (SELECT sample_id FROM kept_ids)"
+        )
+        fresh = io.query(
+            f"SELECT {SAMPLE_COLS}, 'seed_new' AS part FROM ({_ordered(fresh_src, seed, cfg.stratify)}) LIMIT {max(free, 0)}",
+            con=con,
+        )
+        nxt = pl.concat([kept.drop("_prio"), fresh], how="vertical_relaxed")
+        used = pl.concat([io.read_parquet(inp.used, USED), fresh.select("sample_id")]).unique(maintain_order=True)
+
+    nxt = TRAIN.validate(nxt, where=str(out))
+    io.write_parquet(nxt, out, TRAIN)
+    io.write_parquet(used, used_out, USED)
+    events = _events(con, inp, iteration, nxt)
+    io.write_parquet(events, events_out, EVENT)
+
+    parts = dict(nxt.group_by("part").len().iter_rows())
+    n_failed = io.query("SELECT count(*) FROM p WHERE NOT mastered", con=con).item()
+    n_mastered = io.query("SELECT count(*) FROM p WHERE mastered", con=con).item()
+    n_exp = io.query("SELECT count(*) FROM e", con=con).item()
+    metrics = {
+        "iteration": iteration,
+        "size": nxt.height,
+        "parts": {p: int(parts.get(p, 0)) for p in ("seed_new", "error_seed", "expansion", "high_ppl")},
+        "fractions": {p: round(parts.get(p, 0) / max(nxt.height, 1), 4) for p in ("seed_new", "error_seed", "expansion", "high_ppl")},
+        "relabeled": int(nxt.filter(pl.col("part") == "error_seed").select((pl.col("label_rev") > 0).sum()).item() or 0),
+        "available": {"failed": n_failed, "mastered": n_mastered, "expansions": n_exp},
+        "dropped_for_size": int(max(candidates.height - nxt.filter(pl.col("part") != "seed_new").height, 0)) if not static else 0,
+        "pool_used": used.height,
+        "static": static,
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
+    con.close()
+    return metrics
+
+
+def _hppl_sql(cfg: MergeConfig) -> str:
+    base = "SELECT d.* EXCLUDE (part), 'high_ppl' AS part, 3 AS _prio, p.ppl AS _ppl FROM d JOIN p USING (sample_id) WHERE p.mastered AND p.ppl IS NOT NULL"
+    if cfg.hppl_rule == "threshold":
+        q = f"SELECT * FROM ({base}) WHERE _ppl >= {float(cfg.hppl_value)}"
+    elif cfg.hppl_rule == "top_k":
+        q = f"SELECT * FROM ({base}) ORDER BY _ppl DESC, sample_id LIMIT {int(cfg.hppl_value)}"
+    else:
+        q = (
+            f"SELECT * EXCLUDE (_r, _n) FROM (SELECT *, row_number() OVER (ORDER BY _ppl DESC, sample_id) AS _r,"
+            f" count(*) OVER () AS _n FROM ({base})) WHERE _r <= ceil({float(cfg.hppl_value)} * _n)"
+        )
+    return f"SELECT * EXCLUDE (_ppl) FROM ({q})"
+
+
+def _events(con, inp: LoopInputs, iteration: int, nxt: pl.DataFrame) -> pl.DataFrame:
+    """Lineage events of iteration j: probed, judged, relabeled, created/expanded (expansions), rejected,
+    selected (into D_{j+1})."""
+    j = int(iteration)
+    parts = [
+        f"""SELECT sample_id, {j}::BIGINT AS iteration, 'probed' AS event, NULL::VARCHAR AS parent_id,
+                   json_object('mastered', mastered, 'ppl', ppl, 'parse_error', parse_error)::VARCHAR AS detail FROM p""",
+        f"""SELECT sample_id, {j}::BIGINT, 'judged', NULL,
+                   json_object('verdict', verdict, 'decided_by', decided_by, 'rationale', rationale)::VARCHAR FROM v""",
+        f"""SELECT v.sample_id, {j}::BIGINT, 'relabeled', NULL,
+                   json_object('old_label', json(v.old_label), 'new_label', json(v.new_label),
+                               'label_rev', d.label_rev + 1)::VARCHAR
+            FROM v JOIN d USING (sample_id) WHERE v.verdict = 'LABEL_WRONG' AND v.new_label IS NOT NULL""",
+        f"""SELECT sample_id, {j}::BIGINT, 'created', parent_id, json_object('origin', origin)::VARCHAR FROM e""",
+        f"""SELECT parent_id, {j}::BIGINT, 'expanded', NULL,
+                   json_object('children', list(sample_id ORDER BY sample_id))::VARCHAR
+            FROM e WHERE parent_id IS NOT NULL GROUP BY parent_id""",
+    ]
+    if inp.expansions_rejected is not None and Path(inp.expansions_rejected).exists():
+        parts.append(
+            f"""SELECT sample_id, {j}::BIGINT, 'rejected', parent_id,
+                       json_object('reason', reason, 'stage', 'expand')::VARCHAR
+                FROM {io.parquet_source(inp.expansions_rejected)}"""
+        )
+    df = io.query(" UNION ALL ".join(parts), con=con)
+    df = df.rename(dict(zip(df.columns, EVENT.names)))
+    sel = nxt.select(
+        "sample_id",
+        pl.lit(j, pl.Int64).alias("iteration"),
+        pl.lit("selected").alias("event"),
+        pl.lit(None, pl.String).alias("parent_id"),
+        pl.format('{{"into":{},"part":"{}"}}', pl.lit(j + 1), pl.col("part")).alias("detail"),
+    )
+    return pl.concat([df.cast({"iteration": pl.Int64}), sel])
+
+
+def empty_expansions() -> pl.DataFrame:
+    return frame([], SAMPLE)

@@ -1,0 +1,109 @@
+"""Greedy Capability Probing (GCP): what model_j can and cannot do on its own training data.
+
+Every sample of D_j is greedy-decoded once. ``mastered`` is ToolMatch against the label; the perplexity of the
+output comes from the decode's own log-probabilities (no second forward pass). For a mastered sample the output
+is the label, so a high PPL marks a sample the model gets right without confidence: the HPPL part of the merge.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from looptool import io
+from looptool.calls import parse
+from looptool.llm.base import Backend, Request, Sampling
+from looptool.match import tool_match
+from looptool.schema import PROBE, TRAIN, frame
+
+
+@dataclass
+class ProbeConfig:
+    """``probe`` section."""
+
+    max_new_tokens: int = 96
+    """Longest answer decoded; a tool call of the demo's APIs takes 30-80 tokens."""
+    limit: int | None = None
+    """Probe only the first N samples (debugging); None = all of D_j."""
+    stop: list[str] = field(default_factory=list)
+    """Extra stop strings (the tokenizer's end of turn always stops)."""
+
+    def __post_init__(self) -> None:
+        if self.max_new_tokens < 1:
+            raise ValueError("max_new_tokens must be >= 1")
+
+
+def requests_for(df: pl.DataFrame) -> list[Request]:
+    """One chat request per sample (tools + messages so far), keyed by sample_id."""
+    return [
+        Request.chat(json.loads(m), json.loads(t), key=sid)
+        for sid, m, t in df.select("sample_id", "messages", "tools").iter_rows()
+    ]
+
+
+def probe(df: pl.DataFrame, backend: Backend, cfg: ProbeConfig, iteration: int) -> pl.DataFrame:
+    """Greedy-decode every sample of ``df`` (TRAIN or SAMPLE schema); return PROBE rows."""
+    if cfg.limit is not None:
+        df = df.head(cfg.limit)
+    sampling = Sampling(max_new_tokens=cfg.max_new_tokens, temperature=0.0, logprobs=True, stop=tuple(cfg.stop))
+    completions = backend.generate(requests_for(df), sampling)
+    rows = []
+    for (sid, tools, label), comp in zip(df.select("sample_id", "tools", "label").iter_rows(), completions):
+        parsed = parse(comp.text) if comp.ok else None
+        rows.append(
+            {
+                "sample_id": sid,
+                "iteration": iteration,
+                "prediction": comp.text,
+                "calls": parsed.label() if parsed is not None else None,
+                "parse_error": (parsed.error if parsed is not None else "no output"),
+                "mastered": bool(parsed is not None and tool_match(parsed, label, tools)),
+                "ppl": comp.ppl,
+                "n_tokens": len(comp.token_ids),
+                "error": comp.error,
+            }
+        )
+    return frame(rows, PROBE)
+
+
+def probe_metrics(probed: pl.DataFrame, data: pl.DataFrame, seconds: float, cache: dict[str, Any] | None) -> dict[str, Any]:
+    """Mastery overall and per pattern, parse errors, PPL of mastered outputs, backend errors."""
+    joined = probed.join(
+        data.select("sample_id", pl.col("meta").str.json_path_match("$.pattern").fill_null("?").alias("pattern"), "part"),
+        on="sample_id",
+    )
+    per_pattern = {
+        p: round(float(m), 4)
+        for p, m in joined.group_by("pattern").agg(pl.col("mastered").mean()).sort("pattern").iter_rows()
+    }
+    per_part = {
+        p: round(float(m), 4) for p, m in joined.group_by("part").agg(pl.col("mastered").mean()).sort("part").iter_rows()
+    }
+    mastered = probed.filter(pl.col("mastered"))
+    return {
+        "n": probed.height,
+        "mastered": int(probed["mastered"].sum()),
+        "mastered_rate": round(float(probed["mastered"].mean() or 0.0), 4),
+        "mastered_by_pattern": per_pattern,
+        "mastered_by_part": per_part,
+        "parse_errors": int(probed["parse_error"].is_not_null().sum()),
+        "backend_errors": int(probed["error"].is_not_null().sum()),
+        "ppl_mastered_mean": round(float(mastered["ppl"].mean()), 4) if mastered.height and mastered["ppl"].null_count() < mastered.height else None,
+        "ppl_mastered_max": round(float(mastered["ppl"].max()), 4) if mastered.height and mastered["ppl"].null_count() < mastered.height else None,
+        "tokens_mean": round(float(probed["n_tokens"].mean() or 0.0), 2),
+        "seconds": round(seconds, 2),
+        "cache": cache or {},
+    }
+
+
+def run_probe(data_path: str, backend: Backend, cfg: ProbeConfig, iteration: int, out: str) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    data = io.read_parquet(data_path, TRAIN)
+    probed = probe(data, backend, cfg, iteration)
+    io.write_parquet(probed, out, PROBE)
+    stats = backend.stats() if hasattr(backend, "stats") else None
+    return probe_metrics(probed, data, time.perf_counter() - t0, stats)

@@ -1,0 +1,304 @@
+"""Judgement-Guided Label Verification (JGLV): for each failed sample, is the prediction or the label wrong?
+
+A cascade, cheapest first:
+
+1. rules on the schema: an unparseable or schema-violating prediction beside a valid label is PRED_WRONG; a
+   schema-violating label beside a valid prediction is LABEL_WRONG; both violating is BOTH_WRONG; two answers
+   equal once schema defaults are filled in are BOTH_CORRECT;
+2. rules on grounding (the seed verification's rule, :func:`looptool.synth.verify.ungrounded_arguments`: a
+   value must be said in a user turn or tool result, in any of the ways people write it): when exactly one
+   side invents values the conversation does not contain, that side is wrong (decided by rule only when no judge is configured and ``verify.grounding_rule``; otherwise it is
+   recorded as evidence and the judge decides);
+3. the LLM judge (``backends.judge``): both candidates in a random order, ``verify.votes`` votes, a strict
+   majority of all votes decides (one judge meets it with one vote); unparseable or split -> ABSTAIN.
+
+Never relabel on doubt: LABEL_WRONG, and only LABEL_WRONG, replaces the label with the prediction.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+import polars as pl
+
+from looptool import io
+from looptool.calls import tool_index, validate_calls
+from looptool.llm.base import Backend, Request, Sampling
+from looptool.match import tool_match
+from looptool.prompts.judge import judge_messages, parse_judge
+from looptool.schema import NOISE_TRUTH, PROBE, TRAIN, VERDICT, VERDICTS, frame
+
+
+@dataclass
+class VerifyConfig:
+    """``verify`` section."""
+
+    votes: int = 1
+    """Judge votes per sample; a verdict needs a strict majority of all votes."""
+    judge_temperature: float = 0.0
+    """Judge sampling temperature (use > 0 with several votes, e.g. 0.7)."""
+    max_new_tokens: int = 512
+    """Room for the judge's analysis and verdict."""
+    grounding_rule: bool = True
+    """Without a judge, decide one-sided grounding evidence by rule (else such samples abstain)."""
+    seed: int = 0
+    """Seed of the candidate order (the iteration number is added)."""
+
+    def __post_init__(self) -> None:
+        if self.votes < 1:
+            raise ValueError("votes must be >= 1")
+        if self.votes > 1 and self.judge_temperature == 0:
+            raise ValueError("votes > 1 needs judge_temperature > 0 (greedy votes are all the same)")
+
+
+@dataclass(frozen=True)
+class Decision:
+    verdict: str
+    decided_by: str  # rule | llm | abstain
+    rationale: str
+    votes: list[dict[str, Any]]
+
+
+def _fill_defaults(calls: list[dict[str, Any]], tools: Any) -> list[dict[str, Any]]:
+    index = tool_index(tools)
+    out = []
+    for c in calls:
+        props = ((index.get(c["name"]) or {}).get("parameters") or {}).get("properties") or {}
+        args = dict(c["arguments"])
+        for k, spec in props.items():
+            if k not in args and isinstance(spec, dict) and "default" in spec:
+                args[k] = spec["default"]
+        out.append({"name": c["name"], "arguments": args})
+    return out
+
+
+def rule_decision(
+    pred: list[dict[str, Any]] | None,
+    parse_error: str | None,
+    label: list[dict[str, Any]],
+    tools: list[dict[str, Any]],
+    messages: list[dict[str, Any]],
+    decide_grounding: bool,
+) -> tuple[Decision | None, str]:
+    """The rule cascade. Returns (decision or None, evidence text for the judge / rationale)."""
+    label_bad = validate_calls(label, tools)
+    if pred is None:
+        if label_bad:
+            return Decision("BOTH_WRONG", "rule", f"unparseable prediction ({parse_error}); label violates schema: {'; '.join(label_bad)}", []), ""
+        return Decision("PRED_WRONG", "rule", f"unparseable prediction: {parse_error}", []), ""
+    pred_bad = validate_calls(pred, tools)
+    if pred_bad and not label_bad:
+        return Decision("PRED_WRONG", "rule", "prediction violates schema: " + "; ".join(pred_bad), []), ""
+    if label_bad and not pred_bad:
+        return Decision("LABEL_WRONG", "rule", "label violates schema: " + "; ".join(label_bad), []), ""
+    if label_bad and pred_bad:
+        return Decision("BOTH_WRONG", "rule", "both violate schema: " + "; ".join(pred_bad + label_bad), []), ""
+    if tool_match(_fill_defaults(pred, tools), _fill_defaults(label, tools), tools):
+        return Decision("BOTH_CORRECT", "rule", "equal once schema defaults are filled in", []), ""
+    from looptool.synth.verify import ungrounded_arguments  # the seed verification's own grounding rule
+
+    u_pred, u_label = ungrounded_arguments(pred, tools, messages), ungrounded_arguments(label, tools, messages)
+    evidence = ""
+    if u_pred and not u_label:
+        evidence = f"prediction invents values not in the conversation: {', '.join(u_pred)}"
+        if decide_grounding:
+            return Decision("PRED_WRONG", "rule", evidence, []), evidence
+    elif u_label and not u_pred and pred:
+        evidence = f"label has values not in the conversation ({', '.join(u_label)}); the prediction's are all grounded"
+        if decide_grounding:
+            return Decision("LABEL_WRONG", "rule", evidence, []), evidence
+    return None, evidence
+
+
+_MAP = {
+    # (verdict, which position holds the prediction) -> our verdict
+    ("CANDIDATE_1_WRONG", 1): "PRED_WRONG",
+    ("CANDIDATE_1_WRONG", 2): "LABEL_WRONG",
+    ("CANDIDATE_2_WRONG", 1): "LABEL_WRONG",
+    ("CANDIDATE_2_WRONG", 2): "PRED_WRONG",
+}
+
+
+def map_verdict(judge_verdict: str, pred_position: int) -> str:
+    """A positional judge verdict as PRED_WRONG / LABEL_WRONG / BOTH_*."""
+    return _MAP.get((judge_verdict, pred_position), judge_verdict)
+
+
+def majority(votes: list[str | None]) -> str | None:
+    """The verdict held by a strict majority of all votes (abstentions count against), else None."""
+    counts = Counter(v for v in votes if v is not None)
+    if not counts:
+        return None
+    verdict, n = counts.most_common(1)[0]
+    return verdict if n * 2 > len(votes) else None
+
+
+def judge_requests(
+    sid: str,
+    tools: list[dict[str, Any]],
+    messages: list[dict[str, Any]],
+    pred: list[dict[str, Any]],
+    pred_text: str,
+    label: list[dict[str, Any]],
+    reply: str | None,
+    cfg: VerifyConfig,
+    iteration: int,
+) -> list[tuple[Request, int]]:
+    """``cfg.votes`` judge requests, each with its own random candidate order; returns (request, pred_pos)."""
+    out = []
+    for vote in range(cfg.votes):
+        rng = random.Random(f"{cfg.seed + iteration}:{sid}:{vote}")
+        pred_pos = rng.choice((1, 2))
+        cands = [(pred, pred_text), (label, reply)] if pred_pos == 1 else [(label, reply), (pred, pred_text)]
+        msgs = judge_messages(tools, messages, cands[0][0], cands[1][0], cands[0][1], cands[1][1])
+        out.append((Request.chat(msgs, key=f"{sid}:{vote}"), pred_pos))
+    return out
+
+
+def verify(
+    data: pl.DataFrame,
+    probed: pl.DataFrame,
+    cfg: VerifyConfig,
+    iteration: int,
+    judge: Backend | None,
+    enabled: bool = True,
+) -> pl.DataFrame:
+    """A verdict for every failed sample of D_j (VERDICT rows)."""
+    failed = probed.filter(~pl.col("mastered")).join(data, on="sample_id", how="inner")
+    rows: list[dict[str, Any]] = []
+    pending: list[tuple[dict[str, Any], list[tuple[Request, int]], str]] = []
+    for r in failed.iter_rows(named=True):
+        label = json.loads(r["label"])
+        base = {"sample_id": r["sample_id"], "iteration": iteration, "old_label": label}
+        if not enabled:
+            rows.append({**base, "verdict": "ABSTAIN", "decided_by": "abstain", "rationale": "JGLV disabled (loop.jglv=false)", "new_label": None, "votes": []})
+            continue
+        tools, messages = json.loads(r["tools"]), json.loads(r["messages"])
+        pred = json.loads(r["calls"]) if r["calls"] is not None else None
+        decision, evidence = rule_decision(pred, r["parse_error"], label, tools, messages, decide_grounding=judge is None and cfg.grounding_rule)
+        if decision is not None:
+            rows.append(_row(base, decision, pred))
+            continue
+        if judge is None:
+            why = "no rule applies and no judge is configured" + (f"; evidence: {evidence}" if evidence else "")
+            rows.append(_row(base, Decision("ABSTAIN", "abstain", why, []), pred))
+            continue
+        meta = json.loads(r["meta"]) if r["meta"] else {}
+        reqs = judge_requests(r["sample_id"], tools, messages, pred or [], r["prediction"], label, meta.get("reply"), cfg, iteration)
+        pending.append((base | {"_pred": pred}, reqs, evidence))
+
+    if pending:
+        flat = [req for _, reqs, _ in pending for req, _ in reqs]
+        sampling = Sampling(max_new_tokens=cfg.max_new_tokens, temperature=cfg.judge_temperature, seed=cfg.seed + iteration)
+        comps = judge.generate(flat, sampling)
+        k = 0
+        for base, reqs, evidence in pending:
+            votes, mapped = [], []
+            for (_, pred_pos), comp in zip(reqs, comps[k : k + len(reqs)]):
+                reply = parse_judge(comp.text) if comp.ok else None
+                v = map_verdict(reply.verdict, pred_pos) if reply is not None and reply.verdict else None
+                mapped.append(v)
+                votes.append(
+                    {
+                        "pred_position": pred_pos,
+                        "verdict": v,
+                        "analysis": reply.analysis if reply else "",
+                        "error": comp.error or (reply.error if reply else None),
+                    }
+                )
+            k += len(reqs)
+            winner = majority(mapped)
+            pred = base.pop("_pred")
+            if winner is None:
+                why = "judge votes split or unparseable: " + ", ".join(str(v["verdict"] or v["error"]) for v in votes)
+                rows.append(_row(base, Decision("ABSTAIN", "abstain", why, votes), pred))
+            else:
+                analysis = next((v["analysis"] for v in votes if v["verdict"] == winner and v["analysis"]), "")
+                why = analysis or f"judge verdict {winner}"
+                if evidence:
+                    why += f" [rule evidence: {evidence}]"
+                rows.append(_row(base, Decision(winner, "llm", why, votes), pred))
+    return frame(rows, VERDICT) if rows else VERDICT.empty()
+
+
+def _row(base: dict[str, Any], d: Decision, pred: list[dict[str, Any]] | None) -> dict[str, Any]:
+    relabel = d.verdict == "LABEL_WRONG" and pred is not None
+    return {**base, "verdict": d.verdict, "decided_by": d.decided_by, "rationale": d.rationale, "new_label": pred if relabel else None, "votes": d.votes}
+
+
+def recovery(data: pl.DataFrame, probed: pl.DataFrame, verdicts: pl.DataFrame, truth: pl.DataFrame) -> dict[str, Any]:
+    """Precision and recall of label corrections against the injected noise (``noise_truth.parquet``).
+
+    A noisy sample counts while its label in D_j is still the noisy one. A correction is right when the new
+    label ToolMatches the clean label.
+    """
+    t = truth.join(data.select("sample_id", "label", "tools"), on="sample_id", how="inner")
+    noisy = {sid: (clean, tools) for sid, clean, noisy_label, label, tools in t.select("sample_id", "clean_label", "noisy_label", "label", "tools").iter_rows() if tool_match(json.loads(label), noisy_label, tools)}
+    kinds = dict(t.select("sample_id", "kind").iter_rows())
+    failed = set(probed.filter(~pl.col("mastered"))["sample_id"].to_list())
+    corrections = verdicts.filter(pl.col("verdict") == "LABEL_WRONG")
+    tp, tp_kinds = 0, Counter()
+    for sid, new in corrections.select("sample_id", "new_label").iter_rows():
+        if sid in noisy and new is not None and tool_match(json.loads(new), noisy[sid][0], noisy[sid][1]):
+            tp += 1
+            tp_kinds[kinds[sid]] += 1
+    n_corr, n_noisy = corrections.height, len(noisy)
+    noisy_failed = len(failed & set(noisy))
+    by_kind = Counter(kinds[s] for s in noisy)
+    return {
+        "noisy_in_dataset": n_noisy,
+        "noisy_failed": noisy_failed,
+        "corrections": n_corr,
+        "correct_corrections": tp,
+        "precision": round(tp / n_corr, 4) if n_corr else None,
+        "recall": round(tp / n_noisy, 4) if n_noisy else None,
+        "recall_of_failed": round(tp / noisy_failed, 4) if noisy_failed else None,
+        "by_kind": {k: {"noisy": n, "recovered": tp_kinds.get(k, 0)} for k, n in sorted(by_kind.items())},
+    }
+
+
+def verify_metrics(verdicts: pl.DataFrame, n_failed: int, seconds: float, extra: dict[str, Any]) -> dict[str, Any]:
+    counts = Counter(verdicts["verdict"].to_list())
+    by = Counter(verdicts["decided_by"].to_list())
+    return {
+        "failed": n_failed,
+        "verdicts": {v: int(counts.get(v, 0)) for v in VERDICTS},
+        "decided_by": {d: int(by.get(d, 0)) for d in ("rule", "llm", "abstain")},
+        "relabeled": int(verdicts["new_label"].is_not_null().sum()),
+        "seconds": round(seconds, 2),
+        **extra,
+    }
+
+
+def run_verify(
+    data_path: str,
+    probe_path: str,
+    cfg: VerifyConfig,
+    iteration: int,
+    judge: Backend | None,
+    enabled: bool,
+    out: str,
+    noise_truth: str | None = None,
+) -> dict[str, Any]:
+    t0 = time.perf_counter()
+    data = io.read_parquet(data_path, TRAIN)
+    probed = io.read_parquet(probe_path, PROBE)
+    verdicts = verify(data, probed, cfg, iteration, judge, enabled)
+    io.write_parquet(verdicts, out, VERDICT)
+    extra: dict[str, Any] = {"judge": judge.identity() if judge is not None else None, "enabled": enabled}
+    if judge is not None and hasattr(judge, "stats"):
+        extra["cache"] = judge.stats()
+    if noise_truth:
+        from pathlib import Path
+
+        if Path(noise_truth).exists():
+            extra["noise_recovery"] = recovery(data, probed, verdicts, io.read_parquet(noise_truth, NOISE_TRUTH))
+    return verify_metrics(verdicts, int((~probed["mastered"]).sum()), time.perf_counter() - t0, extra)
+
+
+__all__ = ["VerifyConfig", "verify", "run_verify", "rule_decision", "recovery", "majority", "map_verdict"]
