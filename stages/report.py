@@ -1,0 +1,26 @@
+"""DVC stage ``report``: every stage's metrics per iteration -> metrics/loop.json, plot data, reports/loop.html."""
+
+from __future__ import annotations
+
+import click
+
+
+@click.command()
+@click.option("--params", "params_path", default="params.yaml", show_default=True, help="params.yaml (iterations).")
+@click.option("--metrics-dir", default="metrics", show_default=True, help="Where the stages' metrics are.")
+@click.option("--out", "loop_json", required=True, help="All figures per iteration (metrics/loop.json).")
+@click.option("--plots-dir", required=True, help="Plot data for dvc plots (reports/plots).")
+@click.option("--html", "html_path", default=None, help="Self-contained HTML report (reports/loop.html).")
+def main(params_path: str, metrics_dir: str, loop_json: str, plots_dir: str, html_path: str | None) -> None:
+    """Build the loop report from whatever metrics exist."""
+    from looptool.config import load_params
+    from looptool.report import build_report
+
+    iterations = list((load_params(params_path).get("iterations") or {}).keys())
+    loop = build_report(metrics_dir, iterations, loop_json, plots_dir, html_path)
+    have = {k for r in loop["iterations"] for k in r if k != "iteration"}
+    click.echo(f"report: {len(loop['iterations'])} iterations, metrics from {sorted(have) or 'nothing yet'} -> {loop_json}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,278 @@
+"""Evaluation: data loading (v3 and v4 file names), BFCL's prompt conversion, the benchmarks' aggregation on
+hand-made figures, and the whole scoring path with a scripted backend (gold and wrong answers).
+
+The path with a real model (the tiny random Llama through ``looptool.llm.get_backend``) is in
+``tests/test_evaluate_model.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+
+import pytest
+
+from looptool import io
+from looptool.evaluate import EVAL_RESULT, EvalConfig, bfcl, evaluate
+from looptool.evaluate import acebench as ace
+from looptool.llm.base import Backend, Completion, Request, Sampling
+from looptool.schema import SAMPLE, frame, make_sample_id
+
+
+def test_bfcl_aggregation_on_hand_made_figures():
+    per = {
+        "simple": {"accuracy": 0.5, "n": 10, "n_total": 400},
+        "java": {"accuracy": 0.2, "n": 10, "n_total": 100},
+        "multiple": {"accuracy": 0.6, "n": 10, "n_total": 200},
+        "parallel": {"accuracy": 0.4, "n": 10, "n_total": 200},
+        "parallel_multiple": {"accuracy": 0.3, "n": 10, "n_total": 200},
+        "irrelevance": {"accuracy": 0.9, "n": 10, "n_total": 240},
+        "live_simple": {"accuracy": 0.5, "n": 10, "n_total": 258},
+        "live_multiple": {"accuracy": 0.25, "n": 10, "n_total": 1053},
+        "live_irrelevance": {"accuracy": 0.8, "n": 10, "n_total": 882},
+        "live_relevance": {"accuracy": 1.0, "n": 10, "n_total": 18},
+    }
+    agg = bfcl.aggregate(per)
+    simple = (0.5 + 0.2) / 2  # python simple and java; javascript not run
+    ast = (simple + 0.6 + 0.4 + 0.3) / 4
+    non_live = (simple + 0.6 + 0.4 + 0.3 + 0.9) / 5
+    live_ast = (0.5 * 258 + 0.25 * 1053) / (258 + 1053)
+    live = (0.5 * 258 + 0.25 * 1053 + 0.8 * 882 + 1.0 * 18) / (258 + 1053 + 882 + 18)
+    assert agg["non_live"]["simple_ast"] == round(simple, 4)
+    assert agg["non_live"]["summary_ast"] == round(ast, 4)
+    assert agg["non_live"]["overall"] == round(non_live, 4)
+    assert agg["live"]["summary_ast"] == round(live_ast, 4)
+    assert agg["live"]["overall"] == round(live, 4)
+    assert agg["overall_single_turn"] == round((live + non_live) / 2, 4)
+    assert agg["irrelevance"] == round((0.9 + 0.8) / 2, 4)
+    assert agg["categories_missing"] == ["javascript", "live_parallel", "live_parallel_multiple"]
+    # weights are category sizes (n_total), not the entries evaluated
+    assert bfcl.aggregate({"live_simple": {"accuracy": 1.0, "n": 5, "n_total": 300},
+                           "live_multiple": {"accuracy": 0.0, "n": 5, "n_total": 100}})["live"]["overall"] == 0.75
+    assert bfcl.aggregate({})["overall_single_turn"] is None
+
+
+def test_acebench_aggregation_on_hand_made_figures():
+    per = {
+        "normal_atom_bool": {"accuracy": 0.5},
+        "normal_atom_enum": {"accuracy": 0.7},
+        "normal_single_turn_single_function": {"accuracy": 0.4},
+        "normal_single_turn_parallel_function": {"accuracy": 0.2},
+        "special_incomplete": {"accuracy": 0.1},
+        "special_irrelevant": {"accuracy": 0.3},
+    }
+    agg = ace.aggregate(per, "agent skipped")
+    normal = (0.5 + 0.7 + 0.4 + 0.2) / 4
+    special = (0.1 + 0.3) / 2
+    assert agg["atom"] == 0.6 and agg["single_turn"] == 0.3
+    assert agg["normal_summary"] == round(normal, 4) and agg["special_summary"] == round(special, 4)
+    assert "summary" not in agg and agg["agent_skipped"] == "agent skipped"
+    assert agg["summary_without_agent"] == round((0.2676 * special + 0.578 * normal) / (0.2676 + 0.578), 4)
+    full = ace.aggregate({**per, "agent_multi_turn": {"accuracy": 0.5}, "agent_multi_step": {"accuracy": 0.5}}, None)
+    assert full["summary"] == round(0.2676 * special + 0.578 * normal + 0.1545 * 0.5, 4)
+
+
+def test_bfcl_tool_conversion_follows_bfcl():
+    functions = [
+        {
+            "name": "math.area",
+            "description": "Area.",
+            "parameters": {
+                "type": "dict",
+                "properties": {
+                    "base": {"type": "float", "description": "Base."},
+                    "dims": {"type": "tuple", "items": {"type": "float"}, "description": "Dims."},
+                    "opts": {"type": "dict", "properties": {"unit": {"type": "any", "description": "u"}}},
+                    "rows": {"type": "array", "items": {"type": "dict", "properties": {"k": {"type": "float"}}}},
+                },
+                "required": ["base"],
+            },
+        }
+    ]
+    (tool,) = bfcl.to_tools(functions, "simple")
+    assert tool["name"] == "math.area"
+    assert tool["description"].endswith("Note that the provided function is in Python 3 syntax.")
+    props = tool["parameters"]["properties"]
+    assert tool["parameters"]["type"] == "object"
+    assert props["base"] == {"type": "number", "format": "float", "description": "Base. This is a float type value."}
+    assert props["dims"]["type"] == "array" and props["dims"]["items"]["type"] == "number"
+    assert props["opts"]["type"] == "object" and props["opts"]["properties"]["unit"]["type"] == "string"
+    assert props["rows"]["items"]["type"] == "object"
+    assert props["rows"]["items"]["properties"]["k"]["type"] == "number"
+    assert functions[0]["parameters"]["type"] == "dict"  # the docs themselves are untouched
+    (jtool,) = bfcl.to_tools(
+        [{"name": "f", "description": "d", "parameters": {"type": "dict", "properties": {
+            "ids": {"type": "ArrayList", "items": {"type": "long"}, "description": "x."}}}}],
+        "java",
+    )
+    ids = jtool["parameters"]["properties"]["ids"]
+    assert ids["type"] == "string" and "items" not in ids and "Java ArrayList" in ids["description"]
+
+
+def test_acebench_tools_and_prompts():
+    entry = ace.Entry(
+        "special_incomplete_0", "special_incomplete", "user: book it", [
+            {"name": "f", "description": "d", "arguments": {"type": "dict", "properties": {"x": {"type": "float"}}}}
+        ], "The current time is 2024-01-01.", "", {"f": ["x"]},
+    )
+    (tool,) = ace.to_tools(entry.functions)
+    assert tool["parameters"] == {"type": "object", "properties": {"x": {"type": "number"}}}
+    system, user = ace.messages_for(entry)
+    assert "Missing necessary parameters" in system["content"] and "2024-01-01" in system["content"]
+    assert user["content"] == "Conversation history 1..t:\nuser: book it"
+
+
+def test_category_files_v3_and_v4_names(benchmarks_dir, tmp_path):
+    v3 = benchmarks_dir / "bfcl_v3"
+    (tmp_path / "possible_answer").mkdir()
+    for src, dst in (("simple", "simple_python"), ("irrelevance", "irrelevance"), ("live_simple", "live_simple")):
+        shutil.copy(v3 / f"BFCL_v3_{src}.json", tmp_path / f"BFCL_v4_{dst}.json")
+        if src != "irrelevance":
+            shutil.copy(v3 / "possible_answer" / f"BFCL_v3_{src}.json", tmp_path / "possible_answer" / f"BFCL_v4_{dst}.json")
+    entries, n = bfcl.load_category(tmp_path, "simple")
+    assert n == 400 and entries[0].answer and bfcl.category_file(tmp_path, "simple").name == "BFCL_v4_simple_python.json"
+    assert bfcl.load_category(tmp_path, "irrelevance")[1] == 240
+    assert bfcl.load_category(v3, "simple")[1] == 400
+    with pytest.raises(FileNotFoundError):
+        bfcl.load_category(tmp_path, "multiple")
+    assert bfcl.iter_categories(["simple_python", "live_simple", "simple"]) == ["simple", "live_simple"]
+    with pytest.raises(ValueError):
+        bfcl.iter_categories(["multi_turn_base"])
+
+
+class ScriptedBackend(Backend):
+    """Answers each request by its key from a table (the scoring path without a model)."""
+
+    name = "scripted"
+
+    def __init__(self, answers: dict[str, str], default: str = "I cannot help."):
+        self.answers, self.default, self.seen = answers, default, []
+
+    def generate(self, requests: Sequence[Request], sampling: Sampling) -> list[Completion]:
+        assert sampling.greedy
+        self.seen += [r.key for r in requests]
+        return [Completion(text=self.answers.get(r.key, self.default), token_ids=[1, 2, 3]) for r in requests]
+
+
+def _gold_bfcl_text(entry: bfcl.Entry) -> str:
+    calls = []
+    for gt in entry.answer:
+        (name, params), = gt.items()
+        args = {p: next(v for v in vals if v != "") for p, vals in params.items() if any(v != "" for v in vals)}
+        calls.append("<tool_call>" + json.dumps({"name": name, "arguments": args}) + "</tool_call>")
+    return "\n".join(calls)
+
+
+def _heldout(path: Path) -> Path:
+    tools = [{"name": "get_weather", "description": "Weather.", "parameters": {"type": "object", "properties": {
+        "city": {"type": "string"}}, "required": ["city"]}}]
+    rows = []
+    for i, (pattern, label) in enumerate(
+        [("single", [{"name": "get_weather", "arguments": {"city": "Paris"}}]),
+         ("single", [{"name": "get_weather", "arguments": {"city": "Rome"}}]),
+         ("irrelevant", [])]
+    ):
+        messages = [{"role": "user", "content": f"question {i}"}]
+        rows.append({"sample_id": make_sample_id(tools, messages), "tools": tools, "messages": messages, "label": label,
+                     "origin": "seed", "parent_id": None, "iteration": 0, "label_rev": 0, "meta": {"pattern": pattern}})
+    io.write_parquet(frame(rows, SAMPLE), path, SAMPLE)
+    return path
+
+
+def test_evaluate_scores_gold_and_wrong_answers(benchmarks_dir, tmp_path):
+    cfg = EvalConfig(
+        bfcl_dir=str(benchmarks_dir / "bfcl_v3"),
+        acebench_dir=str(benchmarks_dir / "acebench_en"),
+        bfcl_categories=["simple", "parallel", "irrelevance", "live_relevance"],
+        acebench_categories=["normal_single_turn_single_function", "normal_multi_turn_user_adjust",
+                             "special_irrelevant", "agent_multi_step"],
+        limit=3,
+    )
+    heldout = _heldout(tmp_path / "heldout.parquet")
+    answers = {}
+    for cat in ("simple", "parallel"):
+        for e in bfcl.load_category(cfg.bfcl_dir, cat)[0][:3]:
+            answers[f"bfcl/{e.id}"] = _gold_bfcl_text(e)
+    for e in bfcl.load_category(cfg.bfcl_dir, "live_relevance")[0][:3]:
+        answers[f"bfcl/{e.id}"] = f'[{e.functions[0]["name"]}()]'  # any call counts for relevance
+    for cat in ("normal_single_turn_single_function", "normal_multi_turn_user_adjust"):
+        entries = ace.limit_entries(ace.load_category(cfg.acebench_dir, cat)[0], 3)
+        for i, e in enumerate(entries):
+            gt = e.answer[0] if isinstance(e.answer, list) else e.answer
+            calls = [{"name": k, "arguments": v} for k, v in gt.items()]
+            # turn 1 of the first conversation wrong: that conversation fails end to end
+            answers[f"acebench/{e.id}"] = json.dumps(calls) if i != 1 else "no call"
+    for e in ace.load_category(cfg.acebench_dir, "special_irrelevant")[0][:3]:
+        answers[f"acebench/{e.id}"] = '["Due to the limitations of the function, I cannot solve this problem."]'
+    df = io.read_parquet(heldout, SAMPLE)
+    sid = df["sample_id"].to_list()
+    answers[f"heldout/{sid[0]}"] = '<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>'
+    answers[f"heldout/{sid[1]}"] = '<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}}</tool_call>'
+    answers[f"heldout/{sid[2]}"] = "I can't answer that with these tools."
+
+    backend = ScriptedBackend(answers)
+    metrics, results = evaluate(backend, cfg, str(heldout))
+    EVAL_RESULT.validate(results)
+
+    c = metrics["bfcl"]["categories"]
+    assert c["simple"]["accuracy"] == 1.0 and c["parallel"]["accuracy"] == 1.0
+    assert c["irrelevance"]["accuracy"] == 1.0  # default answer is text: no call
+    assert c["live_relevance"]["accuracy"] == 1.0
+    assert c["simple"]["n"] == 3 and c["simple"]["n_total"] == 400
+    assert metrics["bfcl"]["non_live"]["overall"] == 1.0  # over the categories evaluated
+    assert "multiple" in metrics["bfcl"]["categories_missing"]
+
+    a = metrics["acebench"]["categories"]
+    assert a["normal_single_turn_single_function"]["accuracy"] == round(2 / 3, 4)
+    mt = a["normal_multi_turn_user_adjust"]
+    assert mt["n"] > 3  # three whole conversations
+    assert mt["accuracy"] < 1.0 and mt["process_accuracy"] > mt["accuracy"]
+    assert a["special_irrelevant"]["accuracy"] == 1.0
+    assert "skipped" in a["agent_multi_step"]
+    assert "agent_skipped" in metrics["acebench"] and "summary" not in metrics["acebench"]
+
+    h = metrics["heldout"]
+    assert h["accuracy"] == round(2 / 3, 4)
+    assert h["by_pattern"] == {"irrelevant": {"accuracy": 1.0, "n": 1, "correct": 1},
+                               "single": {"accuracy": 0.5, "n": 2, "correct": 1}}
+    assert metrics["summary"]["heldout"] == h["accuracy"]
+    assert metrics["summary"]["bfcl_overall"] == metrics["bfcl"]["overall_single_turn"]
+    assert metrics["run"]["prompts"] == results.height == len(backend.seen)
+
+    wrong = ScriptedBackend({}, default='<tool_call>{"name": "nope", "arguments": {}}</tool_call>')
+    m2, _ = evaluate(wrong, cfg, str(heldout))
+    assert m2["bfcl"]["categories"]["simple"]["accuracy"] == 0.0
+    assert m2["bfcl"]["categories"]["irrelevance"]["accuracy"] == 0.0
+    assert m2["heldout"]["accuracy"] == 0.0
+
+
+def test_evaluate_without_benchmark_data_skips_with_a_note(tmp_path):
+    cfg = EvalConfig(bfcl_dir=str(tmp_path / "nope"), acebench_dir=None, limit=2)
+    metrics, results = evaluate(ScriptedBackend({}), cfg, str(tmp_path / "missing.parquet"))
+    assert results.height == 0
+    assert "not found" in metrics["bfcl"]["skipped"]
+    assert "no acebench data folder" in metrics["acebench"]["skipped"]
+    assert "skipped" in metrics["heldout"]
+    assert all(v is None for v in metrics["summary"].values())
+
+
+def test_config_is_checked():
+    with pytest.raises(ValueError):
+        EvalConfig(bfcl_categories=["simple", "bogus"])
+    with pytest.raises(ValueError):
+        EvalConfig(acebench_categories=["normal_nope"])
+    with pytest.raises(ValueError):
+        EvalConfig(limit=0)
+
+
+def test_heldout_limit_takes_a_fixed_subset(tmp_path):
+    from looptool.evaluate import heldout as held
+
+    path = _heldout(tmp_path / "h.parquet")
+    full = held.load(path)
+    two = held.load(path, 2)
+    assert two.height == 2 and set(two["sample_id"]) <= set(full["sample_id"])
+    assert held.load(path, 2)["sample_id"].to_list() == two["sample_id"].to_list()
+    assert held.load(path, 10).height == 3

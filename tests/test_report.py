@@ -1,0 +1,128 @@
+"""The loop report: loop.json from fixture metrics, plot data, the HTML page, and ``dvc plots show`` on the
+project's own plots definitions."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from looptool import io
+from looptool.report import build_report, collect, plot_rows
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _eval(heldout: float | None, bfcl: float, skipped_ace: bool = False) -> dict:
+    m = {
+        "model": "models/iter_x",
+        "heldout": {"accuracy": heldout, "n": 10, "by_pattern": {"single": {"accuracy": heldout, "n": 6}}}
+        if heldout is not None else {"skipped": "held-out split not found"},
+        "bfcl": {"categories": {"simple": {"accuracy": bfcl, "n": 20}}, "overall_single_turn": bfcl,
+                 "non_live": {"overall": bfcl}, "live": {"overall": None}},
+        "acebench": {"skipped": "no acebench data folder configured"} if skipped_ace else {
+            "categories": {"special_irrelevant": {"accuracy": 0.5, "n": 20}}, "normal_summary": 0.2,
+            "special_summary": 0.5, "agent_skipped": "needs a simulated user"},
+        "run": {"prompts": 40, "seconds": 12.5, "limit": 20},
+    }
+    from looptool.evaluate import summary_of
+
+    m["summary"] = summary_of(m)
+    return m
+
+
+def _fixture(metrics: Path) -> None:
+    io.write_json(_eval(0.2, 0.1), metrics / "eval" / "iter_0.json")
+    io.write_json(_eval(0.3, 0.15), metrics / "eval" / "iter_1.json")
+    io.write_json(_eval(None, 0.2, skipped_ace=True), metrics / "eval" / "iter_2.json")
+    for j in (1, 2):
+        io.write_json({"iteration": j, "reward_first": 0.1, "reward_last": 0.2 * j}, metrics / "train" / f"iter_{j}.json")
+        io.write_json({"iteration": j, "mastered_rate": 0.3 * j, "n": 50}, metrics / "probe" / f"iter_{j}.json")
+        io.write_json({"iteration": j, "verdicts": {"PRED_WRONG": 10, "LABEL_WRONG": 3 * j, "BOTH_CORRECT": 1,
+                                                   "BOTH_WRONG": 2, "ABSTAIN": 0}}, metrics / "verify" / f"iter_{j}.json")
+        io.write_json({"iteration": j, "size": 100, "parts": {"seed_new": 100 - 40 * j, "error_seed": 20 * j,
+                                                             "expansion": 15 * j, "high_ppl": 5 * j}},
+                      metrics / "merge" / f"iter_{j}.json")
+    # expand has no file for iteration 2: a missing stage is not an error
+    io.write_json({"iteration": 1, "accepted": 12}, metrics / "expand" / "iter_1.json")
+
+
+def test_report_from_fixture_metrics(tmp_path):
+    metrics = tmp_path / "metrics"
+    _fixture(metrics)
+    loop = build_report(metrics, ["1", "2"], metrics / "loop.json", tmp_path / "plots", tmp_path / "loop.html")
+
+    assert [r["iteration"] for r in loop["iterations"]] == [0, 1, 2]
+    it1 = loop["iterations"][1]
+    assert set(it1) == {"iteration", "eval", "train", "probe", "verify", "expand", "merge"}
+    assert "expand" not in loop["iterations"][2] and set(loop["iterations"][0]) == {"iteration", "eval"}
+    assert io.read_json(metrics / "loop.json")["iterations"][2]["merge"]["parts"]["seed_new"] == 20
+
+    acc = json.loads((tmp_path / "plots" / "accuracy.json").read_text())
+    assert [r["iteration"] for r in acc] == [0, 1, 2]
+    assert acc[0]["heldout"] == 0.2 and acc[2]["heldout"] is None and acc[1]["bfcl_overall"] == 0.15
+    assert acc[2]["acebench_normal"] is None
+    verd = json.loads((tmp_path / "plots" / "verdicts.json").read_text())
+    assert verd == [{"iteration": 1, "PRED_WRONG": 10, "LABEL_WRONG": 3, "BOTH_CORRECT": 1, "BOTH_WRONG": 2,
+                     "ABSTAIN": 0},
+                    {"iteration": 2, "PRED_WRONG": 10, "LABEL_WRONG": 6, "BOTH_CORRECT": 1, "BOTH_WRONG": 2,
+                     "ABSTAIN": 0}]
+    mix = json.loads((tmp_path / "plots" / "data_mix.json").read_text())
+    assert [r["iteration"] for r in mix] == [1, 2, 3]  # D_1 by construction, then merge j -> D_{j+1}
+    assert mix[0]["seed_new"] == 1.0 and mix[1] == {"iteration": 2, "seed_new": 0.6, "error_seed": 0.2,
+                                                   "expansion": 0.15, "high_ppl": 0.05}
+
+    page = (tmp_path / "loop.html").read_text()
+    assert page.startswith("<!doctype html>") and "</html>" in page
+    imgs = page.count("data:image/png;base64,")
+    assert imgs == 4  # accuracy, verdicts, data mix, probe
+    first = page.split("data:image/png;base64,")[1].split('"')[0]
+    assert base64.b64decode(first)[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "acebench skipped: no acebench data folder configured" in page
+    assert "heldout skipped" in page and "BFCL per category" in page
+    assert "http" not in page.split("<body>")[1]  # self-contained: nothing fetched
+
+
+def test_report_with_no_metrics_yet(tmp_path):
+    loop = collect(tmp_path / "metrics", ["1"])
+    assert loop["iterations"] == [{"iteration": 0}, {"iteration": 1}]
+    assert plot_rows(loop) == {"accuracy": [], "verdicts": [], "data_mix": []}
+    build_report(tmp_path / "metrics", ["1"], tmp_path / "loop.json", tmp_path / "plots", tmp_path / "r.html")
+    assert "No metrics yet" in (tmp_path / "r.html").read_text()
+
+
+def test_bad_metrics_file_is_named(tmp_path):
+    (tmp_path / "eval").mkdir()
+    (tmp_path / "eval" / "iter_0.json").write_text("{oops")
+    with pytest.raises(ValueError, match="iter_0.json"):
+        collect(tmp_path, [])
+
+
+@pytest.mark.dvc
+def test_dvc_plots_show_renders_the_project_plots(tmp_path):
+    """The plots: section of dvc.yaml reads the files the report stage writes."""
+    dvc = shutil.which("dvc") or str(Path(sys.executable).parent / "dvc")
+    shutil.copy(ROOT / "dvc.yaml", tmp_path / "dvc.yaml")
+    shutil.copy(ROOT / "params.yaml", tmp_path / "params.yaml")
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
+    subprocess.run([dvc, "init", "--no-scm", "-q"], cwd=tmp_path, check=True, env=env)
+    _fixture(tmp_path / "metrics")
+    build_report(tmp_path / "metrics", ["1", "2"], tmp_path / "metrics" / "loop.json", tmp_path / "reports" / "plots",
+                 None)
+    out = subprocess.run([dvc, "plots", "show", "--json"], cwd=tmp_path, check=True, env=env, capture_output=True,
+                         text=True)
+    shown = json.loads(out.stdout)
+    titles = set(shown.get("data", shown))
+    assert {"Accuracy per iteration (0 = warm-up model)", "Judge verdicts on failed samples",
+            "Data mix of D_j (fractions)"} <= titles, titles
+    rendered = subprocess.run([dvc, "plots", "show", "-o", str(tmp_path / "html")], cwd=tmp_path, check=True,
+                              env=env, capture_output=True, text=True)
+    assert (tmp_path / "html" / "index.html").exists(), rendered.stdout
+    body = (tmp_path / "html" / "index.html").read_text()
+    assert "bfcl_overall" in body and "LABEL_WRONG" in body and "high_ppl" in body
