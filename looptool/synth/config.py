@@ -1,0 +1,168 @@
+"""``SeedConfig``: every knob of the seed corpus (params.yaml section ``seed``)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from looptool import jsonutil
+from looptool.config import check_choice, from_dict, load_params
+from looptool.llm.config import BackendConfig
+from looptool.schema import PATTERNS
+
+MODES = ("procedural", "llm")
+NOISE_KINDS = ("wrong_value", "dropped_optional", "dropped_required", "wrong_function", "swapped_args")
+
+DEFAULT_PATTERNS = {
+    "single": 0.2,
+    "parallel": 0.16,
+    "distractor": 0.16,
+    "multi_turn": 0.16,
+    "missing_arg": 0.16,
+    "irrelevant": 0.16,
+}
+DEFAULT_NOISE_KINDS = {
+    "wrong_value": 0.3,
+    "dropped_optional": 0.2,
+    "dropped_required": 0.1,
+    "wrong_function": 0.2,
+    "swapped_args": 0.2,
+}
+
+
+@dataclass
+class SeedConfig:
+    """How the seed corpus is synthesised, verified, split, noised and decontaminated."""
+
+    random_seed: int = 0
+    """Seed of everything random here: API variants, held-out domains, dialogues, noise. Same seed, same bytes."""
+    mode: str = "procedural"
+    """``procedural`` (template agents, no model: the embedded default) or ``llm`` (every agent is a call to the
+    ``backends.generator`` model)."""
+    pool_size: int = 2400
+    """Verified POOL samples wanted (the build stops there, or when ``max_attempts`` runs out)."""
+    heldout_size: int = 300
+    """Verified samples wanted from the held-out domains (evaluation only, never in the pool)."""
+    heldout_domains: int = 4
+    """How many whole domains are held out (chosen from the tree by ``random_seed``)."""
+    apis_per_leaf: int = 2
+    """API variants per capability (naming convention, optional parameters, wording); the catalog has
+    leaves x this many APIs."""
+    optional_keep: float = 0.8
+    """Chance that an API variant (after the first, which keeps all) keeps each optional parameter."""
+    optional_arg_rate: float = 0.45
+    """Chance that a user mentions each optional parameter of the call (so it is in the label)."""
+    max_tools: int = 5
+    """Most tools offered in one sample."""
+    max_parallel: int = 3
+    """Most calls in one ``parallel`` turn."""
+    patterns: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_PATTERNS))
+    """Pattern mix (weights, normalised): the six names of ``looptool.schema.PATTERNS``."""
+    label_noise: float = 0.1
+    """Fraction of POOL rows whose (non-empty) label is corrupted, with the truth in noise_truth.parquet."""
+    noise_kinds: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_NOISE_KINDS))
+    """Mix of noise kinds: wrong_value, dropped_optional, dropped_required, wrong_function, swapped_args."""
+    decontam_dirs: list[str] = field(default_factory=list)
+    """Benchmark data folders (BFCL / ACEBench JSON lines); samples whose user turns overlap them are
+    rejected as ``contaminated``. Empty: no check."""
+    decontam_ngram: int = 8
+    """Word n-gram length of the overlap check."""
+    decontam_threshold: float = 0.5
+    """Flag when at least this fraction of a sample's user-turn n-grams occur in one benchmark question."""
+    max_attempts: float = 3.0
+    """Candidate budget per split, as a multiple of the samples wanted."""
+    llm_temperature: float = 0.7
+    """``llm`` mode: sampling temperature of the agents."""
+    llm_max_new_tokens: int = 384
+    """``llm`` mode: token budget of one agent turn."""
+    llm_batch: int = 16
+    """``llm`` mode: drafts simulated per round (one batched model call per agent step)."""
+    judge_max_new_tokens: int = 160
+    """Token budget of one judge verdict (when ``backends.judge`` is set)."""
+    generator: BackendConfig = field(default_factory=lambda: BackendConfig(backend="none"))
+    """The ``llm`` mode's model; filled from ``backends.generator`` by :func:`load_seed_config`."""
+    judge: BackendConfig = field(default_factory=lambda: BackendConfig(backend="none"))
+    """The LLM judge; filled from ``backends.judge`` by :func:`load_seed_config` (``none``: rules only)."""
+
+    def __post_init__(self) -> None:
+        check_choice("mode", self.mode, MODES)
+        if self.pool_size < 1 or self.heldout_size < 0:
+            raise ValueError("pool_size must be >= 1 and heldout_size >= 0")
+        if self.apis_per_leaf < 1:
+            raise ValueError("apis_per_leaf must be >= 1")
+        if not 0 <= self.optional_keep <= 1 or not 0 <= self.optional_arg_rate <= 1:
+            raise ValueError("optional_keep and optional_arg_rate must be in [0, 1]")
+        if self.max_tools < 2 or self.max_parallel < 2:
+            raise ValueError("max_tools and max_parallel must be >= 2")
+        self.patterns = _weights("patterns", self.patterns, PATTERNS)
+        self.noise_kinds = _weights("noise_kinds", self.noise_kinds, NOISE_KINDS)
+        if not 0 <= self.label_noise <= 1:
+            raise ValueError("label_noise must be in [0, 1]")
+        if self.decontam_ngram < 3 or not 0 < self.decontam_threshold <= 1:
+            raise ValueError("decontam_ngram must be >= 3 and decontam_threshold in (0, 1]")
+        if self.max_attempts < 1:
+            raise ValueError("max_attempts must be >= 1")
+        if self.llm_batch < 1 or self.llm_max_new_tokens < 16 or self.judge_max_new_tokens < 16:
+            raise ValueError("llm_batch must be >= 1 and token budgets >= 16")
+        self.decontam_dirs = [str(d) for d in self.decontam_dirs]
+        from looptool.synth.apis import domains
+
+        n = len(domains())
+        if not 1 <= self.heldout_domains <= n - 3:
+            raise ValueError(f"heldout_domains must be in [1, {n - 3}] (the tree has {n} domains)")
+        if isinstance(self.generator, Mapping):
+            self.generator = from_dict(BackendConfig, self.generator, "generator")
+        if isinstance(self.judge, Mapping):
+            self.judge = from_dict(BackendConfig, self.judge, "judge")
+
+    def to_json(self) -> dict[str, Any]:
+        from looptool.config import to_dict
+
+        return to_dict(self)
+
+
+def _weights(name: str, value: Mapping[str, float], allowed: tuple[str, ...]) -> dict[str, float]:
+    if not isinstance(value, Mapping) or not value:
+        raise ValueError(f"{name} must be a non-empty mapping of {list(allowed)} to weights")
+    unknown = sorted(set(value) - set(allowed))
+    if unknown:
+        raise ValueError(f"{name}: unknown key(s) {unknown}; allowed {list(allowed)}")
+    if any(float(w) < 0 for w in value.values()) or sum(float(w) for w in value.values()) <= 0:
+        raise ValueError(f"{name}: weights must be >= 0 with a positive sum")
+    return {k: float(value[k]) for k in allowed if k in value}
+
+
+def load_seed_config(
+    params_path: str | Path = "params.yaml", params: Mapping[str, Any] | None = None
+) -> SeedConfig:
+    """``SeedConfig`` from params section ``seed`` (strict), with ``backends.generator`` / ``backends.judge``."""
+    from looptool.stage import section_config
+
+    params = params if params is not None else load_params(params_path)
+    cfg = section_config(SeedConfig, "seed", str(params_path), params=params)
+    backends = params.get("backends") or {}
+    gen = backends.get("generator")
+    judge = backends.get("judge")
+    return replace(
+        cfg,
+        generator=from_dict(BackendConfig, gen, "backends.generator") if gen else cfg.generator,
+        judge=from_dict(BackendConfig, judge, "backends.judge") if judge else cfg.judge,
+    )
+
+
+def heldout_domain_names(cfg: SeedConfig) -> list[str]:
+    """The held-out domains: a deterministic function of ``random_seed`` and ``heldout_domains``."""
+    from looptool.synth.apis import domains
+
+    rng = random.Random(jsonutil.digest(["heldout", cfg.random_seed], 32))
+    return sorted(rng.sample(domains(), cfg.heldout_domains))
+
+
+def pool_domain_names(cfg: SeedConfig) -> list[str]:
+    from looptool.synth.apis import domains
+
+    held = set(heldout_domain_names(cfg))
+    return [d for d in domains() if d not in held]

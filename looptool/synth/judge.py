@@ -1,0 +1,47 @@
+"""The optional LLM judge of the seed corpus (``backends.judge``): one verdict with a reason per sample."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from looptool.llm.base import Backend, Request, Sampling
+from looptool.prompts.agents import judge_messages
+from looptool.synth.llm_agents import strict_json
+
+
+def parse_verdict(text: str) -> tuple[bool | None, str]:
+    """(accepted, reason) from a judge output; accepted is None when the output is not a valid verdict."""
+    obj, err = strict_json(text)
+    if err or not isinstance(obj, dict):
+        return None, f"unparseable verdict ({err or 'not an object'}): {text[:200]!r}"
+    verdict = str(obj.get("verdict", "")).strip().lower()
+    reason = str(obj.get("reason", "")).strip()
+    if verdict not in ("accept", "reject"):
+        return None, f"verdict must be accept or reject, got {obj.get('verdict')!r}"
+    return verdict == "accept", reason or "(no reason given)"
+
+
+def judge_rows(
+    rows: Sequence[dict[str, Any]], backend: Backend, max_new_tokens: int = 160, seed: int = 0
+) -> list[tuple[bool | None, str]]:
+    """A verdict for each row (JSON columns as objects), in one batched generate call."""
+    if not rows:
+        return []
+    reqs = []
+    for r in rows:
+        meta = r["meta"] if isinstance(r["meta"], dict) else json.loads(r["meta"])
+        reqs.append(
+            Request.chat(
+                judge_messages(r["tools"], r["messages"], r["label"], meta.get("reply")), key=r["sample_id"]
+            )
+        )
+    outs = backend.generate(reqs, Sampling(max_new_tokens=max_new_tokens, temperature=0.0, seed=seed))
+    verdicts = []
+    for c in outs:
+        if c.error:
+            verdicts.append((None, f"judge error: {c.error}"))
+        else:
+            verdicts.append(parse_verdict(c.text))
+    return verdicts
