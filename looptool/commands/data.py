@@ -1,0 +1,277 @@
+"""``looptool diff``, ``lineage``, ``stats``, ``import``, ``export``: look into and move the loop's datasets.
+
+The queries live in :mod:`looptool.lineage` and :mod:`looptool.interchange`; this module parses options and
+renders the results (rich tables, or JSON for scripts).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+_DATA_DIR = click.option(
+    "--data-dir", default="data", show_default=True, help="Folder holding seed/ and iter_j/ (DVC outputs)."
+)
+_REPO = click.option(
+    "--repo", default=None, help="git/DVC repository for REV:PATH references (default: the current one)."
+)
+
+
+def _fail(e: Exception) -> click.ClickException:
+    return click.ClickException(str(e))
+
+
+def _console():
+    """A rich console; when writing to a pipe or file, wide enough that tables are never cut to 80 columns."""
+    import sys
+
+    from rich.console import Console
+
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 200)
+
+
+def _echo_json(obj: Any) -> None:
+    click.echo(json.dumps(obj, indent=2, ensure_ascii=False, default=str))
+
+
+def _show(value: Any) -> str:
+    return "(none)" if value is None else str(value)
+
+
+# --- diff -------------------------------------------------------------------------------------------------
+
+
+@click.command("diff")
+@click.argument("a")
+@click.argument("b")
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+@click.option("--examples", default=5, show_default=True, help="Example sample ids per status.")
+@_DATA_DIR
+@_REPO
+def diff_cmd(a: str, b: str, fmt: str, examples: int, data_dir: str, repo: str | None) -> None:
+    """Compare dataset B with dataset A: added, removed, relabeled, unchanged samples.
+
+    A and B: iter_J or J (D_J), seed/pool, a .parquet path, or REV:PATH (a file at a git revision, e.g.
+    HEAD~1:data/iter_2/train.parquet or HEAD~1:iter_2). Counts are broken down by part and origin (B's for
+    samples in B, A's for removed ones); relabeled examples show the old and the new label.
+    """
+    from looptool.lineage import STATUSES, DatasetError, diff, format_label
+
+    try:
+        res = diff(a, b, data_dir=data_dir, examples=examples, repo=repo)
+    except DatasetError as e:
+        raise _fail(e) from None
+    if fmt == "json":
+        _echo_json(res.to_dict())
+        return
+    from rich.table import Table
+
+    from looptool.schema import ORIGINS, PARTS
+
+    con = _console()
+    con.print(f"[bold]diff[/] {res.a} ({res.rows_a} rows) -> {res.b} ({res.rows_b} rows)")
+    for key, known, rows in (("part", PARTS, res.by_part), ("origin", ORIGINS, res.by_origin)):
+        values = [v for v in known if any(r[key] == v for r in rows)]
+        values += sorted({r[key] for r in rows if r[key] not in known}, key=_show)
+        table = Table(title=f"by {key}", title_justify="left")
+        table.add_column("status")
+        table.add_column("total", justify="right")
+        for v in values:
+            table.add_column(_show(v), justify="right")
+        for status in STATUSES:
+            cells = {r[key]: r["n"] for r in rows if r["status"] == status}
+            table.add_row(status, str(res.counts[status]), *(str(cells.get(v, 0)) for v in values))
+        con.print(table)
+    if res.transitions:
+        table = Table(title="kept samples that changed part", title_justify="left")
+        for c in ("part in A", "part in B", "n"):
+            table.add_column(c, justify="right" if c == "n" else "left")
+        for t in res.transitions:
+            table.add_row(_show(t["part_a"]), _show(t["part_b"]), str(t["n"]))
+        con.print(table)
+    if any(res.duplicates.values()):
+        con.print(
+            f"[yellow]duplicate sample ids[/]: {res.duplicates['a']} in A, {res.duplicates['b']} in B "
+            "(each counted once)"
+        )
+    for status, items in res.examples.items():  # plain lines: ids and labels must not be wrapped
+        if not items:
+            continue
+        click.echo(f"{status} (first {len(items)} of {res.counts[status]}):")
+        for it in items:
+            where = f"{_show(it['part'])}, {it['origin']}"
+            if status == "relabeled":
+                click.echo(
+                    f"  {it['sample_id']} ({where}): {format_label(it['old_label'])} -> "
+                    f"{format_label(it['new_label'])}"
+                )
+            else:
+                click.echo(f"  {it['sample_id']} ({where})")
+
+
+# --- lineage ----------------------------------------------------------------------------------------------
+
+
+@click.command("lineage")
+@click.argument("sample_id")
+@_DATA_DIR
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def lineage_cmd(sample_id: str, data_dir: str, fmt: str) -> None:
+    """Every event of one sample across iterations (SAMPLE_ID may be a unique prefix)."""
+    from looptool.lineage import DatasetError, format_label, lineage
+
+    try:
+        lin = lineage(sample_id, data_dir)
+    except DatasetError as e:
+        raise _fail(e) from None
+    if fmt == "json":
+        _echo_json(lin.to_dict())
+        return
+    origin = lin.origin or "?"
+    if lin.parent_id:
+        origin = f"{origin} of {lin.parent_id}"
+    click.echo(f"sample {lin.sample_id} (origin: {origin})")
+    if lin.datasets:
+        click.echo("in datasets:")
+        for d in lin.datasets:
+            part = f" as {d['part']}" if d.get("part") else ""
+            click.echo(f"  {d['dataset']}{part}, label_rev {d['label_rev']}: {format_label(d['label'])}")
+    click.echo("events:" if lin.events else "no events recorded")
+    for e in lin.events:
+        click.echo(f"  iteration {e['iteration']}: {e['text']}")
+
+
+# --- stats ------------------------------------------------------------------------------------------------
+
+
+@click.command("stats")
+@click.argument("dataset", required=False)
+@_DATA_DIR
+@_REPO
+@click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
+def stats_cmd(dataset: str | None, data_dir: str, repo: str | None, fmt: str) -> None:
+    """Composition of a dataset by part, origin, pattern, domain and label_rev.
+
+    Without DATASET: one line per dataset found (pool, D_1, D_2, ...). DATASET: iter_J or J, seed/pool, a
+    .parquet path, or REV:PATH.
+    """
+    from rich.table import Table
+
+    from looptool.lineage import DatasetError, stats, stats_all
+
+    try:
+        result = stats(dataset, data_dir, repo) if dataset else stats_all(data_dir)
+    except DatasetError as e:
+        raise _fail(e) from None
+    if fmt == "json":
+        _echo_json(result)
+        return
+    con = _console()
+    if dataset:
+        con.print(
+            f"[bold]{result['dataset']}[/]: {result['rows']} rows, {result['distinct_ids']} distinct ids"
+        )
+        table = Table(show_lines=False)
+        for c, j in (("dimension", "left"), ("value", "left"), ("n", "right"), ("share", "right")):
+            table.add_column(c, justify=j)
+        for dim, rows in result["by"].items():
+            for k, r in enumerate(rows):
+                table.add_row(dim if k == 0 else "", _show(r["value"]), str(r["n"]), f"{r['share']:.1%}")
+            table.add_section()
+        con.print(table)
+        return
+    if not result:
+        raise click.ClickException(
+            f"no datasets under {data_dir} (expected seed/pool.parquet, iter_j/train.parquet)"
+        )
+    cols = [c for c in result[0] if c != "path"]
+    table = Table()
+    for c in cols:
+        table.add_column(c.replace("origin_", "origin:"), justify="left" if c == "dataset" else "right")
+    for row in result:
+        table.add_row(*(str(row[c]) for c in cols))
+    con.print(table)
+
+
+# --- import / export --------------------------------------------------------------------------------------
+
+
+@click.command("import")
+@click.argument("files", nargs=-1, required=True)
+@click.option("--out", required=True, help="Output Parquet file (SAMPLE rows, origin import).")
+@click.option(
+    "--format", "fmt", type=click.Choice(["auto", "openai", "bfcl"]), default="auto", show_default=True
+)
+@click.option(
+    "--on-error",
+    type=click.Choice(["skip", "fail"]),
+    default="skip",
+    show_default=True,
+    help="skip: write bad rows with reasons to <out>_rejected.parquet; fail: stop at the first one.",
+)
+@click.option(
+    "--answers", default=None, help="BFCL possible-answer file (default: possible_answer/<name> beside FILE)."
+)
+@click.option(
+    "--check-labels/--no-check-labels",
+    default=True,
+    show_default=True,
+    help="Reject labels that break their tool's JSON Schema (off: keep them, e.g. a pool with injected noise).",
+)
+def import_cmd(
+    files: tuple[str, ...], out: str, fmt: str, on_error: str, answers: str | None, check_labels: bool
+) -> None:
+    """Import decision points from OpenAI messages+tools JSONL or BFCL files into a Parquet dataset.
+
+    Each assistant turn with tool calls is a decision point (label = its calls); an assistant text turn
+    right after a user turn (or marked "weight": 1) is one with label [] ; turns with "weight": 0 are not.
+    """
+    from looptool.interchange import InterchangeError, import_files
+
+    if answers and len(files) > 1:
+        raise click.UsageError("--answers applies to a single BFCL file")
+    try:
+        rep = import_files(
+            list(files),
+            out,
+            fmt=fmt,
+            on_error=on_error,
+            answers=answers,
+            progress=True,
+            check_labels=check_labels,
+        )
+    except InterchangeError as e:
+        raise _fail(e) from None
+    click.echo(f"{rep.out}: {rep.rows} decision points; {rep.rejected_path}: {rep.rejected} rejected")
+    if rep.rejected:
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(rep.reasons.items()))
+        click.echo(f"rejected: {reasons}")
+        for e in rep.first_errors[:5]:
+            click.echo(f"  {e}")
+
+
+@click.command("export")
+@click.argument("dataset")
+@click.option("--format", "fmt", type=click.Choice(["openai", "sharegpt"]), required=True)
+@click.option("--out", required=True, help="Output file (.jsonl; for sharegpt .json writes one JSON array).")
+@_DATA_DIR
+@_REPO
+def export_cmd(dataset: str, fmt: str, out: str, data_dir: str, repo: str | None) -> None:
+    """Export a dataset for other trainers: OpenAI fine-tuning JSONL or LLaMA-Factory ShareGPT.
+
+    DATASET: iter_J or J, seed/pool, a .parquet path, or REV:PATH.
+    """
+    from looptool.interchange import InterchangeError, export_dataset
+    from looptool.lineage import DatasetError
+
+    try:
+        rep = export_dataset(dataset, out, fmt=fmt, data_dir=data_dir, repo=repo)
+    except (DatasetError, InterchangeError) as e:
+        raise _fail(e) from None
+    click.echo(f"{rep.out}: {rep.rows} records from {rep.dataset} ({fmt})")
+    if rep.skipped:
+        click.echo(f"skipped {rep.skipped} rows that {fmt} cannot represent:")
+        for s in rep.skipped_examples:
+            click.echo(f"  {s}")
