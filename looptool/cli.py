@@ -18,6 +18,7 @@ COMMANDS: dict[str, str] = {
     "stats": "looptool.commands.data:stats_cmd",
     "import": "looptool.commands.data:import_cmd",
     "export": "looptool.commands.data:export_cmd",
+    "eval": "looptool.commands.eval:eval_cmd",
 }
 
 
@@ -47,6 +48,7 @@ _SHORT_HELP: dict[str, str] = {
     "stats": "Composition of a dataset by part, origin, pattern, domain and label_rev.",
     "import": "Import OpenAI messages+tools JSONL or BFCL files as decision points (Parquet).",
     "export": "Export a dataset as OpenAI fine-tuning JSONL or LLaMA-Factory ShareGPT.",
+    "eval": "Evaluate a checkpoint on BFCL-v3 single-turn, ACEBench and a held-out split.",
 }
 
 

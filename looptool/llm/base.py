@@ -56,7 +56,10 @@ class Sampling:
 class Request:
     """One model input: a chat (``messages``, optional ``tools``) or a raw ``prompt`` text.
 
-    ``key`` is the caller's handle (e.g. a sample_id) and is not part of the cache key.
+    ``key`` is the caller's handle (e.g. a sample_id). Greedy decoding ignores it (identical requests share
+    one cached completion). For sampling (``temperature > 0``) it is part of the draw: two requests with the
+    same content and seed but different keys (e.g. several judge votes) are independent samples, each cached
+    under its own key.
     """
 
     messages: tuple[dict[str, Any], ...] | list[dict[str, Any]] | None = None

@@ -45,14 +45,17 @@ class BackendConfig:
     """Extra chat-template arguments, e.g. ``{enable_thinking: false}`` for Qwen3."""
     cache: bool = True
     """Replay identical calls from the content-addressed call cache (``LOOPTOOL_CACHE_DIR``)."""
+    cache_chunk: int = 128
+    """Requests sent to the model between two cache commits: a stage killed half-way loses at most this many
+    calls. Each chunk ends with a partly empty ``transformers`` batch, so keep it several ``batch_size``."""
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
             raise ValueError(f"backend={self.backend!r} is not one of {list(BACKENDS)}")
         if self.backend == "openai" and not self.base_url:
             raise ValueError("backend 'openai' needs base_url")
-        if self.max_concurrency < 1 or self.batch_size < 1:
-            raise ValueError("max_concurrency and batch_size must be >= 1")
+        if self.max_concurrency < 1 or self.batch_size < 1 or self.cache_chunk < 1:
+            raise ValueError("max_concurrency, batch_size and cache_chunk must be >= 1")
 
     @property
     def enabled(self) -> bool:

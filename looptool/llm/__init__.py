@@ -1,0 +1,54 @@
+"""Model backends behind one interface (:class:`Backend`): ``transformers`` (in-process, CPU default),
+``vllm`` (offline engine, GPU) and ``openai`` (any OpenAI-compatible server), with a content-addressed
+call cache in front.
+
+>>> from looptool.llm import BackendConfig, Request, Sampling, get_backend  # doctest: +SKIP
+>>> with get_backend(BackendConfig(), model="models/iter_1") as student:  # doctest: +SKIP
+...     [c] = student.generate([Request.chat(messages, tools)], Sampling(max_new_tokens=96, logprobs=True))
+"""
+
+from __future__ import annotations
+
+from looptool.llm.base import Backend, Completion, Request, Sampling
+from looptool.llm.config import BackendConfig, cache_dir
+
+
+def get_backend(cfg: BackendConfig, model: str | None = None) -> Backend:
+    """The backend ``cfg`` describes, for ``model`` (overrides ``cfg.model``), behind the call cache when
+    ``cfg.cache``.
+
+    Local backends follow a ``looptool-model.json`` pointer (``models/base`` of a pass-through model).
+    Heavy libraries are imported here, not at ``import looptool.llm``.
+    """
+    if not cfg.enabled:
+        raise ValueError("this role's backend is 'none' (disabled); configure backends.<role>.backend")
+    name = model if model is not None else cfg.model
+    if not name:
+        raise ValueError(
+            f"backend {cfg.backend!r} needs a model (backends.<role>.model or the stage's --model)"
+        )
+    backend: Backend
+    if cfg.backend == "transformers":
+        from looptool.llm.hf import HFBackend
+        from looptool.model import resolve_model
+
+        backend = HFBackend(resolve_model(name), cfg)
+    elif cfg.backend == "vllm":
+        from looptool.llm.vllm import VLLMBackend
+        from looptool.model import resolve_model
+
+        backend = VLLMBackend(resolve_model(name), cfg)
+    elif cfg.backend == "openai":
+        from looptool.llm.openai import OpenAIBackend
+
+        backend = OpenAIBackend(name, cfg)
+    else:  # pragma: no cover - BackendConfig.__post_init__ rejects other names
+        raise ValueError(f"unknown backend {cfg.backend!r}")
+    if cfg.cache:
+        from looptool.llm.cache import CachedBackend
+
+        backend = CachedBackend(backend, chunk_size=cfg.cache_chunk)
+    return backend
+
+
+__all__ = ["Backend", "BackendConfig", "Completion", "Request", "Sampling", "cache_dir", "get_backend"]

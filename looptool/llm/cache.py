@@ -1,0 +1,164 @@
+"""The content-addressed call cache: a crashed or re-run stage replays the calls it already paid for.
+
+Every call is keyed by (backend identity, request, sampling) — see :func:`looptool.llm.common.call_key` —
+and stored in one SQLite file (WAL mode, so readers never block the writer) under
+:func:`looptool.llm.config.cache_dir`. Misses go to the wrapped backend in chunks, and each finished chunk is
+committed at once, so a stage killed half-way loses at most one chunk. Failed calls are not stored: they are
+tried again on the next run. DVC decides *whether* a stage runs; this cache only makes a re-run cheap.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from looptool.llm.base import Backend, Completion, Request, Sampling
+from looptool.llm.common import call_key
+from looptool.llm.config import cache_dir
+
+DB_NAME = "calls.sqlite"
+_LOOKUP_CHUNK = 500  # SQLite's host-parameter limit is 999 on old builds
+
+
+class CallCache:
+    """Key -> completion JSON in SQLite."""
+
+    def __init__(self, path: str | Path | None = None):
+        directory = Path(path) if path is not None else Path(cache_dir())
+        directory.mkdir(parents=True, exist_ok=True)
+        self.path = directory / DB_NAME
+        self.db = sqlite3.connect(self.path, timeout=60.0, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute(
+            "CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, backend TEXT, model TEXT, op TEXT,"
+            " response TEXT NOT NULL, created REAL)"
+        )
+        self.db.commit()
+
+    def get_many(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        unique = list(dict.fromkeys(keys))
+        for s in range(0, len(unique), _LOOKUP_CHUNK):
+            part = unique[s : s + _LOOKUP_CHUNK]
+            marks = ",".join("?" * len(part))
+            for key, resp in self.db.execute(f"SELECT key, response FROM calls WHERE key IN ({marks})", part):
+                found[key] = json.loads(resp)
+        return found
+
+    def put_many(self, rows: Sequence[tuple[str, str, str, str, dict[str, Any]]]) -> None:
+        """Store ``(key, backend, model, op, completion_json)`` rows in one transaction."""
+        if not rows:
+            return
+        now = time.time()
+        with self.db:
+            self.db.executemany(
+                "INSERT OR REPLACE INTO calls (key, backend, model, op, response, created) VALUES (?, ?, ?, ?, ?, ?)",
+                [(k, b, m, op, json.dumps(resp, ensure_ascii=False), now) for k, b, m, op, resp in rows],
+            )
+
+    def count(self) -> int:
+        return int(self.db.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
+
+    def close(self) -> None:
+        self.db.close()
+
+
+class CachedBackend(Backend):
+    """Wraps a backend: replays cached calls, sends misses in committed chunks, counts hits and misses."""
+
+    def __init__(self, inner: Backend, path: str | Path | None = None, chunk_size: int = 128):
+        if chunk_size < 1:
+            raise ValueError("chunk_size must be >= 1")
+        self.inner = inner
+        self.name = inner.name
+        self.model = inner.model
+        self.chunk_size = chunk_size
+        self.store = CallCache(path)
+        self._identity = inner.identity()
+        self.hits = 0
+        self.misses = 0
+        self.errors = 0
+
+    def identity(self) -> dict[str, Any]:
+        return self._identity
+
+    def __getattr__(self, attr: str) -> Any:
+        # Anything else (tokenizer, render, ...) is the wrapped backend's.
+        inner = self.__dict__.get("inner")
+        if inner is None:
+            raise AttributeError(attr)
+        return getattr(inner, attr)
+
+    def stats(self) -> dict[str, int]:
+        """Calls answered from the cache, sent to the model, and failed (for the stage metrics)."""
+        return {"hits": self.hits, "misses": self.misses, "errors": self.errors}
+
+    def generate(self, requests: Sequence[Request], sampling: Sampling) -> list[Completion]:
+        keys = [call_key("generate", self._identity, r, sampling) for r in requests]
+        return self._run(
+            requests, keys, "generate", lambda idx: self.inner.generate([requests[i] for i in idx], sampling)
+        )
+
+    def score(self, requests: Sequence[Request], completions: Sequence[str]) -> list[Completion]:
+        if len(requests) != len(completions):
+            raise ValueError(f"score: {len(requests)} requests but {len(completions)} completions")
+        keys = [call_key("score", self._identity, r, None, extra=c) for r, c in zip(requests, completions)]
+        return self._run(
+            requests,
+            keys,
+            "score",
+            lambda idx: self.inner.score([requests[i] for i in idx], [completions[i] for i in idx]),
+        )
+
+    def _run(
+        self,
+        requests: Sequence[Request],
+        keys: list[str],
+        op: str,
+        call: Callable[[list[int]], list[Completion]],
+    ) -> list[Completion]:
+        found = self.store.get_many(keys)
+        out: list[Completion | None] = [None] * len(requests)
+        first_of: dict[str, int] = {}
+        todo: list[int] = []
+        for i, k in enumerate(keys):
+            if k in found:
+                out[i] = Completion.from_json(found[k], cached=True)
+                self.hits += 1
+            elif k in first_of:  # the same call twice in one batch: run it once
+                continue
+            else:
+                first_of[k] = i
+                todo.append(i)
+        for s in range(0, len(todo), self.chunk_size):
+            idx = todo[s : s + self.chunk_size]
+            got = call(idx)
+            if len(got) != len(idx):
+                raise RuntimeError(
+                    f"{self.name} backend returned {len(got)} completions for {len(idx)} requests"
+                )
+            rows = []
+            for i, comp in zip(idx, got):
+                out[i] = comp
+                self.misses += 1
+                if comp.ok:
+                    rows.append((keys[i], self.name, self.model, op, comp.to_json()))
+                else:
+                    self.errors += 1
+            self.store.put_many(rows)
+        for i, k in enumerate(keys):
+            if out[i] is None:  # a duplicate of a call made above
+                src = out[first_of[k]]
+                out[i] = Completion.from_json(src.to_json(), cached=src.ok)
+                if src.ok:
+                    self.hits += 1
+        return [c for c in out if c is not None]
+
+    def close(self) -> None:
+        self.store.close()
+        self.inner.close()

@@ -1,0 +1,319 @@
+"""The ``openai`` backend: any OpenAI-compatible server (``vllm serve``, llama.cpp's server, ``transformers
+serve``, a hosted API).
+
+Chat requests go to ``/chat/completions`` with the tools in OpenAI form; the server renders them with its
+own chat template. Tool calls in the reply are written back as ``<tool_call>`` blocks after the content, so
+:func:`looptool.calls.parse` reads every backend's output the same way. Raw-text requests go to
+``/completions``. A reply that cannot be read (bad JSON, no choices, tool-call arguments that are not JSON)
+fails only its own request (``Completion.error``); 429, 5xx and connection errors are retried with
+exponential backoff and jitter, honouring ``Retry-After``.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from looptool.calls import render_calls
+from looptool.llm.base import Backend, Completion, Request, Sampling
+from looptool.llm.common import request_seed, weights_fingerprint
+from looptool.llm.config import BackendConfig
+
+RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
+BACKOFF_BASE_S = 0.5
+BACKOFF_MAX_S = 30.0
+RETRY_AFTER_MAX_S = 120.0
+
+
+class ReplyError(ValueError):
+    """The server answered, but not with a completion we can read."""
+
+
+def wire_messages(messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Our messages (assistant calls with arguments as objects, tool results without ids) in the OpenAI
+    wire format: ``tool_calls`` with JSON-string arguments and ids, each tool result naming its call.
+
+    >>> m = wire_messages([{"role": "user", "content": "hi"},
+    ...     {"role": "assistant", "tool_calls": [{"name": "f", "arguments": {"a": 1}}]},
+    ...     {"role": "tool", "content": {"ok": True}}])
+    >>> m[1]["tool_calls"][0]["function"], m[2]["tool_call_id"], m[2]["content"]
+    ({'name': 'f', 'arguments': '{"a": 1}'}, 'call_1_0', '{"ok": true}')
+    """
+    from looptool.prompts.render import message_calls
+
+    out: list[dict[str, Any]] = []
+    open_ids: list[tuple[str, str]] = []  # (id, name) of calls not yet answered by a tool message
+    for k, m in enumerate(messages):
+        role = m.get("role")
+        if role == "assistant":
+            msg: dict[str, Any] = {"role": "assistant", "content": _text(m.get("content")) or None}
+            raw = m.get("tool_calls") or []
+            if raw:
+                calls = []
+                for i, (tc, call) in enumerate(zip(raw, message_calls(m))):
+                    cid = tc.get("id") or f"call_{k}_{i}"
+                    calls.append(
+                        {
+                            "id": cid,
+                            "type": "function",
+                            "function": {
+                                "name": call["name"],
+                                "arguments": json.dumps(call["arguments"], ensure_ascii=False),
+                            },
+                        }
+                    )
+                msg["tool_calls"] = calls
+                open_ids = [(c["id"], c["function"]["name"]) for c in calls]
+            if msg["content"] is None and "tool_calls" not in msg:
+                msg["content"] = ""
+            out.append(msg)
+        elif role == "tool":
+            cid = m.get("tool_call_id")
+            name = m.get("name")
+            if cid is None and open_ids:
+                cid, answered = open_ids.pop(0)
+                name = name or answered
+            msg = {"role": "tool", "content": _text(m.get("content")), "tool_call_id": cid or f"call_{k}"}
+            if name:
+                msg["name"] = name
+            out.append(msg)
+        else:
+            out.append({"role": role, "content": _text(m.get("content"))})
+    return out
+
+
+def _text(content: Any) -> str:
+    if content is None:
+        return ""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list) and all(isinstance(p, dict) and p.get("type") == "text" for p in content):
+        return "".join(p.get("text", "") for p in content)
+    return json.dumps(content, ensure_ascii=False)
+
+
+def wire_tools(tools: Sequence[dict[str, Any]] | None) -> list[dict[str, Any]] | None:
+    """Tools in OpenAI form ``{"type": "function", "function": tool}`` (already-wrapped tools pass)."""
+    if not tools:
+        return None
+    return [
+        t if t.get("type") == "function" and "function" in t else {"type": "function", "function": t}
+        for t in tools
+    ]
+
+
+def read_chat_reply(data: Any) -> Completion:
+    """A ``/chat/completions`` body as a Completion: content, then the tool calls as ``<tool_call>`` text."""
+    choice = _first_choice(data)
+    msg = choice.get("message")
+    if not isinstance(msg, dict):
+        raise ReplyError("choice has no 'message' object")
+    content = msg.get("content")
+    if content is not None and not isinstance(content, str):
+        content = _text(content)
+    calls = []
+    for i, tc in enumerate(msg.get("tool_calls") or []):
+        fn = tc.get("function") if isinstance(tc, dict) else None
+        if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"]:
+            raise ReplyError(f"tool_calls[{i}] has no function name")
+        args = fn.get("arguments")
+        if isinstance(args, str):
+            try:
+                args = json.loads(args) if args.strip() else {}
+            except json.JSONDecodeError as e:
+                raise ReplyError(
+                    f"tool_calls[{i}] ({fn['name']}): arguments are not JSON ({e.msg})"
+                ) from None
+        if args is None:
+            args = {}
+        if not isinstance(args, dict):
+            raise ReplyError(
+                f"tool_calls[{i}] ({fn['name']}): arguments must be an object, got {type(args).__name__}"
+            )
+        calls.append({"name": fn["name"], "arguments": args})
+    text = (content or "").strip() if calls else (content or "")
+    if calls:
+        text = (text + "\n" if text else "") + render_calls(calls)
+    logprobs = None
+    lp = choice.get("logprobs")
+    if isinstance(lp, dict) and isinstance(lp.get("content"), list):
+        logprobs = [float(t["logprob"]) for t in lp["content"] if isinstance(t, dict) and "logprob" in t]
+    return Completion(text=text, logprobs=logprobs, finish_reason=choice.get("finish_reason"))
+
+
+def read_text_reply(data: Any) -> Completion:
+    """A ``/completions`` body as a Completion."""
+    choice = _first_choice(data)
+    text = choice.get("text")
+    if not isinstance(text, str):
+        raise ReplyError("choice has no 'text'")
+    logprobs = None
+    lp = choice.get("logprobs")
+    if isinstance(lp, dict) and isinstance(lp.get("token_logprobs"), list):
+        logprobs = [float(x) for x in lp["token_logprobs"] if x is not None]
+    return Completion(text=text, logprobs=logprobs, finish_reason=choice.get("finish_reason"))
+
+
+def _first_choice(data: Any) -> dict[str, Any]:
+    if not isinstance(data, dict):
+        raise ReplyError(f"reply is not a JSON object but {type(data).__name__}")
+    if "error" in data and "choices" not in data:
+        raise ReplyError(f"server error: {json.dumps(data['error'])[:500]}")
+    choices = data.get("choices")
+    if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
+        raise ReplyError("reply has no choices")
+    return choices[0]
+
+
+class OpenAIBackend(Backend):
+    """Calls an OpenAI-compatible HTTP server, ``max_concurrency`` requests at a time."""
+
+    name = "openai"
+
+    def __init__(self, model: str, cfg: BackendConfig, transport: Any = None):
+        import httpx
+
+        if not cfg.base_url:
+            raise ValueError("backend 'openai' needs base_url")
+        self.cfg = cfg
+        self.model = model
+        self.base_url = cfg.base_url.rstrip("/")
+        headers = {"Content-Type": "application/json"}
+        key = cfg.api_key()  # read from the named environment variable; never stored in config or cache
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        limits = httpx.Limits(
+            max_connections=cfg.max_concurrency, max_keepalive_connections=cfg.max_concurrency
+        )
+        self.client = httpx.Client(
+            headers=headers, timeout=httpx.Timeout(cfg.timeout_s), limits=limits, transport=transport
+        )
+        self._rng = random.Random()
+        self._lock = threading.Lock()
+        self.calls = 0  # HTTP attempts made (tests and metrics)
+
+    def identity(self) -> dict[str, Any]:
+        ident: dict[str, Any] = {
+            "backend": self.name,
+            "model": self.model,
+            "chat_template_kwargs": dict(self.cfg.chat_template_kwargs),
+        }
+        if Path(self.model).exists():  # a server fed a local checkpoint by path: key on its files too
+            ident["weights"] = weights_fingerprint(self.model)
+        return ident
+
+    # --- requests ---------------------------------------------------------------------------------------
+
+    def _body(self, request: Request, sampling: Sampling) -> tuple[str, dict[str, Any]]:
+        body: dict[str, Any] = {
+            "model": self.model,
+            "max_tokens": sampling.max_new_tokens,
+            "temperature": sampling.temperature,
+            "top_p": sampling.top_p,
+            "seed": sampling.seed if sampling.greedy else request_seed(request, sampling),
+        }
+        if sampling.stop:
+            body["stop"] = list(sampling.stop)
+        if request.prompt is not None:
+            body["prompt"] = request.prompt
+            if sampling.logprobs:
+                body["logprobs"] = 1
+            return "/completions", body
+        body["messages"] = wire_messages(list(request.messages or []))
+        tools = wire_tools(request.tools)
+        if tools:
+            body["tools"] = tools
+        if sampling.logprobs:
+            body["logprobs"] = True
+        if self.cfg.chat_template_kwargs:
+            body["chat_template_kwargs"] = dict(self.cfg.chat_template_kwargs)
+        return "/chat/completions", body
+
+    def _post(self, path: str, body: dict[str, Any]) -> Any:
+        """POST with retries; returns the parsed JSON body or raises ReplyError with the reason."""
+        import httpx
+
+        url = self.base_url + path
+        last = ""
+        for attempt in range(self.cfg.max_retries + 1):
+            wait = None
+            with self._lock:
+                self.calls += 1
+            try:
+                resp = self.client.post(url, json=body)
+            except (httpx.TransportError, httpx.TimeoutException) as e:
+                last = f"{type(e).__name__}: {e}"
+            else:
+                if resp.status_code == 200:
+                    try:
+                        return resp.json()
+                    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+                        raise ReplyError(f"reply is not JSON ({e}): {resp.text[:200]!r}") from None
+                last = f"HTTP {resp.status_code}: {resp.text[:300]}"
+                if resp.status_code not in RETRY_STATUS and resp.status_code < 500:
+                    raise ReplyError(last)
+                wait = _retry_after(resp.headers.get("retry-after"))
+            if attempt == self.cfg.max_retries:
+                break
+            if wait is None:
+                with self._lock:
+                    jitter = self._rng.uniform(0, BACKOFF_BASE_S * 2**attempt)
+                wait = min(BACKOFF_MAX_S, BACKOFF_BASE_S * 2**attempt) + jitter
+            time.sleep(wait)
+        raise ReplyError(f"gave up after {self.cfg.max_retries + 1} attempts: {last}")
+
+    def _one(self, request: Request, sampling: Sampling) -> Completion:
+        try:
+            path, body = self._body(request, sampling)
+        except Exception as e:  # a malformed conversation fails only this request
+            return Completion(error=f"cannot build request: {type(e).__name__}: {e}")
+        try:
+            data = self._post(path, body)
+            comp = read_chat_reply(data) if path == "/chat/completions" else read_text_reply(data)
+        except ReplyError as e:
+            return Completion(error=str(e))
+        if comp.finish_reason == "stop" and sampling.stop:  # some servers keep the stop string
+            for s in sampling.stop:
+                if comp.text.endswith(s):
+                    comp.text = comp.text[: -len(s)]
+        return comp
+
+    def generate(self, requests: Sequence[Request], sampling: Sampling) -> list[Completion]:
+        if not requests:
+            return []
+        from tqdm.auto import tqdm
+
+        workers = min(self.cfg.max_concurrency, len(requests))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            futures = [pool.submit(self._one, r, sampling) for r in requests]
+            out = []
+            for f in tqdm(
+                futures, desc=f"{self.model} via {self.base_url}", unit="req", leave=False, disable=None
+            ):
+                out.append(f.result())
+        return out
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or HTTP date), capped; None when absent or bad."""
+    if not value:
+        return None
+    try:
+        secs = float(value)
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        secs = when.timestamp() - time.time()
+    return max(0.0, min(RETRY_AFTER_MAX_S, secs))

@@ -1,0 +1,101 @@
+"""What the GRPO and SFT stages share: building the TRL config, and saving the result as a plain checkpoint.
+
+Every ``models/iter_j`` is a full Hugging Face checkpoint (weights, config, tokenizer): a LoRA adapter is merged
+before saving, so probe, evaluate and the inference backends load it like any model, and the next iteration
+starts from it. Weights are saved in the dtype of the checkpoint training started from (``save_dtype: base``),
+or the one asked for.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+from looptool.config import ConfigError
+from looptool.model import resolve_model
+
+log = logging.getLogger(__name__)
+
+
+def trl_config(cls: type, where: str, fields: dict[str, Any], extra: dict[str, Any]) -> Any:
+    """``cls(**fields, **extra)`` with ``extra``'s names checked against ``cls`` (a TRL config dataclass)."""
+    known = {f.name for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(extra) - known)
+    if unknown:
+        raise ConfigError(f"{where}.extra_args: unknown {cls.__name__} argument(s) {unknown}")
+    return cls(**{**fields, **extra})
+
+
+def base_dtype(model_path: str | Path) -> str:
+    """The weights dtype recorded in a checkpoint's config (float32 when it records none)."""
+    from transformers import AutoConfig
+
+    cfg = AutoConfig.from_pretrained(resolve_model(model_path))
+    dt = getattr(cfg, "dtype", None) or getattr(cfg, "torch_dtype", None)
+    name = str(dt).replace("torch.", "") if dt is not None else "float32"
+    return name if name in ("float32", "bfloat16", "float16") else "float32"
+
+
+def count_params(model: Any) -> tuple[int, int]:
+    """(trainable, total) parameter counts."""
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    total = sum(p.numel() for p in model.parameters())
+    return trainable, total
+
+
+def save_final(trainer: Any, model_path: str | Path, out_dir: str | Path, save_dtype: str) -> dict[str, Any]:
+    """Save the trained model to ``out_dir`` as a full checkpoint in ``save_dtype`` (``base`` = the dtype of
+    ``model_path``), with ``model_path``'s tokenizer files as they were (the trainers set padding options on
+    their tokenizer object). Called on every process; only the main one writes.
+
+    ``trainer.save_model`` first (it gathers ZeRO-3 shards and writes only the adapter for a peft model), then
+    on the main process: merge the adapter into a fresh copy of the start checkpoint, cast, save.
+    """
+    import torch
+    from accelerate.utils import is_peft_model
+
+    out = Path(out_dir)
+    started = time.perf_counter()
+    is_peft = is_peft_model(trainer.accelerator.unwrap_model(trainer.model))
+    dtype_name = base_dtype(model_path) if save_dtype == "base" else save_dtype
+    dtype = getattr(torch, dtype_name)
+    staging = out.with_name(out.name + ".trained")
+    if trainer.accelerator.is_main_process and staging.exists():
+        shutil.rmtree(staging)
+    trainer.accelerator.wait_for_everyone()
+    trainer.save_model(str(staging))
+    trainer.accelerator.wait_for_everyone()
+    if trainer.accelerator.is_main_process:
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if out.exists():
+            shutil.rmtree(out)
+        if is_peft:
+            from peft import PeftModel
+
+            base = AutoModelForCausalLM.from_pretrained(resolve_model(model_path), dtype=torch.float32)
+            model = PeftModel.from_pretrained(base, str(staging)).merge_and_unload()
+        else:
+            model = AutoModelForCausalLM.from_pretrained(str(staging), dtype=torch.float32)
+        model = model.to(dtype)
+        model.save_pretrained(out)
+        AutoTokenizer.from_pretrained(resolve_model(model_path)).save_pretrained(out)
+        shutil.rmtree(staging, ignore_errors=True)
+    trainer.accelerator.wait_for_everyone()
+    return {
+        "save_dtype": dtype_name,
+        "merged_lora": is_peft,
+        "save_s": round(time.perf_counter() - started, 2),
+    }
+
+
+def load_trained(path: str | Path, dtype: str = "float32") -> Any:
+    """Load a saved ``models/iter_j`` (tests, benchmarks)."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    return AutoModelForCausalLM.from_pretrained(resolve_model(path), dtype=getattr(torch, dtype))

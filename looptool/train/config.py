@@ -1,0 +1,241 @@
+"""Config dataclasses of the training stages: ``train`` (GRPO on D_j) and ``warmup`` (optional SFT).
+
+Field names mirror TRL's ``GRPOConfig`` / ``SFTConfig`` (and transformers' ``TrainingArguments``), so a TRL user
+reads params.yaml without a glossary. Defaults are the embedded CPU demo (SmolLM2-135M + LoRA, a couple of
+minutes per stage); the paper's GPU values are in ``configs/paper_gpu.yaml`` and in each field's docstring.
+Anything TRL offers that is not a field here goes through ``extra_args`` (checked against the TRL config
+class when the trainer is built, so a typo is still an error).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from looptool.config import check_choice
+
+DTYPES = ("float32", "bfloat16", "float16")
+SAVE_DTYPES = ("base", *DTYPES)
+
+
+@dataclass
+class LoraSettings:
+    """LoRA adapter (peft). After training the adapter is merged and a full checkpoint saved, so every
+    ``models/iter_j`` is a plain Hugging Face checkpoint that every backend loads directly."""
+
+    enabled: bool = True
+    """Train a LoRA adapter (True) or all weights (False; the paper full-fine-tunes Qwen3-8B on GPUs)."""
+    r: int = 16
+    """Adapter rank."""
+    alpha: int = 32
+    """``lora_alpha``: the update is scaled by alpha / r."""
+    dropout: float = 0.0
+    """``lora_dropout``."""
+    target_modules: list[str] | str = "all-linear"
+    """Module names (e.g. ``[q_proj, v_proj]``) or ``all-linear``."""
+
+    def __post_init__(self) -> None:
+        if self.r < 1:
+            raise ValueError(f"lora.r={self.r} must be >= 1")
+        if self.alpha <= 0:
+            raise ValueError(f"lora.alpha={self.alpha} must be > 0")
+        if not 0.0 <= self.dropout < 1.0:
+            raise ValueError(f"lora.dropout={self.dropout} must be in [0, 1)")
+        if isinstance(self.target_modules, str):
+            if not self.target_modules:
+                raise ValueError("lora.target_modules must not be empty")
+        elif not self.target_modules or not all(isinstance(m, str) and m for m in self.target_modules):
+            raise ValueError("lora.target_modules must be 'all-linear' or a non-empty list of module names")
+        else:
+            self.target_modules = list(self.target_modules)
+
+    def peft_config(self) -> Any:
+        """The peft ``LoraConfig`` (None when disabled)."""
+        if not self.enabled:
+            return None
+        from peft import LoraConfig
+
+        return LoraConfig(
+            r=self.r,
+            lora_alpha=self.alpha,
+            lora_dropout=self.dropout,
+            target_modules=self.target_modules,
+            task_type="CAUSAL_LM",
+        )
+
+
+@dataclass
+class _Common:
+    """Fields shared by GRPO and SFT (TrainingArguments names)."""
+
+    learning_rate: float = 1e-5
+    """Peak learning rate."""
+    lr_scheduler_type: str = "constant"
+    """transformers scheduler name (``constant``, ``linear``, ``cosine``, ...)."""
+    warmup_steps: float = 0
+    """Scheduler warm-up: a step count, or a fraction of the run when < 1."""
+    weight_decay: float = 0.0
+    max_grad_norm: float = 1.0
+    max_steps: int = -1
+    """Optimizer steps; -1 means ``num_train_epochs`` passes over the data."""
+    num_train_epochs: float = 1.0
+    """Passes over the data when ``max_steps`` is -1."""
+    per_device_train_batch_size: int = 4
+    gradient_accumulation_steps: int = 1
+    seed: int | None = None
+    """Random seed; None = the iteration's seed (``iterations.<j>.seed``, default j) for ``train``, 0 for warmup."""
+    dtype: str = "float32"
+    """Dtype the weights are trained in. float32 keeps small updates (lr 1e-6 vanishes in bf16 weights); on GPU
+    set ``extra_args: {bf16: true}`` for bf16 autocast on top of fp32 weights."""
+    save_dtype: str = "base"
+    """Dtype of the saved checkpoint: ``base`` = the dtype of the checkpoint training started from."""
+    gradient_checkpointing: bool | None = None
+    """None = automatic: off on CPU (small models, faster), TRL's default (on) on GPU."""
+    lora: LoraSettings = field(default_factory=LoraSettings)
+    extra_args: dict[str, Any] = field(default_factory=dict)
+    """Further TRL config arguments passed through as they are (e.g. ``{bf16: true, deepspeed: configs/ds_zero2.json}``);
+    unknown names are an error."""
+    max_samples: int | None = None
+    """Use at most this many rows of the dataset (None = all); rows are taken in a seeded random order."""
+    chat_template_kwargs: dict[str, Any] = field(default_factory=dict)
+    """Extra chat-template variables (e.g. ``{enable_thinking: false}`` for Qwen3). Keep them equal to
+    ``backends.student.chat_template_kwargs`` so training prompts are the prompts probe and evaluate use."""
+    cpu_compact_logprobs: bool = True
+    """On CPU, project only the positions that carry a label (the completion) onto the vocabulary (see
+    :mod:`looptool.train.cpu`): the same numbers, several times faster on long prompts. No effect on GPU (TRL
+    already does it there)."""
+
+    def _check_common(self) -> None:
+        if self.learning_rate <= 0:
+            raise ValueError(f"learning_rate={self.learning_rate} must be > 0")
+        if self.max_steps == 0 or self.max_steps < -1:
+            raise ValueError(f"max_steps={self.max_steps} must be >= 1, or -1 to use num_train_epochs")
+        if self.max_steps == -1 and self.num_train_epochs <= 0:
+            raise ValueError(f"num_train_epochs={self.num_train_epochs} must be > 0 when max_steps is -1")
+        if self.per_device_train_batch_size < 1:
+            raise ValueError("per_device_train_batch_size must be >= 1")
+        if self.gradient_accumulation_steps < 1:
+            raise ValueError("gradient_accumulation_steps must be >= 1")
+        if self.warmup_steps < 0:
+            raise ValueError("warmup_steps must be >= 0")
+        if self.max_samples is not None and self.max_samples < 1:
+            raise ValueError("max_samples must be >= 1 (or null for all rows)")
+        check_choice("dtype", self.dtype, DTYPES)
+        check_choice("save_dtype", self.save_dtype, SAVE_DTYPES)
+        if not isinstance(self.chat_template_kwargs, dict):
+            raise ValueError("chat_template_kwargs must be a mapping")
+        if not isinstance(self.extra_args, dict):
+            raise ValueError("extra_args must be a mapping of TRL config argument names to values")
+        if isinstance(self.lora, dict):  # built directly in Python rather than through from_dict
+            self.lora = LoraSettings(**self.lora)
+
+
+@dataclass
+class TrainConfig(_Common):
+    """``train`` section of params.yaml: GRPO on D_j with the binary ToolMatch reward (TRL ``GRPOTrainer``).
+
+    Paper (Qwen3-8B, GPUs): num_generations 16, learning_rate 1e-6, beta 0, epsilon 0.2 / epsilon_high 0.28,
+    temperature 1.0, full fine-tuning, a fresh optimizer each iteration (here: each iteration is a new
+    process and trainer, so the optimizer always starts fresh).
+    """
+
+    learning_rate: float = 2e-5
+    """Paper: 1e-6 (full fine-tuning). LoRA on a 135M model over a few CPU steps needs a larger rate."""
+    num_generations: int = 4
+    """Completions per prompt (the GRPO group). Paper: 16."""
+    max_completion_length: int = 64
+    """Tokens generated per completion (a tool call of the compact renderer is ~20-60 tokens)."""
+    temperature: float = 1.0
+    """Sampling temperature of the rollouts. Paper: 1.0."""
+    top_p: float = 1.0
+    beta: float = 0.0
+    """KL coefficient; 0 = no reference model (paper: 0)."""
+    epsilon: float = 0.2
+    """Lower clip range of the ratio (paper: 0.2)."""
+    epsilon_high: float | None = 0.28
+    """Upper clip range (DAPO clip-higher; paper: 0.28). None = same as epsilon."""
+    loss_type: str = "dapo"
+    """TRL loss aggregation: ``grpo``, ``dapo`` (TRL's default), ``dr_grpo``, ``bnpo``, ..."""
+    scale_rewards: str = "group"
+    """Advantage scaling: ``group`` (divide by the group's std, GRPO), ``batch`` or ``none`` (Dr. GRPO)."""
+    num_iterations: int = 1
+    """PPO-style updates per generation batch (mu)."""
+    steps_per_generation: int | None = None
+    """Optimizer steps per generation batch (None: gradient_accumulation_steps, TRL's default)."""
+    mask_truncated_completions: bool = False
+    """Exclude completions cut at max_completion_length from the loss."""
+    use_vllm: bool = False
+    """Generate rollouts with vLLM (GPU). Needs ``pip install looptool[vllm]``."""
+    vllm_mode: str = "colocate"
+    """``colocate`` (vLLM inside the training processes) or ``server`` (``trl vllm-serve`` on other GPUs)."""
+    vllm_server_base_url: str | None = None
+    """``server`` mode: e.g. ``http://10.0.0.2:8000`` (default: TRL's host/port)."""
+    vllm_gpu_memory_utilization: float = 0.3
+    """``colocate`` mode: GPU memory fraction vLLM may take."""
+    vllm_tensor_parallel_size: int = 1
+    """``colocate`` mode: tensor parallel size of the colocated engine."""
+    no_signal_patience: int = 4
+    """Warn when this many consecutive steps had every group's rewards equal (zero advantage: no gradient)."""
+
+    def __post_init__(self) -> None:
+        self._check_common()
+        if self.num_generations < 2:
+            raise ValueError(f"num_generations={self.num_generations} must be >= 2 (GRPO compares a group)")
+        if self.steps_per_generation is not None and self.steps_per_generation < 1:
+            raise ValueError("steps_per_generation must be >= 1 (or null)")
+        # TRL: generation batch = per-device batch x processes x steps_per_generation, and it must hold whole
+        # groups. Checked here for one process (the multi-GPU product is checked again by GRPOConfig).
+        spg = self.steps_per_generation or self.gradient_accumulation_steps
+        gen_batch = self.per_device_train_batch_size * spg
+        if gen_batch % self.num_generations:
+            raise ValueError(
+                f"the generation batch (per_device_train_batch_size {self.per_device_train_batch_size} x "
+                f"steps_per_generation {spg} = {gen_batch}) must be a multiple of num_generations "
+                f"{self.num_generations}: each prompt's {self.num_generations} completions must land in the same "
+                f"batch. E.g. set per_device_train_batch_size to {self.num_generations}."
+            )
+        if self.max_completion_length < 1:
+            raise ValueError("max_completion_length must be >= 1")
+        if self.temperature <= 0:
+            raise ValueError("temperature must be > 0 (GRPO needs sampled, different completions)")
+        if not 0 < self.top_p <= 1:
+            raise ValueError("top_p must be in (0, 1]")
+        if self.beta < 0:
+            raise ValueError("beta must be >= 0")
+        if self.epsilon <= 0 or (self.epsilon_high is not None and self.epsilon_high < self.epsilon):
+            raise ValueError("need 0 < epsilon <= epsilon_high")
+        check_choice("scale_rewards", self.scale_rewards, ("group", "batch", "none"))
+        check_choice("vllm_mode", self.vllm_mode, ("colocate", "server"))
+        if self.num_iterations < 1:
+            raise ValueError("num_iterations must be >= 1")
+        if self.no_signal_patience < 1:
+            raise ValueError("no_signal_patience must be >= 1")
+
+
+@dataclass
+class WarmupConfig(_Common):
+    """``warmup`` section of params.yaml: optional SFT on the seed pool before GRPO (TRL ``SFTTrainer``).
+
+    A base that cannot call tools yet (SmolLM2-135M picks the right tool in ~1 of 10 prompts) gives GRPO
+    reward 0 for every completion, so every group has zero advantage and nothing is learned. A short SFT on
+    the pool (loss on the completion only) teaches the call format first. The paper starts GRPO from an
+    instruct model that already calls tools: ``enabled: false`` there (``models/iter_0`` = the base).
+    """
+
+    enabled: bool = True
+    """False: ``models/iter_0`` is a hard-linked copy of the base, no training."""
+    learning_rate: float = 2e-4
+    """LoRA SFT rate (full fine-tuning wants ~1e-5)."""
+    lr_scheduler_type: str = "linear"
+    max_length: int = 1024
+    """Longest prompt + completion in tokens; longer rows are truncated (TRL ``max_length``)."""
+    seed: int | None = 0
+    eval_samples: int = 32
+    """Held-out rows whose completion loss is measured before and after the warm-up (0 = skip)."""
+
+    def __post_init__(self) -> None:
+        self._check_common()
+        if self.max_length < 16:
+            raise ValueError("max_length must be >= 16")
+        if self.eval_samples < 0:
+            raise ValueError("eval_samples must be >= 0")

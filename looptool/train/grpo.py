@@ -1,0 +1,170 @@
+"""GRPO on D_j (LoopTool step a): TRL ``GRPOTrainer`` from model_{j-1} with the binary ToolMatch reward.
+
+One call = one iteration: a fresh trainer (so a fresh optimizer, as in the paper), the iteration's data,
+and a full checkpoint at the end (LoRA merged). Runs on CPU (the embedded demo) or on GPUs; for several GPUs
+or DeepSpeed, launch the stage script with ``accelerate launch --config_file configs/...`` (README).
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from looptool.config import to_dict
+from looptool.io import write_json
+from looptool.model import load_tokenizer, resolve_model
+from looptool.schema import TRAIN
+from looptool.train.config import TrainConfig
+from looptool.train.data import grpo_rows, prompt_style, read_samples, to_dataset
+from looptool.train.rewards import tool_match_reward
+
+log = logging.getLogger(__name__)
+
+# logged name -> short name in the metrics series
+GRPO_SERIES = {
+    "reward": "reward",
+    "reward_std": "reward_std",
+    "zero_std_frac": "frac_reward_zero_std",
+    "loss": "loss",
+    "grad_norm": "grad_norm",
+    "learning_rate": "learning_rate",
+    "completion_length": "completions/mean_length",
+    "clipped_frac": "completions/clipped_ratio",
+    "entropy": "entropy",
+    "step_time": "step_time",
+}
+
+
+def grpo_args(cfg: TrainConfig, output_dir: str | Path, seed: int, on_cpu: bool) -> Any:
+    """The ``GRPOConfig`` for ``cfg`` (CPU flags set automatically without a GPU)."""
+    from trl import GRPOConfig
+
+    from looptool.train.common import trl_config
+    from looptool.train.cpu import cpu_args
+
+    fields: dict[str, Any] = {
+        "output_dir": str(output_dir),
+        "learning_rate": cfg.learning_rate,
+        "lr_scheduler_type": cfg.lr_scheduler_type,
+        "warmup_steps": cfg.warmup_steps,
+        "weight_decay": cfg.weight_decay,
+        "max_grad_norm": cfg.max_grad_norm,
+        "max_steps": cfg.max_steps,
+        "num_train_epochs": cfg.num_train_epochs,
+        "per_device_train_batch_size": cfg.per_device_train_batch_size,
+        "gradient_accumulation_steps": cfg.gradient_accumulation_steps,
+        "steps_per_generation": cfg.steps_per_generation,
+        "num_generations": cfg.num_generations,
+        "max_completion_length": cfg.max_completion_length,
+        "temperature": cfg.temperature,
+        "top_p": cfg.top_p,
+        "beta": cfg.beta,
+        "epsilon": cfg.epsilon,
+        "epsilon_high": cfg.epsilon_high,
+        "loss_type": cfg.loss_type,
+        "scale_rewards": cfg.scale_rewards,
+        "num_iterations": cfg.num_iterations,
+        "mask_truncated_completions": cfg.mask_truncated_completions,
+        "use_vllm": cfg.use_vllm,
+        "vllm_mode": cfg.vllm_mode,
+        "vllm_server_base_url": cfg.vllm_server_base_url,
+        "vllm_gpu_memory_utilization": cfg.vllm_gpu_memory_utilization,
+        "vllm_tensor_parallel_size": cfg.vllm_tensor_parallel_size,
+        "seed": seed,
+        "model_init_kwargs": {"dtype": cfg.dtype},
+        "chat_template_kwargs": cfg.chat_template_kwargs or None,
+        "gradient_checkpointing": (not on_cpu)
+        if cfg.gradient_checkpointing is None
+        else cfg.gradient_checkpointing,
+        "logging_steps": 1,
+        "save_strategy": "no",
+        "report_to": "none",
+        "log_completions": False,
+        **cpu_args(on_cpu),
+    }
+    return trl_config(GRPOConfig, "train", fields, cfg.extra_args)
+
+
+def train_grpo(
+    cfg: TrainConfig,
+    model_path: str | Path,
+    data_path: str | Path,
+    out_dir: str | Path,
+    metrics_path: str | Path | None = None,
+    iteration: int | None = None,
+    seed: int | None = None,
+    reward_funcs: Sequence[Callable[..., list[float]]] | None = None,
+) -> dict[str, Any]:
+    """Train ``model_path`` with GRPO on ``data_path`` (TRAIN schema) and save the checkpoint to ``out_dir``.
+
+    ``seed``: used when ``cfg.seed`` is None (the stage passes the iteration's seed). ``reward_funcs``:
+    replaces the ToolMatch reward (tests use a reward with variance). Returns the metrics (also written to
+    ``metrics_path``): per-step series ``[{step, reward, zero_std_frac, loss, ...}]`` and summaries.
+    """
+    from trl import GRPOTrainer
+
+    from looptool.train.callbacks import StepSeries
+    from looptool.train.common import count_params, save_final
+    from looptool.train.cpu import compact_logprobs, has_gpu
+
+    started = time.perf_counter()
+    seed = cfg.seed if cfg.seed is not None else (seed if seed is not None else 0)
+    on_cpu = not has_gpu() or bool(cfg.extra_args.get("use_cpu"))
+    tokenizer = load_tokenizer(model_path)
+    df = read_samples(data_path, TRAIN, cfg.max_samples, seed)
+    dataset = to_dataset(grpo_rows(df, tokenizer, str(data_path), cfg.chat_template_kwargs))
+    out = Path(out_dir)
+    work = out.with_name(out.name + ".work")
+    args = grpo_args(cfg, work, seed, on_cpu)
+    series = StepSeries(GRPO_SERIES, no_signal_patience=cfg.no_signal_patience)
+    trainer = GRPOTrainer(
+        model=resolve_model(model_path),
+        reward_funcs=list(reward_funcs) if reward_funcs else [tool_match_reward],
+        args=args,
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=cfg.lora.peft_config(),
+        callbacks=[series],
+    )
+    trainable, total = count_params(trainer.model)
+    with compact_logprobs(on_cpu and cfg.cpu_compact_logprobs) as compact:
+        trainer.train()
+    saved = save_final(trainer, model_path, out, cfg.save_dtype)
+    if trainer.accelerator.is_main_process:
+        shutil.rmtree(work, ignore_errors=True)
+    zero = [r["zero_std_frac"] for r in series.series if r["zero_std_frac"] is not None]
+    metrics: dict[str, Any] = {
+        "iteration": iteration,
+        "samples": df.height,
+        "prompt_style": prompt_style(tokenizer),
+        "steps": int(trainer.state.global_step),
+        "series": series.series,
+        **series.summary("reward"),
+        **series.summary("zero_std_frac"),
+        "no_signal": bool(zero) and all(z >= 1.0 - 1e-9 for z in zero),
+        "no_signal_longest_streak": series.longest_streak,
+        "loss": series.final.get("train_loss"),
+        "train_runtime_s": series.final.get("train_runtime"),
+        "wall_s": round(time.perf_counter() - started, 2),
+        "trainable_params": trainable,
+        "total_params": total,
+        "device": "cpu" if on_cpu else "gpu",
+        "cpu_compact_logprobs": compact,
+        "seed": seed,
+        **saved,
+        "config": to_dict(cfg),
+    }
+    if metrics["no_signal"]:
+        log.warning(
+            "GRPO iteration %s: every step had zero-advantage groups only; model_%s equals its start point up to "
+            "noise. See metrics 'no_signal'.",
+            iteration,
+            iteration,
+        )
+    if metrics_path is not None and trainer.accelerator.is_main_process:
+        write_json(metrics, metrics_path)
+    return metrics

@@ -1,0 +1,46 @@
+"""DVC stage ``train@j``: GRPO on D_j from model_{j-1} (params: ``train`` with ``iterations.<j>.train``).
+
+Single process here; for several GPUs or DeepSpeed: ``accelerate launch --config_file configs/accelerate_ddp.yaml
+stages/train.py ...`` with the same options.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+
+@click.command()
+@click.option(
+    "--iteration", "key", required=True, help="Iteration key j (an item of params.yaml iterations)."
+)
+@click.option("--model", "model_path", required=True, help="Checkpoint to start from (models/iter_{j-1}).")
+@click.option("--data", "data_path", required=True, help="D_j: data/iter_j/train.parquet (TRAIN schema).")
+@click.option("--out", "out_dir", required=True, help="Where the trained checkpoint goes (models/iter_j).")
+@click.option("--metrics", "metrics_path", required=True, help="Metrics JSON (metrics/train/iter_j.json).")
+@click.option(
+    "--params", "params_path", default="params.yaml", show_default=True, help="params.yaml to read."
+)
+def main(
+    key: str, model_path: str, data_path: str, out_dir: str, metrics_path: str, params_path: str
+) -> None:
+    """Train model_j with GRPO and the ToolMatch reward."""
+    from looptool.config import load_params
+    from looptool.stage import iteration, section_config
+    from looptool.train.config import TrainConfig
+    from looptool.train.grpo import train_grpo
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    params = load_params(params_path)
+    it = iteration(params, key)
+    cfg = section_config(TrainConfig, "train", params_path, key=key, params=params)
+    m = train_grpo(cfg, model_path, data_path, out_dir, metrics_path, iteration=it.key, seed=it.seed)
+    click.echo(
+        f"train@{key}: {m['steps']} steps, reward {m['reward_first']} -> {m['reward_last']}, "
+        f"zero-advantage groups {m['zero_std_frac_mean']}, {m['wall_s']} s -> {out_dir}"
+    )
+
+
+if __name__ == "__main__":
+    main()

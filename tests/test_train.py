@@ -1,0 +1,461 @@
+"""looptool.train on the tiny random Llama: configs, reward, datasets, and real GRPO / SFT steps (seconds)."""
+
+from __future__ import annotations
+
+import doctest
+import json
+from pathlib import Path
+
+import pytest
+
+from looptool.config import ConfigError
+from looptool.io import read_json, write_parquet
+from looptool.schema import SAMPLE, TRAIN, frame, make_sample_id
+from looptool.stage import section_config
+
+WEATHER = {
+    "name": "get_weather",
+    "description": "Current weather of a city.",
+    "parameters": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "unit": {"type": "string", "enum": ["c", "f"]}},
+        "required": ["city"],
+    },
+}
+CONVERT = {
+    "name": "convert_currency",
+    "description": "Convert an amount of money.",
+    "parameters": {
+        "type": "object",
+        "properties": {"amount": {"type": "number"}, "to": {"type": "string"}},
+        "required": ["amount", "to"],
+    },
+}
+
+
+def _sample(tools, messages, label, meta=None, part="seed_new"):
+    return {
+        "sample_id": make_sample_id(tools, messages),
+        "tools": tools,
+        "messages": messages,
+        "label": label,
+        "origin": "seed",
+        "parent_id": None,
+        "iteration": 0,
+        "label_rev": 0,
+        "meta": meta or {},
+        "part": part,
+    }
+
+
+def _samples():
+    out = []
+    for i, city in enumerate(["Paris", "Rome", "Oslo", "Lima", "Kyiv", "Nairobi"]):
+        out.append(
+            _sample(
+                [WEATHER, CONVERT],
+                [{"role": "user", "content": f"Weather in {city}?"}],
+                [{"name": "get_weather", "arguments": {"city": city}}],
+            )
+        )
+        out.append(
+            _sample(
+                [CONVERT],
+                [{"role": "user", "content": f"Convert {10 * (i + 1)} USD to EUR"}],
+                [{"name": "convert_currency", "arguments": {"amount": 10 * (i + 1), "to": "EUR"}}],
+            )
+        )
+    # multi-turn: a tool result, then the next call
+    out.append(
+        _sample(
+            [WEATHER, CONVERT],
+            [
+                {"role": "user", "content": "Weather in Paris, then convert 5 USD to EUR."},
+                {
+                    "role": "assistant",
+                    "content": "",
+                    "tool_calls": [
+                        {
+                            "type": "function",
+                            "function": {"name": "get_weather", "arguments": {"city": "Paris"}},
+                        }
+                    ],
+                },
+                {"role": "tool", "content": '{"temp": 21}'},
+            ],
+            [{"name": "convert_currency", "arguments": {"amount": 5, "to": "EUR"}}],
+        )
+    )
+    # irrelevant: answer in text
+    out.append(
+        _sample(
+            [WEATHER],
+            [{"role": "user", "content": "Book me a flight."}],
+            [],
+            {"reply": "I cannot book flights with these tools."},
+        )
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("train-data")
+    rows = _samples()
+    write_parquet(frame(rows, TRAIN), d / "train.parquet", TRAIN)
+    write_parquet(frame(rows[:10], SAMPLE), d / "pool.parquet", SAMPLE)
+    write_parquet(frame(rows[10:], SAMPLE), d / "heldout.parquet", SAMPLE)
+    return d
+
+
+def _weights(path: Path) -> dict:
+    from safetensors.torch import load_file
+
+    return load_file(str(path / "model.safetensors"))
+
+
+def _max_diff(a: dict, b: dict) -> float:
+    assert a.keys() == b.keys()
+    return max(float((a[k].float() - b[k].float()).abs().max()) for k in a)
+
+
+# --- config ------------------------------------------------------------------------------------------------
+
+
+def test_train_config_from_params_with_iteration_override():
+    from looptool.train import TrainConfig
+
+    params = {
+        "train": {
+            "learning_rate": 1e-5,
+            "max_steps": 3,
+            "lora": {"r": 4, "target_modules": ["q_proj", "v_proj"]},
+        },
+        "iterations": {
+            "1": {"prev": "0", "next": "2"},
+            "2": {"prev": "1", "next": "3", "train": {"learning_rate": 5e-6}},
+        },
+    }
+    c1 = section_config(TrainConfig, "train", key="1", params=params)
+    c2 = section_config(TrainConfig, "train", key="2", params=params)
+    assert (c1.learning_rate, c2.learning_rate) == (1e-5, 5e-6)
+    assert c2.max_steps == 3 and c2.lora.r == 4 and c2.lora.target_modules == ["q_proj", "v_proj"]
+
+
+def test_train_config_errors():
+    from looptool.train import TrainConfig, WarmupConfig
+
+    with pytest.raises(ConfigError, match="unknown key"):
+        section_config(TrainConfig, "train", params={"train": {"learnig_rate": 1e-5}})
+    with pytest.raises(ConfigError, match="unknown key"):
+        section_config(TrainConfig, "train", params={"train": {"lora": {"rank": 8}}})
+    with pytest.raises(ValueError, match="multiple of num_generations 4"):
+        TrainConfig(per_device_train_batch_size=6, num_generations=4)
+    TrainConfig(
+        per_device_train_batch_size=2, gradient_accumulation_steps=2, num_generations=4
+    )  # 2 x 2 = 4: fine
+    with pytest.raises(ValueError, match="num_generations"):
+        TrainConfig(num_generations=1, per_device_train_batch_size=1)
+    with pytest.raises(ValueError, match="save_dtype"):
+        WarmupConfig(save_dtype="int8")
+
+
+def test_extra_args_are_checked(tmp_path):
+    from trl import GRPOConfig
+
+    from looptool.train.common import trl_config
+
+    with pytest.raises(ConfigError, match="no_such_arg"):
+        trl_config(GRPOConfig, "train", {"output_dir": str(tmp_path)}, {"no_such_arg": 1})
+
+
+# --- reward and data -----------------------------------------------------------------------------------------
+
+
+def test_reward_doctests():
+    import looptool.train.rewards as rewards
+
+    result = doctest.testmod(rewards)
+    assert result.attempted >= 4 and result.failed == 0
+
+
+def test_reward_on_samples():
+    from looptool.calls import render_calls
+    from looptool.train import tool_match_reward
+
+    rows = _samples()
+    label = [json.dumps(r["label"]) for r in rows]
+    tools = [json.dumps(r["tools"]) for r in rows]
+    right = [[{"role": "assistant", "content": render_calls(r["label"]) or "Sorry."}] for r in rows]
+    assert tool_match_reward(None, right, label=label, tools=tools) == [1.0] * len(rows)
+    wrong = [[{"role": "assistant", "content": '<tool_call>{"name": "get_weather"'}]] * len(rows)
+    assert tool_match_reward(None, wrong, label=label, tools=tools) == [0.0] * len(rows)
+
+
+def test_grpo_prompts_are_render_prompt(smollm2_tokenizer, data_dir):
+    """TRL's own chat templating of the conversational prompts gives exactly render_prompt's text/tokens."""
+    from trl.data_utils import apply_chat_template
+
+    from looptool.prompts import render_prompt
+    from looptool.train.data import grpo_rows, prompt_style, read_samples
+
+    df = read_samples(data_dir / "train.parquet", TRAIN)
+    rows = grpo_rows(df, smollm2_tokenizer)
+    assert prompt_style(smollm2_tokenizer) == "conversational"
+    expected = [
+        render_prompt(smollm2_tokenizer, json.loads(t), json.loads(m))
+        for t, m in df.select("tools", "messages").iter_rows()
+    ]
+    assert [
+        apply_chat_template({"prompt": r["prompt"]}, smollm2_tokenizer)["prompt"] for r in rows
+    ] == expected
+    # the call GRPOTrainer._tokenize_prompts makes, batched
+    ids = smollm2_tokenizer.apply_chat_template(
+        conversation=[r["prompt"] for r in rows],
+        tools=None,
+        add_generation_prompt=True,
+        tokenize=True,
+        return_dict=True,
+    )["input_ids"]
+    assert ids == [smollm2_tokenizer(t, add_special_tokens=False)["input_ids"] for t in expected]
+    assert all(
+        r["label"] == lab and r["tools"] == tl
+        for r, lab, tl in zip(rows, df["label"], df["tools"], strict=True)
+    )
+
+
+def test_sft_rows_end_with_end_of_turn(smollm2_tokenizer, data_dir):
+    from trl.data_utils import apply_chat_template
+
+    from looptool.train.data import read_samples, sft_rows
+
+    df = read_samples(data_dir / "train.parquet", TRAIN)
+    rows = sft_rows(df, smollm2_tokenizer)
+    text = apply_chat_template(rows[0], smollm2_tokenizer)
+    assert (
+        text["completion"]
+        == '<tool_call>\n{"name": "get_weather", "arguments": {"city": "Paris"}}\n</tool_call><|im_end|>\n'
+    )
+    assert rows[-1]["completion"][0]["content"] == "I cannot book flights with these tools."
+
+
+TOOL_TEMPLATE = (
+    "{% if tools %}<|im_start|>system\nTools: {{ tools | tojson }}<|im_end|>\n{% endif %}"
+    "{% for m in messages %}<|im_start|>{{ m.role }}\n{% if m.tool_calls %}{% for c in m.tool_calls %}"
+    "<tool_call>\n{{ c.function | tojson }}\n</tool_call>{% endfor %}{% else %}{{ m.content }}{% endif %}<|im_end|>\n"
+    "{% endfor %}{% if add_generation_prompt %}<|im_start|>assistant\n{% if no_think %}<think></think>{% endif %}"
+    "{% endif %}"
+)
+
+
+def test_text_prompts_for_templates_with_tools(smollm2_tokenizer_dir, data_dir):
+    """A template that renders tools= gets text prompts (TRL's GRPO would drop per-row tools otherwise)."""
+    from looptool.model import load_tokenizer
+    from looptool.prompts import render_prompt
+    from looptool.train.data import grpo_rows, prompt_style, read_samples, sft_rows
+
+    tok = load_tokenizer(smollm2_tokenizer_dir)
+    tok.chat_template = TOOL_TEMPLATE
+    assert prompt_style(tok) == "text"
+    df = read_samples(data_dir / "train.parquet", TRAIN)
+    rows = grpo_rows(df, tok)
+    first = df.row(0, named=True)
+    assert rows[0]["prompt"] == render_prompt(tok, json.loads(first["tools"]), json.loads(first["messages"]))
+    assert "get_weather" in rows[0]["prompt"]
+    sft = sft_rows(df, tok)
+    assert sft[0]["prompt"] == rows[0]["prompt"]
+    assert sft[0]["completion"].endswith("<|im_end|>") and '"city": "Paris"' in sft[0]["completion"]
+    # chat-template variables (e.g. Qwen3's enable_thinking) reach the rendered text
+    kw = {"no_think": True}
+    assert grpo_rows(df, tok, template_kwargs=kw)[0]["prompt"].endswith(
+        "<|im_start|>assistant\n<think></think>"
+    )
+    assert sft_rows(df, tok, template_kwargs=kw)[0]["prompt"].endswith("<think></think>")
+
+
+def test_conversational_sft_rows_carry_template_kwargs(smollm2_tokenizer, data_dir):
+    from looptool.train.data import read_samples, sft_rows
+
+    df = read_samples(data_dir / "train.parquet", TRAIN)
+    assert "chat_template_kwargs" not in sft_rows(df, smollm2_tokenizer)[0]
+    assert sft_rows(df, smollm2_tokenizer, template_kwargs={"x": 1})[0]["chat_template_kwargs"] == {"x": 1}
+
+
+def test_read_samples_subset_is_seeded(data_dir):
+    from looptool.train.data import read_samples
+
+    a = read_samples(data_dir / "train.parquet", TRAIN, max_samples=5, seed=1)["sample_id"].to_list()
+    b = read_samples(data_dir / "train.parquet", TRAIN, max_samples=5, seed=1)["sample_id"].to_list()
+    c = read_samples(data_dir / "train.parquet", TRAIN, max_samples=5, seed=2)["sample_id"].to_list()
+    assert a == b and len(a) == 5 and a != c
+
+
+# --- GRPO ------------------------------------------------------------------------------------------------------
+
+
+def _grpo_cfg(**over):
+    from looptool.train import TrainConfig
+
+    base = {
+        "max_steps": 2,
+        "max_completion_length": 8,
+        "num_generations": 4,
+        "per_device_train_batch_size": 4,
+        "learning_rate": 1e-3,
+        "lora": {"r": 4, "alpha": 8},
+    }
+    return section_config(TrainConfig, "train", params={"train": {**base, **over}})
+
+
+@pytest.fixture(scope="module")
+def grpo_run(tiny_model_dir, data_dir, tmp_path_factory):
+    from looptool.train import completion_length_reward, train_grpo
+
+    out = tmp_path_factory.mktemp("grpo") / "iter_1"
+    metrics = train_grpo(
+        _grpo_cfg(),
+        tiny_model_dir,
+        data_dir / "train.parquet",
+        out,
+        out.parent / "m.json",
+        iteration=1,
+        seed=1,
+        reward_funcs=[completion_length_reward],
+    )
+    return out, metrics
+
+
+def test_grpo_two_steps_move_weights_and_save_plain_checkpoint(grpo_run, tiny_model_dir):
+    from looptool.train.common import load_trained
+
+    out, m = grpo_run
+    assert m["steps"] == 2 and len(m["series"]) == 2
+    assert [r["step"] for r in m["series"]] == [1, 2]
+    assert all({"step", "reward", "zero_std_frac", "loss", "grad_norm"} <= r.keys() for r in m["series"])
+    assert read_json(out.parent / "m.json")["series"] == m["series"]
+    assert m["zero_std_frac_mean"] < 1 and m["no_signal"] is False and m["merged_lora"] is True
+    assert 0 < m["trainable_params"] < m["total_params"] and m["cpu_compact_logprobs"] is True
+    assert not (out / "adapter_config.json").exists() and (out / "tokenizer.json").exists()
+    assert not out.with_name(out.name + ".work").exists()
+    model = load_trained(out)  # a plain checkpoint: reloads without peft
+    assert type(model).__name__ == "LlamaForCausalLM"
+    assert _max_diff(_weights(out), _weights(tiny_model_dir)) > 1e-6
+    assert set(_weights(out)) == set(_weights(tiny_model_dir))
+
+
+def test_grpo_compact_logprobs_do_not_change_training(grpo_run, tiny_model_dir, data_dir, tmp_path):
+    """The CPU compact-scoring switch: same rewards, loss and grad_norm, same weights."""
+    from looptool.train import completion_length_reward, train_grpo
+
+    out, m = grpo_run
+    plain = train_grpo(
+        _grpo_cfg(cpu_compact_logprobs=False),
+        tiny_model_dir,
+        data_dir / "train.parquet",
+        tmp_path / "iter_1",
+        iteration=1,
+        seed=1,
+        reward_funcs=[completion_length_reward],
+    )
+    assert plain["cpu_compact_logprobs"] is False
+    for a, b in zip(m["series"], plain["series"], strict=True):
+        assert a["reward"] == b["reward"]
+        assert a["grad_norm"] == pytest.approx(b["grad_norm"], rel=1e-4)
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-3, abs=1e-6)
+    assert _max_diff(_weights(out), _weights(tmp_path / "iter_1")) < 1e-5
+
+
+def test_compact_switch_is_restored():
+    import trl.trainer.utils as tu
+
+    from looptool.train.cpu import compact_logprobs, compact_switch_available
+
+    assert compact_switch_available()
+    original = tu._use_triton
+    with compact_logprobs(True) as on:
+        assert on and tu._use_triton is not original
+    assert tu._use_triton is original
+    with pytest.raises(RuntimeError), compact_logprobs(True):
+        raise RuntimeError
+    assert tu._use_triton is original
+
+
+# --- SFT warm-up ------------------------------------------------------------------------------------------------
+
+
+def test_warmup_sft_lora_two_steps(tiny_model_dir, data_dir, tmp_path):
+    from looptool.train import WarmupConfig, warmup_sft
+    from looptool.train.common import load_trained
+
+    cfg = WarmupConfig(
+        max_steps=2,
+        per_device_train_batch_size=2,
+        eval_samples=4,
+        learning_rate=1e-2,
+        lora={"r": 4, "alpha": 8},
+    )
+    out = tmp_path / "iter_0"
+    m = warmup_sft(
+        cfg,
+        tiny_model_dir,
+        data_dir / "pool.parquet",
+        out,
+        tmp_path / "warmup.json",
+        data_dir / "heldout.parquet",
+    )
+    assert m["enabled"] and m["steps"] == 2 and [r["step"] for r in m["series"]] == [1, 2]
+    assert m["heldout_samples"] == 4 and m["heldout_loss_before"] > 0 and m["heldout_loss_after"] > 0
+    assert m["merged_lora"] is True and read_json(tmp_path / "warmup.json")["steps"] == 2
+    load_trained(out)
+    assert _max_diff(_weights(out), _weights(tiny_model_dir)) > 1e-6
+
+
+def test_warmup_compact_logprobs_do_not_change_training(tiny_model_dir, data_dir, tmp_path):
+    from looptool.train import WarmupConfig, warmup_sft
+
+    runs = {}
+    for compact in (True, False):
+        cfg = WarmupConfig(
+            max_steps=2,
+            per_device_train_batch_size=2,
+            eval_samples=0,
+            learning_rate=1e-2,
+            lora={"enabled": False},
+            cpu_compact_logprobs=compact,
+        )
+        runs[compact] = warmup_sft(cfg, tiny_model_dir, data_dir / "pool.parquet", tmp_path / f"c{compact}")
+    assert runs[True]["cpu_compact_logprobs"] is True and runs[False]["cpu_compact_logprobs"] is False
+    for a, b in zip(runs[True]["series"], runs[False]["series"], strict=True):
+        assert a["loss"] == pytest.approx(b["loss"], rel=1e-5)
+        assert a["grad_norm"] == pytest.approx(b["grad_norm"], rel=1e-4)
+    assert _max_diff(_weights(tmp_path / "cTrue"), _weights(tmp_path / "cFalse")) < 1e-5
+
+
+def test_warmup_full_finetune_saves_requested_dtype(tiny_model_dir, data_dir, tmp_path):
+    from looptool.train import WarmupConfig, warmup_sft
+
+    cfg = WarmupConfig(
+        max_steps=1,
+        per_device_train_batch_size=2,
+        eval_samples=0,
+        save_dtype="bfloat16",
+        lora={"enabled": False},
+    )
+    m = warmup_sft(cfg, tiny_model_dir, data_dir / "pool.parquet", tmp_path / "iter_0")
+    assert m["merged_lora"] is False and m["trainable_params"] == m["total_params"]
+    assert json.loads((tmp_path / "iter_0" / "config.json").read_text())["dtype"] == "bfloat16"
+
+
+def test_warmup_disabled_links_the_base(tiny_model_dir, data_dir, tmp_path):
+    from looptool.train import WarmupConfig, warmup_sft
+
+    m = warmup_sft(
+        WarmupConfig(enabled=False),
+        tiny_model_dir,
+        data_dir / "pool.parquet",
+        tmp_path / "iter_0",
+        tmp_path / "warmup.json",
+    )
+    assert m["enabled"] is False and read_json(tmp_path / "warmup.json")["steps"] == 0
+    src, dst = tiny_model_dir / "model.safetensors", tmp_path / "iter_0" / "model.safetensors"
+    assert dst.stat().st_ino == src.stat().st_ino  # hard link, no copy

@@ -1,0 +1,182 @@
+"""stages/train.py and stages/warmup.py: the click commands DVC runs, on the tiny model (seconds)."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from looptool.io import read_json, write_parquet
+from looptool.schema import SAMPLE, TRAIN, frame, make_sample_id
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _stage(name: str):
+    spec = importlib.util.spec_from_file_location(f"stage_{name}", ROOT / "stages" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.main
+
+
+TOOLS = [
+    {
+        "name": "get_time",
+        "description": "Time in a city.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    }
+]
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory) -> Path:
+    d = tmp_path_factory.mktemp("stage-data")
+    rows = []
+    for city in ["Paris", "Rome", "Oslo", "Lima"]:
+        msgs = [{"role": "user", "content": f"Time in {city}?"}]
+        rows.append(
+            {
+                "sample_id": make_sample_id(TOOLS, msgs),
+                "tools": TOOLS,
+                "messages": msgs,
+                "label": [{"name": "get_time", "arguments": {"city": city}}],
+                "origin": "seed",
+                "parent_id": None,
+                "iteration": 0,
+                "label_rev": 0,
+                "meta": {},
+                "part": "seed_new",
+            }
+        )
+    write_parquet(frame(rows, TRAIN), d / "train.parquet", TRAIN)
+    write_parquet(frame(rows, SAMPLE), d / "pool.parquet", SAMPLE)
+    return d
+
+
+def _params(path: Path, **sections) -> Path:
+    params = {"iterations": {"1": {"prev": "0", "next": "2", "seed": 7}}, **sections}
+    path.write_text(yaml.safe_dump(params))
+    return path
+
+
+def test_train_stage_toolmatch_no_signal(tiny_model_dir, data_dir, tmp_path, caplog):
+    """The stage with the real ToolMatch reward: a random model never calls right, so every group has zero
+    advantage; the stage still writes a checkpoint and metrics, and warns."""
+    params = _params(
+        tmp_path / "params.yaml",
+        train={
+            "max_steps": 2,
+            "max_completion_length": 8,
+            "no_signal_patience": 2,
+            "lora": {"r": 2, "alpha": 4},
+        },
+    )
+    out, metrics = tmp_path / "models" / "iter_1", tmp_path / "metrics" / "train" / "iter_1.json"
+    with caplog.at_level(logging.WARNING, logger="looptool"):
+        res = CliRunner().invoke(
+            _stage("train"),
+            [
+                "--iteration",
+                "1",
+                "--model",
+                str(tiny_model_dir),
+                "--data",
+                str(data_dir / "train.parquet"),
+                "--out",
+                str(out),
+                "--metrics",
+                str(metrics),
+                "--params",
+                str(params),
+            ],
+            catch_exceptions=False,
+        )
+    assert res.exit_code == 0, res.output
+    m = read_json(metrics)
+    assert m["iteration"] == 1 and m["seed"] == 7 and m["steps"] == 2
+    assert [r["zero_std_frac"] for r in m["series"]] == [1.0, 1.0] and m["reward_mean"] == 0.0
+    assert m["no_signal"] is True and "zero advantage" in caplog.text
+    assert (out / "model.safetensors").exists() and (out / "tokenizer.json").exists()
+
+
+def test_train_stage_rejects_unknown_param(tiny_model_dir, data_dir, tmp_path):
+    params = _params(tmp_path / "params.yaml", train={"num_generation": 4})
+    res = CliRunner().invoke(
+        _stage("train"),
+        [
+            "--iteration",
+            "1",
+            "--model",
+            str(tiny_model_dir),
+            "--data",
+            str(data_dir / "train.parquet"),
+            "--out",
+            str(tmp_path / "o"),
+            "--metrics",
+            str(tmp_path / "m.json"),
+            "--params",
+            str(params),
+        ],
+    )
+    assert res.exit_code != 0 and "num_generation" in str(res.exception)
+
+
+def test_warmup_stage_disabled(tiny_model_dir, data_dir, tmp_path):
+    params = _params(tmp_path / "params.yaml", warmup={"enabled": False})
+    out = tmp_path / "models" / "iter_0"
+    res = CliRunner().invoke(
+        _stage("warmup"),
+        [
+            "--model",
+            str(tiny_model_dir),
+            "--pool",
+            str(data_dir / "pool.parquet"),
+            "--out",
+            str(out),
+            "--metrics",
+            str(tmp_path / "warmup.json"),
+            "--params",
+            str(params),
+        ],
+        catch_exceptions=False,
+    )
+    assert res.exit_code == 0 and "disabled" in res.output
+    assert (out / "model.safetensors").stat().st_ino == (tiny_model_dir / "model.safetensors").stat().st_ino
+
+
+def test_warmup_stage_trains(tiny_model_dir, data_dir, tmp_path):
+    params = _params(
+        tmp_path / "params.yaml",
+        warmup={
+            "max_steps": 1,
+            "per_device_train_batch_size": 2,
+            "eval_samples": 2,
+            "lora": {"r": 2, "alpha": 4},
+        },
+    )
+    out = tmp_path / "models" / "iter_0"
+    res = CliRunner().invoke(
+        _stage("warmup"),
+        [
+            "--model",
+            str(tiny_model_dir),
+            "--pool",
+            str(data_dir / "pool.parquet"),
+            "--heldout",
+            str(data_dir / "pool.parquet"),
+            "--out",
+            str(out),
+            "--metrics",
+            str(tmp_path / "warmup.json"),
+            "--params",
+            str(params),
+        ],
+        catch_exceptions=False,
+    )
+    assert res.exit_code == 0, res.output
+    m = read_json(tmp_path / "warmup.json")
+    assert m["steps"] == 1 and m["heldout_samples"] == 2 and (out / "model.safetensors").exists()
