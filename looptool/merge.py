@@ -59,6 +59,10 @@ class MergeConfig:
     ``top_k`` (the ``hppl_value`` highest) or ``threshold`` (PPL >= ``hppl_value``)."""
     hppl_value: float = 0.25
     """Parameter of ``hppl_rule``."""
+    overflow: str = "proportional"
+    """When ES + EE + HPPL exceed ``size``: ``proportional`` (each part keeps slots in proportion to what it
+    offers, so a weak student's many failures do not crowd out their expansions) or ``priority`` (ES, then EE,
+    then HPPL)."""
     stratify: bool = True
     """Stratify Seed-new across patterns."""
     seed: int = 0
@@ -68,6 +72,7 @@ class MergeConfig:
         if self.size < 1:
             raise ValueError("size must be >= 1")
         check_choice("hppl_rule", self.hppl_rule, ("top_fraction", "top_k", "threshold"))
+        check_choice("overflow", self.overflow, ("proportional", "priority"))
         bad = [v for v in self.error_seed_verdicts if v not in VERDICTS]
         if bad:
             raise ValueError(f"error_seed_verdicts: unknown verdict(s) {bad}; known: {list(VERDICTS)}")
@@ -194,12 +199,18 @@ def merge(
         hp = _hppl_sql(cfg) if hppl else None
         parts = [es] + [q for q in (ee, hp) if q]
         union = " UNION ALL ".join(f"SELECT {SAMPLE_COLS}, part, _prio FROM ({q})" for q in parts)
+        # proportional: interleave the parts so that any prefix holds each in proportion to its size
+        order = (
+            "(row_number() OVER (PARTITION BY part ORDER BY _k) - 0.5) / count(*) OVER (PARTITION BY part), _prio, _k"
+            if cfg.overflow == "proportional"
+            else "_prio, _k"
+        )
         candidates = io.query(
             f"""
             SELECT * EXCLUDE (_k) FROM (
               SELECT *, {key} AS _k FROM ({union})
               QUALIFY row_number() OVER (PARTITION BY sample_id ORDER BY _prio) = 1
-            ) ORDER BY _prio, _k
+            ) ORDER BY {order}
             """,
             con=con,
         )

@@ -118,9 +118,16 @@ def test_merge_composition(pool, tmp_path):
 
 def test_merge_cap_and_ablations(pool, tmp_path):
     inp, ids = _iteration(pool, tmp_path, n_failed=6, n_exp=30, size=40)
-    m, d2, _ = _run(inp, tmp_path, MergeConfig(size=20, hppl_rule="top_fraction", hppl_value=0.5))
+    m, d2, _ = _run(inp, tmp_path, MergeConfig(size=20, hppl_rule="top_fraction", hppl_value=0.5, overflow="priority"))
     assert m["parts"] == {"error_seed": 4, "expansion": 16, "high_ppl": 0, "seed_new": 0}  # priority ES > EE > HPPL
     assert m["dropped_for_size"] > 0
+    # proportional: ES 4, EE 30, HPPL 17 (half of 34 mastered) offered for 20 slots -> shares of 4/51, 30/51, 17/51
+    m, d2, _ = _run(inp, tmp_path, MergeConfig(size=20, hppl_rule="top_fraction", hppl_value=0.5))
+    offered = {"error_seed": 4, "expansion": 30, "high_ppl": 17}
+    assert sum(m["parts"].values()) == 20 and m["parts"]["seed_new"] == 0
+    for part, n in offered.items():
+        assert abs(m["parts"][part] - 20 * n / 51) <= 1, (part, m["parts"])
+    assert d2["sample_id"].n_unique() == 20
     m, _, _ = _run(inp, tmp_path, MergeConfig(size=40, hppl_rule="threshold", hppl_value=4.65), edde=False, hppl=True)
     assert m["parts"]["expansion"] == 0 and m["parts"]["high_ppl"] == 3  # ppl 4.7, 4.8, 4.9 (samples 37-39) are >= 4.65
     m, _, _ = _run(inp, tmp_path, MergeConfig(size=40), hppl=False)
