@@ -120,7 +120,13 @@ def _args_eq(pa: dict[str, Any], ga: dict[str, Any], props: dict[str, Any]) -> b
     if pa != ga:
         return False
     for k, v in pa.items():
-        if type(v) is not str and not _same_types(v, ga[k], props.get(k)):
+        tv = type(v)
+        if tv is str:
+            continue
+        w = ga[k]
+        if tv is type(w) and tv is not dict and tv is not list:
+            continue  # same scalar type (int, float, bool, None) and ==: equal under the typed rules too
+        if not _same_types(v, w, props.get(k)):
             return False
     return True
 
