@@ -435,10 +435,16 @@ def simple_function_checker(
         expected_type_description = full_param_details.get("type")
         nested_type_converted = None
 
-        if language == JAVA:
-            if expected_type_description not in JAVA_TYPE_CONVERSION:
+        if language in (JAVA, JAVASCRIPT):
+            # Java and JavaScript values arrive as source strings, converted with the language's table
+            conversion, converter, tag = (
+                (JAVA_TYPE_CONVERSION, java_type_converter, "java")
+                if language == JAVA
+                else (JS_TYPE_CONVERSION, js_type_converter, "js")
+            )
+            if expected_type_description not in conversion:
                 return _unsupported(param, expected_type_description, language)
-            expected_type_converted = JAVA_TYPE_CONVERSION[expected_type_description]
+            expected_type_converted = conversion[expected_type_description]
             if type(value) is not str:
                 return {
                     "valid": False,
@@ -446,38 +452,16 @@ def simple_function_checker(
                         f"Incorrect type for parameter {param!r}. Expected type String, got {type(value).__name__}. "
                         f"Parameter value: {value!r}."
                     ],
-                    "error_type": "type_error:java",
+                    "error_type": f"type_error:{tag}",
                 }
             if expected_type_description in NESTED_CONVERSION_TYPE_LIST:
                 nested_type = _items_type(full_param_details)
-                if nested_type not in JAVA_TYPE_CONVERSION:
+                if nested_type not in conversion:
                     return _unsupported(param, nested_type, language)
-                nested_type_converted = JAVA_TYPE_CONVERSION[nested_type]
-                value = java_type_converter(value, expected_type_description, nested_type)
+                nested_type_converted = conversion[nested_type]
+                value = converter(value, expected_type_description, nested_type)
             else:
-                value = java_type_converter(value, expected_type_description)
-
-        elif language == JAVASCRIPT:
-            if expected_type_description not in JS_TYPE_CONVERSION:
-                return _unsupported(param, expected_type_description, language)
-            expected_type_converted = JS_TYPE_CONVERSION[expected_type_description]
-            if type(value) is not str:
-                return {
-                    "valid": False,
-                    "error": [
-                        f"Incorrect type for parameter {param!r}. Expected type String, got {type(value).__name__}. "
-                        f"Parameter value: {value!r}."
-                    ],
-                    "error_type": "type_error:js",
-                }
-            if expected_type_description in NESTED_CONVERSION_TYPE_LIST:
-                nested_type = _items_type(full_param_details)
-                if nested_type not in JS_TYPE_CONVERSION:
-                    return _unsupported(param, nested_type, language)
-                nested_type_converted = JS_TYPE_CONVERSION[nested_type]
-                value = js_type_converter(value, expected_type_description, nested_type)
-            else:
-                value = js_type_converter(value, expected_type_description)
+                value = converter(value, expected_type_description)
 
         elif language == PYTHON:
             if expected_type_description not in PYTHON_TYPE_MAPPING:

@@ -30,6 +30,35 @@ def trl_config(cls: type, where: str, fields: dict[str, Any], extra: dict[str, A
     return cls(**{**fields, **extra})
 
 
+def common_args(cfg: Any, output_dir: str | Path, seed: int, on_cpu: bool) -> dict[str, Any]:
+    """The ``TrainingArguments`` fields GRPO and SFT both take from the shared config fields, plus the
+    CPU flags (``use_cpu``, no bf16) when there is no GPU."""
+    from looptool.train.cpu import cpu_args
+
+    return {
+        "output_dir": str(output_dir),
+        "learning_rate": cfg.learning_rate,
+        "lr_scheduler_type": cfg.lr_scheduler_type,
+        "warmup_steps": cfg.warmup_steps,
+        "weight_decay": cfg.weight_decay,
+        "max_grad_norm": cfg.max_grad_norm,
+        "max_steps": cfg.max_steps,
+        "num_train_epochs": cfg.num_train_epochs,
+        "per_device_train_batch_size": cfg.per_device_train_batch_size,
+        "gradient_accumulation_steps": cfg.gradient_accumulation_steps,
+        "seed": seed,
+        "model_init_kwargs": {"dtype": cfg.dtype},
+        # None = automatic: off on CPU (small models, faster), on with a GPU
+        "gradient_checkpointing": (not on_cpu)
+        if cfg.gradient_checkpointing is None
+        else cfg.gradient_checkpointing,
+        "logging_steps": 1,
+        "save_strategy": "no",
+        "report_to": "none",
+        **cpu_args(on_cpu),
+    }
+
+
 def base_dtype(model_path: str | Path) -> str:
     """The weights dtype recorded in a checkpoint's config (float32 when it records none)."""
     from transformers import AutoConfig

@@ -43,20 +43,10 @@ def grpo_args(cfg: TrainConfig, output_dir: str | Path, seed: int, on_cpu: bool)
     """The ``GRPOConfig`` for ``cfg`` (CPU flags set automatically without a GPU)."""
     from trl import GRPOConfig
 
-    from looptool.train.common import trl_config
-    from looptool.train.cpu import cpu_args
+    from looptool.train.common import common_args, trl_config
 
     fields: dict[str, Any] = {
-        "output_dir": str(output_dir),
-        "learning_rate": cfg.learning_rate,
-        "lr_scheduler_type": cfg.lr_scheduler_type,
-        "warmup_steps": cfg.warmup_steps,
-        "weight_decay": cfg.weight_decay,
-        "max_grad_norm": cfg.max_grad_norm,
-        "max_steps": cfg.max_steps,
-        "num_train_epochs": cfg.num_train_epochs,
-        "per_device_train_batch_size": cfg.per_device_train_batch_size,
-        "gradient_accumulation_steps": cfg.gradient_accumulation_steps,
+        **common_args(cfg, output_dir, seed, on_cpu),
         "steps_per_generation": cfg.steps_per_generation,
         "num_generations": cfg.num_generations,
         "max_completion_length": cfg.max_completion_length,
@@ -74,17 +64,8 @@ def grpo_args(cfg: TrainConfig, output_dir: str | Path, seed: int, on_cpu: bool)
         "vllm_server_base_url": cfg.vllm_server_base_url,
         "vllm_gpu_memory_utilization": cfg.vllm_gpu_memory_utilization,
         "vllm_tensor_parallel_size": cfg.vllm_tensor_parallel_size,
-        "seed": seed,
-        "model_init_kwargs": {"dtype": cfg.dtype},
         "chat_template_kwargs": cfg.chat_template_kwargs or None,
-        "gradient_checkpointing": (not on_cpu)
-        if cfg.gradient_checkpointing is None
-        else cfg.gradient_checkpointing,
-        "logging_steps": 1,
-        "save_strategy": "no",
-        "report_to": "none",
         "log_completions": False,
-        **cpu_args(on_cpu),
     }
     return trl_config(GRPOConfig, "train", fields, cfg.extra_args)
 

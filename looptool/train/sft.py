@@ -36,33 +36,14 @@ def sft_args(cfg: WarmupConfig, output_dir: str | Path, seed: int, on_cpu: bool)
     """The ``SFTConfig`` for ``cfg`` (CPU flags set automatically without a GPU)."""
     from trl import SFTConfig
 
-    from looptool.train.common import trl_config
-    from looptool.train.cpu import cpu_args
+    from looptool.train.common import common_args, trl_config
 
     fields: dict[str, Any] = {
-        "output_dir": str(output_dir),
-        "learning_rate": cfg.learning_rate,
-        "lr_scheduler_type": cfg.lr_scheduler_type,
-        "warmup_steps": cfg.warmup_steps,
-        "weight_decay": cfg.weight_decay,
-        "max_grad_norm": cfg.max_grad_norm,
-        "max_steps": cfg.max_steps,
-        "num_train_epochs": cfg.num_train_epochs,
-        "per_device_train_batch_size": cfg.per_device_train_batch_size,
+        **common_args(cfg, output_dir, seed, on_cpu),
         "per_device_eval_batch_size": cfg.per_device_train_batch_size,
-        "gradient_accumulation_steps": cfg.gradient_accumulation_steps,
         "max_length": cfg.max_length,
         "completion_only_loss": True,
-        "seed": seed,
-        "model_init_kwargs": {"dtype": cfg.dtype},
-        "gradient_checkpointing": (not on_cpu)
-        if cfg.gradient_checkpointing is None
-        else cfg.gradient_checkpointing,
-        "logging_steps": 1,
         "eval_strategy": "no",
-        "save_strategy": "no",
-        "report_to": "none",
-        **cpu_args(on_cpu),
     }
     return trl_config(SFTConfig, "warmup", fields, cfg.extra_args)
 
