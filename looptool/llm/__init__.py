@@ -15,7 +15,8 @@ from looptool.llm.config import BackendConfig, cache_dir
 
 def get_backend(cfg: BackendConfig, model: str | None = None) -> Backend:
     """The backend ``cfg`` describes, for ``model`` (overrides ``cfg.model``), behind the call cache when
-    ``cfg.cache``.
+    ``cfg.cache``, and behind the role's error budget (:class:`~looptool.llm.budget.ErrorBudget`: too many
+    failed calls stop the stage with :class:`~looptool.errors.BackendFailure`).
 
     Local backends follow a ``looptool-model.json`` pointer (``models/base`` of a pass-through model).
     Heavy libraries are imported here, not at ``import looptool.llm``.
@@ -48,7 +49,9 @@ def get_backend(cfg: BackendConfig, model: str | None = None) -> Backend:
         from looptool.llm.cache import CachedBackend
 
         backend = CachedBackend(backend, chunk_size=cfg.cache_chunk)
-    return backend
+    from looptool.llm.budget import ErrorBudget
+
+    return ErrorBudget(backend, cfg.max_error_rate, cfg.where)
 
 
 __all__ = ["Backend", "BackendConfig", "Completion", "Request", "Sampling", "cache_dir", "get_backend"]
