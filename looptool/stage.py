@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from looptool.config import ConfigError, from_dict, load_params, section
+from looptool.config import ConfigError, check_fields, from_dict, load_params, section
 
 T = TypeVar("T")
 
@@ -73,6 +73,7 @@ def section_config(
         item = (params.get("iterations") or {}).get(str(key)) or {}
         over = section(item, name, None)
         if over:
+            check_fields(cls, over, f"{params_path}:iterations.{key}.{name}")  # name the override's own key
             data = deep_merge(data, over)
             where += f" (with iterations.{key}.{name})"
     return from_dict(cls, data, where)
