@@ -26,6 +26,7 @@ from typing import Any
 import polars as pl
 
 from looptool import io, jsonutil
+from looptool.checks import check_probe, check_verdicts
 from looptool.config import check_choice
 from looptool.llm.base import Backend, Request, Sampling
 from looptool.prompts.generator import AXES, generator_messages, parse_generated
@@ -59,6 +60,13 @@ class ExpandConfig:
         check_choice("mode", self.mode, ("structured", "llm"))
         if self.k < 0 or self.tries < 1:
             raise ValueError("k must be >= 0 and tries >= 1")
+        if (self.max_samples is not None and self.max_samples < 0) or self.temperature < 0 or self.max_new_tokens < 1:
+            raise ValueError("max_samples must be >= 0 or null, temperature >= 0 and max_new_tokens >= 1")
+        from looptool.schema import VERDICTS
+
+        bad_v = [v for v in self.verdicts if v not in VERDICTS]
+        if bad_v:
+            raise ValueError(f"verdicts: unknown verdict(s) {bad_v}; known: {list(VERDICTS)}")
         bad = [a for a in self.axes if a not in AXES]
         if bad:
             raise ValueError(f"axes: unknown {bad}; known {list(AXES)}")
@@ -313,6 +321,8 @@ def run_expand(
     data = io.read_parquet(data_path, TRAIN)
     probed = io.read_parquet(probe_path, PROBE)
     verdicts = io.read_parquet(verdicts_path, VERDICT)
+    check_probe(probed, data, probe_path, data_path)
+    check_verdicts(verdicts, probed, verdicts_path, probe_path)
     ids = io.query(
         f"SELECT sample_id FROM {io.parquet_source([pool_path, heldout_path])} UNION SELECT sample_id FROM {io.parquet_source(data_path)}"
     )

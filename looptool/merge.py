@@ -20,8 +20,9 @@ from typing import Any
 import polars as pl
 
 from looptool import io
+from looptool.checks import check_probe, check_verdicts, unique_ids
 from looptool.config import check_choice
-from looptool.schema import EVENT, SAMPLE, TRAIN, VERDICTS, Schema, frame
+from looptool.schema import EVENT, PROBE, SAMPLE, TRAIN, VERDICT, VERDICTS, Schema, frame
 
 USED = Schema("pool_used", (SAMPLE.columns[0],))
 """The ids of pool samples already taken as Seed-new (so later iterations take fresh ones)."""
@@ -73,6 +74,12 @@ class MergeConfig:
             raise ValueError("size must be >= 1")
         check_choice("hppl_rule", self.hppl_rule, ("top_fraction", "top_k", "threshold"))
         check_choice("overflow", self.overflow, ("proportional", "priority"))
+        if self.hppl_rule == "top_fraction" and not 0 <= self.hppl_value <= 1:
+            raise ValueError(f"hppl_value={self.hppl_value!r} must be a fraction in [0, 1] for hppl_rule top_fraction")
+        if self.hppl_rule == "top_k" and (self.hppl_value < 0 or self.hppl_value != int(self.hppl_value)):
+            raise ValueError(f"hppl_value={self.hppl_value!r} must be a whole number >= 0 for hppl_rule top_k")
+        if self.hppl_rule == "threshold" and self.hppl_value <= 0:
+            raise ValueError(f"hppl_value={self.hppl_value!r} must be a perplexity > 0 for hppl_rule threshold")
         bad = [v for v in self.error_seed_verdicts if v not in VERDICTS]
         if bad:
             raise ValueError(f"error_seed_verdicts: unknown verdict(s) {bad}; known: {list(VERDICTS)}")
@@ -102,7 +109,7 @@ def select_first(pool: str | Path, cfg: SelectConfig, out: str | Path, used_out:
     """D_1 = ``cfg.size`` pool samples (part ``seed_new``); records them as used; writes creation and
     selection events for the pool."""
     t0 = time.perf_counter()
-    io.read_parquet(pool, SAMPLE)  # validate before selecting
+    unique_ids(io.read_parquet(pool, SAMPLE), str(pool))  # validate before selecting
     con = io.connect()
     src = f"SELECT {SAMPLE_COLS} FROM {io.parquet_source(pool)}"
     d1 = io.query(
@@ -169,15 +176,18 @@ def merge(
     """Assemble D_{j+1}; write it, the updated used-ids and iteration j's events. Returns the metrics."""
     t0 = time.perf_counter()
     con = io.connect()
+    frames = {}
     for name, path, schema in (
         ("d", inp.data, TRAIN),
-        ("p", inp.probe, None),
-        ("v", inp.verdicts, None),
+        ("p", inp.probe, PROBE),
+        ("v", inp.verdicts, VERDICT),
         ("e", inp.expansions, SAMPLE),
     ):
-        if schema is not None:
-            io.read_parquet(path, schema)
+        frames[name] = io.read_parquet(path, schema)
         con.execute(f"CREATE TEMP VIEW {name} AS SELECT * FROM {io.parquet_source(path)}")
+    check_probe(frames["p"], frames["d"], str(inp.probe), str(inp.data))
+    check_verdicts(frames["v"], frames["p"], str(inp.verdicts), str(inp.probe))
+    unique_ids(frames["e"], str(inp.expansions))
     seed = cfg.seed + iteration
     key = _key(seed)
 
@@ -193,7 +203,7 @@ def merge(
                    d.label_rev + CASE WHEN v.verdict = 'LABEL_WRONG' AND v.new_label IS NOT NULL THEN 1 ELSE 0 END AS label_rev,
                    'error_seed' AS part, 1 AS _prio
             FROM d JOIN p USING (sample_id) LEFT JOIN v USING (sample_id)
-            WHERE NOT p.mastered AND coalesce(v.verdict, 'ABSTAIN') IN ({verdicts})
+            WHERE NOT p.mastered AND p.error IS NULL AND coalesce(v.verdict, 'ABSTAIN') IN ({verdicts})
         """
         ee = f"SELECT {SAMPLE_COLS}, 'expansion' AS part, 2 AS _prio FROM e" if edde else None
         hp = _hppl_sql(cfg) if hppl else None
@@ -236,7 +246,7 @@ def merge(
     io.write_parquet(events, events_out, EVENT)
 
     parts = dict(nxt.group_by("part").len().iter_rows())
-    n_failed = io.query("SELECT count(*) FROM p WHERE NOT mastered", con=con).item()
+    n_failed = io.query("SELECT count(*) FROM p WHERE NOT mastered AND error IS NULL", con=con).item()
     n_mastered = io.query("SELECT count(*) FROM p WHERE mastered", con=con).item()
     n_exp = io.query("SELECT count(*) FROM e", con=con).item()
     metrics = {

@@ -129,6 +129,11 @@ class Schema:
         casts = []
         for col in self.columns:
             s = df.get_column(col.name)
+            if s.dtype.is_float() and col.dtype.is_integer():  # a cast would truncate 0.5 to 0
+                frac = s.is_not_null() & ((s != s.floor()) | s.is_nan() | s.is_infinite())
+                if frac.any():
+                    row = int(frac.arg_max())
+                    raise SchemaError(f"{where}: row {row} column '{col.name}': {s[row]!r} is not a whole number")
             if s.dtype != col.dtype:
                 try:
                     s = s.cast(col.dtype, strict=True)

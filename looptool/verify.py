@@ -28,6 +28,7 @@ import polars as pl
 
 from looptool import io
 from looptool.calls import tool_index, validate_calls
+from looptool.checks import check_probe, failed_ids
 from looptool.llm.base import Backend, Request, Sampling
 from looptool.match import tool_match
 from looptool.prompts.judge import judge_messages, parse_judge
@@ -52,6 +53,8 @@ class VerifyConfig:
     def __post_init__(self) -> None:
         if self.votes < 1:
             raise ValueError("votes must be >= 1")
+        if self.judge_temperature < 0 or self.max_new_tokens < 1:
+            raise ValueError("judge_temperature must be >= 0 and max_new_tokens >= 1")
         if self.votes > 1 and self.judge_temperature == 0:
             raise ValueError("votes > 1 needs judge_temperature > 0 (greedy votes are all the same)")
 
@@ -169,7 +172,7 @@ def verify(
     enabled: bool = True,
 ) -> pl.DataFrame:
     """A verdict for every failed sample of D_j (VERDICT rows)."""
-    failed = probed.filter(~pl.col("mastered")).join(data, on="sample_id", how="inner")
+    failed = probed.filter(~pl.col("mastered") & pl.col("error").is_null()).join(data, on="sample_id", how="inner")
     rows: list[dict[str, Any]] = []
     pending: list[tuple[dict[str, Any], list[tuple[Request, int]], str]] = []
     for r in failed.iter_rows(named=True):
@@ -288,6 +291,7 @@ def run_verify(
     t0 = time.perf_counter()
     data = io.read_parquet(data_path, TRAIN)
     probed = io.read_parquet(probe_path, PROBE)
+    check_probe(probed, data, probe_path, data_path)
     verdicts = verify(data, probed, cfg, iteration, judge, enabled)
     io.write_parquet(verdicts, out, VERDICT)
     extra: dict[str, Any] = {"judge": judge.identity() if judge is not None else None, "enabled": enabled}
@@ -298,7 +302,7 @@ def run_verify(
 
         if Path(noise_truth).exists():
             extra["noise_recovery"] = recovery(data, probed, verdicts, io.read_parquet(noise_truth, NOISE_TRUTH))
-    return verify_metrics(verdicts, int((~probed["mastered"]).sum()), time.perf_counter() - t0, extra)
+    return verify_metrics(verdicts, len(failed_ids(probed)), time.perf_counter() - t0, extra)
 
 
 __all__ = ["VerifyConfig", "verify", "run_verify", "rule_decision", "recovery", "majority", "map_verdict"]
