@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import json
 from typing import Any
 
@@ -22,3 +23,61 @@ def loads(text: str | None, default: Any = None) -> Any:
 def digest(obj: Any, length: int = 16) -> str:
     """Hex SHA-256 of the canonical JSON of ``obj``, cut to ``length`` characters."""
     return hashlib.sha256(dumps(obj).encode("utf-8")).hexdigest()[:length]
+
+
+# Deepest nesting accepted in any JSON we read (data files, model replies, tool-call arguments). Real tool
+# schemas and arguments are a few levels deep; ~1000 levels would exhaust Python's recursion in json, ast,
+# jsonschema and our own walkers, so a hostile value is refused with a reason instead of killing the stage.
+MAX_DEPTH = 100
+
+_STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
+_BRACKET = re.compile(r"[\[\]{}()]")
+
+
+class DepthError(ValueError):
+    """A JSON (or Python-literal) text or value nested deeper than allowed."""
+
+
+def check_depth(text: str, max_depth: int = MAX_DEPTH) -> None:
+    """Raise :class:`DepthError` when brackets outside string literals nest deeper than ``max_depth``.
+
+    >>> check_depth('{"a": [1, {"b": "[[[["}]}', 3)
+    >>> check_depth("[" * 5 + "]" * 5, 3)  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    ...
+    looptool.jsonutil.DepthError: nested deeper than 3 levels
+    """
+    if text.count("[") + text.count("{") + text.count("(") <= max_depth:
+        return
+    depth = 0
+    for m in _BRACKET.finditer(_STRING.sub('""', text)):
+        if m.group() in "[{(":
+            depth += 1
+            if depth > max_depth:
+                raise DepthError(f"nested deeper than {max_depth} levels")
+        else:
+            depth -= 1
+
+
+def value_depth(obj: Any, max_depth: int = MAX_DEPTH) -> int:
+    """Nesting depth of a parsed value, walked without recursion; :class:`DepthError` past ``max_depth``."""
+    deepest, stack = 0, [(obj, 1)]
+    while stack:
+        node, d = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, (list, tuple)):
+            children = node
+        else:
+            continue
+        if d > max_depth:
+            raise DepthError(f"nested deeper than {max_depth} levels")
+        deepest = max(deepest, d)
+        stack.extend((c, d + 1) for c in children)
+    return deepest
+
+
+def safe_loads(text: str, max_depth: int = MAX_DEPTH) -> Any:
+    """``json.loads`` that refuses text nested deeper than ``max_depth`` (:class:`DepthError`, a ValueError)."""
+    check_depth(text, max_depth)
+    return json.loads(text)
