@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "import": "looptool.commands.data:import_cmd",
     "export": "looptool.commands.data:export_cmd",
     "eval": "looptool.commands.eval:eval_cmd",
+    "cache": "looptool.commands.cache:cache_cmd",
 }
 
 
@@ -49,6 +50,7 @@ _SHORT_HELP: dict[str, str] = {
     "import": "Import OpenAI messages+tools JSONL or BFCL files as decision points (Parquet).",
     "export": "Export a dataset as OpenAI fine-tuning JSONL or LLaMA-Factory ShareGPT.",
     "eval": "Evaluate a checkpoint on BFCL-v3 single-turn, ACEBench and a held-out split.",
+    "cache": "Show, verify and prune the call cache (model calls replayed on a re-run).",
 }
 
 
