@@ -81,3 +81,17 @@ def safe_loads(text: str, max_depth: int = MAX_DEPTH) -> Any:
     """``json.loads`` that refuses text nested deeper than ``max_depth`` (:class:`DepthError`, a ValueError)."""
     check_depth(text, max_depth)
     return json.loads(text)
+
+
+def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        raise DepthError(f"duplicate key(s) {sorted({k for k in keys if keys.count(k) > 1})} in one object")
+    return dict(pairs)
+
+
+def strict_loads(text: str, max_depth: int = MAX_DEPTH) -> Any:
+    """``json.loads`` for untrusted model output: depth-bounded, and an object with a duplicate key is refused
+    (:class:`DepthError`) rather than silently keeping the last value."""
+    check_depth(text, max_depth)
+    return json.loads(text, object_pairs_hook=_unique_pairs)

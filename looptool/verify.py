@@ -31,7 +31,7 @@ from looptool.calls import tool_index, validate_calls
 from looptool.checks import check_probe, failed_ids
 from looptool.llm.base import Backend, Request, Sampling
 from looptool.match import tool_match
-from looptool.prompts.judge import judge_messages, parse_judge
+from looptool.prompts.judge import VERDICT_SCHEMA, judge_messages, parse_judge
 from looptool.schema import NOISE_TRUTH, PROBE, TRAIN, VERDICT, VERDICTS, frame
 
 
@@ -159,7 +159,7 @@ def judge_requests(
         pred_pos = rng.choice((1, 2))
         cands = [(pred, pred_text), (label, reply)] if pred_pos == 1 else [(label, reply), (pred, pred_text)]
         msgs = judge_messages(tools, messages, cands[0][0], cands[1][0], cands[0][1], cands[1][1])
-        out.append((Request.chat(msgs, key=f"{sid}:{vote}"), pred_pos))
+        out.append((Request.chat(msgs, key=f"{sid}:{vote}", json_schema=VERDICT_SCHEMA), pred_pos))
     return out
 
 

@@ -20,7 +20,7 @@ V1 = '{"analysis": "candidate 1 uses the wrong city", "verdict": "CANDIDATE_1_WR
     [
         (V1, "CANDIDATE_1_WRONG", None),
         ("Let me think.\nCandidate 2 is fine.\n" + V1, "CANDIDATE_1_WRONG", None),  # extra text before
-        (V1 + "\nHope this helps!", "CANDIDATE_1_WRONG", None),  # extra text after
+        (V1 + "\nHope this helps!", None, "at the end of the reply"),  # only a final verdict counts (issue 12)
         ("```json\n" + V1 + "\n```", "CANDIDATE_1_WRONG", None),  # fenced
         ('{"verdict": "BOTH_CORRECT"}', "BOTH_CORRECT", None),
         (V1 + '\n{"analysis": "on reflection", "verdict": "CANDIDATE_2_WRONG"}', None, "conflicting"),  # two verdicts

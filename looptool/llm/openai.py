@@ -229,6 +229,7 @@ class OpenAIBackend(Backend):
         self._rng = random.Random()
         self._lock = threading.Lock()
         self.calls = 0  # HTTP attempts made (tests and metrics)
+        self._no_schema = False  # set when the server refuses response_format: then plain text, parsed strictly
 
     def identity(self) -> dict[str, Any]:
         ident: dict[str, Any] = {
@@ -266,6 +267,11 @@ class OpenAIBackend(Backend):
             body["logprobs"] = True
         if self.cfg.chat_template_kwargs:
             body["chat_template_kwargs"] = dict(self.cfg.chat_template_kwargs)
+        if request.json_schema is not None and not self._no_schema:
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "reply", "schema": request.json_schema, "strict": True},
+            }
         return "/chat/completions", body
 
     def _post(self, path: str, body: dict[str, Any]) -> Any:
@@ -329,7 +335,14 @@ class OpenAIBackend(Backend):
         except Exception as e:  # a malformed conversation fails only this request
             return Completion(error=scrub(f"cannot build request: {type(e).__name__}: {e}"))
         try:
-            data = self._post(path, body)
+            try:
+                data = self._post(path, body)
+            except ReplyError as e:
+                if "response_format" not in body or not _refuses_schema(str(e)):
+                    raise
+                self._no_schema = True  # this server has no structured output: ask without it
+                body.pop("response_format")
+                data = self._post(path, body)
             comp = read_chat_reply(data) if path == "/chat/completions" else read_text_reply(data)
         except ReplyError as e:
             return Completion(error=scrub(str(e)))
@@ -359,6 +372,12 @@ class OpenAIBackend(Backend):
 
     def close(self) -> None:
         self.client.close()
+
+
+def _refuses_schema(error: str) -> bool:
+    """A 4xx that says the server does not take ``response_format`` / JSON schemas."""
+    low = error.lower()
+    return error.startswith("HTTP 4") and any(w in low for w in ("response_format", "json_schema", "guided", "structured"))
 
 
 def _retry_after(value: str | None) -> float | None:
