@@ -70,9 +70,20 @@ def _fail(reason: str, content: str = "") -> Parsed:
 
 
 def parse(text: str | None) -> Parsed:
-    """Parse a model output into calls. Never raises for any string input."""
+    """Parse a model output into calls. Never raises for any string input: text nested deeper than
+    :data:`looptool.jsonutil.MAX_DEPTH` is a failed parse with that reason."""
     if text is None:
         return _fail("no output")
+    try:
+        jsonutil.check_depth(text)
+        return _parse(text)
+    except jsonutil.DepthError as e:
+        return _fail(f"call {e}", text)
+    except RecursionError:  # defence in depth: a walker deeper than the bracket count says
+        return _fail("call nested too deeply", text)
+
+
+def _parse(text: str) -> Parsed:
     body, err = _strip_think(text)
     if err:
         return _fail(err, text)
@@ -302,11 +313,20 @@ def validate_call(call: Call | dict[str, Any], tools: Any) -> list[str]:
     """
     if isinstance(call, dict):
         call = Call.from_dict(call)
+    try:
+        return _validate_call(call, tools)
+    except (jsonutil.DepthError, RecursionError):
+        return [f"{call.name}: arguments or schema nested deeper than {jsonutil.MAX_DEPTH} levels"]
+
+
+def _validate_call(call: Call, tools: Any) -> list[str]:
+    jsonutil.value_depth(call.arguments)
     index = tool_index(tools)
     tool = index.get(call.name)
     if tool is None:
         return [f"unknown function '{call.name}' (tools: {sorted(index)})"]
     params = tool.get("parameters") or {}
+    jsonutil.value_depth(params)
     problems = []
     props = params.get("properties") or {}
     if params.get("additionalProperties", False) is False:

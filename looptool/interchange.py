@@ -355,16 +355,30 @@ def _lines(path: Path) -> Iterator[tuple[int, str]]:
         for n, raw in enumerate(f, 1):
             try:
                 line = raw.decode("utf-8-sig" if n == 1 else "utf-8")
-            except UnicodeDecodeError as e:
-                raise InterchangeError(f"{path}:{n}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+            except UnicodeDecodeError as e:  # one rejected row, not a failed import
+                yield n, BadLine(f"not UTF-8 text ({e.reason} at byte {e.start})", raw[:2000].decode("utf-8", "replace"))
+                continue
             if line.strip():
                 yield n, line
 
 
+class BadLine(str):
+    """A line that is not text (``_lines`` yields it in place of the line; its value is the reason)."""
+
+    def __new__(cls, reason: str, text: str = ""):
+        obj = super().__new__(cls, reason)
+        obj.text = text
+        return obj
+
+
 def _parse_line(path: Path, n: int, line: str) -> tuple[Any, Item | None]:
     where = f"{path}:{n}"
+    if isinstance(line, BadLine):
+        return None, Item(where, reason="invalid_text", error=f"{where}: {line}", raw={"text": line.text})
     try:
-        return json.loads(line), None
+        return jsonutil.untrusted_loads(line), None
+    except jsonutil.RefusedJSON as e:
+        return None, Item(where, reason="invalid_json", error=f"{where}: {e}", raw={"text": line[:2000]})
     except json.JSONDecodeError as e:
         return None, Item(
             where,
@@ -599,7 +613,11 @@ def detect_format(path: str | Path) -> str:
     path = Path(path)
     for n, line in _lines(path):
         try:
-            rec = json.loads(line)
+            if isinstance(line, BadLine):
+                raise InterchangeError(f"{path}:{n}: {line}; cannot detect the format")
+            rec = jsonutil.untrusted_loads(line)
+        except jsonutil.RefusedJSON as e:
+            raise InterchangeError(f"{path}:{n}: {e}; cannot detect the format") from None
         except json.JSONDecodeError as e:
             raise InterchangeError(
                 f"{path}:{n}: not valid JSON ({e.msg}); cannot detect the format"
@@ -613,7 +631,7 @@ def detect_format(path: str | Path) -> str:
             f"{path}:{n}: unknown format (keys {keys}); expected 'messages' (openai) "
             "or 'question' + 'function' (bfcl)"
         )
-    raise InterchangeError(f"{path}: empty file")
+    return "empty"
 
 
 # --- chunked, atomic Parquet writer -----------------------------------------------------------------------
@@ -744,6 +762,8 @@ def _items(
         if not p.is_file():
             raise InterchangeError(f"{p}: no such file")
         f = detect_format(p) if fmt == "auto" else fmt
+        if f == "empty":  # no records (e.g. the export of an empty dataset): nothing to import
+            continue
         if f == "openai":
             yield from read_openai(p, check_labels)
         elif f == "bfcl":
@@ -778,7 +798,11 @@ def import_files(
         raise InterchangeError(f"on_error must be 'skip' or 'fail', got {on_error!r}")
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    out = Path(out)
+    from looptool.outputs import prepare_output
+
+    paths = [Path(p) for p in paths]
+    out = prepare_output(out, paths)
+    prepare_output(rejected_path_for(out), paths, "rejected file")
     report = ImportReport(out)
     reasons: Counter[str] = Counter()
     seen: dict[str, tuple[str, str]] = {}
@@ -978,6 +1002,9 @@ def export_dataset(
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     with open_dataset(ref, data_dir, repo) as ds:
+        from looptool.outputs import prepare_output
+
+        prepare_output(out, [ds.path] + ([ref] if Path(ref).exists() else []))
         report = ExportReport(out, ds.name)
         con = connect()
         fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
@@ -996,12 +1023,12 @@ def export_dataset(
                     for row in batch.to_pylist():
                         try:
                             rec = convert(row)
-                        except (ValueError, KeyError, TypeError) as e:
+                            text = json.dumps(rec, ensure_ascii=False, allow_nan=False)  # no NaN/Infinity
+                        except (ValueError, KeyError, TypeError, RecursionError) as e:
                             report.skipped += 1
                             if len(report.skipped_examples) < 10:
                                 report.skipped_examples.append(f"{row['sample_id']}: {e}")
                             continue
-                        text = json.dumps(rec, ensure_ascii=False)
                         if as_array:
                             text = ("  " if report.rows == 0 else ",\n  ") + text
                         else:

@@ -15,6 +15,7 @@ from typing import Any
 
 import polars as pl
 
+from looptool.outputs import clean_stale_tmp
 from looptool.schema import Schema, SchemaError
 
 
@@ -27,6 +28,7 @@ def write_parquet(df: pl.DataFrame, path: str | Path, schema: Schema | None = No
     if schema is not None:
         df = schema.validate(df, where=str(path))
     path.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_tmp(path)  # left by a killed earlier write
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     try:
@@ -54,11 +56,16 @@ def write_json(obj: Any, path: str | Path) -> Path:
     """Write a small JSON file (metrics) atomically, pretty-printed and key-sorted for readable diffs."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_tmp(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default)
-        f.write("\n")
-    os.replace(tmp, path)
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(obj, f, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default)
+            f.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
     return path
 
 

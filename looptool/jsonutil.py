@@ -34,7 +34,11 @@ _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
 _BRACKET = re.compile(r"[\[\]{}()]")
 
 
-class DepthError(ValueError):
+class RefusedJSON(ValueError):
+    """Untrusted JSON that parses but must not be used (too deep, duplicate keys, NaN, lone surrogates)."""
+
+
+class DepthError(RefusedJSON):
     """A JSON (or Python-literal) text or value nested deeper than allowed."""
 
 
@@ -86,7 +90,7 @@ def safe_loads(text: str, max_depth: int = MAX_DEPTH) -> Any:
 def _unique_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     keys = [k for k, _ in pairs]
     if len(set(keys)) != len(keys):
-        raise DepthError(f"duplicate key(s) {sorted({k for k in keys if keys.count(k) > 1})} in one object")
+        raise RefusedJSON(f"duplicate key(s) {sorted({k for k in keys if keys.count(k) > 1})} in one object")
     return dict(pairs)
 
 
@@ -95,3 +99,35 @@ def strict_loads(text: str, max_depth: int = MAX_DEPTH) -> Any:
     (:class:`DepthError`) rather than silently keeping the last value."""
     check_depth(text, max_depth)
     return json.loads(text, object_pairs_hook=_unique_pairs)
+
+
+def _no_constant(name: str) -> Any:
+    raise RefusedJSON(f"{name} is not a JSON number")
+
+
+def _finite(text: str) -> float:
+    value = float(text)
+    if value in (float("inf"), float("-inf")):
+        raise RefusedJSON(f"number {text[:40]} is out of range")
+    return value
+
+
+def untrusted_loads(text: str, max_depth: int = MAX_DEPTH) -> Any:
+    """``json.loads`` for records from files: depth-bounded, only finite numbers (no ``NaN``, ``Infinity``,
+    ``1e400``), and text only (a lone surrogate such as ``"\\ud800"`` cannot be written as UTF-8). Raises
+    :class:`RefusedJSON` (a ValueError) or ``json.JSONDecodeError``.
+
+    >>> untrusted_loads('{"a": 1.5}')
+    {'a': 1.5}
+    >>> untrusted_loads('[NaN]')  # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    RefusedJSON: NaN is not a JSON number
+    """
+    check_depth(text, max_depth)
+    value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
+    if "\\u" in text or any("\ud800" <= ch <= "\udfff" for ch in text):
+        try:
+            json.dumps(value, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            raise RefusedJSON("a string holds a lone surrogate (e.g. \\ud800), which is not text") from None
+    return value

@@ -176,9 +176,11 @@ def _check_json_column(s: pl.Series, col: Column, where: str) -> None:
         if text is None:
             continue
         try:
-            value = json.loads(text)
-        except (TypeError, json.JSONDecodeError) as e:
-            raise SchemaError(f"{where}: row {row} column '{col.name}': not valid JSON ({e})") from None
+            value = jsonutil.safe_loads(text)
+        except jsonutil.DepthError as e:
+            raise SchemaError(f"{where}: row {row} column '{col.name}': JSON {e}") from None
+        except (TypeError, json.JSONDecodeError, RecursionError) as e:
+            raise SchemaError(f"{where}: row {row} column '{col.name}': not valid JSON ({type(e).__name__}: {e})") from None
         msg = col.json(value)
         if msg:
             raise SchemaError(f"{where}: row {row} column '{col.name}': {msg}")

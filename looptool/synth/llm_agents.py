@@ -49,13 +49,13 @@ def strict_json(text: str) -> tuple[Any, str | None]:
         body = m.group(1).strip()
     if not body:
         return None, "empty output"
-    from looptool.jsonutil import DepthError, strict_loads
+    from looptool.jsonutil import RefusedJSON, strict_loads
 
     try:
         return strict_loads(body), None
     except json.JSONDecodeError as e:
         return None, f"not a single JSON value ({e.msg} at char {e.pos})"
-    except DepthError as e:  # also duplicate keys: which of two verdicts would count?
+    except RefusedJSON as e:  # too deep, or duplicate keys: which of two verdicts would count?
         return None, str(e)
 
 
