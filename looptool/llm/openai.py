@@ -286,6 +286,8 @@ class OpenAIBackend(Backend):
                 self.calls += 1
             try:
                 status, headers, raw = self._send(url, body)
+            except httpx.LocalProtocolError as e:  # our own request is malformed (e.g. a key with a newline)
+                raise ReplyError(f"request refused before sending: {e}") from None
             except (httpx.TransportError, httpx.TimeoutException, DeadlineExceeded) as e:
                 last = f"{type(e).__name__}: {e}"
             except httpx.HTTPError as e:  # e.g. an API key that is not a valid header value: not retried
