@@ -220,7 +220,9 @@ def _tool_call(tc: Any, field: str) -> dict[str, Any]:
     args = fn.get("arguments")
     if isinstance(args, str):
         try:
-            args = json.loads(args) if args.strip() else {}
+            args = jsonutil.untrusted_loads(args) if args.strip() else {}
+        except jsonutil.RefusedJSON as e:
+            raise FieldError(f"{field}.function.arguments", str(e), "invalid_messages") from None
         except json.JSONDecodeError as e:
             raise FieldError(
                 f"{field}.function.arguments", f"not valid JSON ({e.msg} at char {e.pos})", "invalid_messages"
@@ -868,7 +870,7 @@ def _openai_tool_call(tc: dict[str, Any], k: int | None = None) -> dict[str, Any
         "type": "function",
         "function": {
             "name": fn["name"],
-            "arguments": args if isinstance(args, str) else json.dumps(args, ensure_ascii=False),
+            "arguments": args if isinstance(args, str) else json.dumps(args, ensure_ascii=False, allow_nan=False),
         },
     }
     if tc.get("id") is not None:
@@ -915,7 +917,7 @@ _ODD = ("human", "observation")  # LLaMA-Factory: turns alternate (human|observa
 
 def _calls_value(calls: list[dict[str, Any]]) -> str:
     calls = [{"name": c["name"], "arguments": c.get("arguments") or {}} for c in calls]
-    return json.dumps(calls[0] if len(calls) == 1 else calls, ensure_ascii=False)
+    return json.dumps(calls[0] if len(calls) == 1 else calls, ensure_ascii=False, allow_nan=False)
 
 
 def to_sharegpt(row: dict[str, Any]) -> dict[str, Any]:

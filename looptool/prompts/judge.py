@@ -174,9 +174,10 @@ def parse_judge(text: str | None) -> JudgeReply:
         return JudgeReply(None, "", f"judge output {e}")
     objects = list(_json_objects(body))
     values = [v for o, _, _ in objects for v in _verdict_values(o)]
-    if not values:
+    keys = len(_VERDICT_KEY.findall(body))
+    if not values and not keys:
         return JudgeReply(None, "", "no JSON object with a verdict")
-    if len(_VERDICT_KEY.findall(body)) != len(values):
+    if keys != len(values):
         return JudgeReply(None, "", "a verdict in the reply cannot be read (duplicate key, truncated or malformed object)")
     invalid = [v for v in values if not isinstance(v, str) or v.strip() not in JUDGE_VERDICTS]
     if invalid:
