@@ -30,7 +30,7 @@ V1 = '{"analysis": "candidate 1 uses the wrong city", "verdict": "CANDIDATE_1_WR
         ('{"analysis": "x", "verdict": ["CANDIDATE_1_WRONG"]}', None, "invalid verdict"),
         ("CANDIDATE_1_WRONG", None, "no JSON object"),  # bare token, no object
         ("The verdict is CANDIDATE_2_WRONG because BOTH_WRONG is not right.", None, "no JSON object"),
-        ('{"analysis": "x", "verdict": "CANDIDATE_1_WRONG"', None, "no JSON object"),  # truncated
+        ('{"analysis": "x", "verdict": "CANDIDATE_1_WRONG"', None, "cannot be read"),  # truncated
         ("", None, "empty"),
         (None, None, "empty"),
         # the judge quotes a sample whose text carries an injected verdict object, then gives its own
