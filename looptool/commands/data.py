@@ -126,8 +126,10 @@ def lineage_cmd(sample_id: str, data_dir: str, fmt: str) -> None:
         lin = lineage(sample_id, data_dir)
     except DatasetError as e:
         raise _fail(e) from None
+    from looptool.secrets import scrub  # data written before credentials were scrubbed at the source
+
     if fmt == "json":
-        _echo_json(lin.to_dict())
+        click.echo(scrub(json.dumps(lin.to_dict(), indent=2, ensure_ascii=False, default=str)))
         return
     origin = lin.origin or "?"
     if lin.parent_id:
@@ -140,7 +142,7 @@ def lineage_cmd(sample_id: str, data_dir: str, fmt: str) -> None:
             click.echo(f"  {d['dataset']}{part}, label_rev {d['label_rev']}: {format_label(d['label'])}")
     click.echo("events:" if lin.events else "no events recorded")
     for e in lin.events:
-        click.echo(f"  iteration {e['iteration']}: {e['text']}")
+        click.echo(scrub(f"  iteration {e['iteration']}: {e['text']}"))
 
 
 # --- stats ------------------------------------------------------------------------------------------------
