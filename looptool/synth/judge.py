@@ -11,6 +11,15 @@ from looptool.prompts.agents import judge_messages
 from looptool.synth.llm_agents import strict_json
 
 
+# Structured output where the server takes it (``response_format``): the verdict is valid by construction.
+VERDICT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"verdict": {"type": "string", "enum": ["accept", "reject"]}, "reason": {"type": "string"}},
+    "required": ["verdict", "reason"],
+    "additionalProperties": False,
+}
+
+
 def parse_verdict(text: str) -> tuple[bool | None, str]:
     """(accepted, reason) from a judge output; accepted is None when the output is not a valid verdict."""
     obj, err = strict_json(text)
@@ -34,7 +43,9 @@ def judge_rows(
         meta = r["meta"] if isinstance(r["meta"], dict) else json.loads(r["meta"])
         reqs.append(
             Request.chat(
-                judge_messages(r["tools"], r["messages"], r["label"], meta.get("reply")), key=r["sample_id"]
+                judge_messages(r["tools"], r["messages"], r["label"], meta.get("reply")),
+                key=r["sample_id"],
+                json_schema=VERDICT_SCHEMA,
             )
         )
     outs = backend.generate(reqs, Sampling(max_new_tokens=max_new_tokens, temperature=0.0, seed=seed))
