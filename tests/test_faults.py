@@ -544,3 +544,45 @@ def test_scrubbed_error_body(tmp_path):
     with FaultServer("echo401") as srv:
         [c] = _ask(srv.url, max_error_rate=1.0)
     assert "HTTP 401" in c.error and SECRET not in c.error and "Bearer ***" in c.error
+
+
+# --- DVC: a failed stage is not recorded, and the next repro retries it -----------------------------------
+
+
+@pytest.mark.dvc
+def test_dvc_records_nothing_for_a_failed_stage_and_retries(tmp_path):
+    import shutil
+
+    import yaml
+
+    if shutil.which("dvc", path=str(Path(sys.executable).parent)) is None:
+        pytest.skip("dvc not installed")
+    data, probe = verify_inputs(tmp_path, 2)
+    stage_def = {
+        "cmd": f"{sys.executable} {ROOT / 'stages' / 'verify.py'} --params params.yaml --iteration 1 "
+               "--data train.parquet --probe probe.parquet --out verdicts.parquet --metrics verify.json",
+        "deps": ["train.parquet", "probe.parquet"],
+        "params": ["backends", "loop", "verify"],
+        "outs": ["verdicts.parquet"],
+        "metrics": [{"verify.json": {"cache": False}}],
+    }
+    (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"verify": stage_def}}))
+    env = dict(os.environ, PYTHONPATH=str(ROOT), DVC_NO_ANALYTICS="1",
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+
+    def repro(url):
+        write_params(tmp_path, backends={"judge": role(url)}, loop={"jglv": True}, verify={"votes": 1})
+        return subprocess.run(["dvc", "repro", "--no-commit"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                              timeout=120)
+
+    subprocess.run(["dvc", "init", "--no-scm", "-q"], cwd=tmp_path, env=env, check=True, timeout=60)
+    down = FaultServer("closed")
+    p = repro(down.url)
+    assert p.returncode != 0 and "backends.judge: 2 of 2 calls" in p.stderr, p.stderr
+    assert not (tmp_path / "dvc.lock").exists() and not (tmp_path / "verdicts.parquet").exists()
+    with FaultServer("ok", judge_reply) as up:
+        p = repro(up.url)
+    assert p.returncode == 0, p.stderr
+    lock = yaml.safe_load((tmp_path / "dvc.lock").read_text())
+    assert "verify" in lock["stages"]
+    assert pl.read_parquet(tmp_path / "verdicts.parquet")["verdict"].to_list() == ["PRED_WRONG"] * 2
