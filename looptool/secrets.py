@@ -24,7 +24,9 @@ MIN_SECRET = 4  # shorter values would mask ordinary words
 _PATTERNS = (
     re.compile(r"(?i)(\bbearer\s+)[^\s'\"<>,;()\[\]{}]+"),
     re.compile(r"\bsk-[A-Za-z0-9_\-]{6,}"),
-    re.compile(r"(?i)(\b(?:api[_-]?key|authorization|x-api-key)[\"']?\s*[:=]\s*[\"']?)(?!bearer\b)[^\s'\"<>,;()\[\]{}]+"),
+    re.compile(
+        r"(?i)(\b(?:api[_-]?key|authorization|x-api-key)[\"']?\s*[:=]\s*[\"']?)(?!bearer\b)[^\s'\"<>,;()\[\]{}]+"
+    ),
 )
 
 

@@ -42,7 +42,9 @@ def completion_body(content: str) -> bytes:
         {
             "id": "x",
             "object": "chat.completion",
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+            "choices": [
+                {"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}
+            ],
         }
     ).encode()
 
@@ -96,7 +98,9 @@ class _Handler(BaseHTTPRequestHandler):
             elif mode == "echo":  # a completion whose text is the request's headers (the API key among them)
                 self._send(200, completion_body(headers))
             elif mode == "echo401":  # an error body quoting the key
-                self._send(401, json.dumps({"error": f"invalid key; request headers were {headers}"}).encode())
+                self._send(
+                    401, json.dumps({"error": f"invalid key; request headers were {headers}"}).encode()
+                )
             else:  # ok
                 self._send(200, completion_body(srv.reply(body)))
         except (BrokenPipeError, ConnectionResetError):  # the client gave up (deadline): fine
@@ -124,7 +128,9 @@ class FaultServer:
         self.httpd.daemon_threads = True
         self.httpd.fault = self  # type: ignore[attr-defined]
         self.port = self.httpd.server_address[1]
-        self.thread = threading.Thread(target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self.thread.start()
 
     @property
@@ -145,8 +151,15 @@ class FaultServer:
 
 
 def role(url: str, **over) -> dict:
-    cfg = {"backend": "openai", "base_url": url, "model": "m", "timeout_s": 1.0, "max_retries": 0,
-           "max_concurrency": 4, "api_key_env": "FAULT_KEY"}
+    cfg = {
+        "backend": "openai",
+        "base_url": url,
+        "model": "m",
+        "timeout_s": 1.0,
+        "max_retries": 0,
+        "max_concurrency": 4,
+        "api_key_env": "FAULT_KEY",
+    }
     cfg.update(over)
     return cfg
 
@@ -201,8 +214,13 @@ def write_params(tmp_path: Path, **sections) -> Path:
 
 # --- data -------------------------------------------------------------------------------------------------
 
-WEATHER = [{"name": "get_weather", "description": "Weather.",
-            "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]
+WEATHER = [
+    {
+        "name": "get_weather",
+        "description": "Weather.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    }
+]
 
 
 def probe_data(n: int = 4) -> pl.DataFrame:
@@ -210,9 +228,20 @@ def probe_data(n: int = 4) -> pl.DataFrame:
     for i in range(n):
         msgs = [{"role": "user", "content": f"Weather in city number {i}?"}]
         label = [] if i % 2 else [{"name": "get_weather", "arguments": {"city": f"c{i}"}}]
-        rows.append({"sample_id": make_sample_id(WEATHER, msgs), "tools": WEATHER, "messages": msgs, "label": label,
-                     "origin": "seed", "parent_id": None, "iteration": 0, "label_rev": 0,
-                     "meta": {"pattern": "irrelevant" if i % 2 else "single"}, "part": "seed_new"})
+        rows.append(
+            {
+                "sample_id": make_sample_id(WEATHER, msgs),
+                "tools": WEATHER,
+                "messages": msgs,
+                "label": label,
+                "origin": "seed",
+                "parent_id": None,
+                "iteration": 0,
+                "label_rev": 0,
+                "meta": {"pattern": "irrelevant" if i % 2 else "single"},
+                "part": "seed_new",
+            }
+        )
     return frame(rows, TRAIN)
 
 
@@ -221,7 +250,7 @@ def student_reply(body: dict) -> str:
     n = int(re.search(r"number (\d+)", body["messages"][-1]["content"]).group(1))
     if n % 2:
         return "I can only look up the weather."
-    return '<tool_call>{"name": "get_weather", "arguments": {"city": "c%d"}}</tool_call>' % n
+    return '<tool_call>{"name": "get_weather", "arguments": {"city": "c' + str(n) + '"}}</tool_call>'
 
 
 def verify_inputs(tmp_path: Path, n: int = 4) -> tuple[Path, Path]:
@@ -232,10 +261,33 @@ def verify_inputs(tmp_path: Path, n: int = 4) -> tuple[Path, Path]:
         sid = make_sample_id(WEATHER, msgs)
         label = [{"name": "get_weather", "arguments": {"city": "Lima"}}]
         pred = [{"name": "get_weather", "arguments": {"city": "Paris"}}]
-        data.append({"sample_id": sid, "tools": WEATHER, "messages": msgs, "label": label, "origin": "seed",
-                     "parent_id": None, "iteration": 0, "label_rev": 0, "meta": {"pattern": "single"}, "part": "seed_new"})
-        probe.append({"sample_id": sid, "iteration": 1, "prediction": json.dumps(pred), "calls": pred, "parse_error": None,
-                      "mastered": False, "ppl": 1.5, "n_tokens": 20, "error": None})
+        data.append(
+            {
+                "sample_id": sid,
+                "tools": WEATHER,
+                "messages": msgs,
+                "label": label,
+                "origin": "seed",
+                "parent_id": None,
+                "iteration": 0,
+                "label_rev": 0,
+                "meta": {"pattern": "single"},
+                "part": "seed_new",
+            }
+        )
+        probe.append(
+            {
+                "sample_id": sid,
+                "iteration": 1,
+                "prediction": json.dumps(pred),
+                "calls": pred,
+                "parse_error": None,
+                "mastered": False,
+                "ppl": 1.5,
+                "n_tokens": 20,
+                "error": None,
+            }
+        )
     d = io.write_parquet(frame(data, TRAIN), tmp_path / "train.parquet", TRAIN)
     p = io.write_parquet(frame(probe, PROBE), tmp_path / "probe.parquet", PROBE)
     return d, p
@@ -246,27 +298,48 @@ def judge_reply(body: dict) -> str:
     text = body["messages"][-1]["content"]
     first = text.split("<candidate_1>")[1].split("</candidate_1>")[0]
     wrong = "CANDIDATE_1_WRONG" if "Paris" in first else "CANDIDATE_2_WRONG"
-    return 'Paris was not asked for first.\n{"analysis": "Paris is wrong", "verdict": "%s"}' % wrong
+    return "Paris was not asked for first.\n" + json.dumps({"analysis": "Paris is wrong", "verdict": wrong})
 
 
 # --- probe (student) --------------------------------------------------------------------------------------
 
 
 def _probe_args(tmp_path, params, data):
-    return ["--params", str(params), "--iteration", "1", "--model", "m", "--data", str(data),
-            "--out", str(tmp_path / "probe.parquet"), "--metrics", str(tmp_path / "probe.json")]
+    return [
+        "--params",
+        str(params),
+        "--iteration",
+        "1",
+        "--model",
+        "m",
+        "--data",
+        str(data),
+        "--out",
+        str(tmp_path / "probe.parquet"),
+        "--metrics",
+        str(tmp_path / "probe.json"),
+    ]
 
 
 def test_probe_ok_and_echoed_key_is_scrubbed(tmp_path):
     data = io.write_parquet(probe_data(), tmp_path / "train.parquet", TRAIN)
     with FaultServer("ok", student_reply) as srv:
-        res = stage("probe", _probe_args(tmp_path, write_params(tmp_path, backends={"student": role(srv.url)}), data))
+        res = stage(
+            "probe", _probe_args(tmp_path, write_params(tmp_path, backends={"student": role(srv.url)}), data)
+        )
     assert res.exit_code == 0, res.output
     out = pl.read_parquet(tmp_path / "probe.parquet")
-    assert out["mastered"].to_list() == [True, True, True, True]  # even: the right call; odd: text for label []
+    assert out["mastered"].to_list() == [
+        True,
+        True,
+        True,
+        True,
+    ]  # even: the right call; odd: text for label []
     assert out["error"].null_count() == 4 and cache_rows(tmp_path) == 4
     with FaultServer("echo") as srv:
-        res = stage("probe", _probe_args(tmp_path, write_params(tmp_path, backends={"student": role(srv.url)}), data))
+        res = stage(
+            "probe", _probe_args(tmp_path, write_params(tmp_path, backends={"student": role(srv.url)}), data)
+        )
         assert srv.requests[0]["headers"]["Authorization"] == f"Bearer {SECRET}"  # the server did see the key
     assert res.exit_code == 0, res.output
     preds = pl.read_parquet(tmp_path / "probe.parquet")["prediction"].to_list()
@@ -278,7 +351,9 @@ def test_probe_fails_loudly(tmp_path, mode):
     data = io.write_parquet(probe_data(), tmp_path / "train.parquet", TRAIN)
     with FaultServer(mode) as srv:
         t0 = time.monotonic()
-        res = stage("probe", _probe_args(tmp_path, write_params(tmp_path, backends={"student": role(srv.url)}), data))
+        res = stage(
+            "probe", _probe_args(tmp_path, write_params(tmp_path, backends={"student": role(srv.url)}), data)
+        )
         elapsed = time.monotonic() - t0
     line = assert_one_line_failure(res, must="backends.student: 4 of 4 calls")
     assert "max_error_rate" in line
@@ -303,12 +378,19 @@ def test_probe_below_threshold_keeps_errors_out_of_the_data(tmp_path):
     assert res.exit_code == 0, res.output
     out = pl.read_parquet(tmp_path / "probe.parquet")
     bad = out.filter(pl.col("error").is_not_null())
-    assert bad.height == 1 and bad["prediction"][0] == "" and bad["parse_error"][0] is None and not bad["mastered"][0]
+    assert (
+        bad.height == 1
+        and bad["prediction"][0] == ""
+        and bad["parse_error"][0] is None
+        and not bad["mastered"][0]
+    )
     assert json.loads((tmp_path / "probe.json").read_text())["unprobed"] == 1
     assert cache_rows(tmp_path) == 3
     from looptool.verify import VerifyConfig, run_verify
 
-    m = run_verify(str(data), str(tmp_path / "probe.parquet"), VerifyConfig(), 1, None, True, str(tmp_path / "v.parquet"))
+    m = run_verify(
+        str(data), str(tmp_path / "probe.parquet"), VerifyConfig(), 1, None, True, str(tmp_path / "v.parquet")
+    )
     assert m["failed"] == 0 and pl.read_parquet(tmp_path / "v.parquet").height == 0
 
 
@@ -318,8 +400,13 @@ def test_probe_script_exit_status_and_one_line(tmp_path):
     srv = FaultServer("closed")
     params = write_params(tmp_path, backends={"student": role(srv.url)})
     env = dict(os.environ, PYTHONPATH=str(ROOT))
-    p = subprocess.run([sys.executable, str(ROOT / "stages" / "probe.py"), *_probe_args(tmp_path, params, data)],
-                       capture_output=True, text=True, env=env, timeout=120)
+    p = subprocess.run(
+        [sys.executable, str(ROOT / "stages" / "probe.py"), *_probe_args(tmp_path, params, data)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
     assert p.returncode == 1, p.stderr
     lines = [x for x in p.stderr.splitlines() if x.strip()]
     assert len(lines) == 1 and lines[0].startswith("Error: ") and "ConnectError" in lines[0], p.stderr
@@ -330,14 +417,29 @@ def test_probe_script_exit_status_and_one_line(tmp_path):
 
 
 def _verify_args(tmp_path, params, data, probe):
-    return ["--params", str(params), "--iteration", "1", "--data", str(data), "--probe", str(probe),
-            "--out", str(tmp_path / "verdicts.parquet"), "--metrics", str(tmp_path / "verify.json")]
+    return [
+        "--params",
+        str(params),
+        "--iteration",
+        "1",
+        "--data",
+        str(data),
+        "--probe",
+        str(probe),
+        "--out",
+        str(tmp_path / "verdicts.parquet"),
+        "--metrics",
+        str(tmp_path / "verify.json"),
+    ]
 
 
 def test_verify_ok_uses_structured_output(tmp_path):
     data, probe = verify_inputs(tmp_path)
     with FaultServer("ok", judge_reply) as srv:
-        res = stage("verify", _verify_args(tmp_path, write_params(tmp_path, backends={"judge": role(srv.url)}), data, probe))
+        res = stage(
+            "verify",
+            _verify_args(tmp_path, write_params(tmp_path, backends={"judge": role(srv.url)}), data, probe),
+        )
         bodies = [r["body"] for r in srv.requests]
     assert res.exit_code == 0, res.output
     v = pl.read_parquet(tmp_path / "verdicts.parquet")
@@ -351,7 +453,10 @@ def test_verify_without_structured_output_support(tmp_path):
     """A server that refuses response_format is asked again without it (the parser is strict anyway)."""
     data, probe = verify_inputs(tmp_path, 2)
     with FaultServer("ok", judge_reply, refuse_schema=True) as srv:
-        res = stage("verify", _verify_args(tmp_path, write_params(tmp_path, backends={"judge": role(srv.url)}), data, probe))
+        res = stage(
+            "verify",
+            _verify_args(tmp_path, write_params(tmp_path, backends={"judge": role(srv.url)}), data, probe),
+        )
         with_schema = sum("response_format" in r["body"] for r in srv.requests)
     assert res.exit_code == 0, res.output
     assert pl.read_parquet(tmp_path / "verdicts.parquet")["verdict"].to_list() == ["PRED_WRONG"] * 2
@@ -362,7 +467,10 @@ def test_verify_without_structured_output_support(tmp_path):
 def test_verify_fails_loudly(tmp_path, mode):
     data, probe = verify_inputs(tmp_path)
     with FaultServer(mode) as srv:
-        res = stage("verify", _verify_args(tmp_path, write_params(tmp_path, backends={"judge": role(srv.url)}), data, probe))
+        res = stage(
+            "verify",
+            _verify_args(tmp_path, write_params(tmp_path, backends={"judge": role(srv.url)}), data, probe),
+        )
     assert_one_line_failure(res, must="backends.judge: 4 of 4 calls")
     assert not (tmp_path / "verdicts.parquet").exists() and cache_rows(tmp_path) == 0
 
@@ -370,7 +478,10 @@ def test_verify_fails_loudly(tmp_path, mode):
 def test_verify_judge_echoing_headers_abstains_without_the_key(tmp_path):
     data, probe = verify_inputs(tmp_path, 2)
     with FaultServer("echo") as srv:
-        res = stage("verify", _verify_args(tmp_path, write_params(tmp_path, backends={"judge": role(srv.url)}), data, probe))
+        res = stage(
+            "verify",
+            _verify_args(tmp_path, write_params(tmp_path, backends={"judge": role(srv.url)}), data, probe),
+        )
     assert res.exit_code == 0, res.output
     v = pl.read_parquet(tmp_path / "verdicts.parquet")
     assert set(v["verdict"]) == {"ABSTAIN"}
@@ -382,7 +493,10 @@ def test_key_with_a_control_character_never_reaches_the_data(tmp_path, monkeypat
     data, probe = verify_inputs(tmp_path, 2)
     monkeypatch.setenv("FAULT_KEY", "sk-ctl-ABCDEF\n123456")
     with FaultServer("ok", judge_reply) as srv:
-        res = stage("verify", _verify_args(tmp_path, write_params(tmp_path, backends={"judge": role(srv.url)}), data, probe))
+        res = stage(
+            "verify",
+            _verify_args(tmp_path, write_params(tmp_path, backends={"judge": role(srv.url)}), data, probe),
+        )
     line = assert_one_line_failure(res, must="backends.judge")
     assert "ABCDEF" not in line and "123456" not in line, line
 
@@ -405,10 +519,31 @@ def _expand_inputs(tmp_path, seed_dir):
     probe, verdicts = [], []
     for r in data.iter_rows(named=True):
         wrong = [{"name": "nope", "arguments": {}}]
-        probe.append({"sample_id": r["sample_id"], "iteration": 1, "prediction": "x", "calls": wrong, "parse_error": None,
-                      "mastered": False, "ppl": 2.0, "n_tokens": 5, "error": None})
-        verdicts.append({"sample_id": r["sample_id"], "iteration": 1, "verdict": "PRED_WRONG", "decided_by": "rule",
-                         "rationale": "r", "old_label": r["label"], "new_label": None, "votes": []})
+        probe.append(
+            {
+                "sample_id": r["sample_id"],
+                "iteration": 1,
+                "prediction": "x",
+                "calls": wrong,
+                "parse_error": None,
+                "mastered": False,
+                "ppl": 2.0,
+                "n_tokens": 5,
+                "error": None,
+            }
+        )
+        verdicts.append(
+            {
+                "sample_id": r["sample_id"],
+                "iteration": 1,
+                "verdict": "PRED_WRONG",
+                "decided_by": "rule",
+                "rationale": "r",
+                "old_label": r["label"],
+                "new_label": None,
+                "votes": [],
+            }
+        )
     d = io.write_parquet(data, tmp_path / "train.parquet", TRAIN)
     p = io.write_parquet(frame(probe, PROBE), tmp_path / "probe.parquet", PROBE)
     v = io.write_parquet(frame(verdicts, VERDICT), tmp_path / "verdicts.parquet", VERDICT)
@@ -418,13 +553,36 @@ def _expand_inputs(tmp_path, seed_dir):
 def _expand(tmp_path, seed_dir, url):
     d, p, v = _expand_inputs(tmp_path, seed_dir)
     params = write_params(
-        tmp_path, backends={"generator": role(url)}, seed={"pool_size": 12, "heldout_size": 2},
+        tmp_path,
+        backends={"generator": role(url)},
+        seed={"pool_size": 12, "heldout_size": 2},
         expand={"mode": "llm", "k": 1, "tries": 1, "max_samples": 3},
     )
-    return stage("expand", ["--params", str(params), "--iteration", "1", "--data", str(d), "--probe", str(p),
-                            "--verdicts", str(v), "--pool", str(seed_dir / "pool.parquet"),
-                            "--heldout", str(seed_dir / "heldout.parquet"), "--out", str(tmp_path / "exp.parquet"),
-                            "--rejected", str(tmp_path / "exp_rej.parquet"), "--metrics", str(tmp_path / "exp.json")])
+    return stage(
+        "expand",
+        [
+            "--params",
+            str(params),
+            "--iteration",
+            "1",
+            "--data",
+            str(d),
+            "--probe",
+            str(p),
+            "--verdicts",
+            str(v),
+            "--pool",
+            str(seed_dir / "pool.parquet"),
+            "--heldout",
+            str(seed_dir / "heldout.parquet"),
+            "--out",
+            str(tmp_path / "exp.parquet"),
+            "--rejected",
+            str(tmp_path / "exp_rej.parquet"),
+            "--metrics",
+            str(tmp_path / "exp.json"),
+        ],
+    )
 
 
 def test_expand_ok_flags_unusable_generations(tmp_path, seed_dir):
@@ -448,10 +606,20 @@ def test_expand_fails_loudly(tmp_path, seed_dir, mode):
 
 
 def _seed(tmp_path, url):
-    params = write_params(tmp_path, backends={"judge": role(url)},
-                          seed={"pool_size": 6, "heldout_size": 2, "label_noise": 0.0})
-    return stage("seed", ["--params", str(params), "--out-dir", str(tmp_path / "seed"),
-                          "--metrics", str(tmp_path / "seed.json")])
+    params = write_params(
+        tmp_path, backends={"judge": role(url)}, seed={"pool_size": 6, "heldout_size": 2, "label_noise": 0.0}
+    )
+    return stage(
+        "seed",
+        [
+            "--params",
+            str(params),
+            "--out-dir",
+            str(tmp_path / "seed"),
+            "--metrics",
+            str(tmp_path / "seed.json"),
+        ],
+    )
 
 
 def test_seed_ok_with_judge(tmp_path):
@@ -560,20 +728,30 @@ def test_dvc_records_nothing_for_a_failed_stage_and_retries(tmp_path):
     data, probe = verify_inputs(tmp_path, 2)
     stage_def = {
         "cmd": f"{sys.executable} {ROOT / 'stages' / 'verify.py'} --params params.yaml --iteration 1 "
-               "--data train.parquet --probe probe.parquet --out verdicts.parquet --metrics verify.json",
+        "--data train.parquet --probe probe.parquet --out verdicts.parquet --metrics verify.json",
         "deps": ["train.parquet", "probe.parquet"],
         "params": ["backends", "loop", "verify"],
         "outs": ["verdicts.parquet"],
         "metrics": [{"verify.json": {"cache": False}}],
     }
     (tmp_path / "dvc.yaml").write_text(yaml.safe_dump({"stages": {"verify": stage_def}}))
-    env = dict(os.environ, PYTHONPATH=str(ROOT), DVC_NO_ANALYTICS="1",
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    env = dict(
+        os.environ,
+        PYTHONPATH=str(ROOT),
+        DVC_NO_ANALYTICS="1",
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    )
 
     def repro(url):
         write_params(tmp_path, backends={"judge": role(url)}, loop={"jglv": True}, verify={"votes": 1})
-        return subprocess.run(["dvc", "repro", "--no-commit"], cwd=tmp_path, env=env, capture_output=True, text=True,
-                              timeout=120)
+        return subprocess.run(
+            ["dvc", "repro", "--no-commit"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     subprocess.run(["dvc", "init", "--no-scm", "-q"], cwd=tmp_path, env=env, check=True, timeout=60)
     down = FaultServer("closed")

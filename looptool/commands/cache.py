@@ -81,16 +81,22 @@ def verify_cmd(directory: str | None) -> None:
 @cache_cmd.command("prune")
 @_DIR
 @click.option("--invalid", is_flag=True, help="Rows that are not usable completions.")
-@click.option("--older-than", "days", type=click.FloatRange(min=0), default=None, help="Rows older than DAYS.")
+@click.option(
+    "--older-than", "days", type=click.FloatRange(min=0), default=None, help="Rows older than DAYS."
+)
 @click.option("--model", default=None, help="Rows of this model name.")
 @click.option("--backend", default=None, help="Rows of this backend (transformers, vllm, openai).")
-def prune_cmd(directory: str | None, invalid: bool, days: float | None, model: str | None, backend: str | None) -> None:
+def prune_cmd(
+    directory: str | None, invalid: bool, days: float | None, model: str | None, backend: str | None
+) -> None:
     """Delete the rows matching every given condition (at least one is needed)."""
     if not (invalid or days is not None or model or backend):
         raise click.UsageError("give at least one of --invalid, --older-than, --model, --backend")
     store = _open(directory)
     try:
-        n = store.prune(invalid=invalid, older_than_s=None if days is None else days * 86400, model=model, backend=backend)
+        n = store.prune(
+            invalid=invalid, older_than_s=None if days is None else days * 86400, model=model, backend=backend
+        )
         left = store.count()
     finally:
         store.close()

@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from looptool.calls import render_calls
-from looptool.secrets import scrub
 from looptool.llm.base import Backend, Completion, Request, Sampling
 from looptool.llm.common import request_seed, weights_fingerprint
 from looptool.llm.config import BackendConfig
+from looptool.secrets import scrub
 
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 BACKOFF_BASE_S = 0.5

@@ -10,7 +10,6 @@ from looptool.llm.base import Backend, Request, Sampling
 from looptool.prompts.agents import judge_messages
 from looptool.synth.llm_agents import strict_json
 
-
 # Structured output where the server takes it (``response_format``): the verdict is valid by construction.
 VERDICT_SCHEMA: dict[str, Any] = {
     "type": "object",
