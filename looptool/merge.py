@@ -188,6 +188,7 @@ def merge(
     check_probe(frames["p"], frames["d"], str(inp.probe), str(inp.data))
     check_verdicts(frames["v"], frames["p"], str(inp.verdicts), str(inp.probe))
     unique_ids(frames["e"], str(inp.expansions))
+    unique_ids(io.read_parquet(inp.pool, SAMPLE, deep=False), str(inp.pool))
     seed = cfg.seed + iteration
     key = _key(seed)
 
