@@ -31,7 +31,7 @@ from looptool.schema import PROBE, TRAIN, VERDICT, frame, make_sample_id
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "sk-live-FAULT7c1d9e2a44"
-FAULTS = ("closed", "hang", "drip", "5xx", "html", "empty", "deep", "echo401")
+FAULTS = ("closed", "hang", "drip", "drip_headers", "5xx", "html", "empty", "deep", "echo401")
 
 
 # --- the scripted server ----------------------------------------------------------------------------------
@@ -86,6 +86,14 @@ class _Handler(BaseHTTPRequestHandler):
                     if srv.stop.wait(0.2):
                         break
                     self.wfile.write(payload[i : i + 1])
+                    self.wfile.flush()
+            elif mode == "drip_headers":  # the status line, then the headers one byte every 0.2 s
+                head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Slow: " + b"y" * 200 + b"\r\n\r\n"
+                self.close_connection = True
+                for i in range(len(head)):
+                    if srv.stop.wait(0.2):
+                        break
+                    self.wfile.write(head[i : i + 1])
                     self.wfile.flush()
             elif mode == "5xx":
                 self._send(503, b'{"error": {"message": "overloaded"}}')
@@ -699,8 +707,9 @@ def test_cache_command_show_verify_prune(tmp_path):
     assert CliRunner().invoke(main, ["cache", "verify", "--dir", d]).exit_code == 0
 
 
-def test_deadline_is_per_request_not_per_read(tmp_path):
-    with FaultServer("drip") as srv:  # 300 bytes at 5 bytes/s: a minute under a per-read timeout
+@pytest.mark.parametrize("mode", ["drip", "drip_headers"])
+def test_deadline_is_per_request_not_per_read(tmp_path, mode):
+    with FaultServer(mode) as srv:  # 300 bytes at 5 bytes/s: a minute under a per-read timeout
         t0 = time.monotonic()
         [c] = _ask(srv.url, timeout_s=1.0, max_error_rate=1.0)
         elapsed = time.monotonic() - t0

@@ -309,27 +309,43 @@ class OpenAIBackend(Backend):
         raise ReplyError(f"gave up after {self.cfg.max_retries + 1} attempts: {last}")
 
     def _send(self, url: str, body: dict[str, Any]) -> tuple[int, Any, bytes]:
-        """One POST under a deadline of ``timeout_s`` for the whole request (httpx's own timeout is per read,
-        so a server dripping a byte a second would hold a request forever). Returns (status, headers, body)."""
+        """One POST under a deadline of ``timeout_s`` for the whole request. Returns (status, headers, body).
+
+        httpx's timeout is per read, so a server dripping a byte a second would hold a request forever. The
+        body is read in chunks against the deadline; the status line and headers (which httpx reads before
+        handing over the response) are waited for in a daemon thread, so a server dripping its headers cannot
+        hold the stage either (the abandoned thread ends when its connection is closed with the client).
+        """
         deadline = time.monotonic() + self.cfg.timeout_s
+        box: dict[str, Any] = {}
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                box["value"] = self._read(url, body, deadline)
+            except BaseException as e:  # handed to the caller below
+                box["error"] = e
+            finally:
+                done.set()
+
+        threading.Thread(target=work, daemon=True, name="looptool-openai-request").start()
+        if not done.wait(max(0.0, deadline - time.monotonic()) + 0.25):
+            raise DeadlineExceeded(f"no complete reply within timeout_s={self.cfg.timeout_s:g} s")
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+    def _read(self, url: str, body: dict[str, Any], deadline: float) -> tuple[int, Any, bytes]:
         with self.client.stream("POST", url, json=body) as resp:
             chunks, size = [], 0
-            for chunk in resp.iter_raw():
+            for chunk in resp.iter_bytes():  # decoded (gzip, ...); the size cap holds after decoding
                 chunks.append(chunk)
                 size += len(chunk)
                 if size > MAX_REPLY_BYTES:
                     raise ReplyError(f"reply larger than {MAX_REPLY_BYTES} bytes")
                 if time.monotonic() > deadline:
                     raise DeadlineExceeded(f"no complete reply within timeout_s={self.cfg.timeout_s:g} s")
-            raw = b"".join(chunks)
-            if resp.headers.get("content-encoding"):  # iter_raw leaves gzip etc. to us
-                import httpx
-
-                decoder = httpx.Response(resp.status_code, headers=resp.headers, content=raw)
-                raw = decoder.read()
-            if time.monotonic() > deadline:
-                raise DeadlineExceeded(f"no complete reply within timeout_s={self.cfg.timeout_s:g} s")
-            return resp.status_code, resp.headers, raw
+            return resp.status_code, resp.headers, b"".join(chunks)
 
     def _one(self, request: Request, sampling: Sampling) -> Completion:
         try:
