@@ -88,7 +88,11 @@ class _Handler(BaseHTTPRequestHandler):
                     self.wfile.write(payload[i : i + 1])
                     self.wfile.flush()
             elif mode == "drip_headers":  # the status line, then the headers one byte every 0.2 s
-                head = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Slow: " + b"y" * 200 + b"\r\n\r\n"
+                head = (
+                    b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nX-Slow: "
+                    + b"y" * 200
+                    + b"\r\n\r\n"
+                )
                 self.close_connection = True
                 for i in range(len(head)):
                     if srv.stop.wait(0.2):
