@@ -30,6 +30,8 @@ def digest(obj: Any, length: int = 16) -> str:
 # jsonschema and our own walkers, so a hostile value is refused with a reason instead of killing the stage.
 MAX_DEPTH = 100
 
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _STRING = re.compile(r'"(?:[^"\\]|\\.)*"', re.S)
 _BRACKET = re.compile(r"[\[\]{}()]")
 
@@ -125,7 +127,7 @@ def untrusted_loads(text: str, max_depth: int = MAX_DEPTH) -> Any:
     """
     check_depth(text, max_depth)
     value = json.loads(text, parse_constant=_no_constant, parse_float=_finite)
-    if "\\u" in text or any("\ud800" <= ch <= "\udfff" for ch in text):
+    if _SURROGATE_ESCAPE.search(text) or not text.isascii() and _SURROGATE.search(text):
         try:
             json.dumps(value, ensure_ascii=False).encode("utf-8")
         except UnicodeEncodeError:
