@@ -26,7 +26,7 @@ from typing import Any
 import polars as pl
 
 from looptool import io, jsonutil
-from looptool.checks import check_probe, check_verdicts
+from looptool.consistency import check_probe, check_verdicts
 from looptool.config import check_choice
 from looptool.llm.base import Backend, Request, Sampling
 from looptool.prompts.generator import AXES, generator_messages, parse_generated

@@ -20,7 +20,7 @@ from typing import Any
 import polars as pl
 
 from looptool import io
-from looptool.checks import check_probe, check_verdicts, unique_ids
+from looptool.consistency import check_probe, check_verdicts, unique_ids
 from looptool.config import check_choice
 from looptool.schema import EVENT, PROBE, SAMPLE, TRAIN, VERDICT, VERDICTS, Schema, frame
 

@@ -16,7 +16,7 @@ import polars as pl
 
 from looptool import io
 from looptool.calls import parse
-from looptool.checks import unique_ids
+from looptool.consistency import unique_ids
 from looptool.config import ConfigError
 from looptool.llm.base import Backend, Request, Sampling
 from looptool.match import tool_match

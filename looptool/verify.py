@@ -28,7 +28,7 @@ import polars as pl
 
 from looptool import io
 from looptool.calls import tool_index, validate_calls
-from looptool.checks import check_probe, failed_ids
+from looptool.consistency import check_probe, failed_ids
 from looptool.llm.base import Backend, Request, Sampling
 from looptool.match import tool_match
 from looptool.prompts.judge import VERDICT_SCHEMA, judge_messages, parse_judge
