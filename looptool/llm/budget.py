@@ -42,6 +42,11 @@ class ErrorBudget(Backend):
     def identity(self) -> dict[str, Any]:
         return self.inner.identity()
 
+    def stats(self) -> dict[str, int] | None:
+        """The wrapped backend's call counts (the call cache's hits, misses, errors), None without a cache."""
+        inner = getattr(self.inner, "stats", None)
+        return inner() if callable(inner) else None
+
     def generate(self, requests: Sequence[Request], sampling: Sampling) -> list[Completion]:
         return self._count(self.inner.generate(requests, sampling))
 
