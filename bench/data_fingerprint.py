@@ -16,7 +16,7 @@ its raw bytes and the sha256 of its content (rows as JSON with sorted keys, sort
 writer's version and of row order). Runs unchanged on older trees: the dataset size is written to whichever
 key the tree's params.yaml has (``select.size`` before the rename, ``select.dataset_size`` after).
 
-Compare two trees:
+Only the Parquet lines (and the stages/model lines) go to stdout, so two trees' outputs diff cleanly:
 
     git worktree add /tmp/fp-old 63de498
     PYTHONPATH=/tmp/fp-old python bench/data_fingerprint.py --tree /tmp/fp-old > old.txt
@@ -128,7 +128,8 @@ def main() -> None:
             _run(["dvc", "repro", "--single-item", stage], repo, env)
 
         weights = sorted((repo / "models/iter_1").glob("*.safetensors"))
-        print(f"# tree {tree}; size keys {', '.join(size_keys)}; stages {' '.join(STAGES)}")
+        print(f"# tree {tree}; size keys {', '.join(size_keys)}", file=sys.stderr)  # stdout: what must not differ
+        print(f"# stages {' '.join(STAGES)}")
         print(f"# tiny model {hashlib.sha256(b''.join(w.read_bytes() for w in weights)).hexdigest()[:16]}")
         for f in sorted((repo / "data").rglob("*.parquet")):
             n, content = content_hash(f)
