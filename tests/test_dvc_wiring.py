@@ -1,0 +1,200 @@
+"""dvc.yaml's wiring against the code: every stage depends on every looptool file it can import.
+
+A stage's code deps are the import closure of its script inside looptool/: a static walk of every ``import``
+and ``from ... import`` in the script and, transitively, in the looptool modules it reaches (including imports
+inside functions, which the stages use to keep start-up light, and PEP 562 lazy export maps such as
+``looptool.train._EXPORTS``; ``if TYPE_CHECKING:`` blocks are skipped). Importing ``looptool.a.b`` runs
+``looptool/__init__.py`` and ``looptool/a/__init__.py`` too, so those count. A directory dep covers the files
+under it. If this test fails after moving or renaming a module, add the file it names to that stage's deps.
+"""
+
+from __future__ import annotations
+
+import ast
+import re
+from collections import deque
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+PKG = "looptool"
+
+
+def _module_file(mod: str) -> Path | None:
+    """looptool/a/b.py or looptool/a/b/__init__.py for ``looptool.a.b``, relative to ROOT."""
+    base = Path(*mod.split("."))
+    for cand in (base.with_suffix(".py"), base / "__init__.py"):
+        if (ROOT / cand).is_file():
+            return cand
+    return None
+
+
+def _package_of(path: Path) -> str:
+    parts = list(path.with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts = parts[:-1]
+        return ".".join(parts)
+    return ".".join(parts[:-1])
+
+
+def _is_type_checking(node: ast.If) -> bool:
+    t = node.test
+    return (isinstance(t, ast.Name) and t.id == "TYPE_CHECKING") or (
+        isinstance(t, ast.Attribute) and t.attr == "TYPE_CHECKING"
+    )
+
+
+def _import_nodes(tree: ast.AST):
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.If) and _is_type_checking(node):
+            stack.extend(node.orelse)
+            continue
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            yield node
+        stack.extend(ast.iter_child_nodes(node))
+
+
+def _lazy_exports(tree: ast.AST) -> dict[str, str]:
+    """Literal ``{"Name": "looptool.module", ...}`` maps in a package's __init__ (PEP 562 ``__getattr__``)."""
+    out: dict[str, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            for k, v in zip(node.keys, node.values):
+                if (
+                    isinstance(k, ast.Constant) and isinstance(k.value, str)
+                    and isinstance(v, ast.Constant) and isinstance(v.value, str)
+                    and (v.value == PKG or v.value.startswith(PKG + "."))
+                ):
+                    out[k.value] = v.value
+    return out
+
+
+def _with_parents(mod: str) -> list[str]:
+    parts = mod.split(".")
+    return [".".join(parts[: i + 1]) for i in range(len(parts))]
+
+
+def imported_files(path: Path) -> set[Path]:
+    """looptool files that importing/running ``path`` (relative to ROOT) executes directly."""
+    tree = ast.parse((ROOT / path).read_text(), filename=str(path))
+    mods: set[str] = set()
+    for node in _import_nodes(tree):
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+            mods.update(m for n in names for m in _with_parents(n))
+            continue
+        if node.level:
+            pkg = _package_of(path).split(".")
+            base = ".".join(pkg[: len(pkg) - node.level + 1] + ([node.module] if node.module else []))
+        else:
+            base = node.module or ""
+        mods.update(_with_parents(base))
+        for alias in node.names:
+            sub = f"{base}.{alias.name}"
+            if _module_file(sub) is not None:
+                mods.add(sub)
+            else:
+                init = _module_file(base)
+                if init is not None and init.name == "__init__.py":
+                    lazy = _lazy_exports(ast.parse((ROOT / init).read_text())).get(alias.name)
+                    if lazy:
+                        mods.update(_with_parents(lazy))
+    out = set()
+    for m in mods:
+        if m == PKG or m.startswith(PKG + "."):
+            f = _module_file(m)
+            assert f is not None, f"{path}: imports {m}, which is not a file under {PKG}/"
+            out.add(f)
+    return out
+
+
+def import_closure(script: Path) -> dict[Path, list[Path]]:
+    """Every looptool file ``script`` can import, with the chain of files that leads to it."""
+    chains: dict[Path, list[Path]] = {script: [script]}
+    todo = deque([script])
+    while todo:
+        cur = todo.popleft()
+        for f in sorted(imported_files(cur)):
+            if f not in chains:
+                chains[f] = chains[cur] + [f]
+                todo.append(f)
+    del chains[script]
+    return chains
+
+
+def _stages() -> dict[str, dict]:
+    """dvc.yaml's stages as written (a foreach stage's ``do`` body; ${...} left as is)."""
+    raw = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
+    return {name: (st["do"] if "do" in st else st) for name, st in raw.items()}
+
+
+def _dep_paths(stage: dict) -> list[str]:
+    return [d if isinstance(d, str) else next(iter(d)) for d in stage.get("deps", [])]
+
+
+def _covered(f: Path, deps: list[str]) -> bool:
+    s = f.as_posix()
+    return any(s == d.rstrip("/") or s.startswith(d.rstrip("/") + "/") for d in deps)
+
+
+STAGES = _stages()
+
+
+def test_every_stage_runs_a_script():
+    for name, st in STAGES.items():
+        assert re.findall(r"\bstages/\w+\.py\b", st["cmd"]), f"dvc.yaml stage {name!r}: no stages/*.py in its cmd"
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_code_deps_cover_the_import_closure(name):
+    st = STAGES[name]
+    deps = _dep_paths(st)
+    missing = []
+    for script in sorted(set(re.findall(r"\bstages/\w+\.py\b", st["cmd"]))):
+        assert (ROOT / script).is_file(), f"dvc.yaml stage {name!r} runs {script}, which does not exist"
+        if not _covered(Path(script), deps):
+            missing.append(f"  {script} (the stage's own script)")
+        for f, chain in sorted(import_closure(Path(script)).items()):
+            if not _covered(f, deps):
+                missing.append(f"  {f.as_posix()}  (imported via {' -> '.join(p.as_posix() for p in chain)})")
+    assert not missing, f"dvc.yaml stage {name!r} misses these deps:\n" + "\n".join(missing)
+
+
+@pytest.mark.parametrize("name", sorted(STAGES))
+def test_code_deps_exist(name):
+    """A code dep that names a moved or deleted file is stale (DVC would refuse to run the stage)."""
+    for d in _dep_paths(STAGES[name]):
+        if d.startswith((PKG + "/", "stages/")):
+            assert (ROOT / d).exists(), f"dvc.yaml stage {name!r}: dep {d} does not exist"
+
+
+def test_closure_sees_lazy_and_package_imports():
+    """The walker itself: function-level imports, parent packages and lazy export maps are followed."""
+    verify = import_closure(Path("stages/verify.py"))
+    assert Path("looptool/__init__.py") in verify
+    assert Path("looptool/match/__init__.py") in verify  # looptool.verify -> looptool.match (BOTH_CORRECT)
+    report = import_closure(Path("stages/report.py"))
+    assert any(p.parts[:2] == ("looptool", "evaluate") for p in report)  # imported inside a function
+    warmup = import_closure(Path("stages/warmup.py"))
+    assert Path("looptool/train/sft.py") in warmup and Path("looptool/train/grpo.py") not in warmup
+
+
+def suggested_deps(script: Path) -> list[str]:
+    """The script and its looptool closure, a whole folder where the closure holds all of its .py files."""
+    files = {p.as_posix() for p in import_closure(script)}
+    out: set[str] = set(files)
+    for d in sorted({str(Path(f).parent) for f in files}, key=len):
+        every = {p.relative_to(ROOT).as_posix() for p in (ROOT / d).rglob("*.py") if "__pycache__" not in p.parts}
+        if d != PKG and every <= files and not any(d.startswith(c + "/") for c in out if (ROOT / c).is_dir()):
+            out = {f for f in out if not f.startswith(d + "/")} | {d}
+    return [script.as_posix()] + sorted(out)
+
+
+if __name__ == "__main__":  # python tests/test_dvc_wiring.py: the code deps each stage needs
+    for name, st in STAGES.items():
+        for script in sorted(set(re.findall(r"\bstages/\w+\.py\b", st["cmd"]))):
+            print(f"{name}:\n" + "\n".join(f"  - {d}" for d in suggested_deps(Path(script))))
