@@ -198,3 +198,167 @@ if __name__ == "__main__":  # python tests/test_dvc_wiring.py: the code deps eac
     for name, st in STAGES.items():
         for script in sorted(set(re.findall(r"\bstages/\w+\.py\b", st["cmd"]))):
             print(f"{name}:\n" + "\n".join(f"  - {d}" for d in suggested_deps(Path(script))))
+
+
+# --- params declarations, with the real dvc ------------------------------------------------------------------
+
+ITERATION_READS = {  # section of an iteration item -> the stages of that iteration that read it
+    "train": {"train"},
+    "probe": {"probe"},
+    "verify": {"verify"},
+    "expand": {"expand"},
+    "merge": {"merge"},
+    "eval": {"evaluate"},
+    "loop": {"verify", "expand", "merge"},
+    "backends": {"probe", "verify", "expand", "evaluate"},
+}
+OVERRIDES = {  # a real override of each section
+    "train": {"learning_rate": 1.0e-4},
+    "probe": {"max_new_tokens": 4},
+    "verify": {"votes": 3},
+    "expand": {"k": 2},
+    "merge": {"hppl_value": 0.5},
+    "eval": {"limit": 2},
+    "loop": {"hppl": False},
+    "backends": {"student": {"batch_size": 2}},
+}
+
+
+def _sh(args, cwd, env):
+    import subprocess
+
+    p = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    assert p.returncode == 0, f"{' '.join(args)} failed ({p.returncode}):\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}"
+    return p.stdout
+
+
+def _copy_project(dest: Path) -> dict:
+    """The project's tracked files without data/models/metrics/reports in a fresh git repo; the env for dvc."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+                           capture_output=True, text=True, check=True).stdout.split()
+    for f in files:
+        if f.startswith(("data/", "models/", "metrics/", "reports/")) or f == "dvc.lock" or not (ROOT / f).is_file():
+            continue
+        (dest / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / f, dest / f)
+    env = dict(os.environ, DVC_NO_ANALYTICS="1", PYTHONPATH=str(dest), LOOPTOOL_CACHE_DIR=str(dest / ".looptool-cache"),
+               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    _sh(["git", "init", "-q"], dest, env)
+    return env
+
+
+def _commit(repo: Path, env: dict) -> None:
+    _sh(["git", "add", "-A"], repo, env)
+    _sh(["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "fixture"], repo, env)
+
+
+def _status(repo: Path, env: dict) -> set[str]:
+    import json
+
+    return set(json.loads(_sh(["dvc", "status", "--json"], repo, env) or "{}"))
+
+
+@pytest.fixture(scope="module")
+def locked_repo(tmp_path_factory):
+    """The project's dvc.yaml and params.yaml with every stage locked by ``dvc commit`` over placeholder outputs:
+    what ``dvc status`` says then depends only on the declared deps and params, which is what is tested."""
+    from dvc.repo import Repo
+
+    repo = tmp_path_factory.mktemp("wiring") / "repo"
+    repo.mkdir()
+    env = _copy_project(repo)
+    _commit(repo, env)
+    with Repo(str(repo)) as r:
+        outs = [Path(o.fs_path) for st in r.index.stages for o in st.outs]
+    for o in outs:
+        if o.suffix:
+            o.parent.mkdir(parents=True, exist_ok=True)
+            o.write_text(f"placeholder {o.name}\n")
+        else:
+            o.mkdir(parents=True, exist_ok=True)
+            (o / "placeholder.txt").write_text("placeholder\n")
+    _sh(["dvc", "commit", "-f", "-q"], repo, env)
+    assert _status(repo, env) == set(), "dvc status is not clean right after dvc commit"
+    return repo, env
+
+
+@pytest.mark.dvc
+@pytest.mark.parametrize("section", sorted(ITERATION_READS))
+def test_iteration_override_invalidates_only_its_readers(locked_repo, section):
+    repo, env = locked_repo
+    path = repo / "params.yaml"
+    original = path.read_text()
+    params = yaml.safe_load(original)
+    assert params["iterations"]["2"][section] == {}, f"params.yaml: iterations.2.{section} should be {{}}"
+    params["iterations"]["2"][section] = OVERRIDES[section]
+    path.write_text(yaml.safe_dump(params, sort_keys=False))
+    try:
+        changed = _status(repo, env)
+    finally:
+        path.write_text(original)
+    want = {f"{s}@2" for s in ITERATION_READS[section]} | {"report"}
+    assert changed == want, f"iterations.2.{section} changed: dvc status lists {sorted(changed)}, want {sorted(want)}"
+    assert _status(repo, env) == set()
+
+
+@pytest.mark.dvc
+def test_every_iteration_item_carries_every_declared_section():
+    """DVC refuses a declared param that is absent: each item has each section dvc.yaml declares for it."""
+    params = yaml.safe_load((ROOT / "params.yaml").read_text())
+    declared = {p.split(".", 2)[2] for st in STAGES.values() for p in st.get("params", [])
+                if isinstance(p, str) and p.startswith("iterations.${key}.")}
+    assert declared == set(ITERATION_READS), declared
+    for key, item in params["iterations"].items():
+        missing = sorted(declared - set(item))
+        assert not missing, f"params.yaml: iterations.{key} lacks {missing} (write them as {{}})"
+
+
+def _leaves(node, where=""):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield f"{where}.{k}" if where else str(k), k, v
+            yield from _leaves(v, f"{where}.{k}" if where else str(k))
+
+
+def test_no_param_key_named_size_or_nfiles():
+    """DVC's run-cache drops every key named ``size`` or ``nfiles`` from its stage hash, params included
+    (treeverse/dvc#10296): a stage whose only change is such a param is restored from an older run."""
+    bad = []
+    for f in [ROOT / "params.yaml", *sorted((ROOT / "configs").glob("*.yaml"))]:
+        bad += [f"{f.name}: {path}" for path, k, _ in _leaves(yaml.safe_load(f.read_text()) or {}) if k in ("size", "nfiles")]
+    for f in sorted((ROOT / PKG).rglob("*.py")):  # config dataclass fields, set or not in params.yaml
+        for node in ast.walk(ast.parse(f.read_text())):
+            if isinstance(node, ast.ClassDef) and any("dataclass" in ast.unparse(d) for d in node.decorator_list):
+                bad += [f"{f.relative_to(ROOT)}: {node.name}.{s.target.id}" for s in node.body
+                        if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name) and s.target.id in ("size", "nfiles")]
+    assert not bad, "params DVC cannot see (rename them):\n" + "\n".join(bad)
+
+
+@pytest.mark.dvc
+def test_changing_the_dataset_size_reruns_select(tmp_path):
+    """seed + select with the real dvc; a new select.dataset_size gives a D_1 of that many rows (a key named
+    ``size`` came back from the run-cache with the old rows), and going back restores the first run."""
+    import pyarrow.parquet as pq
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    env = _copy_project(repo)
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["seed"].update(pool_size=24, heldout_size=4, label_noise=0.0, decontam_dirs=[])
+    params["select"]["dataset_size"] = 8
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    _commit(repo, env)
+    rows = {}
+    for n in (8, 6, 8):
+        params["select"]["dataset_size"] = n
+        (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+        _sh(["dvc", "repro", "select"], repo, env)
+        d1 = pq.read_table(repo / "data/iter_1/train.parquet")
+        rows.setdefault(n, []).append(sorted(d1.column("sample_id").to_pylist()))
+        assert d1.num_rows == n, f"select.dataset_size: {n} gave a D_1 of {d1.num_rows} rows"
+    assert rows[8][0] == rows[8][1]
