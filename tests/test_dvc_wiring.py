@@ -362,3 +362,34 @@ def test_changing_the_dataset_size_reruns_select(tmp_path):
         rows.setdefault(n, []).append(sorted(d1.column("sample_id").to_pylist()))
         assert d1.num_rows == n, f"select.dataset_size: {n} gave a D_1 of {d1.num_rows} rows"
     assert rows[8][0] == rows[8][1]
+
+
+@pytest.mark.dvc
+def test_rejected_expansion_shows_in_lineage(tmp_path):
+    """merge@1 as dvc.yaml runs it gets expand's rejected file, so `looptool lineage PARENT` names the refused
+    candidate (flag, don't drop)."""
+    import sys
+
+    from looptool import io
+    from looptool.schema import REJECTED, SAMPLE, frame
+    from test_merge import _iteration, row
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    env = _copy_project(repo)
+    params = yaml.safe_load((repo / "params.yaml").read_text())
+    params["merge"]["dataset_size"] = 40
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    data = repo / "data"
+    pool = io.write_parquet(frame([row(i, "single") for i in range(120)], SAMPLE), data / "seed" / "pool.parquet", SAMPLE)
+    _, ids = _iteration(pool, data)  # D_1, its probe, verdicts and expansions at dvc.yaml's paths
+    parent = ids[1]
+    cand = {**row(5000, "single", "expansion", parent=parent, iteration=1), "reason": "schema", "detail": "label fails the tool schema"}
+    io.write_parquet(frame([cand], REJECTED), data / "iter_1" / "expansions_rejected.parquet", REJECTED)
+    _commit(repo, env)
+    _sh(["dvc", "repro", "--single-item", "merge@1"], repo, env)
+
+    out = _sh([sys.executable, "-m", "looptool.cli", "lineage", parent, "--data-dir", str(data)], repo, env)
+    assert f"candidate expansion {cand['sample_id']} rejected" in out, out
+    out = _sh([sys.executable, "-m", "looptool.cli", "lineage", cand["sample_id"], "--data-dir", str(data)], repo, env)
+    assert f"of {parent}" in out and "rejected at expand: schema" in out, out
