@@ -54,7 +54,9 @@ def _set_size(params: dict, name: str, value: int) -> str:
         if key in sec:
             sec[key] = value
             return f"{name}.{key}"
-    sys.exit(f"params.yaml: section {name} has none of {SIZE_KEYS} (has {sorted(sec)}); add its size key to SIZE_KEYS")
+    sys.exit(
+        f"params.yaml: section {name} has none of {SIZE_KEYS} (has {sorted(sec)}); add its size key to SIZE_KEYS"
+    )
 
 
 def small_params(params: dict, model_dir: Path) -> tuple[dict, list[str]]:
@@ -63,7 +65,9 @@ def small_params(params: dict, model_dir: Path) -> tuple[dict, list[str]]:
     p["backends"]["student"].update(backend="transformers", batch_size=4)
     p["backends"]["judge"] = {"backend": "none"}
     p["backends"]["generator"] = {"backend": "none"}
-    p["seed"].update(random_seed=0, mode="procedural", pool_size=120, heldout_size=12, label_noise=0.3, decontam_dirs=[])
+    p["seed"].update(
+        random_seed=0, mode="procedural", pool_size=120, heldout_size=12, label_noise=0.3, decontam_dirs=[]
+    )
     keys = [_set_size(p, "select", 24), _set_size(p, "merge", 24)]
     p["probe"].update(max_new_tokens=8)
     p["expand"].update(k=4, max_samples=16, mode="structured")
@@ -80,7 +84,9 @@ def content_hash(path: Path) -> tuple[int, str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--tree", type=Path, default=HERE, help="project tree to fingerprint (default: this checkout)")
+    ap.add_argument(
+        "--tree", type=Path, default=HERE, help="project tree to fingerprint (default: this checkout)"
+    )
     ap.add_argument("--work-dir", type=Path, default=None, help="where the temporary repository goes")
     ap.add_argument("--keep", action="store_true", help="keep the temporary repository")
     args = ap.parse_args()
@@ -117,18 +123,28 @@ def main() -> None:
         params, size_keys = small_params(yaml.safe_load((tree / "params.yaml").read_text()), model)
         (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
         env = dict(
-            os.environ, DVC_NO_ANALYTICS="1", PYTHONPATH=str(repo), LOOPTOOL_CACHE_DIR=str(work / "call-cache"),
-            HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", OMP_NUM_THREADS="1",
+            os.environ,
+            DVC_NO_ANALYTICS="1",
+            PYTHONPATH=str(repo),
+            LOOPTOOL_CACHE_DIR=str(work / "call-cache"),
+            HF_HUB_OFFLINE="1",
+            TRANSFORMERS_OFFLINE="1",
+            OMP_NUM_THREADS="1",
             PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         )
-        for cmd in (["git", "init", "-q"], ["git", "add", "-A"],
-                    ["git", "-c", "user.email=f@f", "-c", "user.name=f", "commit", "-qm", "fingerprint"]):
+        for cmd in (
+            ["git", "init", "-q"],
+            ["git", "add", "-A"],
+            ["git", "-c", "user.email=f@f", "-c", "user.name=f", "commit", "-qm", "fingerprint"],
+        ):
             _run(cmd, repo, env)
         for stage in STAGES:
             _run(["dvc", "repro", "--single-item", stage], repo, env)
 
         weights = sorted((repo / "models/iter_1").glob("*.safetensors"))
-        print(f"# tree {tree}; size keys {', '.join(size_keys)}", file=sys.stderr)  # stdout: what must not differ
+        print(
+            f"# tree {tree}; size keys {', '.join(size_keys)}", file=sys.stderr
+        )  # stdout: what must not differ
         print(f"# stages {' '.join(STAGES)}")
         print(f"# tiny model {hashlib.sha256(b''.join(w.read_bytes() for w in weights)).hexdigest()[:16]}")
         for f in sorted((repo / "data").rglob("*.parquet")):

@@ -280,7 +280,7 @@ def render_html(loop: dict[str, Any], rows: dict[str, list[dict[str, Any]]], png
                  [[f"D_{r['iteration']}", *[r.get(k) for k in PART_KEYS]] for r in rows["data_mix"]])
     verd = _table(["iteration", *VERDICT_KEYS], [[r["iteration"], *[r[k] for k in VERDICT_KEYS]] for r in rows["verdicts"]])
     sections = [
-        f"<h1>LoopTool: the loop at a glance</h1><p class='muted'>"
+        "<h1>LoopTool: the loop at a glance</h1><p class='muted'>"
         "Iteration 0 is the warm-up model before any loop iteration.</p>",
         "<h2>Headline figures</h2>" + headline,
         f"<h2>Charts</h2><div class='charts'>{imgs or '<p>No metrics yet.</p>'}</div>",

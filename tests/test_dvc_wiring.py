@@ -65,8 +65,10 @@ def _lazy_exports(tree: ast.AST) -> dict[str, str]:
         if isinstance(node, ast.Dict):
             for k, v in zip(node.keys, node.values):
                 if (
-                    isinstance(k, ast.Constant) and isinstance(k.value, str)
-                    and isinstance(v, ast.Constant) and isinstance(v.value, str)
+                    isinstance(k, ast.Constant)
+                    and isinstance(k.value, str)
+                    and isinstance(v, ast.Constant)
+                    and isinstance(v.value, str)
                     and (v.value == PKG or v.value.startswith(PKG + "."))
                 ):
                     out[k.value] = v.value
@@ -129,7 +131,7 @@ def import_closure(script: Path) -> dict[Path, list[Path]]:
 def _stages() -> dict[str, dict]:
     """dvc.yaml's stages as written (a foreach stage's ``do`` body; ${...} left as is)."""
     raw = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]
-    return {name: (st["do"] if "do" in st else st) for name, st in raw.items()}
+    return {name: st.get("do", st) for name, st in raw.items()}
 
 
 def _dep_paths(stage: dict) -> list[str]:
@@ -146,7 +148,9 @@ STAGES = _stages()
 
 def test_every_stage_runs_a_script():
     for name, st in STAGES.items():
-        assert re.findall(r"\bstages/\w+\.py\b", st["cmd"]), f"dvc.yaml stage {name!r}: no stages/*.py in its cmd"
+        assert re.findall(r"\bstages/\w+\.py\b", st["cmd"]), (
+            f"dvc.yaml stage {name!r}: no stages/*.py in its cmd"
+        )
 
 
 @pytest.mark.parametrize("name", sorted(STAGES))
@@ -188,7 +192,9 @@ def suggested_deps(script: Path) -> list[str]:
     files = {p.as_posix() for p in import_closure(script)}
     out: set[str] = set(files)
     for d in sorted({str(Path(f).parent) for f in files}, key=len):
-        every = {p.relative_to(ROOT).as_posix() for p in (ROOT / d).rglob("*.py") if "__pycache__" not in p.parts}
+        every = {
+            p.relative_to(ROOT).as_posix() for p in (ROOT / d).rglob("*.py") if "__pycache__" not in p.parts
+        }
         if d != PKG and every <= files and not any(d.startswith(c + "/") for c in out if (ROOT / c).is_dir()):
             out = {f for f in out if not f.startswith(d + "/")} | {d}
     return [script.as_posix()] + sorted(out)
@@ -228,7 +234,9 @@ def _sh(args, cwd, env):
     import subprocess
 
     p = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
-    assert p.returncode == 0, f"{' '.join(args)} failed ({p.returncode}):\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}"
+    assert p.returncode == 0, (
+        f"{' '.join(args)} failed ({p.returncode}):\n{p.stdout[-3000:]}\n{p.stderr[-3000:]}"
+    )
     return p.stdout
 
 
@@ -239,15 +247,29 @@ def _copy_project(dest: Path) -> dict:
     import subprocess
     import sys
 
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     for f in files:
-        if f.startswith(("data/", "models/", "metrics/", "reports/")) or f == "dvc.lock" or not (ROOT / f).is_file():
+        if (
+            f.startswith(("data/", "models/", "metrics/", "reports/"))
+            or f == "dvc.lock"
+            or not (ROOT / f).is_file()
+        ):
             continue
         (dest / f).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / f, dest / f)
-    env = dict(os.environ, DVC_NO_ANALYTICS="1", PYTHONPATH=str(dest), LOOPTOOL_CACHE_DIR=str(dest / ".looptool-cache"),
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    env = dict(
+        os.environ,
+        DVC_NO_ANALYTICS="1",
+        PYTHONPATH=str(dest),
+        LOOPTOOL_CACHE_DIR=str(dest / ".looptool-cache"),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    )
     _sh(["git", "init", "-q"], dest, env)
     return env
 
@@ -302,7 +324,9 @@ def test_iteration_override_invalidates_only_its_readers(locked_repo, section):
     finally:
         path.write_text(original)
     want = {f"{s}@2" for s in ITERATION_READS[section]} | {"report"}
-    assert changed == want, f"iterations.2.{section} changed: dvc status lists {sorted(changed)}, want {sorted(want)}"
+    assert changed == want, (
+        f"iterations.2.{section} changed: dvc status lists {sorted(changed)}, want {sorted(want)}"
+    )
     assert _status(repo, env) == set()
 
 
@@ -310,8 +334,12 @@ def test_iteration_override_invalidates_only_its_readers(locked_repo, section):
 def test_every_iteration_item_carries_every_declared_section():
     """DVC refuses a declared param that is absent: each item has each section dvc.yaml declares for it."""
     params = yaml.safe_load((ROOT / "params.yaml").read_text())
-    declared = {p.split(".", 2)[2] for st in STAGES.values() for p in st.get("params", [])
-                if isinstance(p, str) and p.startswith("iterations.${key}.")}
+    declared = {
+        p.split(".", 2)[2]
+        for st in STAGES.values()
+        for p in st.get("params", [])
+        if isinstance(p, str) and p.startswith("iterations.${key}.")
+    }
     assert declared == set(ITERATION_READS), declared
     for key, item in params["iterations"].items():
         missing = sorted(declared - set(item))
@@ -330,12 +358,23 @@ def test_no_param_key_named_size_or_nfiles():
     (treeverse/dvc#10296): a stage whose only change is such a param is restored from an older run."""
     bad = []
     for f in [ROOT / "params.yaml", *sorted((ROOT / "configs").glob("*.yaml"))]:
-        bad += [f"{f.name}: {path}" for path, k, _ in _leaves(yaml.safe_load(f.read_text()) or {}) if k in ("size", "nfiles")]
+        bad += [
+            f"{f.name}: {path}"
+            for path, k, _ in _leaves(yaml.safe_load(f.read_text()) or {})
+            if k in ("size", "nfiles")
+        ]
     for f in sorted((ROOT / PKG).rglob("*.py")):  # config dataclass fields, set or not in params.yaml
         for node in ast.walk(ast.parse(f.read_text())):
-            if isinstance(node, ast.ClassDef) and any("dataclass" in ast.unparse(d) for d in node.decorator_list):
-                bad += [f"{f.relative_to(ROOT)}: {node.name}.{s.target.id}" for s in node.body
-                        if isinstance(s, ast.AnnAssign) and isinstance(s.target, ast.Name) and s.target.id in ("size", "nfiles")]
+            if isinstance(node, ast.ClassDef) and any(
+                "dataclass" in ast.unparse(d) for d in node.decorator_list
+            ):
+                bad += [
+                    f"{f.relative_to(ROOT)}: {node.name}.{s.target.id}"
+                    for s in node.body
+                    if isinstance(s, ast.AnnAssign)
+                    and isinstance(s.target, ast.Name)
+                    and s.target.id in ("size", "nfiles")
+                ]
     assert not bad, "params DVC cannot see (rename them):\n" + "\n".join(bad)
 
 
@@ -370,9 +409,10 @@ def test_rejected_expansion_shows_in_lineage(tmp_path):
     candidate (flag, don't drop)."""
     import sys
 
+    from test_merge import _iteration, row
+
     from looptool import io
     from looptool.schema import REJECTED, SAMPLE, frame
-    from test_merge import _iteration, row
 
     repo = tmp_path / "repo"
     repo.mkdir()
@@ -381,15 +421,25 @@ def test_rejected_expansion_shows_in_lineage(tmp_path):
     params["merge"]["dataset_size"] = 40
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     data = repo / "data"
-    pool = io.write_parquet(frame([row(i, "single") for i in range(120)], SAMPLE), data / "seed" / "pool.parquet", SAMPLE)
+    pool = io.write_parquet(
+        frame([row(i, "single") for i in range(120)], SAMPLE), data / "seed" / "pool.parquet", SAMPLE
+    )
     _, ids = _iteration(pool, data)  # D_1, its probe, verdicts and expansions at dvc.yaml's paths
     parent = ids[1]
-    cand = {**row(5000, "single", "expansion", parent=parent, iteration=1), "reason": "schema", "detail": "label fails the tool schema"}
+    cand = {
+        **row(5000, "single", "expansion", parent=parent, iteration=1),
+        "reason": "schema",
+        "detail": "label fails the tool schema",
+    }
     io.write_parquet(frame([cand], REJECTED), data / "iter_1" / "expansions_rejected.parquet", REJECTED)
     _commit(repo, env)
     _sh(["dvc", "repro", "--single-item", "merge@1"], repo, env)
 
     out = _sh([sys.executable, "-m", "looptool.cli", "lineage", parent, "--data-dir", str(data)], repo, env)
     assert f"candidate expansion {cand['sample_id']} rejected" in out, out
-    out = _sh([sys.executable, "-m", "looptool.cli", "lineage", cand["sample_id"], "--data-dir", str(data)], repo, env)
+    out = _sh(
+        [sys.executable, "-m", "looptool.cli", "lineage", cand["sample_id"], "--data-dir", str(data)],
+        repo,
+        env,
+    )
     assert f"of {parent}" in out and "rejected at expand: schema" in out, out
