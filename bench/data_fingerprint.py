@@ -3,8 +3,8 @@
     python bench/data_fingerprint.py [--tree DIR] [--work-dir DIR] [--keep]
 
 Copies the project tree ``--tree`` (default: this checkout; its git-tracked files, as ``git ls-files`` lists
-them, without data/ models/ metrics/ reports/) into a temporary git repository, writes small params (procedural
-seed, ``random_seed`` 0, rules-only verify, structured expansion), builds the tiny random Llama of
+them, without data/ models/ metrics/ reports/ and dvc.lock) into a temporary git repository, writes small
+params (procedural seed, ``random_seed`` 0, rules-only verify, structured expansion), builds the tiny random Llama of
 tests/conftest.py with that tree's ``looptool.model.build_tiny_llama`` and runs, with ``dvc repro --single-item``
 and the tree's own dvc.yaml commands, the data stages only:
 
@@ -104,7 +104,11 @@ def main() -> None:
     try:
         files = _run(["git", "ls-files"], tree, dict(os.environ)).split("\n")
         for f in filter(None, files):
-            if f.startswith(("data/", "models/", "metrics/", "reports/")) or not (tree / f).is_file():
+            if (
+                f.startswith(("data/", "models/", "metrics/", "reports/"))
+                or f == "dvc.lock"
+                or not (tree / f).is_file()
+            ):
                 continue
             (repo / f).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(tree / f, repo / f)
@@ -139,7 +143,7 @@ def main() -> None:
         ):
             _run(cmd, repo, env)
         for stage in STAGES:
-            _run(["dvc", "repro", "--single-item", stage], repo, env)
+            _run(["dvc", "repro", "--single-item", "--force", stage], repo, env)
 
         weights = sorted((repo / "models/iter_1").glob("*.safetensors"))
         print(
