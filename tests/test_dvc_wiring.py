@@ -1,8 +1,8 @@
 """dvc.yaml's wiring against the code: every stage depends on every looptool file it can import.
 
-A stage's code deps are the import closure of its script inside looptool/: a static walk of every ``import``
-and ``from ... import`` in the script and, transitively, in the looptool modules it reaches (including imports
-inside functions, which the stages use to keep start-up light, and PEP 562 lazy export maps such as
+A stage's code deps are the import closure of its script inside looptool/ (and helpers in stages/): a static
+walk of every ``import`` and ``from ... import`` in the script and, transitively, in the modules it reaches
+(imports inside functions, which the stages use to keep start-up light, and PEP 562 lazy export maps such as
 ``looptool.train._EXPORTS``; ``if TYPE_CHECKING:`` blocks are skipped). Importing ``looptool.a.b`` runs
 ``looptool/__init__.py`` and ``looptool/a/__init__.py`` too, so those count. A directory dep covers the files
 under it. If this test fails after moving or renaming a module, add the file it names to that stage's deps.
@@ -111,6 +111,9 @@ def imported_files(path: Path) -> set[Path]:
             f = _module_file(m)
             assert f is not None, f"{path}: imports {m}, which is not a file under {PKG}/"
             out.add(f)
+        elif path.parts[0] == "stages" and (ROOT / "stages" / f"{m.split('.')[0]}.py").is_file():
+            # a helper module beside the stage scripts (stages/ is first on their sys.path)
+            out.add(Path("stages", f"{m.split('.')[0]}.py"))
     return out
 
 
