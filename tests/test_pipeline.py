@@ -95,14 +95,17 @@ def test_changing_iteration_2_leaves_iteration_1_alone(pipeline):
     params["iterations"]["2"]["train"] = {"learning_rate": 1.0e-4}
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
+    # Only the stages that read iterations.2.train (and report, which reads the iteration list) are changed; the
+    # rest of iteration 2 re-runs if and when train@2's output changes (DVC compares hashes as it goes).
     status = json.loads(_run(["dvc", "status", "--json"], repo, env).stdout or "{}")
-    changed = set(status)
-    assert changed, "the params change must show up"
-    assert all(s.endswith("@2") or s == "report" for s in changed), changed
-    assert "train@2" in changed
-
+    assert set(status) == {"train@2", "report"}, set(status)
     dry = _run(["dvc", "repro", "--dry"], repo, env).stdout
     would_run = {line.split("'")[1] for line in dry.splitlines() if line.startswith("Running stage")}
-    assert {"train@2", "probe@2", "verify@2", "expand@2", "merge@2", "evaluate@2", "report"} <= would_run
-    assert not {s for s in would_run if s.endswith("@1")}
-    assert not would_run & {"prepare_model", "seed", "select", "warmup", "evaluate_base"}
+    assert would_run == {"train@2", "report"}, would_run
+
+    log = _run(["dvc", "repro"], repo, env).stdout
+    ran = {line.split("'")[1] for line in log.splitlines() if line.startswith("Running stage")}
+    assert {"train@2", "report"} <= ran, ran
+    assert not {s for s in ran if s.endswith("@1")}
+    assert not ran & {"prepare_model", "seed", "select", "warmup", "evaluate_base"}
+    assert _run(["dvc", "status", "--json"], repo, env).stdout.strip() in ("{}", "")
