@@ -42,7 +42,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -53,6 +52,7 @@ from typing import Any
 from looptool import jsonutil
 from looptool.calls import normalize_tool, render_target, validate_calls
 from looptool.schema import REJECTED, SAMPLE, Schema, make_sample_id
+from looptool.storage import temp_path
 
 __all__ = [
     "ExportReport",
@@ -632,9 +632,7 @@ class ChunkWriter:
         self.rows = 0
         self._buf: list[dict[str, Any]] = []
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        os.close(fd)
-        self._tmp = Path(tmp)
+        self._tmp = temp_path(self.path)
         self._arrow = schema.empty().to_arrow().schema
         self._writer = pq.ParquetWriter(self._tmp, self._arrow, compression="zstd")
 
@@ -968,8 +966,8 @@ def export_dataset(
     (:func:`to_sharegpt`), JSONL, or one JSON array when ``out`` ends in ``.json``. Rows that cannot be
     written in the format are skipped and listed in the report (sharegpt only).
     """
-    from looptool.io import connect, parquet_source
     from looptool.lineage import _check_columns, open_dataset
+    from looptool.storage import connect, parquet_source
 
     if fmt not in EXPORT_FORMATS:
         raise InterchangeError(f"unknown export format {fmt!r} (choose from {list(EXPORT_FORMATS)})")
@@ -980,8 +978,7 @@ def export_dataset(
     with open_dataset(ref, data_dir, repo) as ds:
         report = ExportReport(out, ds.name)
         con = connect()
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-        os.close(fd)
+        tmp = temp_path(out)
         try:
             cols = _check_columns(con, ds, ("sample_id", "tools", "messages", "label"))
             meta = "meta" if "meta" in cols else "NULL::VARCHAR AS meta"

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import base64
 import html
-import io as _io
+import io
 import json
 from collections.abc import Iterable
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from looptool import io
+from looptool import storage
 
 STAGES = ("train", "probe", "verify", "expand", "merge")
 ACCURACY_KEYS = ("heldout", "bfcl_overall", "bfcl_non_live", "bfcl_live", "acebench_normal", "acebench_special")
@@ -46,7 +46,7 @@ def _read(path: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     try:
-        return io.read_json(path)
+        return storage.read_json(path)
     except json.JSONDecodeError as e:
         raise ValueError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
 
@@ -105,7 +105,7 @@ def write_plot_data(rows: dict[str, list[dict[str, Any]]], plots_dir: str | Path
     out = {}
     for name, data in rows.items():
         path = Path(plots_dir) / f"{name}.json"
-        io.write_json(data, path)
+        storage.write_json(data, path)
         out[name] = path
     return out
 
@@ -114,7 +114,7 @@ def write_plot_data(rows: dict[str, list[dict[str, Any]]], plots_dir: str | Path
 
 
 def _png(fig: Any) -> str:
-    buf = _io.BytesIO()
+    buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     import matplotlib.pyplot as plt
 
@@ -307,23 +307,18 @@ def render_html(loop: dict[str, Any], rows: dict[str, list[dict[str, Any]]], png
     return f"<!doctype html><html><head><meta charset='utf-8'><title>LoopTool report</title><style>{_CSS}</style></head><body>{body}</body></html>\n"
 
 
-def build_report(
+def run_report(
+    *,
     metrics_dir: str | Path,
     iterations: Iterable[int | str],
-    loop_json: str | Path,
     plots_dir: str | Path,
-    html_path: str | Path | None,
+    html: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Collect the metrics, write loop.json, the plot data and (optionally) the HTML report; return loop.json."""
+    """Stage report: collect every stage's metrics per iteration, write the plot data and (optionally) the
+    HTML report; return the loop figures (the caller writes them to metrics/loop.json)."""
     loop = collect(metrics_dir, iterations)
     rows = plot_rows(loop)
-    io.write_json(loop, loop_json)
     write_plot_data(rows, plots_dir)
-    if html_path is not None:
-        page = render_html(loop, rows, charts(rows, loop))
-        p = Path(html_path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_suffix(p.suffix + ".tmp")
-        tmp.write_text(page, encoding="utf-8")
-        tmp.replace(p)
+    if html is not None:
+        storage.write_text(render_html(loop, rows, charts(rows, loop)), html)
     return loop

@@ -18,8 +18,8 @@ from looptool.interchange import (
     read_bfcl,
     to_sharegpt,
 )
-from looptool.io import write_parquet
 from looptool.schema import REJECTED, SAMPLE, TRAIN, frame, make_sample_id
+from looptool.storage import write_parquet
 
 WEATHER = {
     "name": "get_weather",
