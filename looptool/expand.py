@@ -27,6 +27,7 @@ from typing import Any
 import polars as pl
 
 from looptool import jsonutil, storage
+from looptool.checks import signature_of, verify_sample
 from looptool.config import check_choice
 from looptool.llm.base import Backend, Request, Sampling
 from looptool.prompts.generator import AXES, generator_messages, parse_generated
@@ -194,8 +195,6 @@ def expand(
 
 def _accept(row: dict[str, Any], parent: ErrorSeed, seen: set[str], synth_cfg: Any, made: list, iteration: int) -> str | None:
     """Verify and de-duplicate a candidate; returns the rejection reason or None (accepted)."""
-    from looptool.synth import verify_sample
-
     problems = verify_sample(row, synth_cfg)
     if problems:
         return "failed_verification: " + "; ".join(problems[:3])
@@ -277,8 +276,6 @@ def _llm(wanted, seen, made, rejected, cfg: ExpandConfig, iteration: int, synth_
 def _llm_meta(obj: dict[str, Any], origin: ErrorSeed, generator: str, axis: str) -> dict[str, Any]:
     """The meta contract for a generated sample: the parent's pattern (the generator was asked to keep it),
     a signature computed from the new sample, the domain kept only on axes that keep it."""
-    from looptool.synth import signature_of
-
     parent = origin.meta
     psig = parent.get("signature") or {}
     pattern = parent.get("pattern") or psig.get("pattern") or "single"

@@ -5,7 +5,7 @@ A cascade, cheapest first:
 1. rules on the schema: an unparseable or schema-violating prediction beside a valid label is PRED_WRONG; a
    schema-violating label beside a valid prediction is LABEL_WRONG; both violating is BOTH_WRONG; two answers
    equal once schema defaults are filled in are BOTH_CORRECT;
-2. rules on grounding (the seed verification's rule, :func:`looptool.synth.verify.ungrounded_arguments`: a
+2. rules on grounding (the seed verification's rule, :func:`looptool.checks.ungrounded_arguments`: a
    value must be said in a user turn or tool result, in any of the ways people write it): when exactly one
    side invents values the conversation does not contain, that side is wrong (decided by rule only when no judge is configured and ``verify.grounding_rule``; otherwise it is
    recorded as evidence and the judge decides);
@@ -29,6 +29,7 @@ import polars as pl
 
 from looptool import storage
 from looptool.calls import tool_index, validate_calls
+from looptool.checks import ungrounded_arguments  # the seed verification's own grounding rule
 from looptool.llm.base import Backend, Request, Sampling
 from looptool.match import tool_match
 from looptool.prompts.judge import judge_messages, parse_judge
@@ -101,8 +102,6 @@ def rule_decision(
         return Decision("BOTH_WRONG", "rule", "both violate schema: " + "; ".join(pred_bad + label_bad), []), ""
     if tool_match(_fill_defaults(pred, tools), _fill_defaults(label, tools), tools):
         return Decision("BOTH_CORRECT", "rule", "equal once schema defaults are filled in", []), ""
-    from looptool.synth.verify import ungrounded_arguments  # the seed verification's own grounding rule
-
     u_pred, u_label = ungrounded_arguments(pred, tools, messages), ungrounded_arguments(label, tools, messages)
     evidence = ""
     if u_pred and not u_label:

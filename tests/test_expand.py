@@ -7,11 +7,12 @@ import json
 import polars as pl
 import pytest
 
+from looptool.checks import verify_sample
 from looptool.expand import ExpandConfig, expand
 from looptool.llm.base import Backend, Completion
 from looptool.prompts.generator import parse_generated
 from looptool.schema import PROBE, REJECTED, SAMPLE, TRAIN, VERDICT, frame
-from looptool.synth import SeedConfig, heldout_domain_names, run_seed, verify_sample
+from looptool.synth import SeedConfig, heldout_domain_names, run_seed
 from looptool.synth.instantiate import same_signature
 
 

@@ -10,8 +10,8 @@ import pytest
 
 from looptool import storage
 from looptool.merge import LoopInputs, MergeConfig, SelectConfig, run_merge, run_select
-from looptool.stage import LoopConfig
 from looptool.schema import EVENT, PATTERNS, PROBE, SAMPLE, TRAIN, VERDICT, frame, make_sample_id
+from looptool.stage import LoopConfig
 
 TOOLS = [{"name": "f", "description": "d", "parameters": {"type": "object", "properties": {"a": {"type": "integer"}}}}]
 

@@ -12,24 +12,21 @@ import polars as pl
 import pytest
 
 from looptool.calls import validate_calls
+from looptool.checks import META_FIELDS, SIGNATURE_FIELDS, tool_problems, verify_sample
+from looptool.checks.surface import forms, grounded, kind_of, normalize, write
 from looptool.config import ConfigError
 from looptool.schema import NOISE_TRUTH, PATTERNS, REJECTED, SAMPLE, make_sample_id, rows
 from looptool.storage import read_parquet
 from looptool.synth import (
-    META_FIELDS,
-    SIGNATURE_FIELDS,
     SeedConfig,
     heldout_domain_names,
     instantiate,
     load_seed_config,
     run_seed,
-    verify_sample,
 )
 from looptool.synth.apis import build_catalog, domains, leaves
 from looptool.synth.decontam import Decontaminator, read_questions
 from looptool.synth.slots import _LIB, sample
-from looptool.synth.surface import forms, grounded, kind_of, normalize, write
-from looptool.synth.verify import tool_problems
 
 JSON_COLS = ["tools", "messages", "label", "meta"]
 FILES = ("pool", "heldout", "rejected", "noise_truth")

@@ -17,13 +17,14 @@ from collections.abc import Sequence
 import pytest
 
 from looptool.calls import json_value as strict_json
+from looptool.checks import verify_sample
+from looptool.checks.vocab import LANGUAGES
 from looptool.llm.base import Backend, Completion, Request, Sampling
 from looptool.schema import PATTERNS, REJECTED, SAMPLE, rows
 from looptool.storage import read_parquet
-from looptool.synth import SeedConfig, instantiate, run_seed, verify_sample
+from looptool.synth import SeedConfig, instantiate, run_seed
 from looptool.synth.judge import parse_verdict
 from looptool.synth.llm_agents import strict_text
-from looptool.synth.pools import LANGUAGES
 
 ORDINALS = ("first", "second", "third", "fourth")
 

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from looptool import jsonutil
+from looptool.checks import verify_sample
 from looptool.llm.base import Backend
 from looptool.schema import NOISE_TRUTH, PATTERNS, REJECTED, SAMPLE, frame
 from looptool.storage import write_parquet
@@ -32,7 +33,6 @@ from looptool.synth.llm_agents import LLMAgents, Outcome
 from looptool.synth.noise import apply_noise, schema_breaks
 from looptool.synth.planner import Draft, PlanError, Planner
 from looptool.synth.rows import to_row
-from looptool.synth.verify import verify_sample
 
 
 def split_rng(cfg: SeedConfig, name: str) -> random.Random:

@@ -28,13 +28,13 @@ from typing import Any
 
 from looptool import jsonutil
 from looptool.calls import json_value, parse, strip_think, validate_calls
+from looptool.checks.surface import id_pattern
 from looptool.llm.base import Backend, Request, Sampling
 from looptool.match import tool_match
 from looptool.prompts import agents as prompts
 from looptool.synth.agents import ORDINALS, intent_text, tool_call_message, tool_message
 from looptool.synth.apis import Api
 from looptool.synth.planner import Call, Draft
-from looptool.synth.surface import id_pattern
 
 MAX_USER_CHARS = 1200
 

@@ -1,11 +1,11 @@
 """The constraint tree: what kind of value each parameter holds, its constraints and how people say it.
 
 Every parameter of the context tree (:mod:`looptool.synth.tree`) is a *slot* here. A slot is one leaf of the
-constraint tree (:data:`looptool.synth.surface.KINDS`: strings with a format -- date, time, email, id,
+constraint tree (:data:`looptool.checks.surface.KINDS`: strings with a format -- date, time, email, id,
 currency/country/language code, phone, URL --, enums, integer and number ranges, booleans, arrays, nested
 objects) plus what the simulation needs: a description for the JSON Schema, the value pool or range to
 sample from, an optional default, and the phrases a user writes it with (``{v}`` is the value as people
-write it, see :func:`looptool.synth.surface.write`).
+write it, see :func:`looptool.checks.surface.write`).
 
 The library is written one slot a line below. Slots whose kind follows from their name (ids of the tree's
 entities, ``*_email``, cities, countries, currencies) are derived by :func:`slot` so they need no line.
@@ -21,7 +21,8 @@ from dataclasses import dataclass, field
 from functools import cache, lru_cache
 from typing import Any
 
-from looptool.synth.pools import COUNTRIES, CURRENCIES, LANGUAGES, POOLS
+from looptool.checks.vocab import COUNTRIES, CURRENCIES, LANGUAGES
+from looptool.synth.pools import POOLS
 from looptool.synth.tree import TREE
 
 
@@ -625,21 +626,18 @@ def _entities() -> dict[str, str]:
     """id slot name -> entity noun, from the tree's subdomains."""
     out: dict[str, str] = {}
     for subs in TREE.values():
-        for entity, id_slot, _fields, _caps in subs.values():
-            if id_slot:
-                out.setdefault(id_slot, entity)
+        for node in subs.values():
+            if node.id_param:
+                out.setdefault(node.id_param, node.entity)
     return out
 
 
 def _id_names() -> list[str]:
     names = set(_entities())
     for subs in TREE.values():
-        for _e, _i, _f, caps in subs.values():
-            for _a, _fn, _it, _d, params in caps.values():
-                for tok in params.split():
-                    n = tok.lstrip("?").split(":")[0]
-                    if n.endswith("_id"):
-                        names.add(n)
+        for node in subs.values():
+            for cap in node.capabilities.values():
+                names.update(name for name, _ in cap.params if name.endswith("_id"))
     return sorted(names)
 
 
@@ -729,15 +727,20 @@ def slot(name: str) -> Slot:
     return d
 
 
-def param_slot(token: str) -> tuple[Slot, bool]:
-    """A tree parameter token (``name``, ``?name``, ``name:base``) -> (slot, required)."""
-    required = not token.startswith("?")
-    token = token.lstrip("?")
-    name, _, base = token.partition(":")
+def named_slot(name: str, base: str | None = None) -> Slot:
+    """Parameter ``name``'s slot: its own, or (``base`` given) slot ``base``'s kind, values and phrasing under
+    the name ``name``."""
     if not base:
-        return slot(name), required
+        return slot(name)
     b = slot(base)
-    return dataclasses.replace(b, name=name, param=name, desc=b.desc), required
+    return dataclasses.replace(b, name=name, param=name, desc=b.desc)
+
+
+def param_slot(token: str) -> tuple[Slot, bool]:
+    """A field token of an object slot (``name`` or ``?name``) -> (slot, required)."""
+    required = not token.startswith("?")
+    name, _, base = token.lstrip("?").partition(":")
+    return named_slot(name, base or None), required
 
 
 # --- sampling ---------------------------------------------------------------------------------------------
