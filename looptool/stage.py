@@ -17,7 +17,7 @@ later, never iteration 1.
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -112,3 +112,18 @@ def is_main_process() -> bool:
     import os
 
     return int(os.environ.get("RANK", "0")) == 0
+
+
+def iteration_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every iteration stage script takes: ``--params``, ``--iteration`` and ``--data`` (D_j)."""
+    import click
+
+    for option in reversed(
+        (
+            click.option("--params", "params_path", default="params.yaml", show_default=True, help="params.yaml to read."),
+            click.option("--iteration", type=int, required=True, help="Iteration j (an item of params.yaml iterations)."),
+            click.option("--data", required=True, help="D_j (data/iter_j/train.parquet)."),
+        )
+    ):
+        command = option(command)
+    return command

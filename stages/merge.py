@@ -6,15 +6,13 @@ import click
 
 from looptool.config import load_params
 from looptool.merge import LoopInputs, MergeConfig, run_merge
-from looptool.stage import LoopConfig, section_config
+from looptool.stage import LoopConfig, iteration_options, section_config
 from looptool.stage import iteration as wiring
 from looptool.storage import write_json
 
 
 @click.command()
-@click.option("--params", "params_path", default="params.yaml", show_default=True, help="params.yaml to read.")
-@click.option("--iteration", type=int, required=True, help="Iteration j (an item of params.yaml iterations).")
-@click.option("--data", required=True, help="D_j (data/iter_j/train.parquet).")
+@iteration_options
 @click.option("--probe", "probe_path", required=True, help="Probe rows of D_j.")
 @click.option("--verdicts", required=True, help="Verdicts of D_j.")
 @click.option("--expansions", required=True, help="New samples of expand@j.")

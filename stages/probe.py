@@ -4,15 +4,13 @@ import click
 
 from looptool.llm import BackendConfig
 from looptool.probe import ProbeConfig, run_probe
-from looptool.stage import opened_backend, section_config
+from looptool.stage import iteration_options, opened_backend, section_config
 from looptool.storage import write_json
 
 
 @click.command()
-@click.option("--params", "params_path", default="params.yaml", show_default=True, help="params.yaml to read.")
-@click.option("--iteration", type=int, required=True, help="Iteration j (an item of params.yaml iterations).")
+@iteration_options
 @click.option("--model", required=True, help="model_j checkpoint (models/iter_j).")
-@click.option("--data", required=True, help="D_j (data/iter_j/train.parquet).")
 @click.option("--out", required=True, help="Probe rows (data/iter_j/probe.parquet).")
 @click.option("--metrics", required=True, help="Metrics JSON (metrics/probe/iter_j.json).")
 def main(params_path: str, iteration: int, model: str, data: str, out: str, metrics: str) -> None:

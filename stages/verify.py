@@ -3,15 +3,13 @@
 import click
 
 from looptool.llm import BackendConfig
-from looptool.stage import LoopConfig, opened_backend, section_config
+from looptool.stage import LoopConfig, iteration_options, opened_backend, section_config
 from looptool.storage import write_json
 from looptool.verify import VerifyConfig, run_verify
 
 
 @click.command()
-@click.option("--params", "params_path", default="params.yaml", show_default=True, help="params.yaml to read.")
-@click.option("--iteration", type=int, required=True, help="Iteration j (an item of params.yaml iterations).")
-@click.option("--data", required=True, help="D_j (data/iter_j/train.parquet).")
+@iteration_options
 @click.option("--probe", "probe_path", required=True, help="Probe rows of D_j (data/iter_j/probe.parquet).")
 @click.option("--noise-truth", default=None, help="Injected-noise truth, read only for the recovery metric.")
 @click.option("--out", required=True, help="Verdicts (data/iter_j/verdicts.parquet).")
