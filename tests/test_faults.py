@@ -25,7 +25,7 @@ import polars as pl
 import pytest
 from click.testing import CliRunner
 
-from looptool import io
+from looptool import storage
 from looptool.llm import BackendConfig, Request, Sampling, get_backend
 from looptool.schema import PROBE, TRAIN, VERDICT, frame, make_sample_id
 
@@ -300,8 +300,8 @@ def verify_inputs(tmp_path: Path, n: int = 4) -> tuple[Path, Path]:
                 "error": None,
             }
         )
-    d = io.write_parquet(frame(data, TRAIN), tmp_path / "train.parquet", TRAIN)
-    p = io.write_parquet(frame(probe, PROBE), tmp_path / "probe.parquet", PROBE)
+    d = storage.write_parquet(frame(data, TRAIN), tmp_path / "train.parquet", TRAIN)
+    p = storage.write_parquet(frame(probe, PROBE), tmp_path / "probe.parquet", PROBE)
     return d, p
 
 
@@ -334,7 +334,7 @@ def _probe_args(tmp_path, params, data):
 
 
 def test_probe_ok_and_echoed_key_is_scrubbed(tmp_path):
-    data = io.write_parquet(probe_data(), tmp_path / "train.parquet", TRAIN)
+    data = storage.write_parquet(probe_data(), tmp_path / "train.parquet", TRAIN)
     with FaultServer("ok", student_reply) as srv:
         res = stage(
             "probe", _probe_args(tmp_path, write_params(tmp_path, backends={"student": role(srv.url)}), data)
@@ -360,7 +360,7 @@ def test_probe_ok_and_echoed_key_is_scrubbed(tmp_path):
 
 @pytest.mark.parametrize("mode", FAULTS)
 def test_probe_fails_loudly(tmp_path, mode):
-    data = io.write_parquet(probe_data(), tmp_path / "train.parquet", TRAIN)
+    data = storage.write_parquet(probe_data(), tmp_path / "train.parquet", TRAIN)
     with FaultServer(mode) as srv:
         t0 = time.monotonic()
         res = stage(
@@ -377,7 +377,7 @@ def test_probe_fails_loudly(tmp_path, mode):
 def test_probe_below_threshold_keeps_errors_out_of_the_data(tmp_path):
     """One failed call of four with max_error_rate 0.5: the stage goes on, and the failed sample is neither
     mastered nor failed (no prediction, no parse error), so verify never judges a backend error."""
-    data = io.write_parquet(probe_data(), tmp_path / "train.parquet", TRAIN)
+    data = storage.write_parquet(probe_data(), tmp_path / "train.parquet", TRAIN)
 
     def flaky(body):
         if "number 1?" in body["messages"][-1]["content"]:
@@ -401,14 +401,20 @@ def test_probe_below_threshold_keeps_errors_out_of_the_data(tmp_path):
     from looptool.verify import VerifyConfig, run_verify
 
     m = run_verify(
-        str(data), str(tmp_path / "probe.parquet"), VerifyConfig(), 1, None, True, str(tmp_path / "v.parquet")
+        data=data,
+        probe=tmp_path / "probe.parquet",
+        out=tmp_path / "v.parquet",
+        cfg=VerifyConfig(),
+        iteration=1,
+        enabled=True,
+        judge=None,
     )
     assert m["failed"] == 0 and pl.read_parquet(tmp_path / "v.parquet").height == 0
 
 
 def test_probe_script_exit_status_and_one_line(tmp_path):
     """The real script in a subprocess, as DVC runs it: exit 1 and one line on stderr."""
-    data = io.write_parquet(probe_data(2), tmp_path / "train.parquet", TRAIN)
+    data = storage.write_parquet(probe_data(2), tmp_path / "train.parquet", TRAIN)
     srv = FaultServer("closed")
     params = write_params(tmp_path, backends={"student": role(srv.url)})
     env = dict(os.environ, PYTHONPATH=str(ROOT))
@@ -518,10 +524,10 @@ def test_key_with_a_control_character_never_reaches_the_data(tmp_path, monkeypat
 
 @pytest.fixture(scope="module")
 def seed_dir(tmp_path_factory):
-    from looptool.synth import SeedConfig, build_seed
+    from looptool.synth import SeedConfig, run_seed
 
     out = tmp_path_factory.mktemp("seed")
-    build_seed(SeedConfig(pool_size=12, heldout_size=2, label_noise=0.0), out, progress=False)
+    run_seed(out_dir=out, cfg=SeedConfig(pool_size=12, heldout_size=2, label_noise=0.0), progress=False)
     return out
 
 
@@ -556,9 +562,9 @@ def _expand_inputs(tmp_path, seed_dir):
                 "votes": [],
             }
         )
-    d = io.write_parquet(data, tmp_path / "train.parquet", TRAIN)
-    p = io.write_parquet(frame(probe, PROBE), tmp_path / "probe.parquet", PROBE)
-    v = io.write_parquet(frame(verdicts, VERDICT), tmp_path / "verdicts.parquet", VERDICT)
+    d = storage.write_parquet(data, tmp_path / "train.parquet", TRAIN)
+    p = storage.write_parquet(frame(probe, PROBE), tmp_path / "probe.parquet", PROBE)
+    v = storage.write_parquet(frame(verdicts, VERDICT), tmp_path / "verdicts.parquet", VERDICT)
     return d, p, v
 
 

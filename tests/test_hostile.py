@@ -18,7 +18,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from looptool import io
+from looptool import storage
 from looptool.config import ConfigError, load_params
 from looptool.errors import InputError
 from looptool.schema import PROBE, SAMPLE, TRAIN, VERDICT, SchemaError, frame, make_sample_id
@@ -67,14 +67,14 @@ PARAM_CASES = [
     (
         "looptool.merge.SelectConfig",
         "select",
-        {"select": {"size": 10.9}},
-        "select.size: got 10.9 (float), expected an integer",
+        {"select": {"dataset_size": 10.9}},
+        "select.dataset_size: got 10.9 (float), expected an integer",
     ),
     (
         "looptool.merge.SelectConfig",
         "select",
-        {"select": {"size": True}},
-        "select.size: got True (bool), expected an integer",
+        {"select": {"dataset_size": True}},
+        "select.dataset_size: got True (bool), expected an integer",
     ),
     (
         "looptool.merge.MergeConfig",
@@ -232,7 +232,7 @@ def test_probe_limit_refused_in_a_pipeline_run(tmp_path):
 
     data, _ = _loop_files(tmp_path)
     with pytest.raises(ConfigError, match="probe.limit: got 2, expected null in a pipeline run"):
-        run_probe(str(data), None, ProbeConfig(limit=2), 1, str(tmp_path / "p.parquet"))
+        run_probe(data=data, out=tmp_path / "p.parquet", cfg=ProbeConfig(limit=2), iteration=1, backend=None)
 
 
 # --- Parquet stage inputs ---------------------------------------------------------------------------------
@@ -303,28 +303,28 @@ def _verdict_rows(data_rows, verdict="PRED_WRONG"):
 
 def _loop_files(tmp_path, n=6, probe_n=None, verdicts=None):
     rows = _rows(n)
-    data = io.write_parquet(frame(rows, TRAIN), tmp_path / "train.parquet", TRAIN)
-    probe = io.write_parquet(
+    data = storage.write_parquet(frame(rows, TRAIN), tmp_path / "train.parquet", TRAIN)
+    probe = storage.write_parquet(
         frame(_probe_rows(rows[: probe_n or n]), PROBE), tmp_path / "probe.parquet", PROBE
     )
     if verdicts is not None:
-        io.write_parquet(frame(verdicts, VERDICT), tmp_path / "verdicts.parquet", VERDICT)
+        storage.write_parquet(frame(verdicts, VERDICT), tmp_path / "verdicts.parquet", VERDICT)
     return data, probe
 
 
 def test_duplicate_ids_in_the_pool(tmp_path):
-    from looptool.merge import SelectConfig, select_first
+    from looptool.merge import SelectConfig, run_select
 
     rows = _rows(4, part=False)
     pool = tmp_path / "pool.parquet"
     frame(rows + rows[:2], SAMPLE).write_parquet(pool)
     with pytest.raises(InputError, match=r"pool.parquet: 2 duplicate sample_id\(s\)"):
-        select_first(
-            pool,
-            SelectConfig(size=4),
-            tmp_path / "d1.parquet",
-            tmp_path / "u.parquet",
-            tmp_path / "e.parquet",
+        run_select(
+            pool=pool,
+            out=tmp_path / "d1.parquet",
+            used=tmp_path / "u.parquet",
+            events=tmp_path / "e.parquet",
+            cfg=SelectConfig(dataset_size=4),
         )
     assert not (tmp_path / "d1.parquet").exists()
 
@@ -336,11 +336,20 @@ def test_probe_must_cover_d_j(tmp_path):
     with pytest.raises(
         InputError, match=r"probe.parquet: must cover the samples of .*train.parquet exactly: 4 missing"
     ):
-        run_verify(str(data), str(probe), VerifyConfig(), 1, None, True, str(tmp_path / "v.parquet"))
+        run_verify(
+            data=data,
+            probe=probe,
+            out=tmp_path / "v.parquet",
+            cfg=VerifyConfig(),
+            iteration=1,
+            enabled=True,
+            judge=None,
+        )
 
 
 def _merge(tmp_path, verdicts):
-    from looptool.merge import LoopInputs, MergeConfig, merge
+    from looptool.merge import LoopInputs, MergeConfig, run_merge
+    from looptool.stage import LoopConfig
 
     rows = _rows(6)
     data, probe = _loop_files(tmp_path)
@@ -348,19 +357,20 @@ def _merge(tmp_path, verdicts):
     pl.DataFrame(verdicts).write_parquet(vpath) if isinstance(verdicts, list) else verdicts.write_parquet(
         vpath
     )
-    pool = io.write_parquet(frame(_rows(8, part=False), SAMPLE), tmp_path / "pool.parquet", SAMPLE)
-    exp = io.write_parquet(SAMPLE.empty(), tmp_path / "exp.parquet", SAMPLE)
-    used = io.write_parquet(
+    pool = storage.write_parquet(frame(_rows(8, part=False), SAMPLE), tmp_path / "pool.parquet", SAMPLE)
+    exp = storage.write_parquet(SAMPLE.empty(), tmp_path / "exp.parquet", SAMPLE)
+    used = storage.write_parquet(
         pl.DataFrame({"sample_id": [r["sample_id"] for r in rows]}), tmp_path / "used.parquet"
     )
     inp = LoopInputs(data, probe, vpath, exp, pool, used, data)
-    return merge(
-        inp,
-        MergeConfig(size=6),
-        1,
+    return run_merge(
+        inputs=inp,
         out=tmp_path / "next.parquet",
         used_out=tmp_path / "u2.parquet",
-        events_out=tmp_path / "ev.parquet",
+        events=tmp_path / "ev.parquet",
+        cfg=MergeConfig(dataset_size=6),
+        loop=LoopConfig(),
+        iteration=1,
     )
 
 
@@ -375,7 +385,7 @@ def test_merge_validates_verdicts(tmp_path):
         _merge(tmp_path, pl.concat([good, good.head(1)]))
     assert not (tmp_path / "next.parquet").exists()
     m = _merge(tmp_path, good)
-    assert m["size"] == 6 and m["parts"]["error_seed"] == 6
+    assert sum(m["parts"].values()) == 6 and m["parts"]["error_seed"] == 6
 
 
 def test_label_rev_must_be_whole(tmp_path):
@@ -383,7 +393,7 @@ def test_label_rev_must_be_whole(tmp_path):
     p = tmp_path / "t.parquet"
     df.write_parquet(p)
     with pytest.raises(SchemaError, match=r"row 1 column 'label_rev': 0.5 is not a whole number"):
-        io.read_parquet(p, TRAIN)
+        storage.read_parquet(p, TRAIN)
 
 
 def test_deep_json_cell_is_a_schema_error(tmp_path):
@@ -391,7 +401,7 @@ def test_deep_json_cell_is_a_schema_error(tmp_path):
     p = tmp_path / "t.parquet"
     df.write_parquet(p)
     with pytest.raises(SchemaError, match=r"row 1 column 'meta': JSON nested deeper than 100 levels"):
-        io.read_parquet(p, TRAIN)
+        storage.read_parquet(p, TRAIN)
 
 
 # --- model output and judge replies -----------------------------------------------------------------------
@@ -579,7 +589,7 @@ def test_import_and_export_never_overwrite_their_input(tmp_path):
 def test_export_empty_dataset_round_trips_and_refuses_nan(tmp_path):
     from looptool.interchange import export_dataset, import_files
 
-    empty = io.write_parquet(SAMPLE.empty(), tmp_path / "empty.parquet", SAMPLE)
+    empty = storage.write_parquet(SAMPLE.empty(), tmp_path / "empty.parquet", SAMPLE)
     export_dataset(str(empty), tmp_path / "empty.jsonl")
     assert import_files(tmp_path / "empty.jsonl", tmp_path / "back.parquet").rows == 0
     rows = _rows(2, part=False)
@@ -603,5 +613,5 @@ def test_stale_tmp_files_are_cleaned(tmp_path):
     fresh.write_bytes(b"a concurrent writer")
     old = time.time() - 3600
     os.utime(stale, (old, old))
-    io.write_parquet(frame(_rows(1), TRAIN), tmp_path / "t.parquet", TRAIN)
+    storage.write_parquet(frame(_rows(1), TRAIN), tmp_path / "t.parquet", TRAIN)
     assert not stale.exists() and fresh.exists()

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from looptool.calls import render_calls
-from looptool.prompts.render import message_calls
+from looptool.prompts.render import conversation_text
 
 JUDGE_VERDICTS = ("CANDIDATE_1_WRONG", "CANDIDATE_2_WRONG", "BOTH_CORRECT", "BOTH_WRONG")
 
@@ -56,21 +56,6 @@ def _answer_text(calls: list[dict[str, Any]] | None, text: str | None = None) ->
     if calls:
         return render_calls(calls)
     return f"(no call) {text.strip()}" if text and text.strip() else "(no call)"
-
-
-def conversation_text(messages: list[dict[str, Any]]) -> str:
-    lines = []
-    for m in messages:
-        role = m["role"]
-        if role == "assistant":
-            calls = message_calls(m)
-            body = ((m.get("content") or "").strip() + "\n" + render_calls(calls)).strip() if calls else (m.get("content") or "")
-            lines.append(f"[assistant] {body}")
-        elif role == "tool":
-            lines.append(f"[tool {m.get('name') or ''}] {m.get('content') or ''}".replace("[tool ]", "[tool]"))
-        else:
-            lines.append(f"[{role}] {m.get('content') or ''}")
-    return "\n".join(lines)
 
 
 def judge_messages(
