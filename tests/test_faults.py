@@ -31,6 +31,7 @@ from looptool.schema import PROBE, TRAIN, VERDICT, frame, make_sample_id
 
 ROOT = Path(__file__).resolve().parents[1]
 SECRET = "sk-live-FAULT7c1d9e2a44"
+FAULT_TIMEOUT_S = 0.5  # the deadline in the fault-mode runs (hang, drip): short, so the suite stays fast
 FAULTS = ("closed", "hang", "drip", "drip_headers", "5xx", "html", "empty", "deep", "echo401")
 
 
@@ -364,7 +365,12 @@ def test_probe_fails_loudly(tmp_path, mode):
     with FaultServer(mode) as srv:
         t0 = time.monotonic()
         res = stage(
-            "probe", _probe_args(tmp_path, write_params(tmp_path, backends={"student": role(srv.url)}), data)
+            "probe",
+            _probe_args(
+                tmp_path,
+                write_params(tmp_path, backends={"student": role(srv.url, timeout_s=FAULT_TIMEOUT_S)}),
+                data,
+            ),
         )
         elapsed = time.monotonic() - t0
     line = assert_one_line_failure(res, must="backends.student: 4 of 4 calls")
@@ -487,7 +493,12 @@ def test_verify_fails_loudly(tmp_path, mode):
     with FaultServer(mode) as srv:
         res = stage(
             "verify",
-            _verify_args(tmp_path, write_params(tmp_path, backends={"judge": role(srv.url)}), data, probe),
+            _verify_args(
+                tmp_path,
+                write_params(tmp_path, backends={"judge": role(srv.url, timeout_s=FAULT_TIMEOUT_S)}),
+                data,
+                probe,
+            ),
         )
     assert_one_line_failure(res, must="backends.judge: 4 of 4 calls")
     assert not (tmp_path / "verdicts.parquet").exists() and cache_rows(tmp_path) == 0
@@ -568,11 +579,11 @@ def _expand_inputs(tmp_path, seed_dir):
     return d, p, v
 
 
-def _expand(tmp_path, seed_dir, url):
+def _expand(tmp_path, seed_dir, url, **over):
     d, p, v = _expand_inputs(tmp_path, seed_dir)
     params = write_params(
         tmp_path,
-        backends={"generator": role(url)},
+        backends={"generator": role(url, **over)},
         seed={"pool_size": 12, "heldout_size": 2},
         expand={"mode": "llm", "k": 1, "tries": 1, "max_samples": 3},
     )
@@ -615,7 +626,7 @@ def test_expand_ok_flags_unusable_generations(tmp_path, seed_dir):
 @pytest.mark.parametrize("mode", FAULTS)
 def test_expand_fails_loudly(tmp_path, seed_dir, mode):
     with FaultServer(mode) as srv:
-        res = _expand(tmp_path, seed_dir, srv.url)
+        res = _expand(tmp_path, seed_dir, srv.url, timeout_s=FAULT_TIMEOUT_S)
     assert_one_line_failure(res, must="backends.generator: 3 of 3 calls")
     assert not (tmp_path / "exp.parquet").exists() and not (tmp_path / "exp_rej.parquet").exists()
 
@@ -623,9 +634,11 @@ def test_expand_fails_loudly(tmp_path, seed_dir, mode):
 # --- seed (judge of the seed corpus) ----------------------------------------------------------------------
 
 
-def _seed(tmp_path, url):
+def _seed(tmp_path, url, **over):
     params = write_params(
-        tmp_path, backends={"judge": role(url)}, seed={"pool_size": 6, "heldout_size": 2, "label_noise": 0.0}
+        tmp_path,
+        backends={"judge": role(url, **over)},
+        seed={"pool_size": 6, "heldout_size": 2, "label_noise": 0.0},
     )
     return stage(
         "seed",
@@ -651,7 +664,7 @@ def test_seed_ok_with_judge(tmp_path):
 @pytest.mark.parametrize("mode", FAULTS)
 def test_seed_fails_loudly(tmp_path, mode):
     with FaultServer(mode) as srv:
-        res = _seed(tmp_path, srv.url)
+        res = _seed(tmp_path, srv.url, timeout_s=FAULT_TIMEOUT_S)
     assert_one_line_failure(res, must="backends.judge:")
     assert not (tmp_path / "seed" / "pool.parquet").exists()
 
