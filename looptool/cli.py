@@ -33,6 +33,19 @@ class LazyGroup(click.Group):
         module, attr = target.split(":")
         return getattr(importlib.import_module(module), attr)
 
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode=False, **extra)
+        from looptool.guard import click_main
+
+        click_main(super(), args, prog_name or "looptool", complete_var=complete_var, **extra)
+
+    def invoke(self, ctx: click.Context):
+        # Every failure below this point ends as one line on stderr (guard_cli); --debug re-raises it.
+        from looptool.guard import guard_cli
+
+        return guard_cli(ctx, lambda: super(LazyGroup, self).invoke(ctx))
+
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         # Short help without importing every command module (which would import torch).
         rows = [(name, _SHORT_HELP.get(name, "")) for name in self.list_commands(ctx)]
@@ -54,8 +67,16 @@ _SHORT_HELP: dict[str, str] = {
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="looptool")
-def main() -> None:
-    """looptool: train tool-calling LLMs in a closed data-training loop (LoopTool), orchestrated by DVC."""
+@click.option("--debug", is_flag=True, help="Show the traceback of an error (also: LOOPTOOL_DEBUG=1).")
+@click.option("-v", "--verbose", count=True, help="More log output: -v DEBUG for looptool, -vv for every library (also: LOOPTOOL_LOG_LEVEL).")
+def main(debug: bool, verbose: int) -> None:
+    """looptool: train tool-calling LLMs in a closed data-training loop (LoopTool), orchestrated by DVC.
+
+    Example: looptool stats iter_2
+    """
+    from looptool.guard import setup_logging
+
+    setup_logging(verbose)
 
 
 if __name__ == "__main__":

@@ -40,4 +40,6 @@ def main(params_path, iteration, data, probe_path, verdicts, expansions, expansi
 
 
 if __name__ == "__main__":
-    main()
+    from looptool.guard import run_stage
+
+    run_stage(main)

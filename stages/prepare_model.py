@@ -20,4 +20,6 @@ def main(params_path: str, out: str, metrics: str | None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from looptool.guard import run_stage
+
+    run_stage(main)

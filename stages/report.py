@@ -23,4 +23,6 @@ def main(params_path: str, metrics_dir: str, loop_json: str, plots_dir: str, htm
 
 
 if __name__ == "__main__":
-    main()
+    from looptool.guard import run_stage
+
+    run_stage(main)

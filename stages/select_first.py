@@ -19,4 +19,6 @@ def main(params_path: str, pool: str, out: str, used: str, events: str) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from looptool.guard import run_stage
+
+    run_stage(main)

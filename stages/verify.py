@@ -35,4 +35,6 @@ def main(params_path, iteration, data, probe_path, noise_truth, out, metrics) ->
 
 
 if __name__ == "__main__":
-    main()
+    from looptool.guard import run_stage
+
+    run_stage(main)

@@ -10,7 +10,10 @@ import click
 @click.option("--params", "params_path", default="params.yaml", show_default=True, help="params.yaml to read model.* from.")
 @click.option("--out", "out_dir", default="models/base", show_default=True, help="Output folder.")
 def prepare_model_cmd(source: str | None, params_path: str, out_dir: str) -> None:
-    """Turn the base model into a Hugging Face checkpoint (or a pointer) under OUT."""
+    """Turn the base model into a Hugging Face checkpoint (or a pointer) under OUT.
+
+    Example: looptool prepare-model --source ./my-checkpoint --out models/base
+    """
     from pathlib import Path
 
     from looptool.config import from_dict, load_params

@@ -1,0 +1,170 @@
+"""One place that turns a failure into one line on stderr and a non-zero exit, for the CLI and the stage scripts.
+
+A user's mistake (a params key, a path, a file format, a missing model, a closed server) should read as one
+line naming the thing and what was expected, not as a traceback. ``--debug`` (CLI) or ``LOOPTOOL_DEBUG=1``
+(CLI and stage scripts, which DVC runs without options) re-raises instead, traceback included.
+``-v`` / ``LOOPTOOL_LOG_LEVEL`` (``DEBUG``, ``INFO``, ``WARNING``) set how much the ``looptool`` loggers say.
+
+A stage script ends with ``run_stage(main)`` instead of ``main()``:
+
+.. code-block:: python
+
+    if __name__ == "__main__":
+        run_stage(main)
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+DEBUG_ENV = "LOOPTOOL_DEBUG"
+LEVEL_ENV = "LOOPTOOL_LOG_LEVEL"
+MAX_CHARS = 600
+
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def debug_enabled(flag: bool = False) -> bool:
+    """``--debug`` given, or ``LOOPTOOL_DEBUG`` set to 1/true/yes/on."""
+    return flag or os.environ.get(DEBUG_ENV, "").strip().lower() in _TRUE
+
+
+def setup_logging(verbosity: int = 0) -> int:
+    """Log ``looptool.*`` at INFO by default, DEBUG with ``-v``; ``-vv`` also shows other libraries' DEBUG.
+
+    ``LOOPTOOL_LOG_LEVEL`` (a level name or number) wins over the default but not over ``-v``. Returns the
+    level of the ``looptool`` logger.
+    """
+    level = logging.INFO
+    env = os.environ.get(LEVEL_ENV, "").strip()
+    if env:
+        level = int(env) if env.isdigit() else logging.getLevelName(env.upper())
+        if not isinstance(level, int):
+            raise click.UsageError(f"{LEVEL_ENV}={env!r}: expected DEBUG, INFO, WARNING, ERROR or a number")
+    if verbosity >= 1:
+        level = logging.DEBUG
+    logging.basicConfig(
+        level=logging.DEBUG if verbosity >= 2 else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("looptool").setLevel(level)
+    return level
+
+
+def _oserror(e: OSError) -> str:
+    what = e.filename if e.filename is not None else ""
+    why = (e.strerror or str(e)).rstrip(".")
+    if isinstance(e, FileNotFoundError):
+        why = "no such file or directory"
+    return f"{what}: {why}" if what else why
+
+
+# Errors whose message is written for the user: shown as they are. Anything else gets its type name in front
+# and the hint that the traceback is one switch away.
+def _user_error_types() -> tuple[type[BaseException], ...]:
+    from looptool.config import ConfigError
+
+    types: list[type[BaseException]] = [ConfigError, OSError, ValueError, KeyError]
+    for mod, name in (("looptool.lineage", "DatasetError"), ("looptool.interchange", "InterchangeError")):
+        try:
+            types.append(getattr(__import__(mod, fromlist=[name]), name))
+        except Exception:  # pragma: no cover - a module being refactored must not break error reporting
+            pass
+    return tuple(types)
+
+
+def one_line(e: BaseException, hint: str = f"{DEBUG_ENV}=1 shows the traceback") -> str:
+    """The message of ``e`` as a single line (whitespace collapsed, capped at ``MAX_CHARS``)."""
+    if isinstance(e, OSError) and not type(e).__module__.startswith("looptool") and e.filename is not None:
+        msg = _oserror(e)
+    elif isinstance(e, KeyError) and type(e) is KeyError:
+        msg = f"missing key {e.args[0]!r}" if e.args else "missing key"
+    else:
+        msg = str(e)
+    msg = " ".join(msg.split())
+    if not isinstance(e, _user_error_types()) or not msg:
+        msg = f"{type(e).__name__}: {msg}" if msg else type(e).__name__
+        if hint:
+            msg += f" ({hint})"
+    if len(msg) > MAX_CHARS:
+        msg = msg[: MAX_CHARS - 3] + "..."
+    return msg
+
+
+def usage_line(e: click.UsageError) -> str:
+    """A click usage error as one line: what is wrong, and where the help is."""
+    where = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
+    return f"Error: {' '.join(e.format_message().split())}{where}"
+
+
+def click_main(cmd: click.Command, args: list[str] | None, prog_name: str | None, **extra: Any) -> NoReturn:
+    """``cmd.main`` in standalone style, but a usage error is one line (click prints usage and a hint
+    around it) and every failure exits non-zero without a traceback."""
+    try:
+        rv = cmd.main(args=args, prog_name=prog_name, standalone_mode=False, **extra)
+    except click.UsageError as e:
+        click.echo(usage_line(e), err=True)
+        sys.exit(e.exit_code)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(e.exit_code)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        click.echo("Aborted!", err=True)
+        sys.exit(130)
+    sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def run_stage(cmd: click.Command, name: str | None = None, args: list[str] | None = None) -> NoReturn:
+    """Run a stage script's click command: logging set up, one progress bar for the stage's model calls,
+    and any failure reported as ``<stage>: error: <one line>`` with exit code 1 (``LOOPTOOL_DEBUG=1``:
+    the traceback)."""
+    from looptool.llm.progress import stage_progress
+
+    argv = list(sys.argv[1:] if args is None else args)
+    name = name or Path(sys.argv[0]).stem
+    if "--iteration" in argv[:-1]:  # probe@2: the name dvc shows for the stage
+        name = f"{name}@{argv[argv.index('--iteration') + 1]}"
+    code = 0
+    try:
+        setup_logging()
+        with stage_progress(name):
+            rv = cmd.main(args=argv, prog_name=name, standalone_mode=False)
+        code = rv if isinstance(rv, int) else 0
+    except click.exceptions.Exit as e:
+        code = e.exit_code
+    except click.UsageError as e:
+        click.echo(usage_line(e), err=True)
+        code = e.exit_code
+    except click.ClickException as e:
+        e.show()
+        code = e.exit_code
+    except (click.Abort, KeyboardInterrupt):
+        click.echo(f"{name}: interrupted", err=True)
+        code = 130
+    except Exception as e:
+        if debug_enabled():
+            raise
+        click.echo(f"{name}: error: {one_line(e)}", err=True)
+        code = 1
+    sys.exit(code)
+
+
+def guard_cli(ctx: click.Context, invoke: Any) -> Any:
+    """Call ``invoke()`` (a click group's invoke); a non-click exception becomes a one-line ClickException."""
+    try:
+        return invoke()
+    except (click.exceptions.Exit, click.ClickException, click.Abort):
+        raise
+    except Exception as e:
+        if debug_enabled(bool(ctx.params.get("debug"))):
+            raise
+        raise click.ClickException(one_line(e, hint="--debug shows the traceback")) from None
