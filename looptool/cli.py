@@ -19,6 +19,7 @@ COMMANDS: dict[str, str] = {
     "import": "looptool.commands.data:import_cmd",
     "export": "looptool.commands.data:export_cmd",
     "eval": "looptool.commands.eval:eval_cmd",
+    "card": "looptool.commands.card:card_cmd",
 }
 
 
@@ -62,6 +63,7 @@ _SHORT_HELP: dict[str, str] = {
     "import": "Import OpenAI messages+tools JSONL or BFCL files as decision points (Parquet).",
     "export": "Export a dataset as OpenAI fine-tuning JSONL or LLaMA-Factory ShareGPT.",
     "eval": "Evaluate a checkpoint on BFCL-v3 single-turn, ACEBench and a held-out split.",
+    "card": "Write the model card (README.md with hub metadata) of one iteration's checkpoint.",
 }
 
 
