@@ -49,7 +49,8 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse_create)
-    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)  # a hub lookup would try the network: we assert it does not
+    # with the hub online, a lookup would try the network: the tests assert none is tried
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
     return attempts
 
 
@@ -107,7 +108,9 @@ def test_eval_params_error_is_one_line(tmp_path, monkeypatch, tiny_model_dir):
     line = _one_line(res, lines)
     assert line.startswith("Error: eval (params + options): unknown key(s) ['limt']; known keys: [")
     res, lines = _run(["eval", str(tiny_model_dir), "--params", "other.yaml"])
-    assert _one_line(res, lines, code=2).startswith("Error: Invalid value for --params: other.yaml: no such file")
+    assert _one_line(res, lines, code=2).startswith(
+        "Error: Invalid value for --params: other.yaml: no such file"
+    )
 
 
 def test_debug_shows_the_traceback(tmp_path, monkeypatch, tiny_model_dir):
@@ -145,7 +148,9 @@ def test_closed_server_is_one_line(tmp_path, monkeypatch, tiny_model_dir):
     )
     res, lines = _run(["eval", "served-model", "--heldout", str(_heldout(tmp_path))])
     line = _one_line(res, lines)
-    assert line.startswith(f"Error: backend openai: nothing answers at http://127.0.0.1:{port}/v1 (ConnectError")
+    assert line.startswith(
+        f"Error: backend openai: nothing answers at http://127.0.0.1:{port}/v1 (ConnectError"
+    )
     assert "vllm serve" in line
 
 

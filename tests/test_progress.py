@@ -152,12 +152,14 @@ def test_retries_grow_the_total_and_duplicates_count_once(tmp_path):
 
 
 def test_plan_sets_the_total_before_any_request(tmp_path):
-    with progress.stage_progress("evaluate", total=10) as bar:
-        with CachedBackend(Echo(), path=tmp_path, chunk_size=4) as b:
-            b.generate([Request.text(str(i)) for i in range(4)], Sampling())
-            assert (bar.total, bar.done) == (10, 4)
-            b.generate([Request.text(str(i)) for i in range(4, 10)], Sampling())
-            assert (bar.total, bar.done) == (10, 10)
+    with (
+        progress.stage_progress("evaluate", total=10) as bar,
+        CachedBackend(Echo(), path=tmp_path, chunk_size=4) as b,
+    ):
+        b.generate([Request.text(str(i)) for i in range(4)], Sampling())
+        assert (bar.total, bar.done) == (10, 4)
+        b.generate([Request.text(str(i)) for i in range(4, 10)], Sampling())
+        assert (bar.total, bar.done) == (10, 10)
 
 
 def test_uncached_backend_counts_on_the_stage_bar(tmp_path):
