@@ -452,12 +452,13 @@ def render_card(facts: dict[str, Any]) -> str:
     out.append(_table(("data", "source", "licence"), lrows))
 
     out.append("\n## Reproduce\n\n")
-    rev = facts["git_revision"]
+    rev = facts["git_revision"] or "n/a"
+    dirty = " (the working tree had uncommitted changes)" if rev.endswith("+dirty") else ""
+    stage = f"train@{j}" if j else "warmup"
     out.append(
-        f"git revision: `{rev or 'n/a'}`. With that revision checked out, `dvc pull` fetches this model and its "
-        f"data, and `dvc repro train@{j}` rebuilds them (`dvc.lock` pins every input).\n"
-        if j
-        else f"git revision: `{rev or 'n/a'}`; `dvc repro warmup` rebuilds the model.\n"
+        f"Card written at git revision `{rev.removesuffix('+dirty')}`{dirty}. The checkpoint is identified by its "
+        "md5 in `dvc.lock` (above): in a commit whose `dvc.lock` records it, `dvc pull` fetches it from the "
+        f"project's DVC remote and `dvc repro {stage}` rebuilds it from the pinned inputs.\n"
     )
     out.append(
         "\n## Use\n\n```python\nfrom transformers import AutoModelForCausalLM, AutoTokenizer\n\n"

@@ -73,7 +73,7 @@ def test_card_from_metrics_alone(project):
         if o["path"] == "models/iter_2"
     ]
     assert md5s and f"md5 {md5s[0]}" in text
-    assert "git revision: `n/a`" in text  # tmp copy: not a git repository
+    assert "Card written at git revision `n/a`." in text  # tmp copy: not a git repository
 
 
 def test_card_metadata_reads_as_a_hub_model_card(project):

@@ -246,7 +246,8 @@ def test_get_backend_follows_pointer_and_caches(tiny_model_dir, tmp_path, monkey
         [c] = b.generate([Request.text("hello")], Sampling(max_new_tokens=3))
         assert c.ok and len(c.token_ids) == 3 and b.stats() == {"hits": 0, "misses": 1, "errors": 0}
     plain = get_backend(BackendConfig(cache=False), model=str(tiny_model_dir))
-    assert isinstance(plain, HFBackend)
+    # no call cache; only the progress counter (looptool.llm.progress.tracked) around the backend
+    assert not isinstance(plain, CachedBackend) and isinstance(plain.inner, HFBackend)
     with pytest.raises(ValueError, match="none"):
         get_backend(BackendConfig(backend="none"))
     with pytest.raises(ValueError, match="model"):

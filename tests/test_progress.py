@@ -192,6 +192,7 @@ def test_vllm_progress_feeds_the_stage_bar():
         factory = progress.vllm_tqdm()
         pbar = factory(total=3, desc="Processed prompts", dynamic_ncols=True, postfix="est. speed")
         pbar.update(1)
+        assert pbar.format_dict["elapsed"] >= 0  # vLLM divides token counts by it
         pbar.postfix = "est. speed input: 10.00 toks/s, output: 5.00 toks/s"
         pbar.update(2)
         pbar.close()

@@ -191,36 +191,33 @@ def vllm_tqdm() -> Any:
     vLLM's own bar when no stage bar is open and stderr is a terminal; off otherwise."""
     if _current is None:
         return bars_enabled()
-    return _VLLMForward
+    return _vllm_forward_class()
 
 
-class _VLLMForward:
-    """Looks enough like the tqdm vLLM creates (``update``, ``postfix``, ``close``) to forward its counts."""
+def _vllm_forward_class() -> type:
+    """A tqdm that draws nothing and forwards vLLM's counts (``update``) and token rates (``postfix``) to the
+    stage bar. A real tqdm subclass, so what vLLM reads from its bar (``format_dict["elapsed"]``) is there."""
+    import io
 
-    def __init__(self, *args: Any, **kwargs: Any):
-        object.__setattr__(self, "n", 0)
+    from tqdm import tqdm
 
-    def update(self, n: int = 1) -> None:
-        object.__setattr__(self, "n", self.n + n)
-        report(n)
+    class VLLMForward(tqdm):
+        def __init__(self, *args: Any, **kwargs: Any):
+            kwargs["file"] = io.StringIO()
+            kwargs.pop("disable", None)
+            super().__init__(*args, **kwargs)
 
-    def __setattr__(self, key: str, value: Any) -> None:
-        if key == "postfix" and _current is not None and value:
-            _current.note(str(value))  # vLLM's token rates
-        object.__setattr__(self, key, value)
+        def update(self, n: float | None = 1) -> bool | None:
+            out = super().update(n)
+            report(int(n or 0))
+            return out
 
-    def set_postfix(self, *args: Any, **kwargs: Any) -> None:
-        pass
+        def __setattr__(self, key: str, value: Any) -> None:
+            if key == "postfix" and value and _current is not None:
+                _current.note(str(value))  # vLLM's token rates
+            super().__setattr__(key, value)
 
-    def set_postfix_str(self, s: str = "", refresh: bool = True) -> None:
-        if _current is not None and s:
-            _current.note(s)
-
-    def refresh(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
+    return VLLMForward
 
 
 def run_counted(bar: StageBar, n: int, call: Any) -> Any:
