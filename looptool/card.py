@@ -66,14 +66,19 @@ def _read_json(path: Path) -> dict[str, Any] | None:
         raise CardError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
 
 
+_OUTPUTS = ("metrics", "reports", "dvc.lock")
+
+
 def git_revision(root: str | Path = ".") -> str | None:
-    """``HEAD``'s commit, with ``+dirty`` when tracked files differ from it; None outside a git repository."""
+    """``HEAD``'s commit, with ``+dirty`` when tracked code or params differ from it; None outside git."""
     try:
         rev = subprocess.run(
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=True, timeout=20
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"],
+            # the pipeline's own tracked outputs (metrics, reports, dvc.lock) change in every run: only code and
+            # params count as "dirty"
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *(f":!{p}" for p in _OUTPUTS)],
             cwd=root,
             capture_output=True,
             text=True,
