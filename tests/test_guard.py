@@ -227,3 +227,16 @@ def test_every_help_text_has_an_example():
         res = CliRunner().invoke(main, [name, "--help"] if name else ["--help"])
         assert res.exit_code == 0, (name, res.output)
         assert "Example" in res.output, name
+
+
+def test_eval_skips_absent_defaults_with_a_note(tmp_path, monkeypatch, tiny_model_dir):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("LOOPTOOL_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "params.yaml").write_text(
+        "eval: {bfcl_dir: no_bfcl_here, acebench_dir: null, max_new_tokens: 4}\n"
+        "backends: {student: {backend: transformers, batch_size: 2}}\n"
+    )
+    res = CliRunner().invoke(main, ["eval", str(tiny_model_dir), "--heldout", str(_heldout(tmp_path))])
+    assert res.exit_code == 0, res.output
+    assert "note: bfcl skipped: bfcl data folder no_bfcl_here not found" in res.stderr
+    assert "note: acebench skipped: no acebench data folder configured" in res.stderr

@@ -71,6 +71,10 @@ def eval_cmd(
 
     metrics_path = out_path or str(Path(tempfile.mkdtemp(prefix="looptool-eval-")) / "metrics.json")
     m = run_evaluate(model, cfg, student, heldout, metrics_path, results_path)
+    for bench in ("heldout", "bfcl", "acebench"):  # defaults that are absent are skipped, with a note
+        why = (m.get(bench) or {}).get("skipped") if isinstance(m.get(bench), dict) else None
+        if why:
+            click.echo(f"note: {bench} skipped: {why}", err=True)
     if out_path:
         click.echo(f"metrics -> {out_path}")
     click.echo(json.dumps({"summary": m["summary"], "run": m["run"]}, indent=2))
