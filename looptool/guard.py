@@ -134,6 +134,11 @@ def run_stage(cmd: click.Command, name: str | None = None, args: list[str] | Non
     if "--iteration" in argv[:-1]:  # probe@2: the name dvc shows for the stage
         name = f"{name}@{argv[argv.index('--iteration') + 1]}"
     code = 0
+    if not cmd.epilog:  # the example of a stage's --help: its command line lives in dvc.yaml
+        cmd.epilog = (
+            "Example: dvc repro (DVC runs this script with the paths and params dvc.yaml gives it; "
+            "`dvc stage list` shows its stages)"
+        )
     try:
         setup_logging()
         with stage_progress(name):

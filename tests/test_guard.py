@@ -240,3 +240,8 @@ def test_eval_skips_absent_defaults_with_a_note(tmp_path, monkeypatch, tiny_mode
     assert res.exit_code == 0, res.output
     assert "note: bfcl skipped: bfcl data folder no_bfcl_here not found" in res.stderr
     assert "note: acebench skipped: no acebench data folder configured" in res.stderr
+
+
+def test_stage_script_help_has_an_example(tmp_path):
+    p = _stage("merge.py", ["--help"], tmp_path)
+    assert p.returncode == 0 and "Example: dvc repro" in p.stdout

@@ -197,3 +197,19 @@ def test_vllm_progress_feeds_the_stage_bar():
         pbar.update(2)
         pbar.close()
         assert (bar.total, bar.done) == (3, 3) and "toks/s" in bar._note
+
+
+def test_seed_llm_one_bar_over_the_agents_requests(bars, tmp_path):
+    from test_synth_llm import ScriptedAgents, llm_cfg  # the seed tests' rule-based agent backend
+
+    from looptool.synth import build_seed
+
+    agents = ScriptedAgents()
+    with progress.stage_progress("seed") as bar, CachedBackend(agents, path=tmp_path / "cache") as gen:
+        build_seed(llm_cfg(), tmp_path, tmp_path / "m.json", generator=gen, progress=True)
+        stats = gen.stats()
+    assert len(bars) == 1  # the samples bar of the procedural mode is not drawn beside it
+    [drawn] = bars
+    assert drawn.desc == "seed" and drawn.total == drawn.n == bar.total == stats["hits"] + stats["misses"]
+    assert stats["misses"] == sum(agents.requests.values()) > 0  # every agent call counted once
+    assert bar._note.startswith("pool ") and bar._note.endswith(" samples")
