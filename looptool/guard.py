@@ -38,8 +38,10 @@ def debug_enabled(flag: bool = False) -> bool:
 def setup_logging(verbosity: int = 0) -> int:
     """Log ``looptool.*`` at INFO by default, DEBUG with ``-v``; ``-vv`` also shows other libraries' DEBUG.
 
-    ``LOOPTOOL_LOG_LEVEL`` (a level name or number) wins over the default but not over ``-v``. Returns the
-    level of the ``looptool`` logger.
+    ``LOOPTOOL_LOG_LEVEL`` (a level name or number) wins over the default but not over ``-v``. Only the
+    ``looptool`` logger gets a handler (other libraries keep their own logging), and at the default level the
+    model hub's retry warnings are left out: the one-line error says what failed. Returns the level of the
+    ``looptool`` logger.
     """
     level = logging.INFO
     env = os.environ.get(LEVEL_ENV, "").strip()
@@ -49,12 +51,20 @@ def setup_logging(verbosity: int = 0) -> int:
             raise click.UsageError(f"{LEVEL_ENV}={env!r}: expected DEBUG, INFO, WARNING, ERROR or a number")
     if verbosity >= 1:
         level = logging.DEBUG
-    logging.basicConfig(
-        level=logging.DEBUG if verbosity >= 2 else logging.WARNING,
-        format="%(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("looptool").setLevel(level)
+    logger = logging.getLogger("looptool")
+    if not any(getattr(h, "_looptool", False) for h in logger.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler._looptool = True  # type: ignore[attr-defined]
+        logger.addHandler(handler)
+    logger.propagate = False
+    logger.setLevel(level)
+    if verbosity >= 2:
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
+    elif verbosity == 0 and level > logging.DEBUG:
+        # read when huggingface_hub is imported (later, lazily): its retry warnings stay out of the one line
+        os.environ.setdefault("HF_HUB_VERBOSITY", "error")
+        logging.getLogger("huggingface_hub").setLevel(logging.ERROR)
     return level
 
 
