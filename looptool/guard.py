@@ -39,7 +39,7 @@ def setup_logging(verbosity: int = 0) -> int:
     """Log ``looptool.*`` at INFO by default, DEBUG with ``-v``; ``-vv`` also shows other libraries' DEBUG.
 
     ``LOOPTOOL_LOG_LEVEL`` (a level name or number) wins over the default but not over ``-v``. Only the
-    ``looptool`` logger gets a handler (other libraries keep their own logging), and at the default level the
+    ``looptool`` logger gets a handler (other libraries keep their own logging); at the default level the
     model hub's retry warnings are left out: the one-line error says what failed. Returns the level of the
     ``looptool`` logger.
     """
@@ -56,8 +56,10 @@ def setup_logging(verbosity: int = 0) -> int:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         handler._looptool = True  # type: ignore[attr-defined]
+        # records still propagate (pytest's caplog, a root handler someone configured): then the root's
+        # handlers print them and this one stays quiet, so no line is printed twice
+        handler.addFilter(lambda record: not logging.getLogger().handlers)
         logger.addHandler(handler)
-    logger.propagate = False
     logger.setLevel(level)
     if verbosity >= 2:
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)

@@ -245,3 +245,26 @@ def test_eval_skips_absent_defaults_with_a_note(tmp_path, monkeypatch, tiny_mode
 def test_stage_script_help_has_an_example(tmp_path):
     p = _stage("merge.py", ["--help"], tmp_path)
     assert p.returncode == 0 and "Example: dvc repro" in p.stdout
+
+
+def test_log_level_switches(monkeypatch):
+    import logging
+
+    import click
+
+    from looptool.guard import setup_logging
+
+    monkeypatch.delenv("LOOPTOOL_LOG_LEVEL", raising=False)
+    assert setup_logging(0) == logging.INFO and setup_logging(1) == logging.DEBUG
+    monkeypatch.setenv("LOOPTOOL_LOG_LEVEL", "warning")
+    assert (
+        setup_logging(0) == logging.WARNING
+        and logging.getLogger("looptool.x").getEffectiveLevel() == logging.WARNING
+    )
+    assert setup_logging(1) == logging.DEBUG  # -v wins over the environment
+    monkeypatch.setenv("LOOPTOOL_LOG_LEVEL", "loud")
+    with pytest.raises(click.UsageError, match="LOOPTOOL_LOG_LEVEL='loud': expected DEBUG"):
+        setup_logging(0)
+    monkeypatch.delenv("LOOPTOOL_LOG_LEVEL")
+    res, lines = _run(["-v", "stats", "missing.parquet"])
+    assert _one_line(res, lines).startswith("Error: missing.parquet: no such file")
