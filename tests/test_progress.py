@@ -162,6 +162,15 @@ def test_plan_sets_the_total_before_any_request(tmp_path):
         assert (bar.total, bar.done) == (10, 10)
 
 
+def test_a_plan_adds_to_what_was_already_sent(tmp_path):
+    with progress.stage_progress("verify") as bar, CachedBackend(Echo(), path=tmp_path) as b:
+        b.generate([Request.text("rule check")], Sampling())
+        with progress.stage_progress("judge", total=3) as inner:
+            assert inner is bar and bar.total == 4
+            b.generate([Request.text(str(i)) for i in range(3)], Sampling())
+        assert (bar.total, bar.done) == (4, 4)
+
+
 def test_uncached_backend_counts_on_the_stage_bar(tmp_path):
     with progress.stage_progress("verify") as bar:
         b = progress.tracked(Echo())

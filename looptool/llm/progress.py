@@ -91,8 +91,8 @@ class StageBar:
         bar.refresh()
 
     def plan(self, n: int) -> None:
-        """The stage will send ``n`` more requests in all (sets the total before they are sent)."""
-        self.planned += max(0, int(n))
+        """The stage will send ``n`` more requests (sets the total before they are sent)."""
+        self.planned = max(self.planned, self.submitted) + max(0, int(n))
         self._refresh()
 
     def expect(self, n: int) -> None:
