@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 import tqdm.auto
+from test_llm_openai import scripted  # noqa: F401 - the scripted OpenAI-compatible server fixture
 
 from looptool import io
 from looptool.llm import progress
@@ -222,3 +223,20 @@ def test_seed_llm_one_bar_over_the_agents_requests(bars, tmp_path):
     assert drawn.desc == "seed" and drawn.total == drawn.n == bar.total == stats["hits"] + stats["misses"]
     assert stats["misses"] == sum(agents.requests.values()) > 0  # every agent call counted once
     assert bar._note.startswith("pool ") and bar._note.endswith(" samples")
+
+
+def test_openai_backend_answers_count_one_by_one(scripted, bars, tmp_path, monkeypatch):  # noqa: F811
+    from test_llm_openai import _user
+
+    from looptool.llm import BackendConfig, get_backend
+
+    url, _ = scripted
+    monkeypatch.setenv("LOOPTOOL_CACHE_DIR", str(tmp_path / "cache"))
+    seen = []
+    real = progress.report
+    monkeypatch.setattr(progress, "report", lambda n=1: (seen.append(n), real(n)))
+    cfg = BackendConfig(backend="openai", base_url=url, max_concurrency=2, cache_chunk=8)
+    with progress.stage_progress("verify") as bar, get_backend(cfg, model="judge-model") as judge:
+        judge.generate([_user(f"q{i}") for i in range(5)], Sampling(max_new_tokens=4))
+    assert seen == [1] * 5 and (bar.total, bar.done) == (5, 5)  # each answer as it came, nothing twice
+    assert [(b.desc, b.total, b.n) for b in bars] == [("verify", 5, 5)]
