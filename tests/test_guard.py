@@ -155,7 +155,6 @@ def test_closed_server_is_one_line(tmp_path, monkeypatch, tiny_model_dir):
 
 
 def _heldout(tmp_path: Path) -> Path:
-    from looptool.io import write_parquet
     from looptool.schema import SAMPLE, frame, make_sample_id
 
     tools = [{"name": "f", "description": "d", "parameters": {"type": "object", "properties": {}}}]
@@ -172,7 +171,7 @@ def _heldout(tmp_path: Path) -> Path:
         "meta": "{}",
     }
     path = tmp_path / "heldout.parquet"
-    write_parquet(frame([row], SAMPLE), path, SAMPLE)
+    frame([row], SAMPLE).write_parquet(path)
     return path
 
 

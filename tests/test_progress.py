@@ -16,7 +16,6 @@ import pytest
 import tqdm.auto
 from test_llm_openai import scripted  # noqa: F401 - the scripted OpenAI-compatible server fixture
 
-from looptool import io
 from looptool.llm import progress
 from looptool.llm.base import Backend, Completion, Request, Sampling
 from looptool.llm.cache import CachedBackend
@@ -90,7 +89,8 @@ def _run_stage(name: str, args: list[str]) -> None:
 
 def test_probe_stage_one_bar_with_cache_hits(bars, tiny_model_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("LOOPTOOL_CACHE_DIR", str(tmp_path / "cache"))
-    data = io.write_parquet(_rows(6), tmp_path / "d.parquet", TRAIN)
+    data = tmp_path / "d.parquet"
+    _rows(6).write_parquet(data)
     params = tmp_path / "params.yaml"
     base = 'backends: {student: {backend: transformers, batch_size: 2, cache_chunk: 2}}\niterations: {"1": {prev: "0", next: "2"}}\n'
     args = ["--params", str(params), "--iteration", "1", "--model", str(tiny_model_dir), "--data", str(data),
@@ -113,7 +113,8 @@ def test_probe_stage_one_bar_with_cache_hits(bars, tiny_model_dir, tmp_path, mon
 
 def test_evaluate_stage_one_bar_over_all_chunks(bars, tiny_model_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("LOOPTOOL_CACHE_DIR", str(tmp_path / "cache"))
-    heldout = io.write_parquet(_rows(5, SAMPLE), tmp_path / "heldout.parquet", SAMPLE)
+    heldout = tmp_path / "heldout.parquet"
+    _rows(5, SAMPLE).write_parquet(heldout)
     params = tmp_path / "params.yaml"
     params.write_text(
         "backends: {student: {backend: transformers, batch_size: 2}}\n"
