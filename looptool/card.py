@@ -78,7 +78,15 @@ def git_revision(root: str | Path = ".") -> str | None:
         dirty = subprocess.run(
             # the pipeline's own tracked outputs (metrics, reports, dvc.lock) change in every run: only code and
             # params count as "dirty"
-            ["git", "status", "--porcelain", "--untracked-files=no", "--", ".", *(f":!{p}" for p in _OUTPUTS)],
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                ".",
+                *(f":!{p}" for p in _OUTPUTS),
+            ],
             cwd=root,
             capture_output=True,
             text=True,
@@ -254,12 +262,15 @@ def card_facts(iteration: int, inputs: CardInputs | None = None) -> dict[str, An
     return {
         "iteration": j,
         "model_path": model_path,
-        "previous": None
-        if j == 0
-        else (
-            "models/base"
-            if j == 1 and not (params.get("warmup") or {}).get("enabled", True)
-            else f"{inp.models_dir}/iter_{j - 1}"
+        "previous": None if j == 0 else f"{inp.models_dir}/iter_{j - 1}",
+        "previous_note": (
+            (
+                "the warm-up model"
+                if (params.get("warmup") or {}).get("enabled", True)
+                else "the base model, no warm-up"
+            )
+            if j == 1
+            else None
         ),
         "base_model": what,
         "base_model_hub_id": hub_id,
@@ -335,7 +346,12 @@ def render_card(facts: dict[str, Any]) -> str:
     rows = [
         ("base model", facts["base_model"]),
         ("iteration", str(j)),
-        ("trained from", facts["previous"] or facts["base_model"]),
+        (
+            "trained from",
+            (facts["previous"] + (f" ({facts['previous_note']})" if facts.get("previous_note") else ""))
+            if facts["previous"]
+            else facts["base_model"],
+        ),
         ("method", facts["method"]),
         ("weights dtype", _fmt(t.get("save_dtype"))),
         (
