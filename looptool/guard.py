@@ -125,7 +125,7 @@ def click_main(cmd: click.Command, args: list[str] | None, prog_name: str | None
         click.echo(usage_line(e), err=True)
         sys.exit(e.exit_code)
     except click.ClickException as e:
-        e.show()
+        click.echo(f"Error: {' '.join(e.format_message().split())}", err=True)
         sys.exit(e.exit_code)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
@@ -143,6 +143,7 @@ def run_stage(cmd: click.Command, name: str | None = None, args: list[str] | Non
 
     argv = list(sys.argv[1:] if args is None else args)
     name = name or Path(sys.argv[0]).stem
+    prog = f"python stages/{name}.py"
     if "--iteration" in argv[:-1]:  # probe@2: the name dvc shows for the stage
         name = f"{name}@{argv[argv.index('--iteration') + 1]}"
     code = 0
@@ -154,7 +155,7 @@ def run_stage(cmd: click.Command, name: str | None = None, args: list[str] | Non
     try:
         setup_logging()
         with stage_progress(name):
-            rv = cmd.main(args=argv, prog_name=name, standalone_mode=False)
+            rv = cmd.main(args=argv, prog_name=prog, standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
     except click.exceptions.Exit as e:
         code = e.exit_code
@@ -162,7 +163,7 @@ def run_stage(cmd: click.Command, name: str | None = None, args: list[str] | Non
         click.echo(usage_line(e), err=True)
         code = e.exit_code
     except click.ClickException as e:
-        e.show()
+        click.echo(f"{name}: error: {' '.join(e.format_message().split())}", err=True)
         code = e.exit_code
     except (click.Abort, KeyboardInterrupt):
         click.echo(f"{name}: interrupted", err=True)
