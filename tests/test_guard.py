@@ -267,3 +267,28 @@ def test_log_level_switches(monkeypatch):
     monkeypatch.delenv("LOOPTOOL_LOG_LEVEL")
     res, lines = _run(["-v", "stats", "missing.parquet"])
     assert _one_line(res, lines).startswith("Error: missing.parquet: no such file")
+
+
+def test_run_stage_reports_click_and_other_errors_in_one_line(capsys, monkeypatch):
+    import click
+
+    from looptool.guard import run_stage
+
+    monkeypatch.delenv("LOOPTOOL_DEBUG", raising=False)
+
+    @click.command()
+    @click.option("--iteration", type=int)
+    @click.option("--kind")
+    def stage(iteration, kind):
+        if kind == "click":
+            raise click.ClickException("D_2 has 3 rows\nwith duplicate ids")
+        raise RuntimeError("boom")
+
+    for kind, expected in (
+        ("click", "merge@2: error: D_2 has 3 rows with duplicate ids"),
+        ("other", "merge@2: error: RuntimeError: boom (LOOPTOOL_DEBUG=1 shows the traceback)"),
+    ):
+        with pytest.raises(SystemExit) as e:
+            run_stage(stage, name="merge", args=["--iteration", "2", "--kind", kind])
+        assert e.value.code == 1
+        assert capsys.readouterr().err.splitlines() == [expected]
