@@ -33,8 +33,11 @@ repro: install  ## Run the pipeline (dvc repro) in .venv
 test: install  ## Run the test suite (what CI runs)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
-lint: install  ## ruff check of looptool, stages, tests and bench
-	$(BIN)/ruff check looptool stages tests bench
+LINT_PATHS := looptool stages tests bench
+
+lint: install  ## ruff check and ruff format --check of looptool, stages, tests and bench
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 
 # Benchmarks print figures (they are not tests). `make bench` needs no pipeline outputs; the other two read
 # models/base and data/ (after `make repro`). On a shared machine run them one at a time: timings taken while

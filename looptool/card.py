@@ -239,12 +239,15 @@ def card_facts(iteration: int, inputs: CardInputs | None = None) -> dict[str, An
         dataset = {"rows": merge.get("size"), "parts": merge.get("parts"), "origins": None, "relabeled": None}
     seed = _read_json(metrics / "seed.json") or {}
     pool_origin = "import" if seed.get("mode") == "import" else "seed"  # every pool row has this origin
-    if dataset is None and j == 1:
-        size = (params.get("select") or {}).get("size")
+    if dataset is None and j == 1:  # D_1 = select's draw from the pool
+        sel_cfg = params.get("select") or {}
+        size = (_read_json(metrics / "select.json") or {}).get("size") or sel_cfg.get(
+            "dataset_size", sel_cfg.get("size")
+        )
         dataset = {
             "rows": size,
             "parts": {"seed_new": size} if size else None,
-            "origins": {pool_origin: size} if size else None,  # D_1 is drawn from the pool
+            "origins": {pool_origin: size} if size else None,
             "relabeled": 0 if size else None,  # no label was judged before iteration 1
         }
     if dataset is None and j == 0 and train is not None:

@@ -70,7 +70,12 @@ _SHORT_HELP: dict[str, str] = {
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="looptool")
 @click.option("--debug", is_flag=True, help="Show the traceback of an error (also: LOOPTOOL_DEBUG=1).")
-@click.option("-v", "--verbose", count=True, help="More log output: -v DEBUG for looptool, -vv for every library (also: LOOPTOOL_LOG_LEVEL).")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="More log output: -v DEBUG for looptool, -vv for every library (also: LOOPTOOL_LOG_LEVEL).",
+)
 def main(debug: bool, verbose: int) -> None:
     """looptool: train tool-calling LLMs in a closed data-training loop (LoopTool), orchestrated by DVC.
 

@@ -25,6 +25,7 @@ import click
 
 DEBUG_ENV = "LOOPTOOL_DEBUG"
 LEVEL_ENV = "LOOPTOOL_LOG_LEVEL"
+STAGE_ENV = "LOOPTOOL_STAGE"  # the progress bar's name (looptool.llm.progress reads it)
 MAX_CHARS = 600
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -78,18 +79,11 @@ def _oserror(e: OSError) -> str:
     return f"{what}: {why}" if what else why
 
 
-# Errors whose message is written for the user: shown as they are. Anything else gets its type name in front
-# and the hint that the traceback is one switch away.
-def _user_error_types() -> tuple[type[BaseException], ...]:
-    from looptool.config import ConfigError
-
-    types: list[type[BaseException]] = [ConfigError, OSError, ValueError, KeyError]
-    for mod, name in (("looptool.lineage", "DatasetError"), ("looptool.interchange", "InterchangeError")):
-        try:
-            types.append(getattr(__import__(mod, fromlist=[name]), name))
-        except Exception:  # pragma: no cover - a module being refactored must not break error reporting
-            pass
-    return tuple(types)
+# Errors whose message is written for the user (ConfigError, DatasetError, InterchangeError, ... are ValueErrors;
+# a missing file or model is an OSError): shown as they are. Anything else gets its type name in front and the
+# hint that the traceback is one switch away. (No looptool imports here: every stage script imports this module,
+# so it is a code dep of every stage in dvc.yaml.)
+_USER_ERRORS: tuple[type[BaseException], ...] = (OSError, ValueError, KeyError)
 
 
 def one_line(e: BaseException, hint: str = f"{DEBUG_ENV}=1 shows the traceback") -> str:
@@ -101,7 +95,7 @@ def one_line(e: BaseException, hint: str = f"{DEBUG_ENV}=1 shows the traceback")
     else:
         msg = str(e)
     msg = " ".join(msg.split())
-    if not isinstance(e, _user_error_types()) or not msg:
+    if not isinstance(e, _USER_ERRORS) or not msg:
         msg = f"{type(e).__name__}: {msg}" if msg else type(e).__name__
         if hint:
             msg += f" ({hint})"
@@ -136,11 +130,9 @@ def click_main(cmd: click.Command, args: list[str] | None, prog_name: str | None
 
 
 def run_stage(cmd: click.Command, name: str | None = None, args: list[str] | None = None) -> NoReturn:
-    """Run a stage script's click command: logging set up, one progress bar for the stage's model calls,
-    and any failure reported as ``<stage>: error: <one line>`` with exit code 1 (``LOOPTOOL_DEBUG=1``:
-    the traceback)."""
-    from looptool.llm.progress import stage_progress
-
+    """Run a stage script's click command: logging set up, the stage's name for its progress bar
+    (``LOOPTOOL_STAGE``, read by :mod:`looptool.llm.progress`), and any failure reported as
+    ``<stage>: error: <one line>`` with exit code 1 (``LOOPTOOL_DEBUG=1``: the traceback)."""
     argv = list(sys.argv[1:] if args is None else args)
     name = name or Path(sys.argv[0]).stem
     prog = f"python stages/{name}.py"
@@ -152,10 +144,11 @@ def run_stage(cmd: click.Command, name: str | None = None, args: list[str] | Non
             "Example: dvc repro (DVC runs this script with the paths and params dvc.yaml gives it; "
             "`dvc stage list` shows its stages)"
         )
+    before = os.environ.get(STAGE_ENV)
+    os.environ[STAGE_ENV] = name
     try:
         setup_logging()
-        with stage_progress(name):
-            rv = cmd.main(args=argv, prog_name=prog, standalone_mode=False)
+        rv = cmd.main(args=argv, prog_name=prog, standalone_mode=False)
         code = rv if isinstance(rv, int) else 0
     except click.exceptions.Exit as e:
         code = e.exit_code
@@ -173,6 +166,11 @@ def run_stage(cmd: click.Command, name: str | None = None, args: list[str] | Non
             raise
         click.echo(f"{name}: error: {one_line(e)}", err=True)
         code = 1
+    finally:
+        if before is None:
+            os.environ.pop(STAGE_ENV, None)
+        else:
+            os.environ[STAGE_ENV] = before
     sys.exit(code)
 
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from looptool.io import connect, parquet_source
+from looptool.storage import connect, parquet_source
 
 __all__ = [
     "Dataset",
@@ -157,7 +157,9 @@ def open_dataset(
         yield Dataset(ref, name, path)
         return
     if ":" not in ref and (local.suffix == ".parquet" or "/" in ref) and not local.exists():
-        raise DatasetError(f"{ref}: no such file (expected a .parquet file, iter_J, J, seed/pool or REV:PATH)")
+        raise DatasetError(
+            f"{ref}: no such file (expected a .parquet file, iter_J, J, seed/pool or REV:PATH)"
+        )
     if ":" in ref:
         rev, _, rpath = ref.partition(":")
         if not rev or not rpath:

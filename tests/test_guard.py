@@ -205,7 +205,12 @@ def test_stage_script_params_error_is_one_line(tmp_path):
 def test_stage_script_usage_error_is_one_line(tmp_path):
     p = _stage("probe.py", ["--iteration", "1"], tmp_path)
     lines = [x for x in p.stderr.splitlines() if x.strip()]
-    assert p.returncode == 2 and len(lines) == 1 and lines[0].startswith("Error: Missing option '--model'")
+    assert (
+        p.returncode == 2
+        and len(lines) == 1
+        and lines[0].startswith("Error: Missing option '--")
+        and "python stages/probe.py --help" in lines[0]
+    )
 
 
 def test_one_line_formats():

@@ -213,11 +213,11 @@ def test_vllm_progress_feeds_the_stage_bar():
 def test_seed_llm_one_bar_over_the_agents_requests(bars, tmp_path):
     from test_synth_llm import ScriptedAgents, llm_cfg  # the seed tests' rule-based agent backend
 
-    from looptool.synth import build_seed
+    from looptool.synth import run_seed
 
     agents = ScriptedAgents()
     with progress.stage_progress("seed") as bar, CachedBackend(agents, path=tmp_path / "cache") as gen:
-        build_seed(llm_cfg(), tmp_path, tmp_path / "m.json", generator=gen, progress=True)
+        run_seed(out_dir=tmp_path, cfg=llm_cfg(), generator=gen, progress=True)
         stats = gen.stats()
     assert len(bars) == 1  # the samples bar of the procedural mode is not drawn beside it
     [drawn] = bars

@@ -1,4 +1,5 @@
-"""``looptool eval``: evaluate any checkpoint outside the pipeline."""
+"""``looptool eval``: evaluate any checkpoint outside the pipeline (the evaluate stages' function,
+:func:`looptool.evaluate.run_evaluate`)."""
 
 from __future__ import annotations
 
@@ -38,7 +39,6 @@ def eval_cmd(
     Example: looptool eval models/iter_2 --heldout data/seed/heldout.parquet --limit 20
     """
     import json
-    import tempfile
     from pathlib import Path
 
     from looptool.config import from_dict, load_params
@@ -48,8 +48,11 @@ def eval_cmd(
     explicit = click.get_current_context().get_parameter_source("params_path") != click.core.ParameterSource.DEFAULT
     if explicit and not Path(params_path).is_file():
         raise click.BadParameter(f"{params_path}: no such file", param_hint="--params")
+
     from looptool.evaluate import EvalConfig, run_evaluate
     from looptool.llm.config import BackendConfig
+    from looptool.stage import opened_backend
+    from looptool.storage import write_json
 
     params = load_params(params_path) if Path(params_path).exists() else {}
     data = dict(params.get("eval") or {})
@@ -69,12 +72,13 @@ def eval_cmd(
     cfg = from_dict(EvalConfig, data, "eval (params + options)")
     student = from_dict(BackendConfig, (params.get("backends") or {}).get("student") or {}, "backends.student")
 
-    metrics_path = out_path or str(Path(tempfile.mkdtemp(prefix="looptool-eval-")) / "metrics.json")
-    m = run_evaluate(model, cfg, student, heldout, metrics_path, results_path)
+    with opened_backend(student, model=model) as backend:
+        m = run_evaluate(model=model, heldout=heldout, results=results_path, cfg=cfg, backend=backend)
     for bench in ("heldout", "bfcl", "acebench"):  # defaults that are absent are skipped, with a note
         why = (m.get(bench) or {}).get("skipped") if isinstance(m.get(bench), dict) else None
         if why:
             click.echo(f"note: {bench} skipped: {why}", err=True)
     if out_path:
+        write_json(m, out_path)
         click.echo(f"metrics -> {out_path}")
     click.echo(json.dumps({"summary": m["summary"], "run": m["run"]}, indent=2))

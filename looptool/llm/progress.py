@@ -3,10 +3,12 @@
 The bar is fed where every call passes: the call cache (:class:`~looptool.llm.cache.CachedBackend`) adds each
 batch's request count to the total and counts cache hits as done at once; the backends report requests as
 they finish (continuous batching in ``transformers``, finished futures in ``openai``, vLLM's own progress
-callback), and the cache tops up whatever a backend did not report when its chunk returns. A stage script
-opens the bar (:func:`looptool.guard.run_stage` wraps it in :func:`stage_progress`); a stage function that
-knows its total up front announces it with ``stage_progress(name, total=n)`` so the ETA is right from the
-first request. Without an open stage bar, a cached backend keeps one bar for its own lifetime.
+callback), and the cache tops up whatever a backend did not report when its chunk returns.
+
+The backends of one process share one bar while any of them is open (a stage opens its backends, runs, and
+closes them), named after the stage (``LOOPTOOL_STAGE``, set by :func:`looptool.guard.run_stage`). A stage
+function that knows its total up front announces it with ``stage_progress(name, total=n)``, so the ETA is right
+from the first request.
 
 Nothing is drawn when stderr is not a terminal (DVC logs, pipes, CI); ``LOOPTOOL_PROGRESS=0`` turns bars off
 and ``=1`` forces them on. The counts are kept either way.
@@ -21,6 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 PROGRESS_ENV = "LOOPTOOL_PROGRESS"
+STAGE_ENV = "LOOPTOOL_STAGE"
 
 
 def bars_enabled() -> bool:
@@ -127,24 +130,33 @@ class StageBar:
         self.closed = True
 
 
-_current: StageBar | None = None
+_current: StageBar | None = None  # the bar of an open stage_progress block, or of the call running now
+_shared: StageBar | None = None  # the bar the open backends share
+_holders: set[int] = set()
 
 
 def current() -> StageBar | None:
-    """The open stage bar, if any."""
-    return _current
+    """The bar requests count on now, if any."""
+    if _current is not None:
+        return _current
+    return _shared if _shared is not None and not _shared.closed else None
+
+
+def _stage_name(default: str) -> str:
+    return os.environ.get(STAGE_ENV) or default
 
 
 @contextlib.contextmanager
 def stage_progress(desc: str, total: int | None = None) -> Iterator[StageBar]:
     """Open the stage's bar for the ``with`` block, or, inside an open one, add ``total`` to its plan."""
     global _current
-    if _current is not None:
+    open_bar = current()
+    if open_bar is not None:
         if total:
-            _current.plan(total)
-        yield _current
+            open_bar.plan(total)
+        yield open_bar
         return
-    bar = StageBar(desc)
+    bar = StageBar(_stage_name(desc))
     if total:
         bar.plan(total)
     _current = bar
@@ -230,22 +242,34 @@ def run_counted(bar: StageBar, n: int, call: Any) -> Any:
 
 
 class OwnBar:
-    """The bar of a backend used outside a stage bar: one for the backend's lifetime, not one per call."""
+    """A backend's hold on the shared bar: created by the first backend that sends a request, closed when the
+    last open backend closes (one bar for the stage, not one per call or per backend)."""
 
     def __init__(self, desc: str):
         self.desc = desc
-        self.bar: StageBar | None = None
+        self.holding = False
 
     def get(self) -> StageBar:
+        global _shared
         if _current is not None:
             return _current
-        if self.bar is None or self.bar.closed:
-            self.bar = StageBar(self.desc)
-        return self.bar
+        if _shared is None or _shared.closed:
+            _shared = StageBar(_stage_name(self.desc))
+            _holders.clear()
+        if not self.holding:
+            _holders.add(id(self))
+            self.holding = True
+        return _shared
 
     def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        global _shared
+        if not self.holding:
+            return
+        self.holding = False
+        _holders.discard(id(self))
+        if not _holders and _shared is not None:
+            _shared.close()
+            _shared = None
 
 
 def tracked(backend: Any) -> Any:
