@@ -432,8 +432,13 @@ def render_card(facts: dict[str, Any]) -> str:
     else:
         run = ev.get("run") or {}
         out.append(
-            f"Greedy decoding, at most {_fmt(run.get('max_new_tokens'))} new tokens, at most "
-            f"{_fmt(run.get('limit') or 'all')} entries per benchmark category (`eval.limit`); n is what was scored. "
+            f"Greedy decoding, at most {_fmt(run.get('max_new_tokens'))} new tokens, "
+            + (
+                f"at most {run['limit']} {'entry' if run['limit'] == 1 else 'entries'} per benchmark category "
+                if run.get("limit")
+                else "every entry of each benchmark category "
+            )
+            + "(`eval.limit`); n is what was scored. "
             "Intervals: Wilson 95% where the metrics carry them.\n\n"
         )
         srows = [
