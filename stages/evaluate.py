@@ -35,4 +35,6 @@ def main(params_path: str, iteration: int, model: str, heldout: str | None, metr
 
 
 if __name__ == "__main__":
-    main()
+    from looptool.guard import run_stage
+
+    run_stage(main)

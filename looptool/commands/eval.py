@@ -8,9 +8,9 @@ import click
 
 @click.command("eval")
 @click.argument("model")
-@click.option("--bfcl", "bfcl_dir", default=None, help="BFCL data folder (BFCL_v3_*.json or bfcl-eval's BFCL_v4_*.json, with possible_answer/); default: params eval.bfcl_dir.")
-@click.option("--acebench", "acebench_dir", default=None, help="ACEBench English data folder (data_*.json, with possible_answer/); default: params eval.acebench_dir.")
-@click.option("--heldout", default=None, help="Held-out split Parquet (SAMPLE schema), e.g. data/seed/heldout.parquet.")
+@click.option("--bfcl", "bfcl_dir", default=None, type=click.Path(exists=True, file_okay=False), help="BFCL data folder (BFCL_v3_*.json or bfcl-eval's BFCL_v4_*.json, with possible_answer/); default: params eval.bfcl_dir.")
+@click.option("--acebench", "acebench_dir", default=None, type=click.Path(exists=True, file_okay=False), help="ACEBench English data folder (data_*.json, with possible_answer/); default: params eval.acebench_dir.")
+@click.option("--heldout", default=None, type=click.Path(exists=True, dir_okay=False), help="Held-out split Parquet (SAMPLE schema), e.g. data/seed/heldout.parquet.")
 @click.option("--limit", type=int, default=None, help="Entries per category (default: params eval.limit; 0 = all).")
 @click.option("--bfcl-categories", default=None, help="Comma-separated BFCL categories (default: params or all single-turn python).")
 @click.option("--acebench-categories", default=None, help="Comma-separated ACEBench categories (default: params or normal+special).")
@@ -32,11 +32,23 @@ def eval_cmd(
     results_path: str | None,
     params_path: str,
 ) -> None:
-    """Score checkpoint MODEL on BFCL-v3 single-turn, ACEBench (normal + special) and a held-out split."""
+    """Score checkpoint MODEL on BFCL-v3 single-turn, ACEBench (normal + special) and a held-out split.
+
+    MODEL: a checkpoint folder (models/iter_2) or a hub id (Qwen/Qwen3-8B); a path is never looked up on the hub.
+
+    Example: looptool eval models/iter_2 --heldout data/seed/heldout.parquet --limit 20
+    """
     import json
     from pathlib import Path
 
     from looptool.config import from_dict, load_params
+    from looptool.model import check_model_ref
+
+    check_model_ref(model)  # before anything slow: a mistyped folder fails in a second, with no network call
+    explicit = click.get_current_context().get_parameter_source("params_path") != click.core.ParameterSource.DEFAULT
+    if explicit and not Path(params_path).is_file():
+        raise click.BadParameter(f"{params_path}: no such file", param_hint="--params")
+
     from looptool.evaluate import EvalConfig, run_evaluate
     from looptool.llm.config import BackendConfig
     from looptool.stage import opened_backend
@@ -62,6 +74,10 @@ def eval_cmd(
 
     with opened_backend(student, model=model) as backend:
         m = run_evaluate(model=model, heldout=heldout, results=results_path, cfg=cfg, backend=backend)
+    for bench in ("heldout", "bfcl", "acebench"):  # defaults that are absent are skipped, with a note
+        why = (m.get(bench) or {}).get("skipped") if isinstance(m.get(bench), dict) else None
+        if why:
+            click.echo(f"note: {bench} skipped: {why}", err=True)
     if out_path:
         write_json(m, out_path)
         click.echo(f"metrics -> {out_path}")

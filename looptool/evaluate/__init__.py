@@ -167,17 +167,16 @@ def _collect(cfg: EvalConfig, heldout_path: str | None) -> tuple[list[_Item], di
 
 
 def _generate(backend: Backend, requests: list[Request], sampling: Sampling, chunk: int) -> list[Completion]:
-    from tqdm.auto import tqdm
+    from looptool.llm.progress import stage_progress
 
     out: list[Completion] = []
-    with tqdm(total=len(requests), desc="evaluate", unit="prompt", mininterval=5) as bar:
+    with stage_progress("evaluate", total=len(requests)):  # one bar; the backend counts each request on it
         for start in range(0, len(requests), chunk):
             part = requests[start : start + chunk]
             got = backend.generate(part, sampling)
             if len(got) != len(part):
                 raise RuntimeError(f"backend {backend.name} returned {len(got)} completions for {len(part)} requests")
             out += got
-            bar.update(len(part))
     return out
 
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from looptool.errors import StageError
+from looptool.llm import progress
 from looptool.llm.base import Backend, Completion, Request, Sampling
 from looptool.llm.common import call_key
 from looptool.llm.config import cache_dir
@@ -219,6 +220,7 @@ class CachedBackend(Backend):
         self.hits = 0
         self.misses = 0
         self.errors = 0
+        self._bar = progress.OwnBar(f"{inner.name} {inner.model}")
 
     def identity(self) -> dict[str, Any]:
         return self._identity
@@ -258,6 +260,19 @@ class CachedBackend(Backend):
         op: str,
         call: Callable[[list[int]], list[Completion]],
     ) -> list[Completion]:
+        bar = self._bar.get()  # the stage's bar; this backend's own when no stage bar is open
+        with progress.using(bar):
+            return self._run_counted(bar, requests, keys, op, call)
+
+    def _run_counted(
+        self,
+        bar: progress.StageBar,
+        requests: Sequence[Request],
+        keys: list[str],
+        op: str,
+        call: Callable[[list[int]], list[Completion]],
+    ) -> list[Completion]:
+        bar.expect(len(requests))
         found = self.store.get_many(keys)
         out: list[Completion | None] = [None] * len(requests)
         first_of: dict[str, int] = {}
@@ -271,9 +286,10 @@ class CachedBackend(Backend):
             else:
                 first_of[k] = i
                 todo.append(i)
+        bar.advance(sum(1 for c in out if c is not None), cached=True)
         for s in range(0, len(todo), self.chunk_size):
             idx = todo[s : s + self.chunk_size]
-            got = call(idx)
+            got = progress.run_counted(bar, len(idx), lambda idx=idx: call(idx))
             if len(got) != len(idx):
                 raise RuntimeError(
                     f"{self.name} backend returned {len(got)} completions for {len(idx)} requests"
@@ -293,8 +309,10 @@ class CachedBackend(Backend):
                 out[i] = Completion.from_json(src.to_json(), cached=src.ok)
                 if src.ok:
                     self.hits += 1
+                bar.advance(1, cached=src.ok)
         return [c for c in out if c is not None]
 
     def close(self) -> None:
+        self._bar.close()
         self.store.close()
         self.inner.close()

@@ -376,16 +376,15 @@ class OpenAIBackend(Backend):
     def generate(self, requests: Sequence[Request], sampling: Sampling) -> list[Completion]:
         if not requests:
             return []
-        from tqdm.auto import tqdm
+        from looptool.llm.progress import report
 
         workers = min(self.cfg.max_concurrency, len(requests))
         with ThreadPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(self._one, r, sampling) for r in requests]
             out = []
-            for f in tqdm(
-                futures, desc=f"{self.model} via {self.base_url}", unit="req", leave=False, disable=None
-            ):
+            for f in futures:  # each answer counts on the stage's one progress bar (looptool.llm.progress)
                 out.append(f.result())
+                report(1)
         return out
 
     def close(self) -> None:
