@@ -7,12 +7,13 @@ import click
 
 @click.command("eval")
 @click.argument("model")
-@click.option("--bfcl", "bfcl_dir", default=None, help="BFCL data folder (BFCL_v3_*.json or bfcl-eval's BFCL_v4_*.json, with possible_answer/); default: params eval.bfcl_dir.")
-@click.option("--acebench", "acebench_dir", default=None, help="ACEBench English data folder (data_*.json, with possible_answer/); default: params eval.acebench_dir.")
+@click.option("--bfcl", "bfcl_dir", default=None, help="BFCL data folder (BFCL_v3_*.json or bfcl-eval's BFCL_v4_*.json, with possible_answer/), 'auto' (the bfcl-eval package's data) or 'none'; default: params eval.bfcl_dir, else auto.")
+@click.option("--acebench", "acebench_dir", default=None, help="ACEBench English data folder (data_*.json, with possible_answer/) or 'none'; default: params eval.acebench_dir.")
 @click.option("--heldout", default=None, help="Held-out split Parquet (SAMPLE schema), e.g. data/seed/heldout.parquet.")
 @click.option("--limit", type=int, default=None, help="Entries per category (default: params eval.limit; 0 = all).")
-@click.option("--bfcl-categories", default=None, help="Comma-separated BFCL categories (default: params or all single-turn python).")
-@click.option("--acebench-categories", default=None, help="Comma-separated ACEBench categories (default: params or normal+special).")
+@click.option("--bfcl-categories", default=None, help="Comma-separated BFCL categories: single-turn (simple, ..., live_relevance), multi-turn (multi_turn_base, multi_turn_miss_func, multi_turn_miss_param, multi_turn_long_context, or multi_turn for all four) (default: params or all single-turn python).")
+@click.option("--acebench-categories", default=None, help="Comma-separated ACEBench categories: normal_*, special_*, agent_multi_turn, agent_multi_step (default: params or normal+special).")
+@click.option("--acebench-scoring", type=click.Choice(["official", "looptool"]), default=None, help="ACEBench answer decoding: official (as ACEBench's eval_main) or looptool (the project's parser) (default: params or official).")
 @click.option("--max-new-tokens", type=int, default=None, help="Longest answer (default: params eval.max_new_tokens).")
 @click.option("--out", "out_path", default=None, help="Write the metrics JSON here (default: print only).")
 @click.option("--results", "results_path", default=None, help="Write one Parquet row per answer here.")
@@ -26,12 +27,17 @@ def eval_cmd(
     limit: int | None,
     bfcl_categories: str | None,
     acebench_categories: str | None,
+    acebench_scoring: str | None,
     max_new_tokens: int | None,
     out_path: str | None,
     results_path: str | None,
     params_path: str,
 ) -> None:
-    """Score checkpoint MODEL on BFCL-v3 single-turn, ACEBench (normal + special) and a held-out split."""
+    """Score checkpoint MODEL on BFCL (single- and multi-turn), ACEBench (normal + special) and a held-out split.
+
+    Resumable: every model call goes through the call cache (backends.student.cache), so a run stopped half-way
+    replays what it had done and continues. Prints a table per category (n, accuracy, 95% interval when the
+    metrics carry one)."""
     import json
     import tempfile
     from pathlib import Path
@@ -44,9 +50,11 @@ def eval_cmd(
     data = dict(params.get("eval") or {})
     # A folder given on the command line wins; otherwise params' (if any); none: that benchmark is skipped.
     if bfcl_dir is not None:
-        data["bfcl_dir"] = bfcl_dir
+        data["bfcl_dir"] = None if bfcl_dir.lower() == "none" else bfcl_dir
     if acebench_dir is not None:
-        data["acebench_dir"] = acebench_dir
+        data["acebench_dir"] = None if acebench_dir.lower() == "none" else acebench_dir
+    if acebench_scoring is not None:
+        data["acebench_scoring"] = acebench_scoring
     if limit is not None:
         data["limit"] = limit or None
     if bfcl_categories:
@@ -60,6 +68,39 @@ def eval_cmd(
 
     metrics_path = out_path or str(Path(tempfile.mkdtemp(prefix="looptool-eval-")) / "metrics.json")
     m = run_evaluate(model, cfg, student, heldout, metrics_path, results_path)
+    click.echo(summary_table(m))
     if out_path:
         click.echo(f"metrics -> {out_path}")
     click.echo(json.dumps({"summary": m["summary"], "run": m["run"]}, indent=2))
+
+
+def _fmt(v: object) -> str:
+    return "-" if v is None else f"{v:.3f}" if isinstance(v, float) else str(v)
+
+
+def summary_table(m: dict) -> str:
+    """Per benchmark category: n, accuracy and the 95% interval (``ci95``, when the metrics carry it); the
+    group figures after; skipped benchmarks last."""
+    from looptool.evaluate import skipped_of
+
+    rows = [("benchmark", "category", "n", "accuracy", "95% interval")]
+    h = m.get("heldout") or {}
+    if "accuracy" in h:
+        ci = h.get("ci95")
+        rows.append(("heldout", "heldout", _fmt(h.get("n")), _fmt(h["accuracy"]),
+                     f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "-"))
+    for bench in ("bfcl", "acebench"):
+        for cat, v in ((m.get(bench) or {}).get("categories") or {}).items():
+            if "accuracy" not in v:
+                continue
+            ci = v.get("ci95")
+            rows.append((bench, cat, _fmt(v.get("n")), _fmt(v["accuracy"]), f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "-"))
+    for key, val in (m.get("summary") or {}).items():
+        if val is not None and key != "heldout":
+            rows.append(("summary", key, "", _fmt(val), ""))
+    widths = [max(len(str(r[i])) for r in rows) for i in range(5)]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    for what, why in skipped_of(m).items():
+        lines.append(f"skipped: {what}: {why}")
+    return "\n".join(lines)

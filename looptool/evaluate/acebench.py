@@ -184,11 +184,12 @@ def request_for(entry: Entry) -> Request:
     return Request.chat(messages_for(entry), to_tools(entry.functions), key=f"acebench/{entry.id}")
 
 
-def score(entry: Entry, text: str, parsed: Any) -> checker.CheckResult:
-    """ACEBench's verdict: special categories on the raw text, normal ones on the parsed calls."""
+def score(entry: Entry, text: str, parsed: Any, mode: str = "official") -> checker.CheckResult:
+    """ACEBench's verdict: special categories on the raw text, normal ones on the answer decoded as ``mode``
+    says (``official``: as ACEBench's ``eval_main``; ``looptool``: the project's parse, ``parsed``)."""
     if checker.category_kind(entry.category) == "special":
         return checker.check_special(text, entry.answer, entry.category)
-    return checker.check_normal(entry.functions, parsed, entry.answer, entry.category)
+    return checker.check_normal_text(entry.functions, text, entry.answer, entry.category, mode, parsed=parsed)
 
 
 def _mean(values: list[float]) -> float | None:

@@ -45,7 +45,7 @@ from looptool.calls import Call, parse
 from looptool.evaluate import bfcl as single
 from looptool.llm.base import Backend, Completion, Request, Sampling
 
-CATEGORIES = ("multi_turn_base", "multi_turn_miss_func", "multi_turn_miss_param", "multi_turn_long_context")
+CATEGORIES = single.MULTI_TURN
 BFCL_EVAL_VERSION = "2025.12.17"
 """The ``bfcl-eval`` release the Makefile installs and the figures follow."""
 
