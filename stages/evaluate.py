@@ -25,7 +25,8 @@ def main(params_path: str, iteration: int, model: str, heldout: str | None, metr
     key = iteration if iteration > 0 else None
     cfg = section_config(EvalConfig, "eval", params_path, key=key)
     student = section_config(BackendConfig, "backends.student", params_path, key=key)
-    m = run_evaluate(model, cfg, student, heldout, metrics, results, iteration=iteration)
+    user = section_config(BackendConfig, "backends.user", params_path, key=key)  # ACEBench agent's simulated user
+    m = run_evaluate(model, cfg, student, heldout, metrics, results, iteration=iteration, user_cfg=user)
     shown = ", ".join(f"{k} {v:.3f}" for k, v in m["summary"].items() if v is not None) or "nothing evaluated"
     click.echo(f"evaluate@{iteration}: {shown} ({m['run']['prompts']} prompts, {m['run']['seconds']} s)")
 

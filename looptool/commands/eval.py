@@ -9,6 +9,9 @@ import click
 @click.argument("model")
 @click.option("--bfcl", "bfcl_dir", default=None, help="BFCL data folder (BFCL_v3_*.json or bfcl-eval's BFCL_v4_*.json, with possible_answer/), 'auto' (the bfcl-eval package's data) or 'none'; default: params eval.bfcl_dir, else auto.")
 @click.option("--acebench", "acebench_dir", default=None, help="ACEBench English data folder (data_*.json, with possible_answer/) or 'none'; default: params eval.acebench_dir.")
+@click.option("--acebench-code", "acebench_code_dir", default=None, help="ACEBench checkout for the agent categories (its scenario classes and prompts); default: params eval.acebench_code_dir, or the checkout holding --acebench.")
+@click.option("--user-url", default=None, help="agent_multi_turn's simulated user: an OpenAI-compatible server (e.g. http://127.0.0.1:8000/v1); default: params backends.user.")
+@click.option("--user-model", default=None, help="The simulated user's served model name (with --user-url).")
 @click.option("--heldout", default=None, help="Held-out split Parquet (SAMPLE schema), e.g. data/seed/heldout.parquet.")
 @click.option("--limit", type=int, default=None, help="Entries per category (default: params eval.limit; 0 = all).")
 @click.option("--bfcl-categories", default=None, help="Comma-separated BFCL categories: single-turn (simple, ..., live_relevance), multi-turn (multi_turn_base, multi_turn_miss_func, multi_turn_miss_param, multi_turn_long_context, or multi_turn for all four) (default: params or all single-turn python).")
@@ -23,6 +26,9 @@ def eval_cmd(
     model: str,
     bfcl_dir: str | None,
     acebench_dir: str | None,
+    acebench_code_dir: str | None,
+    user_url: str | None,
+    user_model: str | None,
     heldout: str | None,
     limit: int | None,
     bfcl_categories: str | None,
@@ -53,6 +59,8 @@ def eval_cmd(
         data["bfcl_dir"] = None if bfcl_dir.lower() == "none" else bfcl_dir
     if acebench_dir is not None:
         data["acebench_dir"] = None if acebench_dir.lower() == "none" else acebench_dir
+    if acebench_code_dir is not None:
+        data["acebench_code_dir"] = acebench_code_dir
     if acebench_scoring is not None:
         data["acebench_scoring"] = acebench_scoring
     if limit is not None:
@@ -65,9 +73,15 @@ def eval_cmd(
         data["max_new_tokens"] = max_new_tokens
     cfg = from_dict(EvalConfig, data, "eval (params + options)")
     student = from_dict(BackendConfig, (params.get("backends") or {}).get("student") or {}, "backends.student")
+    user_data = dict((params.get("backends") or {}).get("user") or {"backend": "none"})
+    if user_url:
+        user_data.update({"backend": "openai", "base_url": user_url})
+    if user_model:
+        user_data["model"] = user_model
+    user = from_dict(BackendConfig, user_data, "backends.user (params + options)")
 
     metrics_path = out_path or str(Path(tempfile.mkdtemp(prefix="looptool-eval-")) / "metrics.json")
-    m = run_evaluate(model, cfg, student, heldout, metrics_path, results_path)
+    m = run_evaluate(model, cfg, student, heldout, metrics_path, results_path, user_cfg=user)
     click.echo(summary_table(m))
     if out_path:
         click.echo(f"metrics -> {out_path}")

@@ -28,6 +28,7 @@ import polars as pl
 from looptool import io
 from looptool.calls import parse
 from looptool.evaluate import acebench as ace
+from looptool.evaluate import acebench_agent as ace_agent
 from looptool.evaluate import bfcl
 from looptool.evaluate import bfcl_multi as bfcl_mt
 from looptool.evaluate import heldout as held
@@ -88,6 +89,10 @@ class EvalConfig:
     """BFCL parallel categories: require the calls in the answer's order (BFCL itself does not)."""
     chunk_size: int = 64
     """Requests handed to the backend per call (progress and resume granularity; the backend batches within)."""
+    acebench_code_dir: str | None = None
+    """An ACEBench checkout (github.com/ACEBench/ACEBench, the layout with ``model_inference/multi_turn/``) for
+    the agent categories: its scenario classes and prompts are read from it. None: the checkout holding
+    ``acebench_dir`` when that is its ``data_all/data_en``; else the agent categories are skipped."""
     acebench_scoring: str = "official"
     """How ACEBench normal answers are decoded: ``official`` (as ACEBench's ``eval_main``: whitespace removed,
     the python list ``[f(a=1)]`` of its prompt, or the calls of a function-calling reply) or ``looptool`` (the
@@ -135,9 +140,10 @@ def _dir_status(path: str | None, what: str) -> tuple[Path | None, str | None]:
 
 
 def _collect(
-    cfg: EvalConfig, heldout_path: str | None
+    cfg: EvalConfig, heldout_path: str | None, has_user: bool = False
 ) -> tuple[list[_Item], dict[str, Any], pl.DataFrame | None, dict[str, list[Any]]]:
-    """Every request to run, the multi-turn entries, and per benchmark what was loaded or why it was skipped."""
+    """Every request to run, the conversation entries (BFCL multi-turn, ACEBench agent) by category, and per
+    benchmark what was loaded or why it was skipped."""
     items: list[_Item] = []
     multi: dict[str, list[Any]] = {}
     info: dict[str, Any] = {"heldout": {}, "bfcl": {"categories": {}}, "acebench": {"categories": {}}}
@@ -180,9 +186,23 @@ def _collect(
         info["acebench"]["skipped"] = why
     else:
         info["acebench"]["data_dir"] = str(root)
+        code_dir = ace_agent.find_code_dir(cfg.acebench_code_dir, root)
         for cat in cfg.acebench_categories:
             if cat in ace.AGENT:
-                info["acebench"]["categories"][cat] = {"skipped": AGENT_SKIPPED}
+                if code_dir is None:
+                    info["acebench"]["categories"][cat] = {"skipped": AGENT_SKIPPED}
+                    continue
+                if cat == "agent_multi_turn" and not has_user:
+                    info["acebench"]["categories"][cat] = {"skipped": NO_USER}
+                    continue
+                try:
+                    ag_entries, n_total = ace_agent.load_category(root, cat)
+                except FileNotFoundError as e:
+                    info["acebench"]["categories"][cat] = {"skipped": str(e)}
+                    continue
+                multi[cat] = ag_entries[: cfg.limit] if cfg.limit else ag_entries
+                info["acebench"]["categories"][cat] = {"n_total": n_total}
+                info["acebench"]["code_dir"] = str(code_dir)
                 continue
             try:
                 entries, n_total = ace.load_category(root, cat)
@@ -196,9 +216,10 @@ def _collect(
 
 
 AGENT_SKIPPED = (
-    "agent categories need ACEBench's executable scenario classes (its code ships in no package) and a "
-    "simulated user: not implemented"
+    "agent categories need an ACEBench checkout for its scenario classes and prompts (eval.acebench_code_dir; "
+    "ACEBench ships no package)"
 )
+NO_USER = "agent_multi_turn needs a simulated user: configure backends.user (any OpenAI-compatible server)"
 
 
 def _generate(backend: Backend, requests: list[Request], sampling: Sampling, chunk: int, bar: Any) -> list[Completion]:
@@ -211,6 +232,22 @@ def _generate(backend: Backend, requests: list[Request], sampling: Sampling, chu
         out += got
         bar.update(len(part))
     return out
+
+
+def _agent_row(r: ace_agent.Result) -> dict[str, Any]:
+    return {
+        "benchmark": "acebench",
+        "category": r.category,
+        "id": r.id,
+        "prediction": json.dumps(r.transcript, ensure_ascii=False, default=str)[:20000],
+        "calls": json.dumps(r.calls, ensure_ascii=False)[:20000],
+        "parse_error": None,
+        "valid": bool(r.valid),
+        "error_type": r.error_type,
+        "error": r.error,
+        "n_tokens": r.n_tokens,
+        "backend_error": r.error if r.error_type == "agent:backend_error" else None,
+    }
 
 
 def _multi_turn_row(r: bfcl_mt.Result) -> dict[str, Any]:
@@ -278,7 +315,10 @@ def _per_category(results: pl.DataFrame) -> dict[tuple[str, str], dict[str, Any]
     return {(b, c): {"n": int(n), "correct": int(k), "accuracy": int(k) / int(n)} for b, c, n, k in df.iter_rows()}
 
 
-def _metrics(results: pl.DataFrame, info: dict[str, Any], heldout_df: pl.DataFrame | None) -> dict[str, Any]:
+def _metrics(
+    results: pl.DataFrame, info: dict[str, Any], heldout_df: pl.DataFrame | None, process: dict[str, float] | None = None
+) -> dict[str, Any]:
+    process = process or {}
     per_cat = _per_category(results)
     out: dict[str, Any] = {}
 
@@ -328,14 +368,20 @@ def _metrics(results: pl.DataFrame, info: dict[str, Any], heldout_df: pl.DataFra
             if r is None:
                 continue
             entry = {**meta, "n": r["n"], "correct": r["correct"], "accuracy": round(r["accuracy"], 4)}
+            if cat in ace.AGENT:
+                entry["process_accuracy"] = round(process.get(cat, 0.0), 4)
             if ace_checker.category_kind(cat) == "normal_multi_turn":
                 sub = results.filter((pl.col("benchmark") == "acebench") & (pl.col("category") == cat))
                 end, process = ace_checker.multi_turn_accuracy(sub["id"].to_list(), sub["valid"].to_list())
                 entry.update({"turn_accuracy": entry["accuracy"], "accuracy": end, "process_accuracy": process})
             cats[cat] = entry
         scored = {c: v for c, v in cats.items() if "accuracy" in v}
-        skipped_agent = [c for c in ace.AGENT if c in cats and "skipped" in cats[c]]
-        agent_note = AGENT_SKIPPED if skipped_agent or not any(c in scored for c in ace.AGENT) else None
+        skipped_agent = [cats[c]["skipped"] for c in ace.AGENT if c in cats and "skipped" in cats[c]]
+        agent_note = (
+            (skipped_agent[0] if skipped_agent else "agent categories not requested (eval.acebench_categories)")
+            if skipped_agent or not all(c in scored for c in ace.AGENT)
+            else None
+        )
         out["acebench"] = {"data_dir": a["data_dir"], "categories": cats, **ace.aggregate(scored, agent_note)}
     out["summary"] = summary_of(out)
     return out
@@ -374,23 +420,32 @@ def skipped_of(metrics: dict[str, Any]) -> dict[str, str]:
 
 
 def evaluate(
-    backend: Backend, cfg: EvalConfig, heldout_path: str | None = None
+    backend: Backend, cfg: EvalConfig, heldout_path: str | None = None, user: Backend | None = None
 ) -> tuple[dict[str, Any], pl.DataFrame]:
-    """Evaluate ``backend``'s model; return (metrics, one :data:`EVAL_RESULT` row per answer)."""
+    """Evaluate ``backend``'s model; return (metrics, one :data:`EVAL_RESULT` row per answer).
+
+    ``user``: the simulated user of ACEBench's agent_multi_turn (the ``backends.user`` role)."""
     from tqdm.auto import tqdm
 
     t0 = time.perf_counter()
-    items, info, heldout_df, multi = _collect(cfg, heldout_path)
+    items, info, heldout_df, multi = _collect(cfg, heldout_path, has_user=user is not None)
     n_multi = sum(len(v) for v in multi.values())
     log.info("evaluate: %d prompts, %d multi-turn conversations", len(items), n_multi)
     sampling = Sampling(max_new_tokens=cfg.max_new_tokens, temperature=0.0)
     with tqdm(total=len(items) + n_multi, desc="evaluate", unit="item", mininterval=5) as bar:
         completions = _generate(backend, [i.request for i in items], sampling, cfg.chunk_size, bar) if items else []
         rows = [_score(item, comp, cfg) for item, comp in zip(items, completions, strict=True)]
-        for entries in multi.values():
-            rows += [_multi_turn_row(r) for r in bfcl_mt.run(backend, entries, sampling, progress=bar.update)]
+        code = ace_agent.AceCode.load(info["acebench"]["code_dir"]) if "code_dir" in info["acebench"] else None
+        process: dict[str, float] = {}
+        for cat, entries in multi.items():
+            if cat in bfcl.MULTI_TURN:
+                rows += [_multi_turn_row(r) for r in bfcl_mt.run(backend, entries, sampling, progress=bar.update)]
+            else:
+                got = ace_agent.run(backend, user, code, entries, sampling, progress=bar.update)
+                process[cat] = sum(r.process for r in got) / len(got) if got else 0.0
+                rows += [_agent_row(r) for r in got]
     results = frame(rows, EVAL_RESULT) if rows else EVAL_RESULT.empty()
-    metrics = _metrics(results, info, heldout_df)
+    metrics = _metrics(results, info, heldout_df, process)
     metrics["run"] = {
         "prompts": len(items),
         "conversations": n_multi,
@@ -414,12 +469,21 @@ def run_evaluate(
     metrics_path: str | Path,
     results_path: str | Path | None = None,
     iteration: int | None = None,
+    user_cfg: Any = None,
 ) -> dict[str, Any]:
-    """Evaluate checkpoint ``model`` with the student backend of ``backend_cfg``; write metrics (and results)."""
+    """Evaluate checkpoint ``model`` with the student backend of ``backend_cfg`` (and, for ACEBench's
+    agent_multi_turn, the simulated user of ``user_cfg``, the ``backends.user`` role); write metrics (and
+    results)."""
+    import contextlib
+
     from looptool.llm import get_backend  # heavy (torch) only when a model is actually run
 
-    with get_backend(backend_cfg, model=model) as backend:
-        metrics, results = evaluate(backend, cfg, heldout_path)
+    with contextlib.ExitStack() as stack:
+        backend = stack.enter_context(get_backend(backend_cfg, model=model))
+        user = None
+        if user_cfg is not None and user_cfg.enabled and "agent_multi_turn" in cfg.acebench_categories:
+            user = stack.enter_context(get_backend(user_cfg))
+        metrics, results = evaluate(backend, cfg, heldout_path, user=user)
     metrics = {"model": str(model), "iteration": iteration, **metrics}
     io.write_json(metrics, metrics_path)
     if results_path is not None:
