@@ -13,10 +13,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
+from test_llm_openai import served  # noqa: F401 - the transformers serve fixture
 
 from looptool.evaluate import acebench_agent as ag
 from looptool.llm.base import Backend, Completion, Request, Sampling
-from test_llm_openai import served  # noqa: F401 - the transformers serve fixture
 
 CODE = os.environ.get("LOOPTOOL_ACEBENCH_CODE")
 pytestmark = pytest.mark.skipif(
@@ -131,7 +131,7 @@ def test_state_check_and_process_accuracy_rules():
     assert ag.process_accuracy([], [["[a()]"], ["[b()]"]]) == 0.0
 
 
-def test_agent_end_to_end_against_a_real_server(code, data_dir, served, tmp_path):
+def test_agent_end_to_end_against_a_real_server(code, data_dir, served, tmp_path):  # noqa: F811
     """Student and simulated user both through the openai backend against ``transformers serve``."""
     from looptool.evaluate import EvalConfig, evaluate
     from looptool.llm.config import BackendConfig

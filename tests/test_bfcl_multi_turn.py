@@ -127,7 +127,7 @@ def test_wrong_argument_scores_wrong(entries):
     key = _key(es)
     mutated = []
     for e in es:
-        for t, calls in enumerate(key[e.id]):
+        for calls in key[e.id]:
             for i, c in enumerate(calls):
                 strs = [k for k, v in c.arguments.items() if isinstance(v, str)]
                 if strs:
