@@ -8,6 +8,7 @@ loop and scenarios; the end-to-end test runs student and simulated user against 
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
@@ -139,15 +140,18 @@ def test_agent_end_to_end_against_a_real_server(code, data_dir, served, tmp_path
 
     url, ckpt = served
     cfg_b = BackendConfig(backend="openai", base_url=url, max_concurrency=2, cache=False)
-    cfg = EvalConfig(bfcl_dir=None, acebench_dir=str(data_dir), acebench_code_dir=CODE, limit=2,
-                     acebench_categories=["agent_multi_turn", "agent_multi_step"], max_new_tokens=16)
+    # short conversations: a random model never says "finish conversation", and a loaded CPU serves slowly
+    cfg = EvalConfig(bfcl_dir=None, acebench_dir=str(data_dir), acebench_code_dir=CODE, limit=1,
+                     acebench_categories=["agent_multi_turn", "agent_multi_step"], max_new_tokens=8,
+                     acebench_max_messages=5)
     with OpenAIBackend(str(ckpt), cfg_b) as student, OpenAIBackend(str(ckpt), cfg_b) as user:
         metrics, results = evaluate(student, cfg, None, user=user)
     cats = metrics["acebench"]["categories"]
     for c in ag.CATEGORIES:
-        assert cats[c]["n"] == 2 and "accuracy" in cats[c] and "process_accuracy" in cats[c]
+        assert cats[c]["n"] == 1 and "accuracy" in cats[c] and "process_accuracy" in cats[c]
     assert "summary" not in metrics["acebench"]  # normal/special not run: no overall
     assert metrics["acebench"]["agent_summary"] is not None
     mt = results.filter(results["category"] == "agent_multi_turn")
-    assert mt.height == 2 and mt["backend_error"].is_null().all()
-    assert all('"sender": "user"' in p and '"sender": "agent"' in p for p in mt["prediction"])
+    assert mt.height == 1 and mt["backend_error"].is_null().all()
+    turns = json.loads(mt["prediction"][0])
+    assert [t["sender"] for t in turns][:2] == ["user", "agent"] and len(turns) >= 4

@@ -93,6 +93,8 @@ class EvalConfig:
     """An ACEBench checkout (github.com/ACEBench/ACEBench, the layout with ``model_inference/multi_turn/``) for
     the agent categories: its scenario classes and prompts are read from it. None: the checkout holding
     ``acebench_dir`` when that is its ``data_all/data_en``; else the agent categories are skipped."""
+    acebench_max_messages: int = 40
+    """ACEBench agent conversations end after this many messages (ACEBench's ``max_dialog_turns``, 40)."""
     acebench_scoring: str = "official"
     """How ACEBench normal answers are decoded: ``official`` (as ACEBench's ``eval_main``: whitespace removed,
     the python list ``[f(a=1)]`` of its prompt, or the calls of a function-calling reply) or ``looptool`` (the
@@ -107,8 +109,8 @@ class EvalConfig:
             v = getattr(self, name)
             if v is not None and v < 1:
                 raise ValueError(f"{name} must be >= 1 or null (all)")
-        if self.max_new_tokens < 1 or self.chunk_size < 1:
-            raise ValueError("max_new_tokens and chunk_size must be >= 1")
+        if self.max_new_tokens < 1 or self.chunk_size < 1 or self.acebench_max_messages < 2:
+            raise ValueError("max_new_tokens and chunk_size must be >= 1, acebench_max_messages >= 2")
         if self.acebench_scoring not in ace_checker.SCORING_MODES:
             raise ValueError(f"acebench_scoring must be one of {list(ace_checker.SCORING_MODES)}")
 
@@ -441,7 +443,8 @@ def evaluate(
             if cat in bfcl.MULTI_TURN:
                 rows += [_multi_turn_row(r) for r in bfcl_mt.run(backend, entries, sampling, progress=bar.update)]
             else:
-                got = ace_agent.run(backend, user, code, entries, sampling, progress=bar.update)
+                got = ace_agent.run(backend, user, code, entries, sampling, progress=bar.update,
+                                    max_messages=cfg.acebench_max_messages)
                 process[cat] = sum(r.process for r in got) / len(got) if got else 0.0
                 rows += [_agent_row(r) for r in got]
     results = frame(rows, EVAL_RESULT) if rows else EVAL_RESULT.empty()

@@ -318,6 +318,7 @@ def process_accuracy(executed: list[str], mile_stone: list[Any]) -> float:
 class Conversation:
     entry: Entry
     code: AceCode
+    max_messages: int = MAX_MESSAGES
     env: Environment = field(init=False)
     history: str = ""
     user_messages: list[dict[str, str]] = field(default_factory=list)
@@ -350,7 +351,7 @@ class Conversation:
         # ACEBench: the opening message, then at most MAX_MESSAGES more; "finish conversation" counts from the
         # fourth message on
         finished = self.n_messages > 3 and FINISH in (message if isinstance(message, str) else str(message))
-        if finished or self.n_messages > MAX_MESSAGES:
+        if finished or self.n_messages > self.max_messages:
             self.done = True
 
     def request(self) -> tuple[str, Request]:
@@ -427,12 +428,13 @@ def run(
     sampling: Sampling,
     user_sampling: Sampling | None = None,
     progress: Any = None,
+    max_messages: int = MAX_MESSAGES,
 ) -> list[Result]:
     """Every conversation, advancing together: one batched call per role and round."""
     if user is None and any(e.kind == "multi_turn" for e in entries):
         raise ValueError("ACEBench agent_multi_turn needs a simulated user (backends.user)")
     user_sampling = user_sampling or Sampling(max_new_tokens=256, temperature=0.0)
-    convs = [Conversation(e, code) for e in entries]
+    convs = [Conversation(e, code, max_messages) for e in entries]
     results: dict[str, Result] = {}
     while True:
         for c in convs:
