@@ -310,7 +310,8 @@ def aggregate(per_category: dict[str, dict[str, Any]]) -> dict[str, Any]:
     if all(g is not None for g in groups):
         v3, kind = _unweighted([g for g in groups if g is not None]), "v3: unweighted mean of non-live, live and multi-turn"
     else:
-        v3, kind = None, "single-turn only" if overall is not None else "nothing evaluated"
+        v3 = None
+        kind = "single-turn only" if overall is not None else "multi-turn only" if overall_multi else "nothing evaluated"
     return {
         "overall": _acc(v3),
         "overall_kind": kind,
