@@ -76,8 +76,9 @@ class EvalConfig:
     ``multi_turn_base``, ``multi_turn_miss_func``, ``multi_turn_miss_param``, ``multi_turn_long_context``, or
     ``multi_turn`` for all four, are conversations of several model calls each)."""
     acebench_categories: list[str] = field(default_factory=lambda: list(ace.DEFAULT_CATEGORIES))
-    """ACEBench normal and special categories. The agent categories need a simulated user: listed ones are
-    reported as skipped."""
+    """ACEBench categories (default: normal and special). ``agent_multi_step`` and ``agent_multi_turn`` run with
+    an ACEBench checkout (``acebench_code_dir``); ``agent_multi_turn`` also needs a simulated user
+    (``backends.user``); without them they are reported as skipped."""
     limit: int | None = 20
     """Entries per benchmark category (the first N of each file; multi-turn ACEBench: N conversations);
     None = all. Small on CPU, None for full runs on a GPU."""

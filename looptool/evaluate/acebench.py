@@ -2,8 +2,8 @@
 
 Data: ACEBench's ``data_all/data_en`` folder (``data_<category>.json`` with ``possible_answer/`` beside).
 Normal and special categories are single-step: the conversation so far is given and the model answers once.
-The agent categories (``agent_multi_turn``, ``agent_multi_step``) need a simulated user and executable
-scenario classes; they are not evaluated here and are reported as skipped.
+The agent categories (``agent_multi_turn``, ``agent_multi_step``) are conversations with ACEBench's
+executable scenarios: :mod:`looptool.evaluate.acebench_agent`.
 
 Prompting uses ACEBench's function-calling mode (its FC prompts, in the ``yxli2123/ACEBench`` copy): a short
 system prompt with the current time (normal, special) or the user profile (preference), the special categories'
