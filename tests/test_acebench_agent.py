@@ -53,7 +53,9 @@ class Replay(Backend):
             i = self.pos.get(eid, 0)
             self.pos[eid] = i + 1
             stones = self.calls[eid]
-            out.append(Completion(text=stones[i] if i < len(stones) else "finish conversation", token_ids=[1]))
+            out.append(
+                Completion(text=stones[i] if i < len(stones) else "finish conversation", token_ids=[1])
+            )
         return out
 
 
@@ -89,8 +91,11 @@ def test_milestone_replay_reaches_the_ground_truth_state(code, data_dir, categor
 
 
 def test_dropping_the_last_milestone_fails(code, data_dir):
-    es = [e for e in ag.load_category(data_dir, "agent_multi_step")[0]
-          if int(e.id.rsplit("_", 1)[1]) not in REPLAY_FAILS["agent_multi_step"]]
+    es = [
+        e
+        for e in ag.load_category(data_dir, "agent_multi_step")[0]
+        if int(e.id.rsplit("_", 1)[1]) not in REPLAY_FAILS["agent_multi_step"]
+    ]
     res = ag.run(Replay({e.id: _stones(e)[:-1] for e in es}), None, code, es, Sampling(max_new_tokens=8))
     assert es and not any(r.valid for r in res)
     assert all(r.process < 1.0 for r in res)
@@ -124,9 +129,13 @@ def test_hostile_agent_answers_run_nothing(code, data_dir, tmp_path):
 
 def test_state_check_and_process_accuracy_rules():
     gt = [{"BaseApi": {"wifi": True}}, {"MessageApi": {"inbox": {"1": {"m": "a"}}}}]
-    ok, _ = ag.check_state([{"BaseApi": {"wifi": True}}, {"MessageApi": {"inbox": {"1": {"m": "a"}, "2": {}}}}], gt)
+    ok, _ = ag.check_state(
+        [{"BaseApi": {"wifi": True}}, {"MessageApi": {"inbox": {"1": {"m": "a"}, "2": {}}}}], gt
+    )
     assert ok  # dict attributes: the ground truth's keys only
-    assert not ag.check_state([{"BaseApi": {"wifi": False}}, {"MessageApi": {"inbox": {"1": {"m": "a"}}}}], gt)[0]
+    assert not ag.check_state(
+        [{"BaseApi": {"wifi": False}}, {"MessageApi": {"inbox": {"1": {"m": "a"}}}}], gt
+    )[0]
     assert not ag.check_state([{"BaseApi": {"wifi": True}}], gt)[0]
     assert ag.process_accuracy(["[a()]", "[x()]", "[b()]"], ["[a()]", "[b()]", "[c()]"]) == 0.667
     assert ag.process_accuracy([], [["[a()]"], ["[b()]"]]) == 0.0
@@ -141,9 +150,15 @@ def test_agent_end_to_end_against_a_real_server(code, data_dir, served, tmp_path
     url, ckpt = served
     cfg_b = BackendConfig(backend="openai", base_url=url, max_concurrency=2, cache=False)
     # short conversations: a random model never says "finish conversation", and a loaded CPU serves slowly
-    cfg = EvalConfig(bfcl_dir=None, acebench_dir=str(data_dir), acebench_code_dir=CODE, limit=1,
-                     acebench_categories=["agent_multi_turn", "agent_multi_step"], max_new_tokens=8,
-                     acebench_max_messages=5)
+    cfg = EvalConfig(
+        bfcl_dir=None,
+        acebench_dir=str(data_dir),
+        acebench_code_dir=CODE,
+        limit=1,
+        acebench_categories=["agent_multi_turn", "agent_multi_step"],
+        max_new_tokens=8,
+        acebench_max_messages=5,
+    )
     with OpenAIBackend(str(ckpt), cfg_b) as student, OpenAIBackend(str(ckpt), cfg_b) as user:
         metrics, results = evaluate(student, cfg, None, user=user)
     cats = metrics["acebench"]["categories"]

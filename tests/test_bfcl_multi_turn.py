@@ -103,7 +103,9 @@ def test_ground_truth_scores_correct(entries, category):
     results = mt.run(AnswerKey(_key(es)), es, Sampling(max_new_tokens=8))
     failed = {r.id for r in results if not r.valid}
     assert failed == GROUND_TRUTH_FAILS[category], [
-        (r.id, r.error_type, (r.error or "")[:300]) for r in results if not r.valid and r.id not in GROUND_TRUTH_FAILS[category]
+        (r.id, r.error_type, (r.error or "")[:300])
+        for r in results
+        if not r.valid and r.id not in GROUND_TRUTH_FAILS[category]
     ][:5]
 
 
@@ -154,7 +156,10 @@ def test_no_answer_and_text_only_score_wrong(entries):
 def test_context_overflow_is_a_counted_failure(entries):
     class TooLong(AnswerKey):
         def generate(self, requests, sampling):
-            return [Completion(error="prompt of 9000 tokens does not fit the model's context (8192)") for _ in requests]
+            return [
+                Completion(error="prompt of 9000 tokens does not fit the model's context (8192)")
+                for _ in requests
+            ]
 
     es = entries["multi_turn_long_context"][:2]
     results = mt.run(TooLong({}), es, Sampling(max_new_tokens=8))

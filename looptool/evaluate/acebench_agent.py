@@ -117,7 +117,9 @@ class AceCode:
                 for kind in ("multi_turn", "multi_step")
             }
         except (ImportError, AttributeError) as e:
-            raise RuntimeError(f"{root}: cannot read ACEBench's agent code ({type(e).__name__}: {e})") from None
+            raise RuntimeError(
+                f"{root}: cannot read ACEBench's agent code ({type(e).__name__}: {e})"
+            ) from None
         finally:
             if added:
                 with contextlib.suppress(ValueError):
@@ -125,8 +127,14 @@ class AceCode:
         return cls(
             root,
             {"BaseApi": user.SYSTEM_PROMPT_BASE_EN, "Travel": user.SYSTEM_PROMPT_TRAVEL_EN},
-            {"multi_turn": turn.MULTI_TURN_AGENT_PROMPT_SYSTEM_EN, "multi_step": step.MULTI_TURN_AGENT_PROMPT_SYSTEM_EN},
-            {"multi_turn": turn.MULTI_TURN_AGENT_PROMPT_USER_EN, "multi_step": step.MULTI_TURN_AGENT_PROMPT_USER_EN},
+            {
+                "multi_turn": turn.MULTI_TURN_AGENT_PROMPT_SYSTEM_EN,
+                "multi_step": step.MULTI_TURN_AGENT_PROMPT_SYSTEM_EN,
+            },
+            {
+                "multi_turn": turn.MULTI_TURN_AGENT_PROMPT_USER_EN,
+                "multi_step": step.MULTI_TURN_AGENT_PROMPT_USER_EN,
+            },
             {"Travel": prompts.TRAVEL_PROMPT_EN, "BaseApi": prompts.BASE_PROMPT_EN},
             classes,
         )
@@ -172,8 +180,18 @@ def load_category(data_dir: str | Path, category: str) -> tuple[list[Entry], int
         if unknown:
             raise ValueError(f"{qpath}:{n}: unknown scenario class(es) {unknown}")
         gt = a["ground_truth"] if isinstance(a["ground_truth"], list) else [a["ground_truth"]]
-        out.append(Entry(q["id"], category, q["question"], q["function"], q.get("initial_config") or {},
-                         list(q["involved_classes"]), gt, a.get("mile_stone") or []))
+        out.append(
+            Entry(
+                q["id"],
+                category,
+                q["question"],
+                q["function"],
+                q.get("initial_config") or {},
+                list(q["involved_classes"]),
+                gt,
+                a.get("mile_stone") or [],
+            )
+        )
     return out, len(questions)
 
 
@@ -182,8 +200,13 @@ def load_category(data_dir: str | Path, category: str) -> tuple[list[Entry], int
 
 def ace_render(calls: list[Call] | tuple[Call, ...]) -> str:
     """Calls as ACEBench writes them: ``[name(key='value', n=1), other()]``."""
-    return "[" + ", ".join(f"{c.name}(" + ", ".join(f"{k}={v!r}" for k, v in c.arguments.items()) + ")"
-                           for c in calls) + "]"
+    return (
+        "["
+        + ", ".join(
+            f"{c.name}(" + ", ".join(f"{k}={v!r}" for k, v in c.arguments.items()) + ")" for c in calls
+        )
+        + "]"
+    )
 
 
 def _result_text(value: Any) -> Any:
@@ -283,11 +306,17 @@ def check_state(state: list[dict[str, Any]], ground_truth: list[dict[str, Any]])
             if isinstance(want, dict):
                 for k, v in want.items():
                     if not isinstance(value, dict) or k not in value:
-                        errors.append(f"class({scenario}) attributes({attr}) wrong, [expected: {want}, real: {value}]")
+                        errors.append(
+                            f"class({scenario}) attributes({attr}) wrong, [expected: {want}, real: {value}]"
+                        )
                     elif v != value[k]:
-                        errors.append(f"class({scenario}) attributes({attr}.{k}) wrong, [expected: {v}, real: {value[k]}]")
+                        errors.append(
+                            f"class({scenario}) attributes({attr}.{k}) wrong, [expected: {v}, real: {value[k]}]"
+                        )
             elif want != value:
-                errors.append(f"class({scenario}) attributes({attr}) wrong, [expected: {want}, real: {value}]")
+                errors.append(
+                    f"class({scenario}) attributes({attr}) wrong, [expected: {want}, real: {value}]"
+                )
     return not errors, errors
 
 
@@ -336,7 +365,10 @@ class Conversation:
         if self.entry.kind == "multi_turn":
             cls = "BaseApi" if "BaseApi" in self.entry.involved_classes else "Travel"
             self.user_messages = [
-                {"role": "system", "content": self.code.user_prompts[cls].format(instruction=self.entry.question)},
+                {
+                    "role": "system",
+                    "content": self.code.user_prompts[cls].format(instruction=self.entry.question),
+                },
                 {"role": "user", "content": USER_OPENING},
             ]
             self.turn = "user"
@@ -365,7 +397,9 @@ class Conversation:
                 if cls in self.entry.involved_classes:
                     system += self.code.scene_prompts[cls]
         user = self.code.agent_user[kind].format(functions=self.entry.functions, history=self.history)
-        return "agent", Request.chat([{"role": "system", "content": system}, {"role": "user", "content": user}], key=key)
+        return "agent", Request.chat(
+            [{"role": "system", "content": system}, {"role": "user", "content": user}], key=key
+        )
 
     def advance(self, comp: Completion) -> None:
         self.n_tokens += len(comp.token_ids)
@@ -385,7 +419,9 @@ class Conversation:
         if parsed.ok and parsed.calls:
             results = self.env.execute(parsed.calls)
             self.executed.append(ace_render(parsed.calls))
-            self._add("execution", results, "execution:" if self.entry.kind == "multi_turn" else "execution result:")
+            self._add(
+                "execution", results, "execution:" if self.entry.kind == "multi_turn" else "execution result:"
+            )
             return  # the agent speaks again
         if self.entry.kind == "multi_step":
             self.done = True  # no user to answer a text reply
@@ -412,12 +448,29 @@ def score(conv: Conversation) -> Result:
     e = conv.entry
     process = process_accuracy(conv.executed, e.mile_stone)
     if conv.failure is not None:
-        return Result(e.id, e.category, False, process, "agent:backend_error", conv.failure, conv.transcript,
-                      conv.executed, conv.n_tokens)
+        return Result(
+            e.id,
+            e.category,
+            False,
+            process,
+            "agent:backend_error",
+            conv.failure,
+            conv.transcript,
+            conv.executed,
+            conv.n_tokens,
+        )
     ok, errors = check_state(conv.env.state(), e.ground_truth)
-    return Result(e.id, e.category, ok, 1.0 if ok else process, None if ok else "agent:state_mismatch",
-                  None if ok else json.dumps(errors, ensure_ascii=False, default=str)[:4000], conv.transcript,
-                  conv.executed, conv.n_tokens)
+    return Result(
+        e.id,
+        e.category,
+        ok,
+        1.0 if ok else process,
+        None if ok else "agent:state_mismatch",
+        None if ok else json.dumps(errors, ensure_ascii=False, default=str)[:4000],
+        conv.transcript,
+        conv.executed,
+        conv.n_tokens,
+    )
 
 
 def run(
@@ -453,7 +506,9 @@ def run(
             assert backend is not None
             got = backend.generate([r for _, r in group], samp)
             if len(got) != len(group):
-                raise RuntimeError(f"backend {backend.name} returned {len(got)} completions for {len(group)} requests")
+                raise RuntimeError(
+                    f"backend {backend.name} returned {len(got)} completions for {len(group)} requests"
+                )
             for (c, _), comp in zip(group, got, strict=True):
                 c.advance(comp)
     return [results[e.id] for e in entries]

@@ -94,7 +94,11 @@ class Entry:
 
     def raw(self) -> dict[str, Any]:
         """The entry as bfcl-eval's checker reads it."""
-        return {"id": self.id, "initial_config": self.initial_config, "involved_classes": self.involved_classes}
+        return {
+            "id": self.id,
+            "initial_config": self.initial_config,
+            "involved_classes": self.involved_classes,
+        }
 
 
 def load_category(data_dir: str | Path, category: str) -> tuple[list[Entry], int]:
@@ -143,10 +147,20 @@ def load_category(data_dir: str | Path, category: str) -> tuple[list[Entry], int
                         break
         gt = answers[q["id"]]
         if len(gt) != len(q["question"]):
-            raise ValueError(f"{qpath}:{n} ({q['id']}): {len(q['question'])} turns but {len(gt)} answer turns")
+            raise ValueError(
+                f"{qpath}:{n} ({q['id']}): {len(q['question'])} turns but {len(gt)} answer turns"
+            )
         entries.append(
-            Entry(q["id"], category, q["question"], functions, missed, q.get("initial_config") or {},
-                  list(q["involved_classes"]), gt)
+            Entry(
+                q["id"],
+                category,
+                q["question"],
+                functions,
+                missed,
+                q.get("initial_config") or {},
+                list(q["involved_classes"]),
+                gt,
+            )
         )
     return entries, len(questions)
 
@@ -188,7 +202,12 @@ def render_call(call: Call, methods: set[str]) -> tuple[str | None, str | None]:
         node = ast.parse(text, mode="eval").body
     except SyntaxError:  # pragma: no cover - repr of plain values always parses
         return None, "Error during execution: the call does not render"
-    if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == call.name and not node.args):
+    if not (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id == call.name
+        and not node.args
+    ):
         return None, "Error during execution: the call does not render"  # pragma: no cover
     for kw in node.keywords:
         try:
@@ -208,7 +227,9 @@ def environment_methods(involved_classes: list[str]) -> set[str]:
     for cls_name in involved_classes:
         module = importlib.import_module(backend_config.CLASS_FILE_PATH_MAPPING[cls_name])
         cls = getattr(module, cls_name)
-        names |= {n for n, _ in inspect.getmembers(cls, predicate=inspect.isfunction) if not n.startswith("_")}
+        names |= {
+            n for n, _ in inspect.getmembers(cls, predicate=inspect.isfunction) if not n.startswith("_")
+        }
     return names
 
 
@@ -251,7 +272,9 @@ class Conversation:
         msgs = list(self.entry.turns[self.turn])
         if str(self.turn) in self.entry.missed:
             self.functions += copy.deepcopy(self.entry.missed[str(self.turn)])
-            msgs = [{"role": "user", "content": default_prompts.DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_FC}]
+            msgs = [
+                {"role": "user", "content": default_prompts.DEFAULT_USER_PROMPT_FOR_ADDITIONAL_FUNCTION_FC}
+            ]
         self.messages += [{"role": m["role"], "content": m["content"]} for m in msgs]
         self.executed.append([])
 
@@ -300,7 +323,11 @@ class Conversation:
         results = [r if r is not None else next(it) for r in results]
         self.executed[-1].append(strings)
         self.messages.append(
-            {"role": "assistant", "content": parsed.content, "tool_calls": [c.to_dict() for c in parsed.calls]}
+            {
+                "role": "assistant",
+                "content": parsed.content,
+                "tool_calls": [c.to_dict() for c in parsed.calls],
+            }
         )
         self.messages += [{"role": "tool", "content": str(r)} for r in results]
         self.step += 1
@@ -336,19 +363,45 @@ def score(conv: Conversation) -> Result:
     _, _, checker, _ = _bfcl()
     e = conv.entry
     if conv.failure is not None:
-        return Result(e.id, e.category, False, f"multi_turn:{conv.failure}", conv.failure_detail,
-                      conv.transcript, conv.executed, conv.n_tokens)
+        return Result(
+            e.id,
+            e.category,
+            False,
+            f"multi_turn:{conv.failure}",
+            conv.failure_detail,
+            conv.transcript,
+            conv.executed,
+            conv.n_tokens,
+        )
     decoded = [[step for step in turn if step] for turn in conv.executed]
     try:
         res = checker.multi_turn_checker(decoded, e.ground_truth, e.raw(), e.category, conv.run_name)
     except Exception as ex:  # the checker asserts on inconsistent instances; count it as a failure
-        res = {"valid": False, "error_type": "multi_turn:checker_error", "error_message": f"{type(ex).__name__}: {ex}"}
+        res = {
+            "valid": False,
+            "error_type": "multi_turn:checker_error",
+            "error_message": f"{type(ex).__name__}: {ex}",
+        }
     valid = bool(res.get("valid"))
-    err = None if valid else json.dumps(
-        {k: v for k, v in res.items() if k in ("error_message", "details")}, default=str, ensure_ascii=False
-    )[:4000]
-    return Result(e.id, e.category, valid, None if valid else res.get("error_type"), err,
-                  conv.transcript, conv.executed, conv.n_tokens)
+    err = (
+        None
+        if valid
+        else json.dumps(
+            {k: v for k, v in res.items() if k in ("error_message", "details")},
+            default=str,
+            ensure_ascii=False,
+        )[:4000]
+    )
+    return Result(
+        e.id,
+        e.category,
+        valid,
+        None if valid else res.get("error_type"),
+        err,
+        conv.transcript,
+        conv.executed,
+        conv.n_tokens,
+    )
 
 
 def run(
@@ -376,7 +429,9 @@ def run(
                 break
             got = backend.generate([c.request() for c in open_], sampling)
             if len(got) != len(open_):
-                raise RuntimeError(f"backend {backend.name} returned {len(got)} completions for {len(open_)} requests")
+                raise RuntimeError(
+                    f"backend {backend.name} returned {len(got)} completions for {len(open_)} requests"
+                )
             for c, comp in zip(open_, got, strict=True):
                 c.advance(comp)
     finally:
