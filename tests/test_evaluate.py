@@ -305,3 +305,22 @@ def test_bfcl_auto_is_the_package_data_and_overall_needs_all_three_groups(tmp_pa
     assert set(results["category"]) == {"simple", "live_simple", "multi_turn_base"}
     skipped = skipped_of(metrics)
     assert "acebench" in skipped and "bfcl overall (v3)" not in skipped
+
+
+def test_eval_summary_table_shows_intervals_when_present_and_skips():
+    from looptool.commands.eval import summary_table
+
+    m = {
+        "heldout": {"skipped": "held-out split not found"},
+        "bfcl": {"categories": {"simple": {"accuracy": 0.5, "n": 4, "ci95": [0.15, 0.85]},
+                                "multi_turn_base": {"accuracy": 0.0, "n": 2}},
+                 "overall": None, "overall_kind": "single-turn only"},
+        "acebench": {"skipped": "no acebench data folder configured (eval.acebench_dir is null)"},
+        "summary": {"bfcl_single_turn": 0.5, "bfcl_overall": None},
+    }
+    text = summary_table(m)
+    assert "simple" in text and "[0.150, 0.850]" in text
+    row = next(line for line in text.splitlines() if "multi_turn_base" in line)
+    assert row.split()[-1] == "-"  # no interval in the metrics: none printed
+    assert "skipped: acebench: no acebench data folder" in text
+    assert "skipped: bfcl overall (v3): single-turn only" in text
