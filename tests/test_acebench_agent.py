@@ -77,7 +77,9 @@ def code():
 
 @pytest.fixture(scope="module")
 def data_dir(benchmarks_dir):
-    return benchmarks_dir / "acebench_en"
+    """The checkout's own English data, else the shared copy."""
+    own = Path(CODE) / "data_all" / "data_en"
+    return own if (own / "data_agent_multi_turn.json").exists() else benchmarks_dir / "acebench_en"
 
 
 @pytest.mark.parametrize("category", ag.CATEGORIES)
