@@ -1,4 +1,5 @@
-"""``looptool eval``: evaluate any checkpoint outside the pipeline."""
+"""``looptool eval``: evaluate any checkpoint outside the pipeline (the evaluate stages' function,
+:func:`looptool.evaluate.run_evaluate`)."""
 
 from __future__ import annotations
 
@@ -45,12 +46,13 @@ def eval_cmd(
     replays what it had done and continues. Prints a table per category (n, accuracy, 95% interval when the
     metrics carry one)."""
     import json
-    import tempfile
     from pathlib import Path
 
     from looptool.config import from_dict, load_params
     from looptool.evaluate import EvalConfig, run_evaluate
     from looptool.llm.config import BackendConfig
+    from looptool.stage import opened_backend
+    from looptool.storage import write_json
 
     params = load_params(params_path) if Path(params_path).exists() else {}
     data = dict(params.get("eval") or {})
@@ -80,10 +82,17 @@ def eval_cmd(
         user_data["model"] = user_model
     user = from_dict(BackendConfig, user_data, "backends.user (params + options)")
 
-    metrics_path = out_path or str(Path(tempfile.mkdtemp(prefix="looptool-eval-")) / "metrics.json")
-    m = run_evaluate(model, cfg, student, heldout, metrics_path, results_path, user_cfg=user)
+    needs_user = user.enabled and "agent_multi_turn" in cfg.acebench_categories
+    with (
+        opened_backend(student, model=model) as backend,
+        opened_backend(user if needs_user else None) as user_backend,
+    ):
+        m = run_evaluate(
+            model=model, heldout=heldout, results=results_path, cfg=cfg, backend=backend, user=user_backend
+        )
     click.echo(summary_table(m))
     if out_path:
+        write_json(m, out_path)
         click.echo(f"metrics -> {out_path}")
     click.echo(json.dumps({"summary": m["summary"], "run": m["run"]}, indent=2))
 

@@ -25,7 +25,7 @@ from typing import Any
 
 import polars as pl
 
-from looptool import io
+from looptool import storage
 from looptool.calls import parse
 from looptool.evaluate import acebench as ace
 from looptool.evaluate import acebench_agent as ace_agent
@@ -303,10 +303,10 @@ def _score(item: _Item, comp: Completion, cfg: EvalConfig) -> dict[str, Any]:
 
 def _per_category(results: pl.DataFrame) -> dict[tuple[str, str], dict[str, Any]]:
     """Accuracy per (benchmark, category), in DuckDB."""
-    con = io.connect()
+    con = storage.connect()
     try:
         con.register("r", results.select("benchmark", "category", "valid").to_arrow())
-        df = io.query(
+        df = storage.query(
             """
             SELECT benchmark, category, count(*)::BIGINT AS n, sum(CASE WHEN valid THEN 1 ELSE 0 END)::BIGINT AS correct
             FROM r GROUP BY benchmark, category ORDER BY benchmark, category
@@ -466,30 +466,20 @@ def evaluate(
 
 
 def run_evaluate(
-    model: str,
+    *,
+    model: str | Path,
+    heldout: str | Path | None,
+    results: str | Path | None = None,
     cfg: EvalConfig,
-    backend_cfg: Any,
-    heldout_path: str | None,
-    metrics_path: str | Path,
-    results_path: str | Path | None = None,
     iteration: int | None = None,
-    user_cfg: Any = None,
+    backend: Backend,
+    user: Backend | None = None,
 ) -> dict[str, Any]:
-    """Evaluate checkpoint ``model`` with the student backend of ``backend_cfg`` (and, for ACEBench's
-    agent_multi_turn, the simulated user of ``user_cfg``, the ``backends.user`` role); write metrics (and
-    results)."""
-    import contextlib
-
-    from looptool.llm import get_backend  # heavy (torch) only when a model is actually run
-
-    with contextlib.ExitStack() as stack:
-        backend = stack.enter_context(get_backend(backend_cfg, model=model))
-        user = None
-        if user_cfg is not None and user_cfg.enabled and "agent_multi_turn" in cfg.acebench_categories:
-            user = stack.enter_context(get_backend(user_cfg))
-        metrics, results = evaluate(backend, cfg, heldout_path, user=user)
+    """Stage evaluate@j (and ``looptool eval``): score checkpoint ``model`` (served by ``backend``) on the
+    benchmarks and the held-out split; write one row per answer to ``results`` (if given); return the
+    metrics. ``user``: the simulated user of ACEBench's agent_multi_turn (the ``backends.user`` role)."""
+    metrics, rows = evaluate(backend, cfg, heldout, user=user)
     metrics = {"model": str(model), "iteration": iteration, **metrics}
-    io.write_json(metrics, metrics_path)
-    if results_path is not None:
-        io.write_parquet(results, results_path, EVAL_RESULT)
+    if results is not None:
+        storage.write_parquet(rows, results, EVAL_RESULT)
     return metrics
