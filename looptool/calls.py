@@ -6,7 +6,8 @@ Accepted model outputs, in order of preference:
   whitespace), optionally after a ``<think>...</think>`` block;
 * a bare JSON call ``{"name": ..., "arguments": ...}`` or a JSON list of them;
 * python style ``[f(a=1), g(b="x")]`` or ``f(a=1)`` (BFCL's format), read with :mod:`ast` and
-  ``ast.literal_eval`` on each value, never ``eval``;
+  ``ast.literal_eval`` on each value, never ``eval``; JSON's ``true`` / ``false`` / ``null`` are accepted as
+  values (``f(flag=true)``);
 * anything else is a text answer: no call.
 
 A malformed call is returned as :class:`Parsed` with ``error`` set, never swallowed and never raised.
@@ -253,11 +254,32 @@ def _calls_from_python(text: str) -> tuple[list[Call], str | None]:
             if kw.arg is None:
                 return [], f"python call {i} ({name}): **kwargs is not allowed"
             try:
-                args[kw.arg] = _plain(ast.literal_eval(kw.value))
+                args[kw.arg] = _plain(_literal(kw.value))
             except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
                 return [], f"python call {i} ({name}): value of '{kw.arg}' is not a literal"
         calls.append(Call(name, args))
     return calls, None
+
+
+_JSON_NAMES = {"true": True, "false": False, "null": None}
+
+
+class _JsonNames(ast.NodeTransformer):
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id in _JSON_NAMES:
+            return ast.copy_location(ast.Constant(_JSON_NAMES[node.id]), node)
+        return node
+
+
+def _literal(node: ast.AST) -> Any:
+    """``ast.literal_eval`` of a value, with JSON's ``true`` / ``false`` / ``null`` read as Python's (models
+    often write ``f(flag=true)``); any other name or expression is not a literal."""
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        import copy
+
+        return ast.literal_eval(_JsonNames().visit(copy.deepcopy(node)))
 
 
 def _dotted_name(node: ast.AST) -> str | None:

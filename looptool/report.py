@@ -27,10 +27,14 @@ from looptool import storage
 from looptool.schema import PARTS, VERDICTS
 
 STAGES = ("train", "probe", "verify", "expand", "merge")
-ACCURACY_KEYS = ("heldout", "bfcl_overall", "bfcl_non_live", "bfcl_live", "acebench_normal", "acebench_special")
+ACCURACY_KEYS = ("heldout", "bfcl_overall", "bfcl_single_turn", "bfcl_non_live", "bfcl_live", "bfcl_multi_turn",
+                 "acebench_overall", "acebench_normal", "acebench_special")
 ACCURACY_LABELS = {
     "heldout": "held-out (ToolMatch)",
-    "bfcl_overall": "BFCL single-turn overall",
+    "bfcl_overall": "BFCL overall (v3)",
+    "bfcl_single_turn": "BFCL single-turn overall",
+    "bfcl_multi_turn": "BFCL multi-turn",
+    "acebench_overall": "ACEBench overall",
     "bfcl_non_live": "BFCL non-live",
     "bfcl_live": "BFCL live",
     "acebench_normal": "ACEBench normal",
@@ -219,6 +223,20 @@ def _category_table(loop: dict[str, Any], bench: str) -> str:
     return _table(["category", *[f"iter {j}" for j, _ in evals], "entries"], rows)
 
 
+def _skipped_line(iterations: list[dict[str, Any]]) -> str:
+    """Under the headline table: the benchmarks the latest evaluation did not run, and why."""
+    from looptool.evaluate import skipped_of
+
+    evals = [r["eval"] for r in iterations if r.get("eval")]
+    if not evals:
+        return ""
+    skipped = skipped_of(evals[-1])
+    if not skipped:
+        return ""
+    items = "".join(f"<li><b>{html.escape(k)}</b> not evaluated: {html.escape(v)}</li>" for k, v in skipped.items())
+    return f"<ul class='notes'>{items}</ul>"
+
+
 def _notes(loop: dict[str, Any]) -> list[str]:
     notes = []
     for r in loop["iterations"]:
@@ -272,6 +290,7 @@ def render_html(loop: dict[str, Any], rows: dict[str, list[dict[str, Any]]], png
          "relabeled (LABEL_WRONG)", "|D_j+1|"],
         head_rows,
     )
+    headline += _skipped_line(its)
     imgs = "".join(
         f'<div><img alt="{html.escape(k)}" src="data:image/png;base64,{v}"></div>' for k, v in pngs.items()
     )

@@ -67,7 +67,8 @@ def test_report_from_fixture_metrics(tmp_path):
 
     acc = json.loads((tmp_path / "plots" / "accuracy.json").read_text())
     assert [r["iteration"] for r in acc] == [0, 1, 2]
-    assert acc[0]["heldout"] == 0.2 and acc[2]["heldout"] is None and acc[1]["bfcl_overall"] == 0.15
+    assert acc[0]["heldout"] == 0.2 and acc[2]["heldout"] is None and acc[1]["bfcl_single_turn"] == 0.15
+    assert acc[1]["bfcl_overall"] is None  # no multi-turn: no v3 overall
     assert acc[2]["acebench_normal"] is None
     verd = json.loads((tmp_path / "plots" / "verdicts.json").read_text())
     assert verd == [{"iteration": 1, "PRED_WRONG": 10, "LABEL_WRONG": 3, "BOTH_CORRECT": 1, "BOTH_WRONG": 2,
@@ -87,6 +88,10 @@ def test_report_from_fixture_metrics(tmp_path):
     assert base64.b64decode(first)[:8] == b"\x89PNG\r\n\x1a\n"
     assert "acebench skipped: no acebench data folder configured" in page
     assert "heldout skipped" in page and "BFCL per category" in page
+    # the headline says what the latest evaluation left out
+    head = page.split("<h2>Charts</h2>")[0]
+    assert "<b>acebench</b> not evaluated: no acebench data folder configured" in head
+    assert "<b>bfcl overall (v3)</b> not evaluated" in head
     assert "http" not in page.split("<body>")[1]  # self-contained: nothing fetched
 
 
