@@ -15,6 +15,7 @@ from typing import Any
 from looptool.config import check_choice
 
 DTYPES = ("float32", "bfloat16", "float16")
+METHODS = ("grpo", "sft")
 SAVE_DTYPES = ("base", *DTYPES)
 
 
@@ -131,6 +132,22 @@ class _Common:
 
 
 @dataclass
+class SftSettings:
+    """``train.sft``: what only ``train.method: sft`` reads (TRL ``SFTConfig`` names)."""
+
+    max_length: int = 1024
+    """Longest prompt + completion in tokens; longer rows are truncated."""
+    learning_rate: float | None = None
+    """SFT rate; None = ``train.learning_rate`` (GRPO's rate is usually far too small for SFT)."""
+
+    def __post_init__(self) -> None:
+        if self.max_length < 16:
+            raise ValueError("sft.max_length must be >= 16")
+        if self.learning_rate is not None and self.learning_rate <= 0:
+            raise ValueError("sft.learning_rate must be > 0 (or null)")
+
+
+@dataclass
 class TrainConfig(_Common):
     """``train`` section of params.yaml: GRPO on D_j with the binary ToolMatch reward (TRL ``GRPOTrainer``).
 
@@ -139,6 +156,11 @@ class TrainConfig(_Common):
     process and trainer, so the optimizer always starts fresh).
     """
 
+    method: str = "grpo"
+    """``grpo`` (the paper's method: GRPO with the ToolMatch reward) or ``sft`` (supervised fine-tuning on D_j's
+    verified, corrected labels with TRL ``SFTTrainer``: cheap on a CPU, a second reading of the data loop's
+    effect). The GRPO-only fields below are ignored with ``sft``; ``sft`` holds the SFT-only ones."""
+    sft: SftSettings = field(default_factory=SftSettings)
     learning_rate: float = 2e-5
     """Paper: 1e-6 (full fine-tuning). LoRA on a 135M model over a few CPU steps needs a larger rate."""
     num_generations: int = 4
@@ -179,21 +201,11 @@ class TrainConfig(_Common):
 
     def __post_init__(self) -> None:
         self._check_common()
-        if self.num_generations < 2:
-            raise ValueError(f"num_generations={self.num_generations} must be >= 2 (GRPO compares a group)")
-        if self.steps_per_generation is not None and self.steps_per_generation < 1:
-            raise ValueError("steps_per_generation must be >= 1 (or null)")
-        # TRL: generation batch = per-device batch x processes x steps_per_generation, and it must hold whole
-        # groups. Checked here for one process (the multi-GPU product is checked again by GRPOConfig).
-        spg = self.steps_per_generation or self.gradient_accumulation_steps
-        gen_batch = self.per_device_train_batch_size * spg
-        if gen_batch % self.num_generations:
-            raise ValueError(
-                f"the generation batch (per_device_train_batch_size {self.per_device_train_batch_size} x "
-                f"steps_per_generation {spg} = {gen_batch}) must be a multiple of num_generations "
-                f"{self.num_generations}: each prompt's {self.num_generations} completions must land in the same "
-                f"batch. E.g. set per_device_train_batch_size to {self.num_generations}."
-            )
+        check_choice("method", self.method, METHODS)
+        if isinstance(self.sft, dict):
+            self.sft = SftSettings(**self.sft)
+        if self.method == "grpo":
+            self._check_grpo_batch()
         if self.max_completion_length < 1:
             raise ValueError("max_completion_length must be >= 1")
         if self.temperature <= 0:
@@ -210,6 +222,23 @@ class TrainConfig(_Common):
             raise ValueError("num_iterations must be >= 1")
         if self.no_signal_patience < 1:
             raise ValueError("no_signal_patience must be >= 1")
+
+    def _check_grpo_batch(self) -> None:
+        if self.num_generations < 2:
+            raise ValueError(f"num_generations={self.num_generations} must be >= 2 (GRPO compares a group)")
+        if self.steps_per_generation is not None and self.steps_per_generation < 1:
+            raise ValueError("steps_per_generation must be >= 1 (or null)")
+        # TRL: generation batch = per-device batch x processes x steps_per_generation, and it must hold whole
+        # groups. Checked here for one process (the multi-GPU product is checked again by GRPOConfig).
+        spg = self.steps_per_generation or self.gradient_accumulation_steps
+        gen_batch = self.per_device_train_batch_size * spg
+        if gen_batch % self.num_generations:
+            raise ValueError(
+                f"the generation batch (per_device_train_batch_size {self.per_device_train_batch_size} x "
+                f"steps_per_generation {spg} = {gen_batch}) must be a multiple of num_generations "
+                f"{self.num_generations}: each prompt's {self.num_generations} completions must land in the same "
+                f"batch. E.g. set per_device_train_batch_size to {self.num_generations}."
+            )
 
 
 @dataclass
