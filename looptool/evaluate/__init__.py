@@ -30,6 +30,7 @@ from looptool.evaluate import heldout as held
 from looptool.llm.base import Backend, Completion, Request, Sampling
 from looptool.match import acebench as ace_checker
 from looptool.schema import Column, Schema, frame
+from looptool.stats import add_ci
 
 log = logging.getLogger(__name__)
 
@@ -344,7 +345,8 @@ def run_evaluate(
 
     with get_backend(backend_cfg, model=model) as backend:
         metrics, results = evaluate(backend, cfg, heldout_path)
-    metrics = {"model": str(model), "iteration": iteration, **metrics}
+    # every {accuracy, correct, n} carries its Wilson 95% interval (looptool.stats)
+    metrics = add_ci({"model": str(model), "iteration": iteration, **metrics})
     io.write_json(metrics, metrics_path)
     if results_path is not None:
         io.write_parquet(results, results_path, EVAL_RESULT)
