@@ -17,7 +17,7 @@ advance; ``-S key=value`` overrides one (YAML value), as ``dvc exp run -S`` does
 ``results.json`` (every figure, per-stage wall and CPU seconds), ``results.md`` (tables), per-arm work folders
 with the stages' metrics and data, and ``efficacy.log``. Example (CPU, a small run)::
 
-    python bench/efficacy.py --out /tmp/eff --overlay bench/efficacy.yaml --seeds 0 --iterations 2 \\
+    python bench/efficacy.py --out /tmp/eff --overlay bench/efficacy.yaml --seeds 0,1 --iterations 2 \\
         -S seed.heldout_size=100
 
 ``--budget-s``: no new (seed, arm) run starts after this many seconds; what ran is reported, what did not is
@@ -149,23 +149,35 @@ def _mean_scores(runs: list[dict[str, bool]]) -> dict[str, float]:
 @click.option("--overlay", type=click.Path(exists=True, path_type=Path), default=None, help="YAML overlay of params.yaml.")
 @click.option("-S", "sets", multiple=True, help="key=value override (YAML value), applied after the overlay.")
 @click.option("--params", "params_path", default=str(ROOT / "params.yaml"), show_default=True)
-@click.option("--seeds", type=int, multiple=True, default=(0,), show_default=True, help="Training seeds.")
+@click.option("--seeds", "seeds_csv", default="0", show_default=True, help="Training seeds, comma-separated (0,1,2).")
 @click.option("--iterations", type=int, default=3, show_default=True)
 @click.option("--arms", multiple=True, default=("loop", "static"), show_default=True)
 @click.option("--eval-base/--no-eval-base", default=True, show_default=True, help="Also evaluate models/base.")
 @click.option("--budget-s", type=float, default=None, help="Start no new (seed, arm) run after this many seconds.")
+@click.option(
+    "--reuse-shared",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="The shared/ folder of an earlier run with the same seed, model and warm-up settings: its base, seed "
+    "corpus, D_1, warm-up model and their evaluations are used instead of being made again.",
+)
 def main(
     out_dir: Path,
     overlay: Path | None,
     sets: tuple[str, ...],
     params_path: str,
-    seeds: tuple[int, ...],
+    seeds_csv: str,
     iterations: int,
     arms: tuple[str, ...],
     eval_base: bool,
     budget_s: float | None,
+    reuse_shared: Path | None,
 ) -> None:
     """Loop vs static baseline, same budget, held-out ToolMatch with intervals."""
+    try:
+        seeds = tuple(int(x) for x in seeds_csv.split(",") if x.strip())
+    except ValueError:
+        raise click.BadParameter(f"--seeds {seeds_csv!r}: expected comma-separated integers") from None
     out_dir = out_dir.resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(
@@ -184,7 +196,13 @@ def main(
         k, _, v = s.partition("=")
         if not _:
             raise click.BadParameter(f"-S {s!r}: expected key=value")
-        _set(params, k, yaml.safe_load(v))
+        val = yaml.safe_load(v)
+        if isinstance(val, str):  # YAML 1.1 reads 2e-5 (no dot) as a string; dvc exp run -S takes it as a number
+            try:
+                val = float(val)
+            except ValueError:
+                pass
+        _set(params, k, val)
     params["iterations"] = {
         str(j): {"prev": str(j - 1), "next": str(j + 1), **(params.get("iterations", {}).get(str(j)) or {})}
         for j in range(1, iterations + 1)
@@ -207,8 +225,13 @@ def main(
         (workdir / "params.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
         _link(ROOT / "stages", workdir / "stages")
 
-    def evaluate(workdir: Path, label: str, model: str, iteration: int) -> None:
+    def evaluate(workdir: Path, label: str, model: str, iteration: int, reuse: Path | None = None) -> None:
         name = label.replace("/", "_")
+        if reuse is not None and (reuse / "data" / "eval" / f"{name}.parquet").exists():
+            scores[label] = _eval_scores(reuse / "data" / "eval" / f"{name}.parquet")
+            results["models"][label] = {**_figure(scores[label]), "reused_from": str(reuse)}
+            log.info("%s: held-out ToolMatch %s (reused)", label, results["models"][label])
+            return
         argv = ["python", "stages/evaluate.py", "--iteration", str(iteration), "--model", model, "--heldout",
                 "data/seed/heldout.parquet", "--metrics", f"metrics/eval_{name}.json", "--results",
                 f"data/eval/{name}.parquet"]
@@ -219,14 +242,21 @@ def main(
         _save(out_dir, results, stages)
 
     # shared: base model, seed corpus, D_1, warm-up
-    shared = out_dir / "shared"
-    write_params(shared, params)
-    for name in ("prepare_model", "seed", "select", "warmup"):
-        if name in stages.spec:
-            stages.run(shared, name, "shared", stages.argv(name))
+    if reuse_shared is not None:
+        shared = reuse_shared.resolve()
+        results["reused_shared"] = str(shared)
+        for need in ("models/base", "models/iter_0", "data/seed/heldout.parquet", "data/iter_1/train.parquet"):
+            if not (shared / need).exists():
+                raise click.BadParameter(f"--reuse-shared {shared}: {need} missing")
+    else:
+        shared = out_dir / "shared"
+        write_params(shared, params)
+        for name in ("prepare_model", "seed", "select", "warmup"):
+            if name in stages.spec:
+                stages.run(shared, name, "shared", stages.argv(name))
     if eval_base:
-        evaluate(shared, "base", "models/base", 0)
-    evaluate(shared, "warmup", "models/iter_0", 0)
+        evaluate(shared, "base", "models/base", 0, reuse=shared if reuse_shared else None)
+    evaluate(shared, "warmup", "models/iter_0", 0, reuse=shared if reuse_shared else None)
 
     for seed in seeds:
         for arm in arms:
