@@ -2,7 +2,7 @@
 continuous batching (``GRPOConfig.use_transformers_continuous_batching``), same settings, one run each.
 
 Both runs go through :func:`looptool.train.grpo.train_grpo` (the stage's own code) on the same model and data,
-with the same seed; the only difference is ``train.extra_args.use_transformers_continuous_batching``. Prints the
+with the same seed; the only difference is ``train.grpo.use_transformers_continuous_batching``. Prints the
 mean seconds per optimizer step of each (TRL's logged ``step_time``, first step excluded as warm-up when there
 are more than two) and the ratio. Example (CPU, SmolLM2-135M)::
 
@@ -36,11 +36,9 @@ def main(model: str, data: str, steps: int, generations: int, max_completion_len
     for name, extra in (("default", {}), ("continuous_batching", {"use_transformers_continuous_batching": True})):
         cfg = TrainConfig(
             max_steps=steps,
-            num_generations=generations,
             per_device_train_batch_size=generations,
-            max_completion_length=max_completion_length,
             seed=0,
-            extra_args=extra,
+            grpo={"num_generations": generations, "max_completion_length": max_completion_length, **extra},
         )
         with tempfile.TemporaryDirectory() as tmp:
             t0 = time.perf_counter()

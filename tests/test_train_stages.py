@@ -70,7 +70,7 @@ def test_train_stage_toolmatch_no_signal(tiny_model_dir, data_dir, tmp_path, cap
         tmp_path / "params.yaml",
         train={
             "max_steps": 2,
-            "max_completion_length": 8,
+            "grpo": {"max_completion_length": 8},
             "no_signal_patience": 2,
             "lora": {"r": 2, "alpha": 4},
         },
@@ -104,7 +104,7 @@ def test_train_stage_toolmatch_no_signal(tiny_model_dir, data_dir, tmp_path, cap
 
 
 def test_train_stage_rejects_unknown_param(tiny_model_dir, data_dir, tmp_path):
-    params = _params(tmp_path / "params.yaml", train={"num_generation": 4})
+    params = _params(tmp_path / "params.yaml", train={"grpo": {"num_generation": 4}})
     res = CliRunner().invoke(
         _stage("train"),
         [
@@ -193,7 +193,7 @@ def test_train_stage_method_sft(tiny_model_dir, data_dir, tmp_path):
             "method": "sft",
             "max_steps": 2,
             "per_device_train_batch_size": 2,
-            "num_generations": 4,  # GRPO-only: ignored by sft (batch 2 would not hold a GRPO group)
+            "grpo": {"num_generations": 4},  # GRPO-only: ignored by sft (batch 2 would not hold a GRPO group)
             "sft": {"max_length": 256, "learning_rate": 1e-2},
             "lora": {"r": 2, "alpha": 4},
         },
@@ -219,5 +219,5 @@ def test_train_method_is_checked():
 
     with pytest.raises((ConfigError, ValueError), match="method"):
         section_config(TrainConfig, "train", params={"train": {"method": "ppo"}})
-    with pytest.raises((ConfigError, ValueError), match="max_length"):
-        section_config(TrainConfig, "train", params={"train": {"method": "sft", "sft": {"max_length": 4}}})
+    with pytest.raises((ConfigError, ValueError), match="max_lenght"):
+        section_config(TrainConfig, "train", params={"train": {"method": "sft", "sft": {"max_lenght": 4}}})

@@ -45,16 +45,15 @@ def sft_args(
 
     from looptool.train.common import common_args, trl_config
 
-    sft = getattr(cfg, "sft", None)
     fields: dict[str, Any] = {
         **common_args(cfg, output_dir, seed, on_cpu),
         "per_device_eval_batch_size": cfg.per_device_train_batch_size,
-        "max_length": sft.max_length if sft is not None else cfg.max_length,
-        "completion_only_loss": True,
         "eval_strategy": "no",
     }
-    if sft is not None and sft.learning_rate is not None:
-        fields["learning_rate"] = sft.learning_rate
+    if isinstance(cfg, TrainConfig):
+        fields.update(cfg.sft_fields())  # TRL's own SFTConfig fields, passed through (names checked with the config)
+    else:
+        fields.update(max_length=cfg.max_length, completion_only_loss=True)
     return trl_config(SFTConfig, where, fields, cfg.extra_args)
 
 
