@@ -45,3 +45,23 @@ for arm in ("loop", "static"):
               f"train {tr.get('wall_s')} s | probe mastered {pr.get('mastered')}/{pr.get('n')} | verdicts {ve.get('verdicts')} "
               f"| noisy in D {nr.get('noisy_in_dataset')} noisy failed {nr.get('noisy_failed')} corrections {nr.get('corrections')} correct {nr.get('correct_corrections')} "
               f"| expanded {ex.get('made')} | next {me.get('parts')}")
+
+# Rules-only label verification audit on D_1 (the verify runs whose D_j is D_1: loop iter 1, static iters 1-3),
+# against noise_truth: precision = corrections on noisy rows / corrections, recall = corrections on noisy rows /
+# noisy rows in D_1, false-correction rate = corrections on clean rows / clean rows that failed the probe.
+truth = pl.read_parquet(f"{G}/loop/shared/data/seed/noise_truth.parquet")
+noisy = dict(zip(truth["sample_id"].to_list(), truth["clean_label"].to_list()))
+d1 = pl.read_parquet(f"{G}/loop/shared/data/iter_1/train.parquet")["sample_id"].to_list()
+n_noisy = sum(1 for i in d1 if i in noisy)
+print(f"\n| verify run (rules only, D_1: {len(d1)} rows, {n_noisy} noisy) | failed | LABEL_WRONG | on noisy | exact clean label | "
+      "precision | recall | clean failed | false corrections |\n|---|---|---|---|---|---|---|---|---|")
+for arm, j in (("loop", 1), ("static", 1), ("static", 2), ("static", 3)):
+    v = pl.read_parquet(f"{G}/{arm}/{arm}_seed0/data/iter_{j}/verdicts.parquet")
+    lw = v.filter(pl.col("verdict") == "LABEL_WRONG")
+    tp = lw.filter(pl.col("sample_id").is_in(list(noisy)))
+    exact = sum(1 for r in tp.iter_rows(named=True) if json.loads(r["new_label"] or "null") == json.loads(noisy[r["sample_id"]]))
+    clean_failed = v.filter(~pl.col("sample_id").is_in(list(noisy))).height
+    fc = lw.height - tp.height
+    prec = f"{tp.height / lw.height:.2f}" if lw.height else "-"
+    print(f"| {arm} iter {j} | {v.height} | {lw.height} | {tp.height} | {exact} | {prec} | {tp.height / n_noisy:.2f} "
+          f"[{wilson(tp.height, n_noisy)[0]}, {wilson(tp.height, n_noisy)[1]}] | {clean_failed} | {fc} ({fc / clean_failed:.3f}) |")
