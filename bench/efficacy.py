@@ -7,7 +7,7 @@ in this process so torch and transformers are imported once), for two arms that 
 * ``static``: ``loop.static: true`` (D_{j+1} = D_1 every iteration), the paper's static baseline,
 
 with the same training budget per iteration (same params apart from ``loop.static``), for each training seed
-(``iterations.<j>.seed``). Shared by both arms: the seed corpus, models/base, the warm-up model (models/iter_0)
+(``iterations.<j>.train.seed``). Shared by both arms: the seed corpus, models/base, the warm-up model (models/iter_0)
 and D_1. Every model (base, warm-up, iteration j of each arm and seed) is evaluated on all held-out samples
 (held-out domains, never trained on or used to choose a setting); the figures carry Wilson 95% intervals and the
 loop-minus-static differences paired bootstrap intervals (looptool.stats).
@@ -267,8 +267,8 @@ def main(
                 continue
             p = copy.deepcopy(params)
             _set(p, "loop.static", arm == "static")
-            for j in range(1, iterations + 1):
-                p["iterations"][str(j)]["seed"] = 1000 * seed + j
+            for j in range(1, iterations + 1):  # the training seed of iteration j (params: iterations.<j>.train.seed)
+                p["iterations"][str(j)].setdefault("train", {})["seed"] = 1000 * seed + j
             work = out_dir / f"{arm}_seed{seed}"
             write_params(work, p)
             for sub in ("models/base", "models/iter_0", "data/seed"):

@@ -33,16 +33,14 @@ Canonical form written by import (what ``sample_id`` hashes)
 
 BFCL (question file + ``possible_answer/<same name>`` beside it): one decision point per entry, the label
 from the ground truth with the first acceptable value of each parameter (``""`` first means "omitted");
-BFCL's types are turned into JSON Schema (dict -> object, float -> number, tuple -> array, any -> no type
-constraint; Java/JavaScript type names likewise). Irrelevance categories have no answer file: label ``[]``.
+BFCL's types are turned into JSON Schema by BFCL's own map (dict -> object, float -> number, tuple -> array,
+any -> string; Java/JavaScript type names likewise; :func:`looptool.evaluate.bfcl.json_schema_type`). Irrelevance categories have no answer file: label ``[]``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -52,7 +50,9 @@ from typing import Any
 
 from looptool import jsonutil
 from looptool.calls import normalize_tool, render_target, validate_calls
+from looptool.evaluate.bfcl import category_of, json_schema_type, read_answers
 from looptool.schema import REJECTED, SAMPLE, Schema, make_sample_id
+from looptool.storage import temp_path
 
 __all__ = [
     "ExportReport",
@@ -74,34 +74,6 @@ IMPORT_FORMATS = ("auto", "openai", "bfcl")
 EXPORT_FORMATS = ("openai", "sharegpt")
 MESSAGE_KEYS = ("role", "content", "name", "tool_calls", "tool_call_id")
 ROLES = ("system", "user", "assistant", "tool")
-
-# BFCL parameter types -> JSON Schema types (None: no type constraint). Python-style names first, then the
-# Java/JavaScript names of BFCL's java and javascript categories.
-BFCL_TYPES: dict[str, str | None] = {
-    "dict": "object",
-    "float": "number",
-    "tuple": "array",
-    "any": None,
-    "list": "array",
-    "bool": "boolean",
-    "String": "string",
-    "Boolean": "boolean",
-    "char": "string",
-    "byte": "integer",
-    "short": "integer",
-    "long": "integer",
-    "Bigint": "integer",
-    "double": "number",
-    "HashMap": "object",
-    "Hashtable": "object",
-    "ArrayList": "array",
-    "Array": "array",
-    "Queue": "array",
-    "Stack": "array",
-    "Any": None,
-    "": None,
-}
-
 
 class InterchangeError(ValueError):
     """Bad input for import/export; the message names file, line and field."""
@@ -438,7 +410,8 @@ def _checked(where: str, field: str, tools, prefix, label, meta, check_labels: b
 
 
 def bfcl_schema(schema: Any) -> Any:
-    """A BFCL parameter schema as JSON Schema (types renamed, recursively; ``any`` drops the type)."""
+    """A BFCL parameter schema as JSON Schema (types renamed recursively by BFCL's own map,
+    :func:`looptool.evaluate.bfcl.json_schema_type`: ``any`` is a string, as BFCL checks it)."""
     if isinstance(schema, list):
         return [bfcl_schema(s) for s in schema]
     if not isinstance(schema, dict):
@@ -446,11 +419,7 @@ def bfcl_schema(schema: Any) -> Any:
     out = {}
     for k, v in schema.items():
         if k == "type" and isinstance(v, str):
-            if v in BFCL_TYPES:
-                if BFCL_TYPES[v] is not None:
-                    out["type"] = BFCL_TYPES[v]
-                continue
-            out["type"] = v
+            out["type"] = json_schema_type(v)
         elif k == "properties" and isinstance(v, dict):
             out[k] = {name: bfcl_schema(s) for name, s in v.items()}
         elif k in ("items", "additionalProperties") and isinstance(v, dict):
@@ -522,11 +491,7 @@ def _bfcl_label(ground_truth: Any, tools: list[dict[str, Any]]) -> list[dict[str
     return label
 
 
-def bfcl_category(path: str | Path) -> str:
-    """``BFCL_v3_live_simple.json`` -> ``live_simple`` (the file stem otherwise)."""
-    stem = Path(path).stem
-    m = re.match(r"^BFCL_v\d+_(.+)$", stem)
-    return m.group(1) if m else stem
+bfcl_category = category_of
 
 
 def read_bfcl(
@@ -536,15 +501,10 @@ def read_bfcl(
     path = Path(path)
     category = bfcl_category(path)
     answers = Path(answers) if answers is not None else path.parent / "possible_answer" / path.name
-    truth: dict[str, Any] = {}
-    if answers.exists():
-        for n, line in _lines(answers):
-            rec, bad = _parse_line(answers, n, line)
-            if bad:
-                raise InterchangeError(bad.error)
-            if not isinstance(rec, dict) or "id" not in rec or "ground_truth" not in rec:
-                raise InterchangeError(f"{answers}:{n}: expected an object with 'id' and 'ground_truth'")
-            truth[str(rec["id"])] = rec["ground_truth"]
+    try:
+        truth = read_answers(answers) if answers.exists() else {}
+    except ValueError as e:
+        raise InterchangeError(str(e)) from None
     irrelevance = "irrelevance" in category
     for n, line in _lines(path):
         where = f"{path}:{n}"
@@ -632,9 +592,7 @@ class ChunkWriter:
         self.rows = 0
         self._buf: list[dict[str, Any]] = []
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        os.close(fd)
-        self._tmp = Path(tmp)
+        self._tmp = temp_path(self.path)
         self._arrow = schema.empty().to_arrow().schema
         self._writer = pq.ParquetWriter(self._tmp, self._arrow, compression="zstd")
 
@@ -968,8 +926,8 @@ def export_dataset(
     (:func:`to_sharegpt`), JSONL, or one JSON array when ``out`` ends in ``.json``. Rows that cannot be
     written in the format are skipped and listed in the report (sharegpt only).
     """
-    from looptool.io import connect, parquet_source
     from looptool.lineage import _check_columns, open_dataset
+    from looptool.storage import connect, parquet_source
 
     if fmt not in EXPORT_FORMATS:
         raise InterchangeError(f"unknown export format {fmt!r} (choose from {list(EXPORT_FORMATS)})")
@@ -980,8 +938,7 @@ def export_dataset(
     with open_dataset(ref, data_dir, repo) as ds:
         report = ExportReport(out, ds.name)
         con = connect()
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-        os.close(fd)
+        tmp = temp_path(out)
         try:
             cols = _check_columns(con, ds, ("sample_id", "tools", "messages", "label"))
             meta = "meta" if "meta" in cols else "NULL::VARCHAR AS meta"

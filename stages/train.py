@@ -27,7 +27,8 @@ def main(
 ) -> None:
     """Train model_j: GRPO with the ToolMatch reward (``train.method: grpo``) or SFT on D_j's labels (``sft``)."""
     from looptool.config import load_params
-    from looptool.stage import iteration, section_config
+    from looptool.stage import is_main_process, iteration, section_config
+    from looptool.storage import write_json
     from looptool.train.config import TrainConfig
     from looptool.train.grpo import train_grpo
 
@@ -38,13 +39,17 @@ def main(
     if cfg.method == "sft":
         from looptool.train.sft import train_sft
 
-        m = train_sft(cfg, model_path, data_path, out_dir, metrics_path, iteration=it.key, seed=it.seed)
+        m = train_sft(cfg, model_path, data_path, out_dir, iteration=it.key, seed=it.seed)
+        if is_main_process():  # under accelerate launch, one process writes the metrics
+            write_json(m, metrics_path)
         click.echo(
             f"train@{key} (sft): {m['steps']} steps on {m['samples']} rows, loss {m['loss_first']} -> "
             f"{m['loss_last']}, {m['wall_s']} s -> {out_dir}"
         )
         return
-    m = train_grpo(cfg, model_path, data_path, out_dir, metrics_path, iteration=it.key, seed=it.seed)
+    m = train_grpo(cfg, model_path, data_path, out_dir, iteration=it.key, seed=it.seed)
+    if is_main_process():  # under accelerate launch, one process writes the metrics
+        write_json(m, metrics_path)
     click.echo(
         f"train@{key}: {m['steps']} steps, reward {m['reward_first']} -> {m['reward_last']}, "
         f"zero-advantage groups {m['zero_std_frac_mean']}, {m['wall_s']} s -> {out_dir}"

@@ -10,8 +10,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from looptool.io import read_json, write_parquet
 from looptool.schema import SAMPLE, TRAIN, frame, make_sample_id
+from looptool.storage import read_json, write_parquet
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -58,7 +58,7 @@ def data_dir(tmp_path_factory) -> Path:
 
 
 def _params(path: Path, **sections) -> Path:
-    params = {"iterations": {"1": {"prev": "0", "next": "2", "seed": 7}}, **sections}
+    params = {"iterations": {"1": {"prev": "0", "next": "2", "train": {"seed": 7}}}, **sections}
     path.write_text(yaml.safe_dump(params))
     return path
 
