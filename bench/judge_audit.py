@@ -5,7 +5,8 @@ rows (seeded choice), as one TRAIN-schema dataset. The student model probes it o
 ``stages/verify.py`` runs once per judge setting on the same predictions: the rules alone (``backends.judge:
 none``), and each ``--judge`` given (a YAML mapping for ``backends.judge``, e.g. the embedded model in-process
 ``{backend: transformers, model: models/base}`` or any OpenAI-compatible server ``{backend: openai, base_url:
-..., model: ...}``) with each of ``--votes``. Figures against the truth: precision (corrections that hit a noisy
+..., model: ...}``) with each of ``--votes`` and ``--modes`` (verify.judge_mode: ``generate`` reads a JSON verdict, ``likelihood``
+picks the most likely of the four verdicts through the backend's ``score``). Figures against the truth: precision (corrections that hit a noisy
 row), recall (noisy rows corrected), exact recoveries and exact precision (new label = the clean label; verify's
 own ``noise_recovery`` counts only these as right), false-correction rate
 (clean failed rows called LABEL_WRONG), each with its n and a Wilson 95% interval. Example::
@@ -92,12 +93,14 @@ def _figures(verdicts_path: Path, truth_path: Path) -> dict[str, Any]:
 @click.option("--student", required=True, help="Checkpoint whose predictions are verified (e.g. models/iter_0).")
 @click.option("--judge", "judges", multiple=True, help="A backends.judge mapping (YAML); repeat for several.")
 @click.option("--votes", "votes_csv", default="1", show_default=True, help="verify.votes values, comma-separated.")
+@click.option("--modes", "modes_csv", default="generate", show_default=True,
+              help="verify.judge_mode values, comma-separated: generate (JSON verdict) and/or likelihood (score).")
 @click.option("--temperature", default=0.7, show_default=True, help="verify.judge_temperature when votes > 1.")
 @click.option("--seed", default=0, show_default=True, help="Choice of the clean rows (and of --limit noisy rows).")
 @click.option("--limit", type=int, default=None, help="At most this many noisy rows (and as many clean); default all.")
 @click.option("--out", "out_json", default=None, help="Write the figures to this JSON file.")
-def main(run_dir: Path, student: str, judges: tuple[str, ...], votes_csv: str, temperature: float, seed: int,
-         limit: int | None, out_json: str | None) -> None:
+def main(run_dir: Path, student: str, judges: tuple[str, ...], votes_csv: str, modes_csv: str, temperature: float,
+         seed: int, limit: int | None, out_json: str | None) -> None:
     """Precision, recall and false corrections of label verification against the injected noise."""
     run_dir = run_dir.resolve()
     base = yaml.safe_load((run_dir / "params.yaml").read_text())
@@ -111,10 +114,11 @@ def main(run_dir: Path, student: str, judges: tuple[str, ...], votes_csv: str, t
     stages = Stages(ROOT / "dvc.yaml")
     student_path = str(Path(student).resolve()) if Path(student).exists() else student
 
-    def params(judge: dict | None, votes: int) -> None:
+    def params(judge: dict | None, votes: int, mode: str = "generate") -> None:
         p = json.loads(json.dumps(base))
         p.setdefault("backends", {})["judge"] = judge or {"backend": "none"}
-        p.setdefault("verify", {}).update(votes=votes, judge_temperature=temperature if votes > 1 else 0.0)
+        temp = temperature if votes > 1 and mode == "generate" else 0.0
+        p.setdefault("verify", {}).update(votes=votes, judge_temperature=temp, judge_mode=mode)
         p.setdefault("loop", {})["jglv"] = True
         p["iterations"] = {"1": {"prev": "0", "next": "2"}}
         (work / "params.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
@@ -124,13 +128,15 @@ def main(run_dir: Path, student: str, judges: tuple[str, ...], votes_csv: str, t
     probe[probe.index("--model") + 1] = student_path
     stages.run(work, "probe", "audit", probe)
     results: dict[str, Any] = {"audit_rows": {"noisy": n_noisy, "clean": n_clean}, "student": student, "settings": {}}
-    settings = [("rules", None, 1)]
+    settings = [("rules", None, 1, "generate")]
     for j in judges:
         spec = yaml.safe_load(j)
-        for v in (int(x) for x in votes_csv.split(",")):
-            settings.append((f"{spec.get('backend')}:{spec.get('model') or spec.get('base_url')}:votes={v}", spec, v))
-    for name, spec, votes in settings:
-        params(spec, votes)
+        for mode in modes_csv.split(","):
+            for v in (int(x) for x in votes_csv.split(",")):
+                who = spec.get("model") or spec.get("base_url")
+                settings.append((f"{spec.get('backend')}:{who}:{mode}:votes={v}", spec, v, mode))
+    for name, spec, votes, mode in settings:
+        params(spec, votes, mode)
         verify = stages.argv("verify", "1", {"prev": "0", "next": "2"})
         rec = stages.run(work, "verify", f"audit/{name}", verify)
         results["settings"][name] = {**_figures(work / "data" / "iter_1" / "verdicts.parquet",
