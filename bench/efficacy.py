@@ -73,7 +73,7 @@ class Stages:
         if key is not None:
             cmd = cmd.replace("${key}", key)
             for k, v in (item or {}).items():
-                cmd = cmd.replace("${item.%s}" % k, str(v))
+                cmd = cmd.replace("${item." + k + "}", str(v))
         if "${" in cmd:
             raise ValueError(f"dvc.yaml stage {name}: unresolved template in {cmd!r}")
         return shlex.split(cmd)
