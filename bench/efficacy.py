@@ -91,7 +91,12 @@ class Stages:
             main.main(args=argv[2:], prog_name=argv[1], standalone_mode=False)
         finally:
             os.chdir(cwd)
-        rec = {"label": label, "stage": name, "wall_s": round(time.perf_counter() - t0, 2), "cpu_s": round(_cpu_s() - c0, 2)}
+        rec = {
+            "label": label,
+            "stage": name,
+            "wall_s": round(time.perf_counter() - t0, 2),
+            "cpu_s": round(_cpu_s() - c0, 2),
+        }
         self.timings.append(rec)
         log.info("[%s] %s done: %.1f s wall, %.1f s CPU", label, name, rec["wall_s"], rec["cpu_s"])
         return rec
@@ -107,7 +112,11 @@ def _set(d: dict, dotted: str, value: Any) -> None:
 def _deep_merge(base: dict, over: dict) -> dict:
     out = copy.deepcopy(base)
     for k, v in over.items():
-        out[k] = _deep_merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else copy.deepcopy(v)
+        out[k] = (
+            _deep_merge(out[k], v)
+            if isinstance(v, dict) and isinstance(out.get(k), dict)
+            else copy.deepcopy(v)
+        )
     return out
 
 
@@ -145,15 +154,28 @@ def _mean_scores(runs: list[dict[str, bool]]) -> dict[str, float]:
 
 
 @click.command()
-@click.option("--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Output folder (created).")
-@click.option("--overlay", type=click.Path(exists=True, path_type=Path), default=None, help="YAML overlay of params.yaml.")
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Output folder (created)."
+)
+@click.option(
+    "--overlay",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="YAML overlay of params.yaml.",
+)
 @click.option("-S", "sets", multiple=True, help="key=value override (YAML value), applied after the overlay.")
 @click.option("--params", "params_path", default=str(ROOT / "params.yaml"), show_default=True)
-@click.option("--seeds", "seeds_csv", default="0", show_default=True, help="Training seeds, comma-separated (0,1,2).")
+@click.option(
+    "--seeds", "seeds_csv", default="0", show_default=True, help="Training seeds, comma-separated (0,1,2)."
+)
 @click.option("--iterations", type=int, default=3, show_default=True)
 @click.option("--arms", multiple=True, default=("loop", "static"), show_default=True)
-@click.option("--eval-base/--no-eval-base", default=True, show_default=True, help="Also evaluate models/base.")
-@click.option("--budget-s", type=float, default=None, help="Start no new (seed, arm) run after this many seconds.")
+@click.option(
+    "--eval-base/--no-eval-base", default=True, show_default=True, help="Also evaluate models/base."
+)
+@click.option(
+    "--budget-s", type=float, default=None, help="Start no new (seed, arm) run after this many seconds."
+)
 @click.option(
     "--reuse-shared",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
@@ -197,7 +219,9 @@ def main(
         if not _:
             raise click.BadParameter(f"-S {s!r}: expected key=value")
         val = yaml.safe_load(v)
-        if isinstance(val, str):  # YAML 1.1 reads 2e-5 (no dot) as a string; dvc exp run -S takes it as a number
+        if isinstance(
+            val, str
+        ):  # YAML 1.1 reads 2e-5 (no dot) as a string; dvc exp run -S takes it as a number
             try:
                 val = float(val)
             except ValueError:
@@ -232,12 +256,27 @@ def main(
             results["models"][label] = {**_figure(scores[label]), "reused_from": str(reuse)}
             log.info("%s: held-out ToolMatch %s (reused)", label, results["models"][label])
             return
-        argv = ["python", "stages/evaluate.py", "--iteration", str(iteration), "--model", model, "--heldout",
-                "data/seed/heldout.parquet", "--metrics", f"metrics/eval_{name}.json", "--results",
-                f"data/eval/{name}.parquet"]
+        argv = [
+            "python",
+            "stages/evaluate.py",
+            "--iteration",
+            str(iteration),
+            "--model",
+            model,
+            "--heldout",
+            "data/seed/heldout.parquet",
+            "--metrics",
+            f"metrics/eval_{name}.json",
+            "--results",
+            f"data/eval/{name}.parquet",
+        ]
         rec = stages.run(workdir, "evaluate", label, argv)
         scores[label] = _eval_scores(workdir / "data" / "eval" / f"{name}.parquet")
-        results["models"][label] = {**_figure(scores[label]), "eval_wall_s": rec["wall_s"], "eval_cpu_s": rec["cpu_s"]}
+        results["models"][label] = {
+            **_figure(scores[label]),
+            "eval_wall_s": rec["wall_s"],
+            "eval_cpu_s": rec["cpu_s"],
+        }
         log.info("%s: held-out ToolMatch %s", label, results["models"][label])
         _save(out_dir, results, stages)
 
@@ -245,7 +284,12 @@ def main(
     if reuse_shared is not None:
         shared = reuse_shared.resolve()
         results["reused_shared"] = str(shared)
-        for need in ("models/base", "models/iter_0", "data/seed/heldout.parquet", "data/iter_1/train.parquet"):
+        for need in (
+            "models/base",
+            "models/iter_0",
+            "data/seed/heldout.parquet",
+            "data/iter_1/train.parquet",
+        ):
             if not (shared / need).exists():
                 raise click.BadParameter(f"--reuse-shared {shared}: {need} missing")
     else:
@@ -267,7 +311,9 @@ def main(
                 continue
             p = copy.deepcopy(params)
             _set(p, "loop.static", arm == "static")
-            for j in range(1, iterations + 1):  # the training seed of iteration j (params: iterations.<j>.train.seed)
+            for j in range(
+                1, iterations + 1
+            ):  # the training seed of iteration j (params: iterations.<j>.train.seed)
                 p["iterations"][str(j)].setdefault("train", {})["seed"] = 1000 * seed + j
             work = out_dir / f"{arm}_seed{seed}"
             write_params(work, p)
@@ -295,13 +341,17 @@ def main(
                 m = f"{arm}/seed{seed}/iter_{j}"
                 if m in scores:
                     cmp[f"{arm}-warmup/seed{seed}/iter_{j}"] = _paired(scores[m], scores["warmup"])
-        both = [s for s in seeds if f"loop/seed{s}/iter_{j}" in scores and f"static/seed{s}/iter_{j}" in scores]
+        both = [
+            s for s in seeds if f"loop/seed{s}/iter_{j}" in scores and f"static/seed{s}/iter_{j}" in scores
+        ]
         if len(both) > 1:
             loop_mean = _mean_scores([scores[f"loop/seed{s}/iter_{j}"] for s in both])
             static_mean = _mean_scores([scores[f"static/seed{s}/iter_{j}"] for s in both])
             cmp[f"loop-static/mean_of_{len(both)}_seeds/iter_{j}"] = _paired(loop_mean, static_mean)
             for arm, m in (("loop", loop_mean), ("static", static_mean)):
-                cmp[f"{arm}-warmup/mean_of_{len(both)}_seeds/iter_{j}"] = _paired(m, {k: float(v) for k, v in scores["warmup"].items()})
+                cmp[f"{arm}-warmup/mean_of_{len(both)}_seeds/iter_{j}"] = _paired(
+                    m, {k: float(v) for k, v in scores["warmup"].items()}
+                )
     results["comparisons"] = cmp
     results["wall_s"] = round(time.perf_counter() - started, 1)
     results["cpu_s"] = round(_cpu_s() - cpu0, 1)
@@ -311,6 +361,7 @@ def main(
 
 def _collect_iteration(work: Path, j: int, label: str, results: dict) -> None:
     """Training and loop-stage figures of iteration j (what D_j held, what the probe and verify saw)."""
+
     def read(p: Path) -> dict:
         return json.loads(p.read_text()) if p.exists() else {}
 
@@ -319,8 +370,19 @@ def _collect_iteration(work: Path, j: int, label: str, results: dict) -> None:
     ve = read(work / "metrics" / "verify" / f"iter_{j}.json")
     ex = read(work / "metrics" / "expand" / f"iter_{j}.json")
     me = read(work / "metrics" / "merge" / f"iter_{j}.json")
-    keep = ("method", "samples", "parts", "steps", "loss_first", "loss_last", "reward_mean", "zero_std_frac_mean",
-            "no_signal", "wall_s", "train_runtime_s")
+    keep = (
+        "method",
+        "samples",
+        "parts",
+        "steps",
+        "loss_first",
+        "loss_last",
+        "reward_mean",
+        "zero_std_frac_mean",
+        "no_signal",
+        "wall_s",
+        "train_runtime_s",
+    )
     results["models"][f"{label}/iter_{j}"]["train"] = {k: tr.get(k) for k in keep if k in tr}
     results["models"][f"{label}/iter_{j}"]["loop"] = {
         "probe_mastered": pr.get("mastered"),
@@ -337,15 +399,24 @@ def _save(out_dir: Path, results: dict, stages: Stages) -> None:
     (out_dir / "results.json").write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
     lines = ["| model | held-out ToolMatch | 95% CI (Wilson) | n | correct |", "|---|---|---|---|---|"]
     for k, v in results["models"].items():
-        lines.append(f"| {k} | {v['accuracy']} | [{v['ci95'][0]}, {v['ci95'][1]}] | {v['n']} | {v['correct']} |")
+        lines.append(
+            f"| {k} | {v['accuracy']} | [{v['ci95'][0]}, {v['ci95'][1]}] | {v['n']} | {v['correct']} |"
+        )
     if results.get("comparisons"):
-        lines += ["", "| paired difference | diff | 95% CI (paired bootstrap) | n | a only | b only |", "|---|---|---|---|---|---|"]
+        lines += [
+            "",
+            "| paired difference | diff | 95% CI (paired bootstrap) | n | a only | b only |",
+            "|---|---|---|---|---|---|",
+        ]
         for k, v in results["comparisons"].items():
             lines.append(f"| {k} | {v['diff']} | {v['ci95']} | {v['n']} | {v['a_only']} | {v['b_only']} |")
     if results.get("skipped"):
         lines += ["", f"skipped (budget): {', '.join(results['skipped'])}"]
     if "wall_s" in results:
-        lines += ["", f"total wall {results['wall_s']} s, CPU {results['cpu_s']} s (this process, all threads)"]
+        lines += [
+            "",
+            f"total wall {results['wall_s']} s, CPU {results['cpu_s']} s (this process, all threads)",
+        ]
     (out_dir / "results.md").write_text("\n".join(lines) + "\n")
 
 

@@ -25,15 +25,22 @@ import click
 @click.option("--model", required=True, help="Checkpoint to train from.")
 @click.option("--data", required=True, help="A TRAIN-schema Parquet (e.g. data/iter_1/train.parquet).")
 @click.option("--steps", type=int, default=3, show_default=True)
-@click.option("--generations", type=int, default=8, show_default=True, help="num_generations (1 prompt per step).")
+@click.option(
+    "--generations", type=int, default=8, show_default=True, help="num_generations (1 prompt per step)."
+)
 @click.option("--max-completion-length", type=int, default=64, show_default=True)
 @click.option("--out", "out_json", default=None, help="Also write the figures to this JSON file.")
-def main(model: str, data: str, steps: int, generations: int, max_completion_length: int, out_json: str | None) -> None:
+def main(
+    model: str, data: str, steps: int, generations: int, max_completion_length: int, out_json: str | None
+) -> None:
     from looptool.train.config import TrainConfig
     from looptool.train.grpo import train_grpo
 
     figures = {}
-    for name, extra in (("default", {}), ("continuous_batching", {"use_transformers_continuous_batching": True})):
+    for name, extra in (
+        ("default", {}),
+        ("continuous_batching", {"use_transformers_continuous_batching": True}),
+    ):
         cfg = TrainConfig(
             max_steps=steps,
             per_device_train_batch_size=generations,
@@ -58,8 +65,13 @@ def main(model: str, data: str, steps: int, generations: int, max_completion_len
     a, b = figures["default"]["step_time_s"], figures["continuous_batching"]["step_time_s"]
     ratio = round(a / b, 3) if a and b else None
     figures["ratio_default_over_continuous_batching"] = ratio
-    figures["settings"] = {"steps": steps, "num_generations": generations, "max_completion_length": max_completion_length,
-                           "model": model, "data": data}
+    figures["settings"] = {
+        "steps": steps,
+        "num_generations": generations,
+        "max_completion_length": max_completion_length,
+        "model": model,
+        "data": data,
+    }
     click.echo(f"GRPO s/step: default {a}, continuous batching {b}, ratio default/continuous = {ratio}")
     if out_json:
         Path(out_json).write_text(json.dumps(figures, indent=2) + "\n")

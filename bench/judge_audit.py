@@ -69,7 +69,8 @@ def _figures(verdicts_path: Path, truth_path: Path) -> dict[str, Any]:
     exact = sum(
         1
         for r in hits.iter_rows(named=True)
-        if r["new_label"] is not None and json.loads(r["new_label"]) == json.loads(clean_label[r["sample_id"]])
+        if r["new_label"] is not None
+        and json.loads(r["new_label"]) == json.loads(clean_label[r["sample_id"]])
     )
     false_corr = lw.height - hits.height
 
@@ -90,17 +91,41 @@ def _figures(verdicts_path: Path, truth_path: Path) -> dict[str, Any]:
 
 @click.command()
 @click.option("--run-dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option("--student", required=True, help="Checkpoint whose predictions are verified (e.g. models/iter_0).")
+@click.option(
+    "--student", required=True, help="Checkpoint whose predictions are verified (e.g. models/iter_0)."
+)
 @click.option("--judge", "judges", multiple=True, help="A backends.judge mapping (YAML); repeat for several.")
-@click.option("--votes", "votes_csv", default="1", show_default=True, help="verify.votes values, comma-separated.")
-@click.option("--modes", "modes_csv", default="generate", show_default=True,
-              help="verify.judge_mode values, comma-separated: generate (JSON verdict) and/or likelihood (score).")
-@click.option("--temperature", default=0.7, show_default=True, help="verify.judge_temperature when votes > 1.")
-@click.option("--seed", default=0, show_default=True, help="Choice of the clean rows (and of --limit noisy rows).")
-@click.option("--limit", type=int, default=None, help="At most this many noisy rows (and as many clean); default all.")
+@click.option(
+    "--votes", "votes_csv", default="1", show_default=True, help="verify.votes values, comma-separated."
+)
+@click.option(
+    "--modes",
+    "modes_csv",
+    default="generate",
+    show_default=True,
+    help="verify.judge_mode values, comma-separated: generate (JSON verdict) and/or likelihood (score).",
+)
+@click.option(
+    "--temperature", default=0.7, show_default=True, help="verify.judge_temperature when votes > 1."
+)
+@click.option(
+    "--seed", default=0, show_default=True, help="Choice of the clean rows (and of --limit noisy rows)."
+)
+@click.option(
+    "--limit", type=int, default=None, help="At most this many noisy rows (and as many clean); default all."
+)
 @click.option("--out", "out_json", default=None, help="Write the figures to this JSON file.")
-def main(run_dir: Path, student: str, judges: tuple[str, ...], votes_csv: str, modes_csv: str, temperature: float,
-         seed: int, limit: int | None, out_json: str | None) -> None:
+def main(
+    run_dir: Path,
+    student: str,
+    judges: tuple[str, ...],
+    votes_csv: str,
+    modes_csv: str,
+    temperature: float,
+    seed: int,
+    limit: int | None,
+    out_json: str | None,
+) -> None:
     """Precision, recall and false corrections of label verification against the injected noise."""
     run_dir = run_dir.resolve()
     base = yaml.safe_load((run_dir / "params.yaml").read_text())
@@ -127,7 +152,11 @@ def main(run_dir: Path, student: str, judges: tuple[str, ...], votes_csv: str, m
     probe = stages.argv("probe", "1", {"prev": "0", "next": "2"})
     probe[probe.index("--model") + 1] = student_path
     stages.run(work, "probe", "audit", probe)
-    results: dict[str, Any] = {"audit_rows": {"noisy": n_noisy, "clean": n_clean}, "student": student, "settings": {}}
+    results: dict[str, Any] = {
+        "audit_rows": {"noisy": n_noisy, "clean": n_clean},
+        "student": student,
+        "settings": {},
+    }
     settings = [("rules", None, 1, "generate")]
     for j in judges:
         spec = yaml.safe_load(j)
@@ -139,12 +168,19 @@ def main(run_dir: Path, student: str, judges: tuple[str, ...], votes_csv: str, m
         params(spec, votes, mode)
         verify = stages.argv("verify", "1", {"prev": "0", "next": "2"})
         rec = stages.run(work, "verify", f"audit/{name}", verify)
-        results["settings"][name] = {**_figures(work / "data" / "iter_1" / "verdicts.parquet",
-                                                 run_dir / "data" / "seed" / "noise_truth.parquet"),
-                                     "wall_s": rec["wall_s"], "cpu_s": rec["cpu_s"]}
+        results["settings"][name] = {
+            **_figures(
+                work / "data" / "iter_1" / "verdicts.parquet",
+                run_dir / "data" / "seed" / "noise_truth.parquet",
+            ),
+            "wall_s": rec["wall_s"],
+            "cpu_s": rec["cpu_s"],
+        }
         r = results["settings"][name]
-        click.echo(f"{name}: precision {r['precision']}, recall {r['recall']}, exact {r['exact_recovery']}, "
-                   f"false corrections {r['false_correction_rate']}, {r['verdicts']}")
+        click.echo(
+            f"{name}: precision {r['precision']}, recall {r['recall']}, exact {r['exact_recovery']}, "
+            f"false corrections {r['false_correction_rate']}, {r['verdicts']}"
+        )
     results["timings"] = stages.timings
     if out_json:
         Path(out_json).write_text(json.dumps(results, indent=2) + "\n")

@@ -62,7 +62,11 @@ def add_ci(tree: Any) -> Any:
     """
     if isinstance(tree, Mapping):
         out = {k: add_ci(v) for k, v in tree.items()}
-        if {"accuracy", "correct", "n"} <= set(out) and isinstance(out["n"], int) and isinstance(out["correct"], int):
+        if (
+            {"accuracy", "correct", "n"} <= set(out)
+            and isinstance(out["n"], int)
+            and isinstance(out["correct"], int)
+        ):
             out["ci95"] = list(wilson(out["correct"], out["n"]))
         return out
     if isinstance(tree, list):

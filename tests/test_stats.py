@@ -21,7 +21,9 @@ def test_wilson_rejects_impossible_counts():
 
 
 def test_add_ci_nested_and_leaves_other_values():
-    m = add_ci({"heldout": {"accuracy": 0.5, "correct": 5, "n": 10, "path": "x"}, "summary": {"heldout": 0.5}})
+    m = add_ci(
+        {"heldout": {"accuracy": 0.5, "correct": 5, "n": 10, "path": "x"}, "summary": {"heldout": 0.5}}
+    )
     assert m["heldout"]["ci95"] == [0.2366, 0.7634]
     assert "ci95" not in m["summary"]
 
