@@ -36,10 +36,10 @@ from efficacy import ROOT, Stages  # noqa: E402  (bench/efficacy.py: dvc.yaml's 
 def _audit_set(run_dir: Path, seed: int, limit: int | None) -> tuple[Path, int, int]:
     import polars as pl
 
-    from looptool import io
+    from looptool import storage
     from looptool.schema import SAMPLE, TRAIN
 
-    pool = io.read_parquet(run_dir / "data" / "seed" / "pool.parquet", SAMPLE)
+    pool = storage.read_parquet(run_dir / "data" / "seed" / "pool.parquet", SAMPLE)
     truth = pl.read_parquet(run_dir / "data" / "seed" / "noise_truth.parquet")
     noisy = pool.filter(pl.col("sample_id").is_in(truth["sample_id"].to_list()))
     if limit is not None and noisy.height > limit:
@@ -50,18 +50,23 @@ def _audit_set(run_dir: Path, seed: int, limit: int | None) -> tuple[Path, int, 
     audit = pl.concat([noisy, clean]).with_columns(pl.lit("seed_new").alias("part"))
     out = run_dir / "audit" / "data" / "iter_1" / "train.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
-    io.write_parquet(audit, out, TRAIN)
+    storage.write_parquet(audit, out, TRAIN)
     return out, noisy.height, clean.height
 
 
-def _figures(verdicts_path: Path, truth_path: Path) -> dict[str, Any]:
+def _figures(verdicts_path: Path, truth_path: Path, audit_path: Path) -> dict[str, Any]:
     import polars as pl
 
     from looptool.stats import wilson
 
     v = pl.read_parquet(verdicts_path)
     truth = pl.read_parquet(truth_path)
-    clean_label = dict(zip(truth["sample_id"].to_list(), truth["clean_label"].to_list(), strict=True))
+    audit_ids = set(pl.read_parquet(audit_path, columns=["sample_id"])["sample_id"].to_list())
+    clean_label = {
+        sid: lab
+        for sid, lab in zip(truth["sample_id"].to_list(), truth["clean_label"].to_list(), strict=True)
+        if sid in audit_ids  # the noisy rows of the audit set (all of them without --limit)
+    }
     failed_noisy = v.filter(pl.col("sample_id").is_in(list(clean_label)))
     failed_clean = v.height - failed_noisy.height
     lw = v.filter(pl.col("verdict") == "LABEL_WRONG")
@@ -172,6 +177,7 @@ def main(
             **_figures(
                 work / "data" / "iter_1" / "verdicts.parquet",
                 run_dir / "data" / "seed" / "noise_truth.parquet",
+                data,
             ),
             "wall_s": rec["wall_s"],
             "cpu_s": rec["cpu_s"],
