@@ -105,3 +105,13 @@ for arm, j in (("loop", 1), ("static", 1), ("static", 2), ("static", 3)):
         f"| {arm} iter {j} | {v.height} | {lw.height} | {tp.height} | {exact} | {prec} | {tp.height / n_noisy:.2f} "
         f"[{wilson(tp.height, n_noisy)[0]}, {wilson(tp.height, n_noisy)[1]}] | {clean_failed} | {fc} ({fc / clean_failed:.3f}) |"
     )
+
+# loop - static split by what the answer is: a tool call (distractor, multi_turn, parallel, single) or none
+# (irrelevant, missing_arg): where does the difference come from?
+NO_CALL = {"irrelevant", "missing_arg"}
+print("\n| loop - static | answer | n | diff | 95% CI (paired bootstrap) | loop only | static only |\n|---|---|---|---|---|---|---|")
+for j in (1, 2, 3):
+    for kind, keep in (("call", lambda p: p not in NO_CALL), ("no call", lambda p: p in NO_CALL)):
+        ids = sorted(i for i in S["base"] if keep(pat.get(i)))
+        r = paired_bootstrap([S[f"loop{j}"][i] for i in ids], [S[f"static{j}"][i] for i in ids])
+        print(f"| iter {j} | {kind} | {r['n']} | {r['diff']:+.3f} | {r['ci95']} | {r['a_only']} | {r['b_only']} |")
