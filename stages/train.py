@@ -25,7 +25,7 @@ import click
 def main(
     key: str, model_path: str, data_path: str, out_dir: str, metrics_path: str, params_path: str
 ) -> None:
-    """Train model_j with GRPO and the ToolMatch reward."""
+    """Train model_j: GRPO with the ToolMatch reward (``train.method: grpo``) or SFT on D_j's labels (``sft``)."""
     from looptool.config import load_params
     from looptool.stage import is_main_process, iteration, section_config
     from looptool.storage import write_json
@@ -36,6 +36,17 @@ def main(
     params = load_params(params_path)
     it = iteration(params, key)
     cfg = section_config(TrainConfig, "train", params_path, key=key, params=params)
+    if cfg.method == "sft":
+        from looptool.train.sft import train_sft
+
+        m = train_sft(cfg, model_path, data_path, out_dir, iteration=it.key, seed=it.seed)
+        if is_main_process():  # under accelerate launch, one process writes the metrics
+            write_json(m, metrics_path)
+        click.echo(
+            f"train@{key} (sft): {m['steps']} steps on {m['samples']} rows, loss {m['loss_first']} -> "
+            f"{m['loss_last']}, {m['wall_s']} s -> {out_dir}"
+        )
+        return
     m = train_grpo(cfg, model_path, data_path, out_dir, iteration=it.key, seed=it.seed)
     if is_main_process():  # under accelerate launch, one process writes the metrics
         write_json(m, metrics_path)

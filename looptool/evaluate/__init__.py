@@ -35,6 +35,7 @@ from looptool.evaluate import heldout as held
 from looptool.llm.base import Backend, Completion, Request, Sampling
 from looptool.match import acebench as ace_checker
 from looptool.schema import Column, Schema, frame
+from looptool.stats import add_ci
 
 log = logging.getLogger(__name__)
 
@@ -480,7 +481,8 @@ def run_evaluate(
     benchmarks and the held-out split; write one row per answer to ``results`` (if given); return the
     metrics. ``user``: the simulated user of ACEBench's agent_multi_turn (the ``backends.user`` role)."""
     metrics, rows = evaluate(backend, cfg, heldout, user=user)
-    metrics = {"model": str(model), "iteration": iteration, **metrics}
+    # every {accuracy, correct, n} carries its Wilson 95% interval (looptool.stats)
+    metrics = add_ci({"model": str(model), "iteration": iteration, **metrics})
     if results is not None:
         storage.write_parquet(rows, results, EVAL_RESULT)
     return metrics
