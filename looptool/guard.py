@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import traceback
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -34,6 +35,17 @@ _TRUE = {"1", "true", "yes", "on"}
 def debug_enabled(flag: bool = False) -> bool:
     """``--debug`` given, or ``LOOPTOOL_DEBUG`` set to 1/true/yes/on."""
     return flag or os.environ.get(DEBUG_ENV, "").strip().lower() in _TRUE
+
+
+def _terminal() -> bool:
+    """As :func:`looptool.llm.progress.bars_enabled` (not imported: see the note on _USER_ERRORS)."""
+    env = os.environ.get("LOOPTOOL_PROGRESS", "").strip().lower()
+    if env in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        return env in ("1", "true", "yes", "on")
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):
+        return False
 
 
 def setup_logging(verbosity: int = 0) -> int:
@@ -62,6 +74,8 @@ def setup_logging(verbosity: int = 0) -> int:
         handler.addFilter(lambda record: not logging.getLogger().handlers)
         logger.addHandler(handler)
     logger.setLevel(level)
+    if not _terminal():  # no library bars (model loading, downloads) drawn into pipes and logs either
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     if verbosity >= 2:
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr)
     elif verbosity == 0 and level > logging.DEBUG:
@@ -156,6 +170,8 @@ def run_stage(cmd: click.Command, name: str | None = None, args: list[str] | Non
         click.echo(usage_line(e), err=True)
         code = e.exit_code
     except click.ClickException as e:
+        if debug_enabled():
+            traceback.print_exc()
         click.echo(f"{name}: error: {' '.join(e.format_message().split())}", err=True)
         code = e.exit_code
     except (click.Abort, KeyboardInterrupt):
@@ -178,7 +194,11 @@ def guard_cli(ctx: click.Context, invoke: Any) -> Any:
     """Call ``invoke()`` (a click group's invoke); a non-click exception becomes a one-line ClickException."""
     try:
         return invoke()
-    except (click.exceptions.Exit, click.ClickException, click.Abort):
+    except (click.exceptions.Exit, click.Abort, click.UsageError):
+        raise
+    except click.ClickException:
+        if debug_enabled(bool(ctx.params.get("debug"))):  # a one-line error of ours: the traceback on request
+            traceback.print_exc()
         raise
     except Exception as e:
         if debug_enabled(bool(ctx.params.get("debug"))):

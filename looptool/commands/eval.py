@@ -6,10 +6,20 @@ from __future__ import annotations
 import click
 
 
+def _folder_or(value: str | None, *keywords: str) -> str | None:
+    """An explicitly named folder must exist (checked before the model loads); keywords pass."""
+    from pathlib import Path
+
+    if value is None or value.lower() in keywords or Path(value).is_dir():
+        return value
+    words = " or ".join(f"'{k}'" for k in keywords)
+    raise click.BadParameter(f"{value}: no such folder (expected a data folder or {words})")
+
+
 @click.command("eval")
 @click.argument("model")
-@click.option("--bfcl", "bfcl_dir", default=None, help="BFCL data folder (BFCL_v3_*.json or bfcl-eval's BFCL_v4_*.json, with possible_answer/), 'auto' (the bfcl-eval package's data) or 'none'; default: params eval.bfcl_dir, else auto.")
-@click.option("--acebench", "acebench_dir", default=None, help="ACEBench English data folder (data_*.json, with possible_answer/) or 'none'; default: params eval.acebench_dir.")
+@click.option("--bfcl", "bfcl_dir", default=None, callback=lambda c, p, v: _folder_or(v, "auto", "none"), help="BFCL data folder (BFCL_v3_*.json or bfcl-eval's BFCL_v4_*.json, with possible_answer/), 'auto' (the bfcl-eval package's data) or 'none'; default: params eval.bfcl_dir, else auto.")
+@click.option("--acebench", "acebench_dir", default=None, callback=lambda c, p, v: _folder_or(v, "none"), help="ACEBench English data folder (data_*.json, with possible_answer/) or 'none'; default: params eval.acebench_dir.")
 @click.option("--acebench-code", "acebench_code_dir", default=None, help="ACEBench checkout for the agent categories (its scenario classes and prompts); default: params eval.acebench_code_dir, or the checkout holding --acebench.")
 @click.option("--user-url", default=None, help="agent_multi_turn's simulated user: an OpenAI-compatible server (e.g. http://127.0.0.1:8000/v1); default: params backends.user.")
 @click.option("--user-model", default=None, help="The simulated user's served model name (with --user-url).")
