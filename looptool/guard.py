@@ -146,7 +146,7 @@ def click_main(cmd: click.Command, args: list[str] | None, prog_name: str | None
 def run_stage(cmd: click.Command, name: str | None = None, args: list[str] | None = None) -> NoReturn:
     """Run a stage script's click command: logging set up, the stage's name for its progress bar
     (``LOOPTOOL_STAGE``, read by :mod:`looptool.llm.progress`), and any failure reported as
-    ``<stage>: error: <one line>`` with exit code 1 (``LOOPTOOL_DEBUG=1``: the traceback)."""
+    ``Error: <one line>`` (as click prints it) with exit code 1 (``LOOPTOOL_DEBUG=1``: the traceback)."""
     argv = list(sys.argv[1:] if args is None else args)
     name = name or Path(sys.argv[0]).stem
     prog = f"python stages/{name}.py"
@@ -172,7 +172,7 @@ def run_stage(cmd: click.Command, name: str | None = None, args: list[str] | Non
     except click.ClickException as e:
         if debug_enabled():
             traceback.print_exc()
-        click.echo(f"{name}: error: {' '.join(e.format_message().split())}", err=True)
+        click.echo(f"Error: {' '.join(e.format_message().split())}", err=True)
         code = e.exit_code
     except (click.Abort, KeyboardInterrupt):
         click.echo(f"{name}: interrupted", err=True)
@@ -180,7 +180,7 @@ def run_stage(cmd: click.Command, name: str | None = None, args: list[str] | Non
     except Exception as e:
         if debug_enabled():
             raise
-        click.echo(f"{name}: error: {one_line(e)}", err=True)
+        click.echo(f"Error: {one_line(e)}", err=True)
         code = 1
     finally:
         if before is None:
