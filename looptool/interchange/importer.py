@@ -11,33 +11,42 @@ from typing import Any
 
 from looptool import jsonutil
 from looptool.interchange.bfcl import read_bfcl
+from looptool.interchange.dispatch import record_format
+from looptool.interchange.hermes import read_hermes
 from looptool.interchange.openai import read_openai
-from looptool.interchange.records import InterchangeError, Item, read_lines
+from looptool.interchange.records import FieldError, InterchangeError, Item, iter_records
+from looptool.interchange.sharegpt import read_sharegpt
+from looptool.interchange.tables import read_hf_dataset, read_parquet_rows
 from looptool.interchange.writer import ChunkWriter
+from looptool.interchange.xlam import read_xlam
 from looptool.schema import REJECTED, SAMPLE, make_sample_id
 
-IMPORT_FORMATS = ("auto", "openai", "bfcl")
+IMPORT_FORMATS = ("auto", "openai", "bfcl", "sharegpt", "hermes", "xlam", "parquet", "datasets")
+FILE_READERS = {
+    "openai": read_openai,
+    "sharegpt": read_sharegpt,
+    "hermes": read_hermes,
+    "xlam": read_xlam,
+    "parquet": read_parquet_rows,
+    "datasets": read_hf_dataset,
+}
 
 
 def detect_format(path: str | Path) -> str:
-    """``openai`` or ``bfcl``, from the keys of the first record."""
+    """The import format of a file or folder: a folder is a ``datasets`` folder, ``.parquet`` is Parquet,
+    otherwise the keys of the first JSON record decide (:func:`looptool.interchange.dispatch.record_format`)."""
     path = Path(path)
-    for n, line in read_lines(path):
+    if path.is_dir():
+        return "datasets"
+    if path.suffix == ".parquet":
+        return "parquet"
+    for n, rec, bad in iter_records(path):
+        if bad is not None:
+            raise InterchangeError(f"{bad.error}; cannot detect the format")
         try:
-            rec = json.loads(line)
-        except json.JSONDecodeError as e:
-            raise InterchangeError(
-                f"{path}:{n}: not valid JSON ({e.msg}); cannot detect the format"
-            ) from None
-        if isinstance(rec, dict) and "messages" in rec:
-            return "openai"
-        if isinstance(rec, dict) and "question" in rec and "function" in rec:
-            return "bfcl"
-        keys = sorted(rec) if isinstance(rec, dict) else type(rec).__name__
-        raise InterchangeError(
-            f"{path}:{n}: unknown format (keys {keys}); expected 'messages' (openai) "
-            "or 'question' + 'function' (bfcl)"
-        )
+            return record_format(rec)
+        except FieldError as e:
+            raise InterchangeError(f"{path}:{n}: {e.message}") from None
     raise InterchangeError(f"{path}: empty file")
 
 
@@ -111,13 +120,13 @@ def _items(
 ) -> Iterator[Item]:
     for p in paths:
         p = Path(p)
-        if not p.is_file():
+        if not p.is_file() and not (p.is_dir() and fmt in ("auto", "datasets")):
             raise InterchangeError(f"{p}: no such file")
         f = detect_format(p) if fmt == "auto" else fmt
-        if f == "openai":
-            yield from read_openai(p, check_labels)
-        elif f == "bfcl":
+        if f == "bfcl":
             yield from read_bfcl(p, answers, check_labels)
+        elif f in FILE_READERS:
+            yield from FILE_READERS[f](p, check_labels)
         else:
             raise InterchangeError(f"unknown import format {fmt!r} (choose from {list(IMPORT_FORMATS)})")
 
@@ -132,7 +141,7 @@ def import_files(
     progress: bool = False,
     check_labels: bool = True,
 ) -> ImportReport:
-    """Import decision points from OpenAI JSONL or BFCL files into a SAMPLE Parquet file at ``out``.
+    """Import decision points from files of any :data:`IMPORT_FORMATS` into a SAMPLE Parquet file at ``out``.
 
     ``on_error="fail"`` raises :class:`InterchangeError` at the first bad row and writes nothing;
     ``"skip"`` writes bad rows with their reason to ``<out stem>_rejected.parquet`` (REJECTED schema; its

@@ -14,6 +14,7 @@ Decision points of a conversation follow the OpenAI rules of :mod:`looptool.inte
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
@@ -24,6 +25,10 @@ from looptool.interchange.records import FieldError
 
 MESSAGE_KEYS = ("role", "content", "name", "tool_calls", "tool_call_id")
 ROLES = ("system", "user", "assistant", "tool")
+GENERATED_ID = "lt_{turn}_{k}"
+"""Form of the call ids the OpenAI export invents for context calls that had none; import drops ids of
+exactly this form (and ``tool_call_id``s naming them), so export -> import keeps sample ids."""
+_GENERATED_ID = re.compile(r"^lt_\d+_\d+$")
 
 
 def normalize_tools(tools: Any, field: str = "tools") -> list[dict[str, Any]]:
@@ -140,7 +145,7 @@ def _tool_call(tc: Any, field: str) -> dict[str, Any]:
             "invalid_messages",
         )
     out: dict[str, Any] = {"type": "function", "function": {"name": name, "arguments": args}}
-    if tc.get("id") is not None:
+    if tc.get("id") is not None and not (isinstance(tc["id"], str) and _GENERATED_ID.match(tc["id"])):
         out["id"] = tc["id"]
     return out
 
@@ -160,6 +165,8 @@ def normalize_messages(messages: Any, field: str = "messages") -> list[dict[str,
                 f"{here}.role", f"must be one of {list(ROLES)}, got {role!r}", "invalid_messages"
             )
         n = {k: m[k] for k in MESSAGE_KEYS if k in m}
+        if isinstance(n.get("tool_call_id"), str) and _GENERATED_ID.match(n["tool_call_id"]):
+            del n["tool_call_id"]
         if "content" in n:
             n["content"] = _content(n["content"], f"{here}.content")
         calls = n.pop("tool_calls", None)

@@ -104,3 +104,46 @@ def parsed_row(row: dict[str, Any]) -> tuple[list, list, list, dict]:
 def tool_order(tool: dict[str, Any]) -> dict[str, Any]:
     first = {k: tool[k] for k in ("name", "description", "parameters") if k in tool}
     return {**first, **{k: v for k, v in tool.items() if k not in first}}
+
+
+def _starts_with_array(path: Path) -> bool:
+    with open(path, "rb") as f:
+        head = f.read(4096).lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"[")
+
+
+def iter_records(path: Path) -> Iterator[tuple[int, Any, Item | None]]:
+    """(line, record, None) for each record of a JSON Lines file or of a JSON array file (LLaMA-Factory and
+    the xLAM release ship arrays), or (line, None, Item) for a record that is not valid JSON. In an array the
+    line is where the element starts, so an error still names file and line."""
+    path = Path(path)
+    if not _starts_with_array(path):
+        for n, line in read_lines(path):
+            rec, bad = parse_line(path, n, line)
+            yield n, rec, bad
+        return
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise InterchangeError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+    dec = json.JSONDecoder()
+    pos = text.index("[") + 1
+    line = text.count("\n", 0, pos) + 1
+    last = pos
+    while True:
+        while pos < len(text) and text[pos] in " \t\r\n,":
+            pos += 1
+        if pos >= len(text):
+            raise InterchangeError(f"{path}:{line}: JSON array not closed")
+        if text[pos] == "]":
+            return
+        line += text.count("\n", last, pos)
+        last = pos
+        try:
+            rec, end = dec.raw_decode(text, pos)
+        except json.JSONDecodeError as e:  # the rest of an array cannot be resynchronised
+            raise InterchangeError(
+                f"{path}:{text.count(chr(10), 0, e.pos) + 1}: not valid JSON ({e.msg}); the array cannot be read on"
+            ) from None
+        yield line, rec, None
+        pos = end
