@@ -4,7 +4,9 @@ Reader: each record becomes OpenAI messages (system from the ``system`` column o
 ``human`` -> user, ``gpt`` -> assistant text, ``function_call`` -> an assistant turn with content ``""`` and
 the calls of its JSON value, an object or a list; ``observation`` -> tool replies, named after the calls they
 answer, one per call when the value is a JSON list of as many texts), then the OpenAI decision-point rules
-apply. Tools come from the ``tools`` column (JSON text or a list). Writer: :func:`to_sharegpt`, and
+apply; a record with ``"mask_history": true`` (what :func:`to_sharegpt` writes: the last turn is the
+decision point, earlier ones context) has only its last assistant turn as a decision point. Tools come
+from the ``tools`` column (JSON text or a list). Writer: :func:`to_sharegpt`, and
 :func:`dataset_info` for LLaMA-Factory's ``dataset_info.json``.
 
 What ShareGPT cannot hold (so a row using it does not keep its sample id through export and import): call
@@ -31,12 +33,12 @@ def _calls_value(calls: list[dict[str, Any]]) -> str:
     return json.dumps(calls[0] if len(calls) == 1 else calls, ensure_ascii=False)
 
 
-def _json_field(value: Any, field: str) -> Any:
+def _json_field(value: Any, field: str, reason: str = "invalid_tools") -> Any:
     if isinstance(value, str):
         try:
             return json.loads(value) if value.strip() else []
         except json.JSONDecodeError as e:
-            raise FieldError(field, f"not valid JSON ({e.msg} at char {e.pos})", "invalid_tools") from None
+            raise FieldError(field, f"not valid JSON ({e.msg} at char {e.pos})", reason) from None
     return value
 
 
@@ -74,7 +76,7 @@ def sharegpt_messages(rec: dict[str, Any], tags: dict[str, str] | None = None) -
         if not isinstance(value, str):
             raise FieldError(f"{here}.{tags['content']}", "must be a string", "invalid_messages")
         if tag == "function_call":
-            calls = _json_field(value, f"{here}.value")
+            calls = _json_field(value, f"{here}.value", "invalid_messages")
             calls = calls if isinstance(calls, list) else [calls]
             if not calls or not all(isinstance(c, dict) and isinstance(c.get("name"), str) for c in calls):
                 raise FieldError(
@@ -131,7 +133,8 @@ def sharegpt_items(
     except FieldError as e:
         yield Item(where, reason=e.reason, error=f"{where}: {e}", raw=rec)
         return
-    yield from conversation_items(tools, messages, where, base_meta, check_labels)
+    last_only = rec.get("mask_history") is True
+    yield from conversation_items(tools, messages, where, base_meta, check_labels, last_only=last_only)
 
 
 def read_sharegpt(path: str | Path, check_labels: bool = True) -> Iterator[Item]:
@@ -208,4 +211,8 @@ def to_sharegpt(row: dict[str, Any]) -> dict[str, Any]:
             )
     conv = [{"from": "system", "value": "\n\n".join(system)}] if system else []
     conv += [{"from": tag, "value": value} for tag, value in turns]
-    return {"conversations": conv, "tools": json.dumps([tool_order(t) for t in tools], ensure_ascii=False)}
+    return {
+        "conversations": conv,
+        "tools": json.dumps([tool_order(t) for t in tools], ensure_ascii=False),
+        "mask_history": True,
+    }

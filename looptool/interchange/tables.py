@@ -4,7 +4,8 @@ Each row is read by its columns (:func:`record_items`): our SAMPLE rows (``sampl
 ``messages``, ``label``, ``meta``; the id must match its tools and messages), verl RL rows (``data_source``,
 ``prompt``, ``reward_model.ground_truth``, ``extra_info``), or any record a JSON reader knows (OpenAI
 ``messages``, TRL ``prompt`` + ``completion``, ShareGPT / Hermes ``conversations``, xLAM ``query``).
-A row's "line" is its 1-based row number.
+A row's "line" is its 1-based row number; ``meta.format`` names the row's shape (``looptool``, ``verl``,
+``openai``, ...) and ``meta.container`` the table kind (``parquet``, ``datasets``).
 
 Arrow stores a list of messages as structs with one common set of keys, so a key a message did not have
 comes back as null: such null keys are dropped again (``content`` excepted), which is why our own exports
@@ -34,6 +35,15 @@ def drop_nulls(value: Any, keep: tuple[str, ...] = ("content",)) -> Any:
     return value
 
 
+def _maybe_json(value: Any) -> Any:
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError:
+            return value
+    return value
+
+
 def _json(value: Any, field: str, reason: str) -> Any:
     if isinstance(value, str):
         try:
@@ -55,7 +65,12 @@ def sample_items(
     id_field: str = "sample_id",
 ) -> Iterator[Item]:
     """One of our rows (from Parquet, a datasets folder or a verl row): checked, its id recomputed."""
-    raw = {"tools": tools, "messages": messages, "label": label, "meta": meta}
+    raw = {
+        k: _maybe_json(v)
+        for k, v in (("tools", tools), ("messages", messages), ("label", label), ("meta", meta))
+    }
+    if not isinstance(raw["meta"], dict):
+        raw["meta"] = {"meta": raw["meta"]} if raw["meta"] is not None else {}
     try:
         tools = normalize_tools(_json(tools, "tools", "invalid_tools"))
         messages = normalize_messages(drop_nulls(_json(messages, "messages", "invalid_messages")))
@@ -132,7 +147,7 @@ def record_items(
             rec.get("meta"),
             rec.get("sample_id"),
             where,
-            {**base_meta, "format": base_meta.get("format", "parquet")},
+            {**base_meta, "format": "looptool"},
             check_labels,
         )
         return
@@ -161,7 +176,7 @@ def read_parquet_rows(path: str | Path, check_labels: bool = True, batch_rows: i
         for rec in batch.to_pylist():
             n += 1
             yield from record_items(
-                rec, f"{path}:{n}", {"source": str(path), "line": n, "format": "parquet"}, check_labels
+                rec, f"{path}:{n}", {"source": str(path), "line": n, "container": "parquet"}, check_labels
             )
 
 
@@ -188,5 +203,5 @@ def read_hf_dataset(path: str | Path, check_labels: bool = True, split: str | No
         ds, path = ds[name], path / name
     for i, rec in enumerate(ds, 1):
         yield from record_items(
-            rec, f"{path}:{i}", {"source": str(path), "line": i, "format": "datasets"}, check_labels
+            rec, f"{path}:{i}", {"source": str(path), "line": i, "container": "datasets"}, check_labels
         )
