@@ -110,11 +110,16 @@ def prepare_model(cfg: ModelConfig, out_dir: str | Path) -> dict[str, Any]:
 
 
 def resolve_model(path: str | Path) -> str:
-    """The loadable model for a checkpoint path: follows a ``looptool-model.json`` pointer."""
+    """The loadable model for a checkpoint path: follows a ``looptool-model.json`` pointer; an adapter-only
+    folder (``train.save: adapter``) becomes its merged checkpoint (:mod:`looptool.train.adapter`)."""
     p = Path(path)
     pointer = p / POINTER
     if pointer.exists():
         return json.loads(pointer.read_text())["source"]
+    if (p / "adapter_config.json").is_file() and not (p / "config.json").is_file():
+        from looptool.train.adapter import merged_path  # train.save: adapter
+
+        return merged_path(p)
     return str(p)
 
 
