@@ -142,7 +142,8 @@ def parse_as(text: str | None, fmt: str = "auto") -> Parsed:
     if m:
         stripped = m.group(1).strip()
     if fmt == "json" and stripped.startswith(("{", "[")):
-        return _parse_bare(stripped)
+        got, err = _calls_from_json_text(stripped, where="output")
+        return _fail(err, stripped) if err else Parsed(tuple(got), None, "")
     if fmt == "python" and _PY_CALL_START.match(stripped):
         got, err = _calls_from_python(stripped)
         return _fail(err, stripped) if err else Parsed(tuple(got), None, "")
