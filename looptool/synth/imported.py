@@ -17,6 +17,7 @@ catalog; ``expand.mode: llm`` varies the user's own samples.
 
 from __future__ import annotations
 
+import json
 import math
 import tempfile
 import time
@@ -24,8 +25,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from looptool import jsonutil
 from looptool.io import read_parquet, write_json, write_parquet
 from looptool.schema import NOISE_TRUTH, REJECTED, SAMPLE, frame, rows
+from looptool.synth.build import split_rng
 from looptool.synth.config import SeedConfig
 from looptool.synth.decontam import Decontaminator
 from looptool.synth.noise import apply_noise, schema_breaks
@@ -58,8 +61,6 @@ def group_of(row: dict[str, Any], by: str) -> list[str]:
 
 def split_heldout(pool: list[dict], cfg: SeedConfig) -> tuple[list[dict], list[dict], list[str]]:
     """(pool, heldout, held-out keys): whole tools / domains, in a seeded order, until the fraction is met."""
-    from looptool.synth.build import split_rng
-
     want = math.ceil(cfg.import_heldout_fraction * len(pool))
     if want == 0:
         return pool, [], []
@@ -130,7 +131,7 @@ def build_import_seed(
                     _rejected(
                         {**r, "meta": {**r["meta"], "decontam": m.to_json()}},
                         "contaminated",
-                        str(m.to_json()),
+                        json.dumps(m.to_json()),
                         split,
                     )
                 )
@@ -154,9 +155,6 @@ def build_import_seed(
             f"seed.import_files: no valid pool rows in {cfg.import_files} "
             f"({len(rejected)} rejected: {dict(Counter(r['reason'] for r in rejected))})"
         )
-    from looptool import jsonutil
-    from looptool.synth.build import split_rng
-
     pool.sort(key=lambda r: r["sample_id"])
     held.sort(key=lambda r: r["sample_id"])
     rejected.sort(key=lambda r: (r["reason"], r["sample_id"], jsonutil.dumps(r["label"])))
