@@ -493,3 +493,23 @@ def test_import_dvc_repro_seed_and_select(tmp_path):
         )
     p = subprocess.run(["dvc", "status", "seed"], cwd=repo, env=env, capture_output=True, text=True)
     assert "imports" in p.stdout, p.stdout
+
+
+def test_heldout_by_domain_holds_out_whole_domains(tmp_path):
+    from looptool.synth.imported import group_of
+
+    files = [str(DATA / n) for n in EXPECTED]
+    cfg = SeedConfig(
+        mode="import",
+        import_files=files,
+        import_heldout_fraction=0.25,
+        import_heldout_by="domain",
+        label_noise=0.0,
+    )
+    m = build_seed(cfg, tmp_path / "s", None)
+    pool = [json.loads(x) for x in pl.read_parquet(tmp_path / "s" / "pool.parquet")["meta"]]
+    held = [json.loads(x) for x in pl.read_parquet(tmp_path / "s" / "heldout.parquet")["meta"]]
+    keys = set(m["heldout"]["domains"])
+    assert held and pool and keys
+    assert all(group_of({"meta": h, "label": []}, "domain")[0] in keys for h in held)
+    assert not any(group_of({"meta": p, "label": []}, "domain")[0] in keys for p in pool)
