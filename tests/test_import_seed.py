@@ -513,3 +513,53 @@ def test_heldout_by_domain_holds_out_whole_domains(tmp_path):
     assert held and pool and keys
     assert all(group_of({"meta": h, "label": []}, "domain")[0] in keys for h in held)
     assert not any(group_of({"meta": p, "label": []}, "domain")[0] in keys for p in pool)
+
+
+@pytest.mark.dvc
+@pytest.mark.slow
+def test_imported_pool_runs_one_loop_iteration(tmp_path, tiny_model_dir):
+    """The rest of the loop runs unchanged on an imported pool: `dvc repro merge@1` (warm-up, GRPO, probe,
+    verify, structured expansion from the imported rows' signatures, merge) with the tiny model."""
+    import importlib
+
+    small_params = importlib.import_module("test_pipeline").small_params
+    repo = tmp_path / "repo"
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    for f in files:
+        if f.startswith(("data/", "models/", "metrics/", "reports/")) or not (ROOT / f).is_file():
+            continue
+        (repo / f).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy2(ROOT / f, repo / f)
+    shutil.copytree(DATA, repo / "imports" / "examples")
+    params = small_params(yaml.safe_load((ROOT / "params.yaml").read_text()), tiny_model_dir, None)
+    params["seed"].update(
+        mode="import",
+        import_files=[f"imports/examples/{n}" for n in sorted(EXPECTED)],
+        import_heldout_fraction=0.2,
+        label_noise=0.2,
+    )
+    (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
+    env = dict(
+        os.environ,
+        DVC_NO_ANALYTICS="1",
+        LOOPTOOL_CACHE_DIR=str(repo / ".looptool-cache"),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    )
+    for cmd in (
+        ["git", "init", "-q"],
+        ["git", "add", "-A"],
+        ["git", "-c", "user.email=t@t", "-c", "user.name=t", "commit", "-qm", "x"],
+    ):
+        subprocess.run(cmd, cwd=repo, env=env, check=True, capture_output=True)
+    p = subprocess.run(["dvc", "repro", "merge@1"], cwd=repo, env=env, capture_output=True, text=True)
+    assert p.returncode == 0, p.stdout[-4000:] + p.stderr[-4000:]
+    d2 = pl.read_parquet(repo / "data" / "iter_2" / "train.parquet")
+    assert d2.height > 0 and set(d2["part"]) <= {"seed_new", "error_seed", "expansion", "high_ppl"}
+    seed = read_json(repo / "metrics" / "seed.json")
+    assert seed["mode"] == "import" and seed["heldout"]["size"] > 0 and seed["noise"]["count"] > 0
