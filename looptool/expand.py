@@ -41,7 +41,7 @@ class ExpandConfig:
     mode: str = "structured"
     """``structured`` (API synthesizer, no model) or ``llm`` (``backends.generator``)."""
     max_samples: int | None = 64
-    """Cap on new samples per iteration (merge keeps at most ``merge.size`` anyway); None = no cap."""
+    """Cap on new samples per iteration (merge keeps at most ``merge.dataset_size`` anyway); None = no cap."""
     verdicts: list[str] = field(default_factory=lambda: ["PRED_WRONG", "LABEL_WRONG"])
     """Which verified failures seed expansions."""
     tries: int = 3

@@ -1,7 +1,7 @@
 """Dataset assembly: D_1 from the seed pool (``select``) and D_{j+1} (``merge@j``).
 
 D_{j+1} = ES (failed samples of D_j, corrected labels applied) + EE (error-driven expansions) + HPPL (mastered
-samples with the highest perplexity) + Seed-new (pool samples never used, filling ``merge.size``). The dataset
+samples with the highest perplexity) + Seed-new (pool samples never used, filling ``merge.dataset_size``). The dataset
 size is fixed, so Seed-new shrinks as the others grow (paper: 100% -> 31% -> 15% -> 8%). Every selection is
 DuckDB SQL over the Parquet files; the iteration's lineage events are written beside.
 
@@ -33,7 +33,7 @@ SAMPLE_COLS = ", ".join(SAMPLE.names)
 class SelectConfig:
     """``select`` section: how D_1 is drawn from the pool."""
 
-    size: int = 64
+    dataset_size: int = 64
     """|D_1|, the fixed dataset size of the loop."""
     seed: int = 0
     """Order key seed for the random sample."""
@@ -41,15 +41,15 @@ class SelectConfig:
     """Give each pattern its share of the slots (else a plain random sample)."""
 
     def __post_init__(self) -> None:
-        if self.size < 1:
-            raise ValueError("size must be >= 1")
+        if self.dataset_size < 1:
+            raise ValueError("dataset_size must be >= 1")
 
 
 @dataclass
 class MergeConfig:
     """``merge`` section: how D_{j+1} is assembled."""
 
-    size: int = 64
+    dataset_size: int = 64
     """|D_{j+1}| (fixed size; Seed-new fills what ES, EE and HPPL leave)."""
     error_seed_verdicts: list[str] = field(default_factory=lambda: ["PRED_WRONG", "LABEL_WRONG", "ABSTAIN"])
     """Verdicts whose failed samples are kept as error seeds. BOTH_WRONG (a broken sample) and BOTH_CORRECT
@@ -60,7 +60,7 @@ class MergeConfig:
     hppl_value: float = 0.25
     """Parameter of ``hppl_rule``."""
     overflow: str = "proportional"
-    """When ES + EE + HPPL exceed ``size``: ``proportional`` (each part keeps slots in proportion to what it
+    """When ES + EE + HPPL exceed ``dataset_size``: ``proportional`` (each part keeps slots in proportion to what it
     offers, so a weak student's many failures do not crowd out their expansions) or ``priority`` (ES, then EE,
     then HPPL)."""
     stratify: bool = True
@@ -69,8 +69,8 @@ class MergeConfig:
     """Order key seed (the iteration number is added)."""
 
     def __post_init__(self) -> None:
-        if self.size < 1:
-            raise ValueError("size must be >= 1")
+        if self.dataset_size < 1:
+            raise ValueError("dataset_size must be >= 1")
         check_choice("hppl_rule", self.hppl_rule, ("top_fraction", "top_k", "threshold"))
         check_choice("overflow", self.overflow, ("proportional", "priority"))
         bad = [v for v in self.error_seed_verdicts if v not in VERDICTS]
@@ -99,19 +99,19 @@ def _ordered(source_sql: str, seed: int, stratify: bool) -> str:
 
 
 def select_first(pool: str | Path, cfg: SelectConfig, out: str | Path, used_out: str | Path, events_out: str | Path) -> dict[str, Any]:
-    """D_1 = ``cfg.size`` pool samples (part ``seed_new``); records them as used; writes creation and
+    """D_1 = ``cfg.dataset_size`` pool samples (part ``seed_new``); records them as used; writes creation and
     selection events for the pool."""
     t0 = time.perf_counter()
     io.read_parquet(pool, SAMPLE)  # validate before selecting
     con = io.connect()
     src = f"SELECT {SAMPLE_COLS} FROM {io.parquet_source(pool)}"
     d1 = io.query(
-        f"SELECT {SAMPLE_COLS}, 'seed_new' AS part FROM ({_ordered(src, cfg.seed, cfg.stratify)}) LIMIT {int(cfg.size)}",
+        f"SELECT {SAMPLE_COLS}, 'seed_new' AS part FROM ({_ordered(src, cfg.seed, cfg.stratify)}) LIMIT {int(cfg.dataset_size)}",
         con=con,
     )
     pool_n = io.query(f"SELECT count(*) AS n FROM {io.parquet_source(pool)}", con=con).item()
-    if d1.height < cfg.size:
-        raise ValueError(f"{pool}: pool has {pool_n} samples, select.size asks for {cfg.size}")
+    if d1.height < cfg.dataset_size:
+        raise ValueError(f"{pool}: pool has {pool_n} samples, select.dataset_size asks for {cfg.dataset_size}")
     io.write_parquet(d1, out, TRAIN)
     io.write_parquet(d1.select("sample_id"), used_out, USED)
     events = io.query(
@@ -214,9 +214,9 @@ def merge(
             """,
             con=con,
         )
-        kept = candidates.head(cfg.size)
+        kept = candidates.head(cfg.dataset_size)
         con.register("kept_ids", kept.select("sample_id"))
-        free = cfg.size - kept.height
+        free = cfg.dataset_size - kept.height
         fresh_src = (
             f"SELECT {SAMPLE_COLS} FROM {io.parquet_source(inp.pool)} "
             f"WHERE sample_id NOT IN (SELECT sample_id FROM {io.parquet_source(inp.used)}) "

@@ -20,7 +20,6 @@ import html
 import io as _io
 import json
 from collections.abc import Iterable
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +66,8 @@ def collect(metrics_dir: str | Path, iterations: Iterable[int | str]) -> dict[st
                 row[stage] = m
         rows.append(row)
     setup = {name: m for name in ("seed", "warmup") if (m := _read(root / f"{name}.json")) is not None}
-    return {"generated": datetime.now(timezone.utc).isoformat(timespec="seconds"), "setup": setup, "iterations": rows}
+    # no wall-clock timestamp: metrics/loop.json is git-tracked and must not change when nothing else did
+    return {"setup": setup, "iterations": rows}
 
 
 def _summary(ev: dict[str, Any]) -> dict[str, Any]:
@@ -280,8 +280,8 @@ def render_html(loop: dict[str, Any], rows: dict[str, list[dict[str, Any]]], png
                  [[f"D_{r['iteration']}", *[r.get(k) for k in PART_KEYS]] for r in rows["data_mix"]])
     verd = _table(["iteration", *VERDICT_KEYS], [[r["iteration"], *[r[k] for k in VERDICT_KEYS]] for r in rows["verdicts"]])
     sections = [
-        f"<h1>LoopTool: the loop at a glance</h1><p class='muted'>generated {html.escape(loop['generated'])}; "
-        "iteration 0 is the warm-up model before any loop iteration.</p>",
+        "<h1>LoopTool: the loop at a glance</h1><p class='muted'>"
+        "Iteration 0 is the warm-up model before any loop iteration.</p>",
         "<h2>Headline figures</h2>" + headline,
         f"<h2>Charts</h2><div class='charts'>{imgs or '<p>No metrics yet.</p>'}</div>",
     ]

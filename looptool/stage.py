@@ -6,12 +6,13 @@ Iterations live in params.yaml as a dict keyed by iteration (DVC's ``foreach`` h
 .. code-block:: yaml
 
     iterations:
-      "1": {prev: "0", next: "2"}
-      "2": {prev: "1", next: "3", train: {learning_rate: 5.0e-6}}
+      "1": {prev: "0", next: "2", train: {}, probe: {}, verify: {}, expand: {}, merge: {}, eval: {}, loop: {}, backends: {}}
+      "2": {prev: "1", next: "3", train: {learning_rate: 5.0e-6}, probe: {}, ...}
 
-An item may override keys of any stage section for that iteration only (``train``, ``probe``, ...). Stages of
-iteration j declare ``params: [<section>, iterations.j]`` so that editing iteration 2 re-runs iteration 2 and
-later, never iteration 1.
+An item overrides keys of the stage sections (``ITERATION_SECTIONS``) for that iteration only. A stage of
+iteration j declares ``params: [<section>, iterations.j.<section>]`` for each section it reads, so editing
+iteration 2's ``eval`` re-runs evaluate@2 (and report), never train@2 or anything of iteration 1. Every item
+carries every section (``{}`` when nothing is overridden) because DVC refuses a declared key that is absent.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from looptool.config import ConfigError, from_dict, load_params, section
 T = TypeVar("T")
 
 ITERATION_KEYS = ("prev", "next", "seed")
+ITERATION_SECTIONS = ("train", "probe", "verify", "expand", "merge", "eval", "loop", "backends")
+"""Sections an iteration item may override; each is declared separately by the stages that read it."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,24 @@ def iteration(params: Mapping[str, Any], key: int | str) -> Iteration:
         raise ConfigError(f"params: iterations.{key} needs integer-like 'prev' and 'next'") from None
     if prev != k - 1 or nxt != k + 1:
         raise ConfigError(f"params: iterations.{key} must have prev: '{k - 1}' and next: '{k + 1}'")
-    return Iteration(k, prev, nxt, int(item.get("seed", k)))
+    _check_item(item, key)
+    return Iteration(k, prev, nxt, k)
+
+
+def _check_item(item: Mapping[str, Any], key: int | str) -> None:
+    if not isinstance(item, Mapping):
+        raise ConfigError(f"params: iterations.{key} must be a mapping (prev, next and section overrides)")
+    if "seed" in item:
+        raise ConfigError(
+            f"params: iterations.{key}.seed is now iterations.{key}.train.seed (each stage declares only the "
+            "sections it reads, so a seed outside train would not re-run train)"
+        )
+    unknown = sorted(set(item) - {"prev", "next", *ITERATION_SECTIONS})
+    if unknown:
+        raise ConfigError(
+            f"params: iterations.{key} has unknown key(s) {unknown}; an item holds prev, next and overrides of "
+            f"{list(ITERATION_SECTIONS)}"
+        )
 
 
 def section_config(
@@ -71,6 +91,7 @@ def section_config(
     where = f"{params_path}:{name}"
     if key is not None:
         item = (params.get("iterations") or {}).get(str(key)) or {}
+        _check_item(item, key)
         over = section(item, name, None)
         if over:
             data = deep_merge(data, over)

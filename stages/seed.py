@@ -1,4 +1,5 @@
-"""DVC stage ``seed``: synthesize the seed corpus (pool, held-out split, rejected rows, label-noise truth).
+"""DVC stage ``seed``: synthesize the seed corpus (pool, held-out split, rejected rows, label-noise truth), or
+with ``seed.mode: import`` read it from the user's files (:mod:`looptool.synth.imported`).
 
 python stages/seed.py --params params.yaml --out-dir data/seed --metrics metrics/seed.json
 """
@@ -18,7 +19,12 @@ def main(params_path: str, out_dir: str, metrics_path: str) -> None:
     from looptool.synth import build_seed, load_seed_config
 
     cfg = load_seed_config(params_path)
-    m = build_seed(cfg, out_dir, metrics_path)
+    if cfg.mode == "import":
+        from looptool.synth.imported import build_import_seed
+
+        m = build_import_seed(cfg, out_dir, metrics_path)
+    else:
+        m = build_seed(cfg, out_dir, metrics_path)
     click.echo(
         f"seed: pool {m['pool']['size']} ({m['pool']['by_pattern']}), heldout {m['heldout']['size']} "
         f"({', '.join(m['heldout']['domains'])}), rejected {m['rejected']['total']} {m['rejected']['by_reason']}, "

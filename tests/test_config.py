@@ -57,6 +57,10 @@ def test_iteration_wiring_checked():
         iteration({"iterations": {"2": {"prev": "0", "next": "3"}}}, 2)
     with pytest.raises(ConfigError, match="has no item '5'"):
         iteration({"iterations": {"1": {"prev": "0", "next": "2"}}}, 5)
+    with pytest.raises(ConfigError, match=r"iterations.1.seed is now iterations.1.train.seed"):
+        iteration({"iterations": {"1": {"prev": "0", "next": "2", "seed": 3}}}, 1)
+    with pytest.raises(ConfigError, match=r"iterations.1 has unknown key\(s\) \['trian'\]"):
+        section_config(Cfg, "train", params={"iterations": {"1": {"prev": "0", "next": "2", "trian": {}}}}, key=1)
 
 
 def test_deep_merge_does_not_mutate():

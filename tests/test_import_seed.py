@@ -21,8 +21,8 @@ import yaml
 from looptool.io import read_json, write_parquet
 from looptool.merge import SelectConfig, select_first
 from looptool.schema import SAMPLE, TRAIN, frame, make_sample_id
-from looptool.synth import build_seed
 from looptool.synth.config import SeedConfig
+from looptool.synth.imported import build_import_seed as build_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "import"
@@ -237,7 +237,7 @@ def seed_and_select(tmp_path: Path, files: list, **kw) -> tuple[pl.DataFrame, pl
     n = m["pool"]["size"]
     select_first(
         tmp_path / "seed" / "pool.parquet",
-        SelectConfig(size=n, stratify=False),
+        SelectConfig(dataset_size=n, stratify=False),
         tmp_path / "d1.parquet",
         tmp_path / "used.parquet",
         tmp_path / "events.parquet",
@@ -415,6 +415,13 @@ def test_import_mode_config_errors(tmp_path):
     cfg = SeedConfig(mode="import", import_files=[str(DATA / "openai.jsonl")], import_format="xlam")
     with pytest.raises(ValueError, match="no valid pool rows"):
         build_seed(cfg, tmp_path / "s", None)
+    cfg = SeedConfig(mode="import", import_files=[str(DATA / "openai.jsonl")], import_format="csv")
+    with pytest.raises(ValueError, match="seed.import_format='csv'"):
+        build_seed(cfg, tmp_path / "s", None)
+    from looptool.synth import build_seed as synthesize
+
+    with pytest.raises(ValueError, match="build_import_seed"):
+        synthesize(cfg, tmp_path / "s")
 
 
 @pytest.mark.dvc
@@ -444,8 +451,7 @@ def test_import_dvc_repro_seed_and_select(tmp_path):
         label_noise=0.0,
     )
     n = sum(len(v) for v in EXPECTED.values())
-    key = "size" if "size" in params["select"] else next(k for k in params["select"] if k.endswith("size"))
-    params["select"][key] = n
+    params["select"]["dataset_size"] = n
     params["select"]["stratify"] = False
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = dict(

@@ -37,7 +37,7 @@ def pool(tmp_path):
 
 
 def test_select_stratified_deterministic(pool, tmp_path):
-    cfg = SelectConfig(size=60, seed=3)
+    cfg = SelectConfig(dataset_size=60, seed=3)
     info = select_first(pool, cfg, tmp_path / "a.parquet", tmp_path / "u.parquet", tmp_path / "e.parquet")
     d1 = io.read_parquet(tmp_path / "a.parquet", TRAIN)
     assert d1.height == 60 and set(d1["part"]) == {"seed_new"}
@@ -46,15 +46,15 @@ def test_select_stratified_deterministic(pool, tmp_path):
     assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
     events = io.read_parquet(tmp_path / "e.parquet", EVENT)
     assert Counter(events["event"]) == {"created": 300, "selected": 60}
-    other = select_first(pool, SelectConfig(size=60, seed=4), tmp_path / "c.parquet", tmp_path / "u3.parquet", tmp_path / "e3.parquet")
+    other = select_first(pool, SelectConfig(dataset_size=60, seed=4), tmp_path / "c.parquet", tmp_path / "u3.parquet", tmp_path / "e3.parquet")
     assert set(io.read_parquet(tmp_path / "c.parquet")["sample_id"]) != set(d1["sample_id"])
     assert other["size"] == 60
     with pytest.raises(ValueError, match="pool has 300"):
-        select_first(pool, SelectConfig(size=301), tmp_path / "x.parquet", tmp_path / "y.parquet", tmp_path / "z.parquet")
+        select_first(pool, SelectConfig(dataset_size=301), tmp_path / "x.parquet", tmp_path / "y.parquet", tmp_path / "z.parquet")
 
 
 def _iteration(pool, tmp_path, n_failed=6, n_exp=5, size=40):
-    select_first(pool, SelectConfig(size=size), tmp_path / "iter_1" / "train.parquet", tmp_path / "iter_1" / "pool_used.parquet", tmp_path / "seed" / "events.parquet")
+    select_first(pool, SelectConfig(dataset_size=size), tmp_path / "iter_1" / "train.parquet", tmp_path / "iter_1" / "pool_used.parquet", tmp_path / "seed" / "events.parquet")
     d1 = io.read_parquet(tmp_path / "iter_1" / "train.parquet", TRAIN)
     ids = d1["sample_id"].to_list()
     probe = frame(
@@ -87,7 +87,7 @@ def _iteration(pool, tmp_path, n_failed=6, n_exp=5, size=40):
 
 def _run(inp, tmp_path, cfg=None, **kw):
     out = tmp_path / "iter_2" / "train.parquet"
-    m = merge(inp, cfg or MergeConfig(size=40, hppl_rule="top_k", hppl_value=3), 1, out=out,
+    m = merge(inp, cfg or MergeConfig(dataset_size=40, hppl_rule="top_k", hppl_value=3), 1, out=out,
               used_out=tmp_path / "iter_2" / "pool_used.parquet", events_out=tmp_path / "iter_1" / "events.parquet", **kw)
     return m, io.read_parquet(out, TRAIN), io.read_parquet(tmp_path / "iter_1" / "events.parquet", EVENT)
 
@@ -118,21 +118,21 @@ def test_merge_composition(pool, tmp_path):
 
 def test_merge_cap_and_ablations(pool, tmp_path):
     inp, ids = _iteration(pool, tmp_path, n_failed=6, n_exp=30, size=40)
-    m, d2, _ = _run(inp, tmp_path, MergeConfig(size=20, hppl_rule="top_fraction", hppl_value=0.5, overflow="priority"))
+    m, d2, _ = _run(inp, tmp_path, MergeConfig(dataset_size=20, hppl_rule="top_fraction", hppl_value=0.5, overflow="priority"))
     assert m["parts"] == {"error_seed": 4, "expansion": 16, "high_ppl": 0, "seed_new": 0}  # priority ES > EE > HPPL
     assert m["dropped_for_size"] > 0
     # proportional: ES 4, EE 30, HPPL 17 (half of 34 mastered) offered for 20 slots -> shares of 4/51, 30/51, 17/51
-    m, d2, _ = _run(inp, tmp_path, MergeConfig(size=20, hppl_rule="top_fraction", hppl_value=0.5))
+    m, d2, _ = _run(inp, tmp_path, MergeConfig(dataset_size=20, hppl_rule="top_fraction", hppl_value=0.5))
     offered = {"error_seed": 4, "expansion": 30, "high_ppl": 17}
     assert sum(m["parts"].values()) == 20 and m["parts"]["seed_new"] == 0
     for part, n in offered.items():
         assert abs(m["parts"][part] - 20 * n / 51) <= 1, (part, m["parts"])
     assert d2["sample_id"].n_unique() == 20
-    m, _, _ = _run(inp, tmp_path, MergeConfig(size=40, hppl_rule="threshold", hppl_value=4.65), edde=False, hppl=True)
+    m, _, _ = _run(inp, tmp_path, MergeConfig(dataset_size=40, hppl_rule="threshold", hppl_value=4.65), edde=False, hppl=True)
     assert m["parts"]["expansion"] == 0 and m["parts"]["high_ppl"] == 3  # ppl 4.7, 4.8, 4.9 (samples 37-39) are >= 4.65
-    m, _, _ = _run(inp, tmp_path, MergeConfig(size=40), hppl=False)
+    m, _, _ = _run(inp, tmp_path, MergeConfig(dataset_size=40), hppl=False)
     assert m["parts"]["high_ppl"] == 0
-    m, d2, _ = _run(inp, tmp_path, MergeConfig(size=40), static=True)
+    m, d2, _ = _run(inp, tmp_path, MergeConfig(dataset_size=40), static=True)
     assert m["parts"] == {"seed_new": 40, "error_seed": 0, "expansion": 0, "high_ppl": 0}
     assert set(d2["sample_id"]) == set(ids)
 

@@ -32,12 +32,12 @@ def small_params(base: dict, model_dir: Path, benchmarks: Path | None) -> dict:
     p["model"]["source"] = str(model_dir)
     p["backends"]["student"]["batch_size"] = 4
     p["seed"].update(pool_size=60, heldout_size=12, label_noise=0.2)
-    p["select"]["size"] = 8
+    p["select"]["dataset_size"] = 8
     p["warmup"].update(max_steps=1, eval_samples=0)
     p["train"].update(max_steps=1, num_generations=2, per_device_train_batch_size=2, max_completion_length=8)
     p["probe"]["max_new_tokens"] = 8
     p["expand"].update(k=1, max_samples=4)
-    p["merge"]["size"] = 8
+    p["merge"]["dataset_size"] = 8
     p["eval"].update(limit=1, heldout_limit=4, max_new_tokens=8)
     if benchmarks is not None:
         p["eval"].update(bfcl_dir=str(benchmarks / "bfcl_v3"), acebench_dir=str(benchmarks / "acebench_en"))
@@ -95,14 +95,17 @@ def test_changing_iteration_2_leaves_iteration_1_alone(pipeline):
     params["iterations"]["2"]["train"] = {"learning_rate": 1.0e-4}
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
+    # Only the stages that read iterations.2.train (and report, which reads the iteration list) are changed; the
+    # rest of iteration 2 re-runs if and when train@2's output changes (DVC compares hashes as it goes).
     status = json.loads(_run(["dvc", "status", "--json"], repo, env).stdout or "{}")
-    changed = set(status)
-    assert changed, "the params change must show up"
-    assert all(s.endswith("@2") or s == "report" for s in changed), changed
-    assert "train@2" in changed
-
+    assert set(status) == {"train@2", "report"}, set(status)
     dry = _run(["dvc", "repro", "--dry"], repo, env).stdout
     would_run = {line.split("'")[1] for line in dry.splitlines() if line.startswith("Running stage")}
-    assert {"train@2", "probe@2", "verify@2", "expand@2", "merge@2", "evaluate@2", "report"} <= would_run
-    assert not {s for s in would_run if s.endswith("@1")}
-    assert not would_run & {"prepare_model", "seed", "select", "warmup", "evaluate_base"}
+    assert would_run == {"train@2", "report"}, would_run
+
+    log = _run(["dvc", "repro"], repo, env).stdout
+    ran = {line.split("'")[1] for line in log.splitlines() if line.startswith("Running stage")}
+    assert {"train@2", "report"} <= ran, ran
+    assert not {s for s in ran if s.endswith("@1")}
+    assert not ran & {"prepare_model", "seed", "select", "warmup", "evaluate_base"}
+    assert _run(["dvc", "status", "--json"], repo, env).stdout.strip() in ("{}", "")

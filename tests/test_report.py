@@ -126,3 +126,22 @@ def test_dvc_plots_show_renders_the_project_plots(tmp_path):
     assert (tmp_path / "html" / "index.html").exists(), rendered.stdout
     body = (tmp_path / "html" / "index.html").read_text()
     assert "bfcl_overall" in body and "LABEL_WRONG" in body and "high_ppl" in body
+
+
+def test_report_outputs_carry_no_wall_clock_time(tmp_path):
+    """metrics/loop.json, the plot data and reports/loop.html are git-tracked: building the report again from the
+    same metrics gives the same bytes (durations in the metrics are measurements and stay)."""
+    import re
+    import time
+
+    metrics = tmp_path / "metrics"
+    _fixture(metrics)
+    outs = []
+    for run in ("a", "b"):
+        d = tmp_path / run
+        build_report(metrics, ["1", "2"], d / "loop.json", d / "plots", d / "loop.html")
+        outs.append({p.relative_to(d).as_posix(): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()})
+        time.sleep(1.1)  # a timestamp to the second would differ
+    assert outs[0] == outs[1], [k for k in outs[0] if outs[0][k] != outs[1].get(k)]
+    for name, data in outs[0].items():
+        assert not re.search(rb"\d{4}-\d\d-\d\d[T ]\d\d:\d\d", data), f"{name} carries a timestamp"

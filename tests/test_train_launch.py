@@ -60,7 +60,7 @@ def _free_port() -> int:
 
 
 def _run_args(tmp_path: Path, model: Path, data: Path, train: dict) -> tuple[list[str], dict, Path, Path]:
-    params = {"iterations": {"1": {"prev": "0", "next": "2", "seed": 7}}, "train": train}
+    params = {"iterations": {"1": {"prev": "0", "next": "2", "train": {"seed": 7}}}, "train": train}
     (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
     out, metrics = tmp_path / "models" / "iter_1", tmp_path / "metrics.json"
     cmd = [

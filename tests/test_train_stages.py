@@ -58,7 +58,7 @@ def data_dir(tmp_path_factory) -> Path:
 
 
 def _params(path: Path, **sections) -> Path:
-    params = {"iterations": {"1": {"prev": "0", "next": "2", "seed": 7}}, **sections}
+    params = {"iterations": {"1": {"prev": "0", "next": "2", "train": {"seed": 7}}}, **sections}
     path.write_text(yaml.safe_dump(params))
     return path
 

@@ -206,7 +206,7 @@ def stats_cmd(dataset: str | None, data_dir: str, repo: str | None, fmt: str) ->
     "fmt",
     type=click.Choice(["auto", "openai", "bfcl", "sharegpt", "hermes", "xlam", "parquet", "datasets"]),
     default="auto",
-    show_default=True
+    show_default=True,
 )
 @click.option(
     "--on-error",

@@ -214,10 +214,8 @@ def build_seed(
     ``generator`` / ``judge`` override the backends named in ``cfg`` (tests, or a caller that already holds
     a loaded model); otherwise they are built with :func:`looptool.llm.get_backend` when configured.
     """
-    if cfg.mode == "import":
-        from looptool.synth.imported import build_import_seed
-
-        return build_import_seed(cfg, out_dir, metrics_path)
+    if cfg.mode == "import":  # kept out of this module so the loop stages that import synth skip interchange
+        raise ValueError("seed.mode=import: the pool is read by looptool.synth.imported.build_import_seed")
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     own: list[Backend] = []

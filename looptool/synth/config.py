@@ -89,7 +89,8 @@ class SeedConfig:
     LLaMA-Factory, Hermes, xLAM / APIGen, BFCL, our Parquet, verl parquet, a ``save_to_disk`` folder). Keep
     them under ``imports/`` (a dependency of the seed stage), so DVC re-runs the seed when they change."""
     import_format: str = "auto"
-    """``import`` mode: the files' format (``auto``: detected per file from its first record)."""
+    """``import`` mode: the files' format (``auto``: detected per file from its first record; else one of
+    ``looptool.interchange.IMPORT_FORMATS``, checked when the seed is built)."""
     import_heldout_files: list[str] = field(default_factory=list)
     """``import`` mode: files of the held-out split; empty: a fraction of the pool is held out."""
     import_heldout_fraction: float = 0.1
@@ -113,9 +114,7 @@ class SeedConfig:
             raise ValueError("mode import needs import_files (the files to read the pool from)")
         if not 0 <= self.import_heldout_fraction < 1:
             raise ValueError("import_heldout_fraction must be in [0, 1)")
-        from looptool.interchange.importer import IMPORT_FORMATS
 
-        check_choice("import_format", self.import_format, IMPORT_FORMATS)
         if self.pool_size < 1 or self.heldout_size < 0:
             raise ValueError("pool_size must be >= 1 and heldout_size >= 0")
         if self.apis_per_leaf < 1:

@@ -103,6 +103,10 @@ def build_import_seed(
     cfg: SeedConfig, out_dir: str | Path, metrics_path: str | Path | None = None
 ) -> dict[str, Any]:
     """Write pool / heldout / rejected / noise_truth from the user's files; return the metrics."""
+    from looptool.interchange import IMPORT_FORMATS
+
+    if cfg.import_format not in IMPORT_FORMATS:
+        raise ValueError(f"seed.import_format={cfg.import_format!r} is not one of {list(IMPORT_FORMATS)}")
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     with tempfile.TemporaryDirectory(prefix="looptool-import-") as tmp:

@@ -4,66 +4,20 @@ Adapters are cumulative over the base: iteration j starts from iteration j-1's a
 the same base) and keeps training it, so ``models/iter_j`` = base + one adapter, whichever j. The base is
 the adapter's ``base_model_name_or_path`` (``models/iter_0``, i.e. the warm-up's output or the base model).
 
-Loading: :func:`looptool.model.resolve_model` turns an adapter folder into a merged checkpoint once, in the
-call cache folder (``$LOOPTOOL_CACHE_DIR`` or ``.looptool-cache``, ``merged/<digest>``), so every backend
-(transformers, vLLM) and the next stage's tokenizer load it like any checkpoint.
+Loading: :func:`looptool.model.resolve_model` turns an adapter folder into a merged checkpoint once
+(:func:`looptool.model.merged_adapter`, in ``$LOOPTOOL_CACHE_DIR`` or ``.looptool-cache``, ``merged/<digest>``),
+so every backend (transformers, vLLM) and the next stage's tokenizer load it like any checkpoint.
 """
 
 from __future__ import annotations
 
-import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
 
-from looptool import jsonutil
+from looptool.model import ADAPTER_CONFIG, adapter_base, is_adapter
 
-ADAPTER_CONFIG = "adapter_config.json"
-
-
-def is_adapter(path: str | Path) -> bool:
-    p = Path(path)
-    return (p / ADAPTER_CONFIG).is_file() and not (p / "config.json").is_file()
-
-
-def adapter_base(path: str | Path) -> str:
-    """The base checkpoint an adapter folder was trained on."""
-    base = json.loads((Path(path) / ADAPTER_CONFIG).read_text()).get("base_model_name_or_path")
-    if not base:
-        raise ValueError(f"{path}/{ADAPTER_CONFIG}: no base_model_name_or_path")
-    return base
-
-
-def merged_path(path: str | Path) -> str:
-    """A full checkpoint equal to base + adapter (merged once into the cache, reused after)."""
-    p = Path(path)
-    files = sorted([f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in p.iterdir() if f.is_file())
-    cache = (
-        Path(os.environ.get("LOOPTOOL_CACHE_DIR", ".looptool-cache"))
-        / "merged"
-        / jsonutil.digest([str(p.resolve()), files], 24)
-    )
-    if (cache / "config.json").is_file():
-        return str(cache)
-    from peft import PeftModel
-    from transformers import AutoModelForCausalLM, AutoTokenizer
-
-    from looptool.model import resolve_model
-
-    base = resolve_model(adapter_base(p))
-    model = AutoModelForCausalLM.from_pretrained(base, dtype="auto")
-    model = PeftModel.from_pretrained(model, str(p)).merge_and_unload()
-    tmp = cache.with_name(cache.name + ".tmp")
-    shutil.rmtree(tmp, ignore_errors=True)
-    model.save_pretrained(tmp)
-    AutoTokenizer.from_pretrained(
-        str(p) if (p / "tokenizer_config.json").is_file() else base
-    ).save_pretrained(tmp)
-    if cache.exists():
-        shutil.rmtree(cache)
-    os.replace(tmp, cache)
-    return str(cache)
+__all__ = ["adapter_base", "is_adapter", "save_adapter", "trainable_start"]
 
 
 def trainable_start(model_path: str | Path) -> Any:
