@@ -27,7 +27,6 @@ import tempfile
 import time
 from pathlib import Path
 
-PARTS = ["seed_new", "error_seed", "expansion", "high_ppl"]
 CITIES = [
     "Paris",
     "Rome",
@@ -100,6 +99,8 @@ def _label(name: str, city: str, i: int, n_calls: int, variant: int = 0) -> str:
 def _rows(rng, tool_sets, lo: int, hi: int):
     """Columns of rows lo..hi-1 (a deterministic function of the row index)."""
     import numpy as np
+
+    from looptool.schema import PARTS
 
     n = hi - lo
     ts = rng.integers(len(tool_sets), size=n)

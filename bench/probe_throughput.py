@@ -25,46 +25,14 @@ from typing import Any
 
 import click
 
-# BFCL writes Python type names where JSON Schema has its own.
-_BFCL_TYPES = {
-    "dict": "object",
-    "float": "number",
-    "tuple": "array",
-    "list": "array",
-    "int": "integer",
-    "bool": "boolean",
-    "str": "string",
-}
-
-
-def bfcl_schema(node: Any) -> Any:
-    """A BFCL parameter schema as JSON Schema (dict->object, float->number, tuple->array, any->{})."""
-    if isinstance(node, list):
-        return [bfcl_schema(x) for x in node]
-    if not isinstance(node, dict):
-        return node
-    out = {k: bfcl_schema(v) for k, v in node.items()}
-    t = out.get("type")
-    if t == "any":
-        out.pop("type")
-    elif isinstance(t, str) and t in _BFCL_TYPES:
-        out["type"] = _BFCL_TYPES[t]
-    return out
-
 
 def bfcl_requests(bfcl_dir: str, n: int) -> list[Any]:
+    """The first ``n`` BFCL simple entries as chat requests, tools as the evaluation prompts them."""
+    from looptool.evaluate.bfcl import load_category, to_tools
     from looptool.llm import Request
 
-    path = Path(bfcl_dir) / "BFCL_v3_simple.json"
-    reqs = []
-    with path.open() as f:
-        for line in f:
-            if len(reqs) == n:
-                break
-            q = json.loads(line)
-            tools = [{**fn, "parameters": bfcl_schema(fn.get("parameters") or {})} for fn in q["function"]]
-            reqs.append(Request.chat(q["question"][0], tools, key=q["id"]))
-    return reqs
+    entries, _ = load_category(bfcl_dir, "simple")
+    return [Request.chat(e.messages, to_tools(e.functions, e.category), key=e.id) for e in entries[:n]]
 
 
 def parquet_requests(path: str, n: int) -> list[Any]:

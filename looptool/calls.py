@@ -22,6 +22,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -87,7 +88,7 @@ def parse(text: str | None) -> Parsed:
     """Parse a model output into calls. Never raises for any string input."""
     if text is None:
         return _fail("no output")
-    body, err = _strip_think(text)
+    body, err = strip_think(text)
     if err:
         return _fail(err, text)
     if TOOL_CALL_OPEN in body or TOOL_CALL_CLOSE in body:
@@ -96,10 +97,7 @@ def parse(text: str | None) -> Parsed:
         return _parse_llama(body)
     if MISTRAL_TAG in body:
         return _parse_mistral(body)
-    stripped = body.strip()
-    m = _FENCE.match(stripped)
-    if m:
-        stripped = m.group(1).strip()
+    stripped = strip_fence(body)
     if stripped.startswith(("{", "[")) or _PY_CALL_START.match(stripped):
         return _parse_bare(stripped)
     return Parsed((), None, stripped)
@@ -121,7 +119,7 @@ def parse_as(text: str | None, fmt: str = "auto") -> Parsed:
         raise ValueError(f"unknown tool-call format {fmt!r} (choose from {list(CALL_FORMATS)})")
     if fmt == "auto" or text is None:
         return parse(text)
-    body, err = _strip_think(text)
+    body, err = strip_think(text)
     if err:
         return _fail(err, text)
     if fmt == "hermes":
@@ -137,10 +135,7 @@ def parse_as(text: str | None, fmt: str = "auto") -> Parsed:
         return Parsed((), None, stripped)
     if fmt == "mistral":
         return _parse_mistral(body) if MISTRAL_TAG in body else Parsed((), None, body.strip())
-    stripped = body.strip()
-    m = _FENCE.match(stripped)
-    if m:
-        stripped = m.group(1).strip()
+    stripped = strip_fence(body)
     if fmt == "json" and stripped.startswith(("{", "[")):
         got, err = _calls_from_json_text(stripped, where="output")
         return _fail(err, stripped) if err else Parsed(tuple(got), None, "")
@@ -231,7 +226,45 @@ def _parse_mistral(body: str) -> Parsed:
     return Parsed(tuple(calls), None, head.strip())
 
 
-def _strip_think(text: str) -> tuple[str, str | None]:
+def strip_fence(text: str) -> str:
+    """The body of one code fence (```lang ... ```) around the whole text, stripped; else the text stripped."""
+    stripped = text.strip()
+    m = _FENCE.match(stripped)
+    return m.group(1).strip() if m else stripped
+
+
+def json_value(text: str | None) -> tuple[Any, str | None]:
+    """The JSON value that is the whole model output (a think block and one code fence allowed around it),
+    or (None, reason). The one reading of "JSON in model text" (generator agents, seed judge, expansion)."""
+    body, err = strip_think(text or "")
+    if err:
+        return None, err
+    body = strip_fence(body)
+    if not body:
+        return None, "empty output"
+    try:
+        return json.loads(body), None
+    except json.JSONDecodeError as e:
+        return None, f"not a single JSON value ({e.msg} at char {e.pos})"
+
+
+def json_objects(text: str) -> Iterator[Any]:
+    """Every JSON object that can be decoded in ``text``, left to right (text around them ignored)."""
+    dec = json.JSONDecoder()
+    i = text.find("{")
+    while i >= 0:
+        try:
+            obj, end = dec.raw_decode(text, i)
+        except json.JSONDecodeError:
+            i = text.find("{", i + 1)
+            continue
+        yield obj
+        i = text.find("{", end)
+
+
+def strip_think(text: str) -> tuple[str, str | None]:
+    """``text`` without its think block (``<think>...</think>``, or everything up to a lone ``</think>``
+    when the template opened it in the prompt); an unclosed block is an error."""
     if _THINK_OPEN in text:
         start = text.index(_THINK_OPEN)
         end = text.find(_THINK_CLOSE, start)

@@ -21,11 +21,13 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from looptool import io, jsonutil
+from looptool import jsonutil, storage
+from looptool.checks import signature_of, verify_sample
 from looptool.config import check_choice
 from looptool.llm.base import Backend, Request, Sampling
 from looptool.prompts.generator import AXES, generator_messages, parse_generated
@@ -53,7 +55,8 @@ class ExpandConfig:
     max_new_tokens: int = 1024
     """``llm`` mode: room for a generated sample."""
     seed: int = 0
-    """Random seed (the iteration number is added)."""
+    """Random seed (the iteration number is added) of the capped request sample, the structured draws and the
+    generator's sampling. Not the seed corpus (``synth_cfg``), not an error seed (:class:`ErrorSeed`)."""
 
     def __post_init__(self) -> None:
         check_choice("mode", self.mode, ("structured", "llm"))
@@ -65,7 +68,9 @@ class ExpandConfig:
 
 
 @dataclass
-class Seed:
+class ErrorSeed:
+    """A verified failure of D_j that new samples are made from (the parent of its expansions)."""
+
     row: dict[str, Any]
     verdict: str
     right: list[dict[str, Any]]
@@ -78,7 +83,7 @@ class Seed:
         return json.loads(self.row["meta"]) if self.row["meta"] else {}
 
 
-def error_seeds(data: pl.DataFrame, probed: pl.DataFrame, verdicts: pl.DataFrame, kinds: list[str]) -> list[Seed]:
+def error_seeds(data: pl.DataFrame, probed: pl.DataFrame, verdicts: pl.DataFrame, kinds: list[str]) -> list[ErrorSeed]:
     """The verified failures, with the right call (the corrected label for LABEL_WRONG)."""
     v = verdicts.filter(pl.col("verdict").is_in(kinds))
     j = v.join(data, on="sample_id").join(probed.select("sample_id", "prediction", "calls"), on="sample_id")
@@ -86,7 +91,7 @@ def error_seeds(data: pl.DataFrame, probed: pl.DataFrame, verdicts: pl.DataFrame
     for r in j.sort("sample_id").iter_rows(named=True):
         right = json.loads(r["new_label"]) if r["verdict"] == "LABEL_WRONG" and r["new_label"] else json.loads(r["label"])
         seeds.append(
-            Seed(
+            ErrorSeed(
                 row=r,
                 verdict=r["verdict"],
                 right=right,
@@ -98,7 +103,7 @@ def error_seeds(data: pl.DataFrame, probed: pl.DataFrame, verdicts: pl.DataFrame
     return seeds
 
 
-def _finish(new: dict[str, Any], seed: Seed, iteration: int, extra_meta: dict[str, Any]) -> dict[str, Any]:
+def _finish(new: dict[str, Any], parent: ErrorSeed, iteration: int, extra_meta: dict[str, Any]) -> dict[str, Any]:
     tools, messages = new["tools"], new["messages"]
     if isinstance(tools, str):
         tools = json.loads(tools)
@@ -107,7 +112,7 @@ def _finish(new: dict[str, Any], seed: Seed, iteration: int, extra_meta: dict[st
     meta = new.get("meta") or {}
     if isinstance(meta, str):
         meta = json.loads(meta)
-    meta = {**meta, "expansion": {"parent": seed.row["sample_id"], "verdict": seed.verdict, **extra_meta}}
+    meta = {**meta, "expansion": {"parent": parent.row["sample_id"], "verdict": parent.verdict, **extra_meta}}
     label = new["label"] if not isinstance(new["label"], str) else json.loads(new["label"])
     return {
         "sample_id": make_sample_id(tools, messages),
@@ -115,19 +120,19 @@ def _finish(new: dict[str, Any], seed: Seed, iteration: int, extra_meta: dict[st
         "messages": messages,
         "label": label,
         "origin": "expansion",
-        "parent_id": seed.row["sample_id"],
+        "parent_id": parent.row["sample_id"],
         "iteration": iteration,
         "label_rev": 0,
         "meta": meta,
     }
 
 
-def _rejected(seed: Seed, reason: str, detail: str, candidate: dict[str, Any] | None, iteration: int) -> dict[str, Any]:
+def _rejected(parent: ErrorSeed, reason: str, detail: str, candidate: dict[str, Any] | None, iteration: int) -> dict[str, Any]:
     """A rejected expansion, kept with its reason (the candidate if there was one, else the seed's content)."""
     base = candidate or {
-        "sample_id": f"{seed.row['sample_id']}~{jsonutil.digest(detail, 8)}",
-        "tools": seed.row["tools"],
-        "messages": seed.row["messages"],
+        "sample_id": f"{parent.row['sample_id']}~{jsonutil.digest(detail, 8)}",
+        "tools": parent.row["tools"],
+        "messages": parent.row["messages"],
         "label": [],
         "meta": {},
     }
@@ -137,7 +142,7 @@ def _rejected(seed: Seed, reason: str, detail: str, candidate: dict[str, Any] | 
         "messages": base["messages"],
         "label": base.get("label") if isinstance(base.get("label"), (list, str)) else [],
         "origin": "expansion",
-        "parent_id": seed.row["sample_id"],
+        "parent_id": parent.row["sample_id"],
         "iteration": iteration,
         "label_rev": 0,
         "meta": base.get("meta") or {},
@@ -154,7 +159,7 @@ def expand(
     known_ids: set[str],
     cfg: ExpandConfig,
     iteration: int,
-    seed_cfg: Any,
+    synth_cfg: Any,
     generator: Backend | None = None,
     enabled: bool = True,
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any]]:
@@ -168,11 +173,11 @@ def expand(
     made: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
     if cfg.mode == "structured":
-        _structured(wanted, seen, made, rejected, cfg, iteration, seed_cfg)
+        _structured(wanted, seen, made, rejected, cfg, iteration, synth_cfg)
     elif wanted:
         if generator is None:
             raise ValueError("expand.mode=llm needs backends.generator (backend is 'none')")
-        _llm(wanted, seen, made, rejected, cfg, iteration, seed_cfg, generator)
+        _llm(wanted, seen, made, rejected, cfg, iteration, synth_cfg, generator)
     reasons = Counter(r["reason"] for r in rejected)
     metrics = {
         "enabled": enabled,
@@ -188,11 +193,9 @@ def expand(
     return (frame(made, SAMPLE) if made else SAMPLE.empty()), (frame(rejected, REJECTED) if rejected else REJECTED.empty()), metrics
 
 
-def _accept(row: dict[str, Any], seed: Seed, seen: set[str], seed_cfg: Any, made: list, iteration: int) -> str | None:
+def _accept(row: dict[str, Any], parent: ErrorSeed, seen: set[str], synth_cfg: Any, made: list, iteration: int) -> str | None:
     """Verify and de-duplicate a candidate; returns the rejection reason or None (accepted)."""
-    from looptool.synth import verify_sample
-
-    problems = verify_sample(row, seed_cfg)
+    problems = verify_sample(row, synth_cfg)
     if problems:
         return "failed_verification: " + "; ".join(problems[:3])
     if row["sample_id"] in seen:
@@ -202,54 +205,54 @@ def _accept(row: dict[str, Any], seed: Seed, seen: set[str], seed_cfg: Any, made
     return None
 
 
-def _structured(wanted, seen, made, rejected, cfg: ExpandConfig, iteration: int, seed_cfg: Any) -> None:
+def _structured(wanted, seen, made, rejected, cfg: ExpandConfig, iteration: int, synth_cfg: Any) -> None:
     from looptool.synth import instantiate
 
-    for seed, i in wanted:
-        meta = seed.meta
+    for parent, i in wanted:
+        meta = parent.meta
         signature = meta.get("signature")
         if not signature:
-            rejected.append(_rejected(seed, "no_signature", "seed has no meta.signature (imported sample?)", None, iteration))
+            rejected.append(_rejected(parent, "no_signature", "seed has no meta.signature (imported sample?)", None, iteration))
             continue
         avoid = {d for d in (meta.get("domain"),) if d}
         reason, candidate = "no_instantiation", None
         for attempt in range(cfg.tries):
-            rng = random.Random(f"{cfg.seed + iteration}:{seed.row['sample_id']}:{i}:{attempt}")
-            new = instantiate(signature, rng, seed_cfg, avoid_domains=avoid)
+            rng = random.Random(f"{cfg.seed + iteration}:{parent.row['sample_id']}:{i}:{attempt}")
+            new = instantiate(signature, rng, synth_cfg, avoid_domains=avoid)
             if new is None:
                 reason = "no_instantiation"
                 continue
-            candidate = _finish(new, seed, iteration, {"mode": "structured", "axis": "domain"})
-            reason = _accept(candidate, seed, seen, seed_cfg, made, iteration)
+            candidate = _finish(new, parent, iteration, {"mode": "structured", "axis": "domain"})
+            reason = _accept(candidate, parent, seen, synth_cfg, made, iteration)
             if reason is None:
                 break
         if reason is not None:
-            rejected.append(_rejected(seed, reason.split(":")[0], reason, candidate, iteration))
+            rejected.append(_rejected(parent, reason.split(":")[0], reason, candidate, iteration))
 
 
-def _llm(wanted, seen, made, rejected, cfg: ExpandConfig, iteration: int, seed_cfg: Any, generator: Backend) -> None:
+def _llm(wanted, seen, made, rejected, cfg: ExpandConfig, iteration: int, synth_cfg: Any, generator: Backend) -> None:
     todo = list(wanted)
     for attempt in range(cfg.tries):
         if not todo:
             break
         reqs = []
-        for seed, i in todo:
+        for parent, i in todo:
             axis = cfg.axes[i % len(cfg.axes)]
             msgs = generator_messages(
-                json.loads(seed.row["tools"]),
-                json.loads(seed.row["messages"]),
-                seed.wrong,
-                seed.wrong_text,
-                seed.right,
-                seed.analysis,
-                seed.meta.get("signature") or {"pattern": seed.meta.get("pattern")},
+                json.loads(parent.row["tools"]),
+                json.loads(parent.row["messages"]),
+                parent.wrong,
+                parent.wrong_text,
+                parent.right,
+                parent.analysis,
+                parent.meta.get("signature") or {"pattern": parent.meta.get("pattern")},
                 axis,
             )
-            reqs.append(Request.chat(msgs, key=f"{seed.row['sample_id']}:{i}:{attempt}"))
+            reqs.append(Request.chat(msgs, key=f"{parent.row['sample_id']}:{i}:{attempt}"))
         sampling = Sampling(max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, seed=cfg.seed + iteration * 1000 + attempt)
         comps = generator.generate(reqs, sampling)
         retry = []
-        for (seed, i), comp in zip(todo, comps):
+        for (parent, i), comp in zip(todo, comps):
             axis = cfg.axes[i % len(cfg.axes)]
             if not comp.ok:
                 reason, candidate, detail = "generator_error", None, comp.error or ""
@@ -258,24 +261,22 @@ def _llm(wanted, seen, made, rejected, cfg: ExpandConfig, iteration: int, seed_c
                 if err:
                     reason, candidate, detail = "unparseable", None, f"{err}: {comp.text[:300]}"
                 else:
-                    meta = _llm_meta(obj, seed, getattr(generator, "model", "llm"), axis)
-                    candidate = _finish({**obj, "meta": meta}, seed, iteration, {"mode": "llm", "axis": axis})
-                    reason = _accept(candidate, seed, seen, seed_cfg, made, iteration)
+                    meta = _llm_meta(obj, parent, getattr(generator, "model", "llm"), axis)
+                    candidate = _finish({**obj, "meta": meta}, parent, iteration, {"mode": "llm", "axis": axis})
+                    reason = _accept(candidate, parent, seen, synth_cfg, made, iteration)
                     detail = reason or ""
             if reason is not None:
                 if attempt + 1 < cfg.tries:
-                    retry.append((seed, i))
+                    retry.append((parent, i))
                 else:
-                    rejected.append(_rejected(seed, reason.split(":")[0], detail, candidate, iteration))
+                    rejected.append(_rejected(parent, reason.split(":")[0], detail, candidate, iteration))
         todo = retry
 
 
-def _llm_meta(obj: dict[str, Any], seed: Seed, generator: str, axis: str) -> dict[str, Any]:
+def _llm_meta(obj: dict[str, Any], origin: ErrorSeed, generator: str, axis: str) -> dict[str, Any]:
     """The meta contract for a generated sample: the parent's pattern (the generator was asked to keep it),
     a signature computed from the new sample, the domain kept only on axes that keep it."""
-    from looptool.synth import signature_of
-
-    parent = seed.meta
+    parent = origin.meta
     psig = parent.get("signature") or {}
     pattern = parent.get("pattern") or psig.get("pattern") or "single"
     same_domain = axis in ("values", "phrasing")
@@ -296,30 +297,34 @@ def _llm_meta(obj: dict[str, Any], seed: Seed, generator: str, axis: str) -> dic
 
 
 def run_expand(
-    data_path: str,
-    probe_path: str,
-    verdicts_path: str,
-    pool_path: str,
-    heldout_path: str,
+    *,
+    data: str | Path,
+    probe: str | Path,
+    verdicts: str | Path,
+    pool: str | Path,
+    heldout: str | Path,
+    out: str | Path,
+    rejected: str | Path,
     cfg: ExpandConfig,
+    synth_cfg: Any,
     iteration: int,
-    seed_cfg: Any,
-    generator: Backend | None,
     enabled: bool,
-    out: str,
-    rejected_out: str,
+    generator: Backend | None,
 ) -> dict[str, Any]:
+    """Stage expand@j: new samples (``out``) and rejected candidates (``rejected``) from the verified failures
+    of D_j; returns the metrics. ``pool``/``heldout`` are read for de-duplication, ``synth_cfg`` is the seed
+    corpus's SeedConfig (the synthesizer's catalog and held-out domains), ``enabled`` is ``loop.edde``."""
     t0 = time.perf_counter()
-    data = io.read_parquet(data_path, TRAIN)
-    probed = io.read_parquet(probe_path, PROBE)
-    verdicts = io.read_parquet(verdicts_path, VERDICT)
-    ids = io.query(
-        f"SELECT sample_id FROM {io.parquet_source([pool_path, heldout_path])} UNION SELECT sample_id FROM {io.parquet_source(data_path)}"
+    rows = storage.read_parquet(data, TRAIN)
+    probed = storage.read_parquet(probe, PROBE)
+    verdict_rows = storage.read_parquet(verdicts, VERDICT)
+    ids = storage.query(
+        f"SELECT sample_id FROM {storage.parquet_source([pool, heldout])} UNION SELECT sample_id FROM {storage.parquet_source(data)}"
     )
-    made, rejected, metrics = expand(data, probed, verdicts, set(ids["sample_id"].to_list()), cfg, iteration, seed_cfg, generator, enabled)
-    io.write_parquet(made, out, SAMPLE)
-    io.write_parquet(rejected, rejected_out, REJECTED)
-    if generator is not None and hasattr(generator, "stats"):
+    made, rejected_rows, metrics = expand(rows, probed, verdict_rows, set(ids["sample_id"].to_list()), cfg, iteration, synth_cfg, generator, enabled)
+    storage.write_parquet(made, out, SAMPLE)
+    storage.write_parquet(rejected_rows, rejected, REJECTED)
+    if generator is not None and generator.stats() is not None:
         metrics["cache"] = generator.stats()
     metrics["seconds"] = round(time.perf_counter() - t0, 2)
-    return metrics
+    return {"iteration": iteration, **metrics}

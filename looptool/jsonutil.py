@@ -12,13 +12,6 @@ def dumps(obj: Any) -> str:
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
 
-def loads(text: str | None, default: Any = None) -> Any:
-    """Parse JSON text; ``None`` gives ``default``."""
-    if text is None:
-        return default
-    return json.loads(text)
-
-
 def digest(obj: Any, length: int = 16) -> str:
     """Hex SHA-256 of the canonical JSON of ``obj``, cut to ``length`` characters."""
     return hashlib.sha256(dumps(obj).encode("utf-8")).hexdigest()[:length]

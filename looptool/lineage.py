@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from looptool.io import connect, parquet_source
+from looptool.storage import connect, parquet_source
 
 __all__ = [
     "Dataset",

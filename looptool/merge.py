@@ -19,9 +19,10 @@ from typing import Any
 
 import polars as pl
 
-from looptool import io
+from looptool import storage
 from looptool.config import check_choice
-from looptool.schema import EVENT, SAMPLE, TRAIN, VERDICTS, Schema, frame
+from looptool.schema import EVENT, PARTS, SAMPLE, TRAIN, VERDICTS, Schema
+from looptool.stage import LoopConfig
 
 USED = Schema("pool_used", (SAMPLE.columns[0],))
 """The ids of pool samples already taken as Seed-new (so later iterations take fresh ones)."""
@@ -98,27 +99,27 @@ def _ordered(source_sql: str, seed: int, stratify: bool) -> str:
     )
 
 
-def select_first(pool: str | Path, cfg: SelectConfig, out: str | Path, used_out: str | Path, events_out: str | Path) -> dict[str, Any]:
-    """D_1 = ``cfg.dataset_size`` pool samples (part ``seed_new``); records them as used; writes creation and
-    selection events for the pool."""
+def run_select(*, pool: str | Path, out: str | Path, used: str | Path, events: str | Path, cfg: SelectConfig) -> dict[str, Any]:
+    """Stage select: D_1 = ``cfg.dataset_size`` pool samples (part ``seed_new``) to ``out``; records them as used
+    (``used``); writes creation and selection events of the pool (``events``). Returns the metrics."""
     t0 = time.perf_counter()
-    io.read_parquet(pool, SAMPLE)  # validate before selecting
-    con = io.connect()
-    src = f"SELECT {SAMPLE_COLS} FROM {io.parquet_source(pool)}"
-    d1 = io.query(
+    storage.read_parquet(pool, SAMPLE)  # validate before selecting
+    con = storage.connect()
+    src = f"SELECT {SAMPLE_COLS} FROM {storage.parquet_source(pool)}"
+    d1 = storage.query(
         f"SELECT {SAMPLE_COLS}, 'seed_new' AS part FROM ({_ordered(src, cfg.seed, cfg.stratify)}) LIMIT {int(cfg.dataset_size)}",
         con=con,
     )
-    pool_n = io.query(f"SELECT count(*) AS n FROM {io.parquet_source(pool)}", con=con).item()
+    pool_n = storage.query(f"SELECT count(*) AS n FROM {storage.parquet_source(pool)}", con=con).item()
     if d1.height < cfg.dataset_size:
         raise ValueError(f"{pool}: pool has {pool_n} samples, select.dataset_size asks for {cfg.dataset_size}")
-    io.write_parquet(d1, out, TRAIN)
-    io.write_parquet(d1.select("sample_id"), used_out, USED)
-    events = io.query(
+    storage.write_parquet(d1, out, TRAIN)
+    storage.write_parquet(d1.select("sample_id"), used, USED)
+    created = storage.query(
         f"""
         SELECT sample_id, 0::BIGINT AS iteration, 'created' AS event, parent_id,
                json_object('origin', origin) AS detail
-        FROM {io.parquet_source(pool)}
+        FROM {storage.parquet_source(pool)}
         """,
         con=con,
     )
@@ -129,8 +130,8 @@ def select_first(pool: str | Path, cfg: SelectConfig, out: str | Path, used_out:
         pl.lit(None, pl.String).alias("parent_id"),
         pl.lit(json.dumps({"into": 1, "part": "seed_new"})).alias("detail"),
     )
-    io.write_parquet(pl.concat([events.with_columns(pl.col("detail").cast(pl.String)), sel]), events_out, EVENT)
-    return {"size": d1.height, "pool": pool_n, "patterns": _count(d1, "pattern"), "seconds": time.perf_counter() - t0}
+    storage.write_parquet(pl.concat([created.with_columns(pl.col("detail").cast(pl.String)), sel]), events, EVENT)
+    return {"size": d1.height, "pool": pool_n, "patterns": _count(d1, "pattern"), "seconds": round(time.perf_counter() - t0, 3)}
 
 
 def _count(df: pl.DataFrame, meta_key: str) -> dict[str, int]:
@@ -154,21 +155,21 @@ class LoopInputs:
     expansions_rejected: Path | None = None
 
 
-def merge(
-    inp: LoopInputs,
-    cfg: MergeConfig,
-    iteration: int,
+def run_merge(
     *,
-    hppl: bool = True,
-    edde: bool = True,
-    static: bool = False,
+    inputs: LoopInputs,
     out: str | Path,
     used_out: str | Path,
-    events_out: str | Path,
+    events: str | Path,
+    cfg: MergeConfig,
+    loop: LoopConfig,
+    iteration: int,
 ) -> dict[str, Any]:
-    """Assemble D_{j+1}; write it, the updated used-ids and iteration j's events. Returns the metrics."""
+    """Stage merge@j: assemble D_{j+1} (``out``); write the updated used-ids (``used_out``) and iteration j's
+    events (``events``). ``loop`` holds the ablation switches (hppl, edde, static). Returns the metrics."""
     t0 = time.perf_counter()
-    con = io.connect()
+    inp, hppl, edde, static = inputs, loop.hppl, loop.edde, loop.static
+    con = storage.connect()
     for name, path, schema in (
         ("d", inp.data, TRAIN),
         ("p", inp.probe, None),
@@ -176,14 +177,14 @@ def merge(
         ("e", inp.expansions, SAMPLE),
     ):
         if schema is not None:
-            io.read_parquet(path, schema)
-        con.execute(f"CREATE TEMP VIEW {name} AS SELECT * FROM {io.parquet_source(path)}")
+            storage.read_parquet(path, schema)
+        con.execute(f"CREATE TEMP VIEW {name} AS SELECT * FROM {storage.parquet_source(path)}")
     seed = cfg.seed + iteration
     key = _key(seed)
 
     if static:
-        nxt = io.query(f"SELECT {SAMPLE_COLS}, part FROM {io.parquet_source(inp.first)}", con=con)
-        used = io.read_parquet(inp.used, USED)
+        nxt = storage.query(f"SELECT {SAMPLE_COLS}, part FROM {storage.parquet_source(inp.first)}", con=con)
+        used = storage.read_parquet(inp.used, USED)
         candidates = nxt.with_columns(pl.lit(0).alias("_prio"))
     else:
         verdicts = ", ".join("'" + v + "'" for v in cfg.error_seed_verdicts)
@@ -205,7 +206,7 @@ def merge(
             if cfg.overflow == "proportional"
             else "_prio, _k"
         )
-        candidates = io.query(
+        candidates = storage.query(
             f"""
             SELECT * EXCLUDE (_k) FROM (
               SELECT *, {key} AS _k FROM ({union})
@@ -218,32 +219,31 @@ def merge(
         con.register("kept_ids", kept.select("sample_id"))
         free = cfg.dataset_size - kept.height
         fresh_src = (
-            f"SELECT {SAMPLE_COLS} FROM {io.parquet_source(inp.pool)} "
-            f"WHERE sample_id NOT IN (SELECT sample_id FROM {io.parquet_source(inp.used)}) "
+            f"SELECT {SAMPLE_COLS} FROM {storage.parquet_source(inp.pool)} "
+            f"WHERE sample_id NOT IN (SELECT sample_id FROM {storage.parquet_source(inp.used)}) "
             f"AND sample_id NOT IN (SELECT sample_id FROM kept_ids)"
         )
-        fresh = io.query(
+        fresh = storage.query(
             f"SELECT {SAMPLE_COLS}, 'seed_new' AS part FROM ({_ordered(fresh_src, seed, cfg.stratify)}) LIMIT {max(free, 0)}",
             con=con,
         )
         nxt = pl.concat([kept.drop("_prio"), fresh], how="vertical_relaxed")
-        used = pl.concat([io.read_parquet(inp.used, USED), fresh.select("sample_id")]).unique(maintain_order=True)
+        used = pl.concat([storage.read_parquet(inp.used, USED), fresh.select("sample_id")]).unique(maintain_order=True)
 
     nxt = TRAIN.validate(nxt, where=str(out))
-    io.write_parquet(nxt, out, TRAIN)
-    io.write_parquet(used, used_out, USED)
-    events = _events(con, inp, iteration, nxt)
-    io.write_parquet(events, events_out, EVENT)
+    storage.write_parquet(nxt, out, TRAIN)
+    storage.write_parquet(used, used_out, USED)
+    storage.write_parquet(_events(con, inp, iteration, nxt), events, EVENT)
 
     parts = dict(nxt.group_by("part").len().iter_rows())
-    n_failed = io.query("SELECT count(*) FROM p WHERE NOT mastered", con=con).item()
-    n_mastered = io.query("SELECT count(*) FROM p WHERE mastered", con=con).item()
-    n_exp = io.query("SELECT count(*) FROM e", con=con).item()
+    n_failed = storage.query("SELECT count(*) FROM p WHERE NOT mastered", con=con).item()
+    n_mastered = storage.query("SELECT count(*) FROM p WHERE mastered", con=con).item()
+    n_exp = storage.query("SELECT count(*) FROM e", con=con).item()
     metrics = {
         "iteration": iteration,
         "size": nxt.height,
-        "parts": {p: int(parts.get(p, 0)) for p in ("seed_new", "error_seed", "expansion", "high_ppl")},
-        "fractions": {p: round(parts.get(p, 0) / max(nxt.height, 1), 4) for p in ("seed_new", "error_seed", "expansion", "high_ppl")},
+        "parts": {p: int(parts.get(p, 0)) for p in PARTS},
+        "fractions": {p: round(parts.get(p, 0) / max(nxt.height, 1), 4) for p in PARTS},
         "relabeled": int(nxt.filter(pl.col("part") == "error_seed").select((pl.col("label_rev") > 0).sum()).item() or 0),
         "available": {"failed": n_failed, "mastered": n_mastered, "expansions": n_exp},
         "dropped_for_size": int(max(candidates.height - nxt.filter(pl.col("part") != "seed_new").height, 0)) if not static else 0,
@@ -291,9 +291,9 @@ def _events(con, inp: LoopInputs, iteration: int, nxt: pl.DataFrame) -> pl.DataF
         parts.append(
             f"""SELECT sample_id, {j}::BIGINT, 'rejected', parent_id,
                        json_object('reason', reason, 'stage', 'expand')::VARCHAR
-                FROM {io.parquet_source(inp.expansions_rejected)}"""
+                FROM {storage.parquet_source(inp.expansions_rejected)}"""
         )
-    df = io.query(" UNION ALL ".join(parts), con=con)
+    df = storage.query(" UNION ALL ".join(parts), con=con)
     df = df.rename(dict(zip(df.columns, EVENT.names)))
     sel = nxt.select(
         "sample_id",
@@ -304,6 +304,3 @@ def _events(con, inp: LoopInputs, iteration: int, nxt: pl.DataFrame) -> pl.DataF
     )
     return pl.concat([df.cast({"iteration": pl.Int64}), sel])
 
-
-def empty_expansions() -> pl.DataFrame:
-    return frame([], SAMPLE)

@@ -83,9 +83,10 @@ def _fingerprint(directory: Path) -> dict[str, Any]:
     return files
 
 
-def prepare_model(cfg: ModelConfig, out_dir: str | Path) -> dict[str, Any]:
-    """Write the base model to ``out_dir`` (a checkpoint, or a pointer for pass-through sources)."""
-    out = Path(out_dir)
+def run_prepare_model(*, out: str | Path, cfg: ModelConfig) -> dict[str, Any]:
+    """Stage prepare_model (and ``looptool prepare-model``): write the base model to ``out`` (a checkpoint,
+    or a pointer for pass-through sources); returns what was prepared (the metrics)."""
+    out = Path(out)
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from looptool import io
+from looptool import storage
 from looptool.calls import call_format_of, parse_as
 from looptool.llm.base import Backend, Request, Sampling
 from looptool.match import tool_match
@@ -111,10 +112,11 @@ def probe_metrics(probed: pl.DataFrame, data: pl.DataFrame, seconds: float, cach
     }
 
 
-def run_probe(data_path: str, backend: Backend, cfg: ProbeConfig, iteration: int, out: str) -> dict[str, Any]:
+def run_probe(*, data: str | Path, out: str | Path, cfg: ProbeConfig, iteration: int, backend: Backend) -> dict[str, Any]:
+    """Stage probe@j: greedy-decode D_j (``data``) with model_j (``backend``), write PROBE rows to ``out``;
+    returns the metrics."""
     t0 = time.perf_counter()
-    data = io.read_parquet(data_path, TRAIN)
-    probed = probe(data, backend, cfg, iteration)
-    io.write_parquet(probed, out, PROBE)
-    stats = backend.stats() if hasattr(backend, "stats") else None
-    return probe_metrics(probed, data, time.perf_counter() - t0, stats)
+    rows = storage.read_parquet(data, TRAIN)
+    probed = probe(rows, backend, cfg, iteration)
+    storage.write_parquet(probed, out, PROBE)
+    return {"iteration": iteration, **probe_metrics(probed, rows, time.perf_counter() - t0, backend.stats())}

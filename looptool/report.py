@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import base64
 import html
-import io as _io
+import io
 import json
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from looptool import io
+from looptool import storage
+from looptool.schema import PARTS, VERDICTS
 
 STAGES = ("train", "probe", "verify", "expand", "merge")
 ACCURACY_KEYS = ("heldout", "bfcl_overall", "bfcl_non_live", "bfcl_live", "acebench_normal", "acebench_special")
@@ -35,8 +36,6 @@ ACCURACY_LABELS = {
     "acebench_normal": "ACEBench normal",
     "acebench_special": "ACEBench special",
 }
-VERDICT_KEYS = ("PRED_WRONG", "LABEL_WRONG", "BOTH_CORRECT", "BOTH_WRONG", "ABSTAIN")
-PART_KEYS = ("seed_new", "error_seed", "expansion", "high_ppl")
 PART_LABELS = {"seed_new": "Seed-new", "error_seed": "ES (error seeds)", "expansion": "EE (expansions)",
                "high_ppl": "HPPL (high perplexity)"}
 
@@ -45,7 +44,7 @@ def _read(path: Path) -> dict[str, Any] | None:
     if not path.exists():
         return None
     try:
-        return io.read_json(path)
+        return storage.read_json(path)
     except json.JSONDecodeError as e:
         raise ValueError(f"{path}: not valid JSON ({e.msg} at line {e.lineno})") from None
 
@@ -88,12 +87,12 @@ def plot_rows(loop: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
             accuracy.append({"iteration": j, **{k: s.get(k) for k in ACCURACY_KEYS}})
         if "verify" in row:
             counts = row["verify"].get("verdicts") or {}
-            verdicts.append({"iteration": j, **{k: int(counts.get(k, 0)) for k in VERDICT_KEYS}})
+            verdicts.append({"iteration": j, **{k: int(counts.get(k, 0)) for k in VERDICTS}})
         if "merge" in row:  # merge of iteration j builds D_{j+1}
             parts = row["merge"].get("parts") or {}
-            total = sum(int(parts.get(k, 0)) for k in PART_KEYS)
+            total = sum(int(parts.get(k, 0)) for k in PARTS)
             mix.append({"iteration": j + 1, **{k: round(int(parts.get(k, 0)) / total, 4) if total else None
-                                              for k in PART_KEYS}})
+                                              for k in PARTS}})
     if mix and not any(r["iteration"] == 1 for r in mix):
         # D_1 is a sample of the seed pool: all Seed-new by construction (stage select).
         mix.insert(0, {"iteration": 1, "seed_new": 1.0, "error_seed": 0.0, "expansion": 0.0, "high_ppl": 0.0})
@@ -105,7 +104,7 @@ def write_plot_data(rows: dict[str, list[dict[str, Any]]], plots_dir: str | Path
     out = {}
     for name, data in rows.items():
         path = Path(plots_dir) / f"{name}.json"
-        io.write_json(data, path)
+        storage.write_json(data, path)
         out[name] = path
     return out
 
@@ -114,7 +113,7 @@ def write_plot_data(rows: dict[str, list[dict[str, Any]]], plots_dir: str | Path
 
 
 def _png(fig: Any) -> str:
-    buf = _io.BytesIO()
+    buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
     import matplotlib.pyplot as plt
 
@@ -147,8 +146,8 @@ def charts(rows: dict[str, list[dict[str, Any]]], loop: dict[str, Any]) -> dict[
             ax.legend(fontsize=8, loc="best")
         out["accuracy"] = _png(fig)
     for name, keys, labels, title, ylabel in (
-        ("verdicts", VERDICT_KEYS, {k: k for k in VERDICT_KEYS}, "Judge verdicts on failed samples", "samples"),
-        ("data_mix", PART_KEYS, PART_LABELS, "Composition of D_j", "fraction of D_j"),
+        ("verdicts", VERDICTS, {k: k for k in VERDICTS}, "Judge verdicts on failed samples", "samples"),
+        ("data_mix", PARTS, PART_LABELS, "Composition of D_j", "fraction of D_j"),
     ):
         data = rows[name]
         if not data:
@@ -276,9 +275,9 @@ def render_html(loop: dict[str, Any], rows: dict[str, list[dict[str, Any]]], png
     imgs = "".join(
         f'<div><img alt="{html.escape(k)}" src="data:image/png;base64,{v}"></div>' for k, v in pngs.items()
     )
-    mix = _table(["dataset", *[PART_LABELS[k] for k in PART_KEYS]],
-                 [[f"D_{r['iteration']}", *[r.get(k) for k in PART_KEYS]] for r in rows["data_mix"]])
-    verd = _table(["iteration", *VERDICT_KEYS], [[r["iteration"], *[r[k] for k in VERDICT_KEYS]] for r in rows["verdicts"]])
+    mix = _table(["dataset", *[PART_LABELS[k] for k in PARTS]],
+                 [[f"D_{r['iteration']}", *[r.get(k) for k in PARTS]] for r in rows["data_mix"]])
+    verd = _table(["iteration", *VERDICTS], [[r["iteration"], *[r[k] for k in VERDICTS]] for r in rows["verdicts"]])
     sections = [
         "<h1>LoopTool: the loop at a glance</h1><p class='muted'>"
         "Iteration 0 is the warm-up model before any loop iteration.</p>",
@@ -307,23 +306,18 @@ def render_html(loop: dict[str, Any], rows: dict[str, list[dict[str, Any]]], png
     return f"<!doctype html><html><head><meta charset='utf-8'><title>LoopTool report</title><style>{_CSS}</style></head><body>{body}</body></html>\n"
 
 
-def build_report(
+def run_report(
+    *,
     metrics_dir: str | Path,
     iterations: Iterable[int | str],
-    loop_json: str | Path,
     plots_dir: str | Path,
-    html_path: str | Path | None,
+    html: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Collect the metrics, write loop.json, the plot data and (optionally) the HTML report; return loop.json."""
+    """Stage report: collect every stage's metrics per iteration, write the plot data and (optionally) the
+    HTML report; return the loop figures (the caller writes them to metrics/loop.json)."""
     loop = collect(metrics_dir, iterations)
     rows = plot_rows(loop)
-    io.write_json(loop, loop_json)
     write_plot_data(rows, plots_dir)
-    if html_path is not None:
-        page = render_html(loop, rows, charts(rows, loop))
-        p = Path(html_path)
-        p.parent.mkdir(parents=True, exist_ok=True)
-        tmp = p.with_suffix(p.suffix + ".tmp")
-        tmp.write_text(page, encoding="utf-8")
-        tmp.replace(p)
+    if html is not None:
+        storage.write_text(render_html(loop, rows, charts(rows, loop)), html)
     return loop

@@ -1,7 +1,7 @@
 """Record schemas (polars dtypes) and their validation.
 
 One row of a dataset is one decision point of a conversation (DESIGN.md, "Records"). Every stage reads and
-writes Parquet through :mod:`looptool.io`, which validates against the schemas here, so a bad row is reported
+writes Parquet through :mod:`looptool.storage`, which validates against the schemas here, so a bad row is reported
 with its file, row and column instead of failing three stages later.
 """
 

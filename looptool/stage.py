@@ -18,15 +18,18 @@ carries every section (``{}`` when nothing is overridden) because DVC refuses a 
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from looptool.config import ConfigError, from_dict, load_params, section
 
+if TYPE_CHECKING:
+    from looptool.llm import Backend, BackendConfig
+
 T = TypeVar("T")
 
-ITERATION_KEYS = ("prev", "next", "seed")
 ITERATION_SECTIONS = ("train", "probe", "verify", "expand", "merge", "eval", "loop", "backends")
 """Sections an iteration item may override; each is declared separately by the stages that read it."""
 
@@ -111,3 +114,39 @@ class LoopConfig:
     """Keep the high-perplexity mastered samples in the next dataset."""
     static: bool = False
     """Static baseline: D_j = D_1 for every iteration (no probing-driven data changes)."""
+
+
+@contextmanager
+def opened_backend(cfg: BackendConfig | None, model: str | None = None) -> Iterator[Backend | None]:
+    """The backend ``cfg`` describes (for ``model``), closed when the block ends; ``None`` when the stage
+    does not need one (``cfg`` None). Stage scripts own their backends' lifetime through this."""
+    if cfg is None:
+        yield None
+        return
+    from looptool.llm import get_backend  # heavy libraries only when a model is actually run
+
+    with get_backend(cfg, model=model) as backend:
+        yield backend
+
+
+def is_main_process() -> bool:
+    """False in the non-zero ranks of a distributed launch (``accelerate launch``, torchrun): only rank 0
+    writes a stage's metrics."""
+    import os
+
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def iteration_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every iteration stage script takes: ``--params``, ``--iteration`` and ``--data`` (D_j)."""
+    import click
+
+    for option in reversed(
+        (
+            click.option("--params", "params_path", default="params.yaml", show_default=True, help="params.yaml to read."),
+            click.option("--iteration", type=int, required=True, help="Iteration j (an item of params.yaml iterations)."),
+            click.option("--data", required=True, help="D_j (data/iter_j/train.parquet)."),
+        )
+    ):
+        command = option(command)
+    return command

@@ -5,7 +5,7 @@ A cascade, cheapest first:
 1. rules on the schema: an unparseable or schema-violating prediction beside a valid label is PRED_WRONG; a
    schema-violating label beside a valid prediction is LABEL_WRONG; both violating is BOTH_WRONG; two answers
    equal once schema defaults are filled in are BOTH_CORRECT;
-2. rules on grounding (the seed verification's rule, :func:`looptool.synth.verify.ungrounded_arguments`: a
+2. rules on grounding (the seed verification's rule, :func:`looptool.checks.ungrounded_arguments`: a
    value must be said in a user turn or tool result, in any of the ways people write it): when exactly one
    side invents values the conversation does not contain, that side is wrong (decided by rule only when no judge is configured and ``verify.grounding_rule``; otherwise it is
    recorded as evidence and the judge decides);
@@ -22,12 +22,14 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from looptool import io
+from looptool import storage
 from looptool.calls import tool_index, validate_calls
+from looptool.checks import ungrounded_arguments  # the seed verification's own grounding rule
 from looptool.llm.base import Backend, Request, Sampling
 from looptool.match import tool_match
 from looptool.prompts.judge import judge_messages, parse_judge
@@ -100,8 +102,6 @@ def rule_decision(
         return Decision("BOTH_WRONG", "rule", "both violate schema: " + "; ".join(pred_bad + label_bad), []), ""
     if tool_match(_fill_defaults(pred, tools), _fill_defaults(label, tools), tools):
         return Decision("BOTH_CORRECT", "rule", "equal once schema defaults are filled in", []), ""
-    from looptool.synth.verify import ungrounded_arguments  # the seed verification's own grounding rule
-
     u_pred, u_label = ungrounded_arguments(pred, tools, messages), ungrounded_arguments(label, tools, messages)
     evidence = ""
     if u_pred and not u_label:
@@ -276,28 +276,29 @@ def verify_metrics(verdicts: pl.DataFrame, n_failed: int, seconds: float, extra:
 
 
 def run_verify(
-    data_path: str,
-    probe_path: str,
+    *,
+    data: str | Path,
+    probe: str | Path,
+    out: str | Path,
+    noise_truth: str | Path | None = None,
     cfg: VerifyConfig,
     iteration: int,
-    judge: Backend | None,
     enabled: bool,
-    out: str,
-    noise_truth: str | None = None,
+    judge: Backend | None,
 ) -> dict[str, Any]:
+    """Stage verify@j: a verdict for every failed sample of D_j (``data``, probed in ``probe``) to ``out``;
+    returns the metrics. ``noise_truth`` (if it exists) is read only for the recovery metric; ``enabled`` is
+    ``loop.jglv``."""
     t0 = time.perf_counter()
-    data = io.read_parquet(data_path, TRAIN)
-    probed = io.read_parquet(probe_path, PROBE)
-    verdicts = verify(data, probed, cfg, iteration, judge, enabled)
-    io.write_parquet(verdicts, out, VERDICT)
-    extra: dict[str, Any] = {"judge": judge.identity() if judge is not None else None, "enabled": enabled}
-    if judge is not None and hasattr(judge, "stats"):
+    rows = storage.read_parquet(data, TRAIN)
+    probed = storage.read_parquet(probe, PROBE)
+    verdicts = verify(rows, probed, cfg, iteration, judge, enabled)
+    storage.write_parquet(verdicts, out, VERDICT)
+    extra: dict[str, Any] = {"iteration": iteration, "judge": judge.identity() if judge is not None else None, "enabled": enabled}
+    if judge is not None and judge.stats() is not None:
         extra["cache"] = judge.stats()
-    if noise_truth:
-        from pathlib import Path
-
-        if Path(noise_truth).exists():
-            extra["noise_recovery"] = recovery(data, probed, verdicts, io.read_parquet(noise_truth, NOISE_TRUTH))
+    if noise_truth and Path(noise_truth).exists():
+        extra["noise_recovery"] = recovery(rows, probed, verdicts, storage.read_parquet(noise_truth, NOISE_TRUTH))
     return verify_metrics(verdicts, int((~probed["mastered"]).sum()), time.perf_counter() - t0, extra)
 
 

@@ -1,5 +1,6 @@
 """DVC stages ``evaluate_base`` and ``evaluate@j``: score model_j on the held-out split, BFCL and ACEBench
-(params: ``eval`` with ``iterations.<j>.eval``, and ``backends.student``)."""
+(params: ``eval`` with ``iterations.<j>.eval``, and ``backends.student``). ``looptool eval`` runs the same
+:func:`looptool.evaluate.run_evaluate` outside the pipeline."""
 
 from __future__ import annotations
 
@@ -19,13 +20,16 @@ def main(params_path: str, iteration: int, model: str, heldout: str | None, metr
     """Evaluate one checkpoint with greedy decoding through the student backend."""
     from looptool.evaluate import EvalConfig, run_evaluate
     from looptool.llm.config import BackendConfig
-    from looptool.stage import section_config
+    from looptool.stage import opened_backend, section_config
+    from looptool.storage import write_json
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     key = iteration if iteration > 0 else None
     cfg = section_config(EvalConfig, "eval", params_path, key=key)
     student = section_config(BackendConfig, "backends.student", params_path, key=key)
-    m = run_evaluate(model, cfg, student, heldout, metrics, results, iteration=iteration)
+    with opened_backend(student, model=model) as backend:
+        m = run_evaluate(model=model, heldout=heldout, results=results, cfg=cfg, iteration=iteration, backend=backend)
+    write_json(m, metrics)
     shown = ", ".join(f"{k} {v:.3f}" for k, v in m["summary"].items() if v is not None) or "nothing evaluated"
     click.echo(f"evaluate@{iteration}: {shown} ({m['run']['prompts']} prompts, {m['run']['seconds']} s)")
 

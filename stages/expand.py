@@ -3,35 +3,44 @@
 import click
 
 from looptool.expand import ExpandConfig, run_expand
-from looptool.io import write_json
-from looptool.llm import BackendConfig, get_backend
-from looptool.stage import LoopConfig, section_config
+from looptool.llm import BackendConfig
+from looptool.stage import LoopConfig, iteration_options, opened_backend, section_config
+from looptool.storage import write_json
 from looptool.synth import SeedConfig
 
 
 @click.command()
-@click.option("--params", "params_path", default="params.yaml", show_default=True)
-@click.option("--iteration", type=int, required=True)
-@click.option("--data", required=True, help="D_j.")
-@click.option("--probe", "probe_path", required=True)
-@click.option("--verdicts", required=True)
+@iteration_options
+@click.option("--probe", "probe_path", required=True, help="Probe rows of D_j (data/iter_j/probe.parquet).")
+@click.option("--verdicts", required=True, help="Verdicts of D_j (data/iter_j/verdicts.parquet).")
 @click.option("--pool", required=True, help="Seed pool (for de-duplication).")
 @click.option("--heldout", required=True, help="Held-out split (for de-duplication).")
-@click.option("--out", required=True)
-@click.option("--rejected", required=True)
-@click.option("--metrics", required=True)
-def main(params_path, iteration, data, probe_path, verdicts, pool, heldout, out, rejected, metrics) -> None:
+@click.option("--out", required=True, help="New samples (data/iter_j/expansions.parquet).")
+@click.option("--rejected", required=True, help="Rejected candidates (data/iter_j/expansions_rejected.parquet).")
+@click.option("--metrics", required=True, help="Metrics JSON (metrics/expand/iter_j.json).")
+def main(
+    params_path: str,
+    iteration: int,
+    data: str,
+    probe_path: str,
+    verdicts: str,
+    pool: str,
+    heldout: str,
+    out: str,
+    rejected: str,
+    metrics: str,
+) -> None:
+    """New samples from each verified failure, through the synthesizer or the generator backend."""
     cfg = section_config(ExpandConfig, "expand", params_path, key=iteration)
     loop = section_config(LoopConfig, "loop", params_path, key=iteration)
-    seed_cfg = section_config(SeedConfig, "seed", params_path)
+    synth_cfg = section_config(SeedConfig, "seed", params_path)
     gen_cfg = section_config(BackendConfig, "backends.generator", params_path, key=iteration)
-    generator = get_backend(gen_cfg) if cfg.mode == "llm" and loop.edde else None
-    try:
-        m = run_expand(data, probe_path, verdicts, pool, heldout, cfg, iteration, seed_cfg, generator, loop.edde, out, rejected)
-    finally:
-        if generator is not None:
-            generator.close()
-    write_json({"iteration": iteration, **m}, metrics)
+    with opened_backend(gen_cfg if cfg.mode == "llm" and loop.edde else None) as generator:
+        m = run_expand(
+            data=data, probe=probe_path, verdicts=verdicts, pool=pool, heldout=heldout, out=out, rejected=rejected,
+            cfg=cfg, synth_cfg=synth_cfg, iteration=iteration, enabled=loop.edde, generator=generator,
+        )  # fmt: skip
+    write_json(m, metrics)
     click.echo(f"expand@{iteration}: {m['seeds']} seeds -> {m['made']} new samples, {m['rejected']} rejected {m['rejected_by_reason']}")
 
 

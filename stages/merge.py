@@ -5,36 +5,50 @@ from pathlib import Path
 import click
 
 from looptool.config import load_params
-from looptool.io import write_json
-from looptool.merge import LoopInputs, MergeConfig, merge
-from looptool.stage import LoopConfig, section_config
+from looptool.merge import LoopInputs, MergeConfig, run_merge
+from looptool.stage import LoopConfig, iteration_options, section_config
 from looptool.stage import iteration as wiring
+from looptool.storage import write_json
 
 
 @click.command()
-@click.option("--params", "params_path", default="params.yaml", show_default=True)
-@click.option("--iteration", type=int, required=True)
-@click.option("--data", required=True, help="D_j.")
-@click.option("--probe", "probe_path", required=True)
-@click.option("--verdicts", required=True)
-@click.option("--expansions", required=True)
-@click.option("--expansions-rejected", default=None)
-@click.option("--pool", required=True)
+@iteration_options
+@click.option("--probe", "probe_path", required=True, help="Probe rows of D_j.")
+@click.option("--verdicts", required=True, help="Verdicts of D_j.")
+@click.option("--expansions", required=True, help="New samples of expand@j.")
+@click.option("--expansions-rejected", default=None, help="Rejected expansions (lineage 'rejected' events).")
+@click.option("--pool", required=True, help="Seed pool (fresh samples).")
 @click.option("--used", required=True, help="Pool ids used up to D_j.")
 @click.option("--first", required=True, help="D_1 (for the static baseline).")
 @click.option("--out", required=True, help="D_{j+1}.")
-@click.option("--out-used", required=True)
-@click.option("--events", required=True)
-@click.option("--metrics", required=True)
-def main(params_path, iteration, data, probe_path, verdicts, expansions, expansions_rejected, pool, used, first, out, out_used, events, metrics) -> None:
+@click.option("--out-used", required=True, help="Pool ids used up to D_{j+1}.")
+@click.option("--events", required=True, help="Lineage events of iteration j.")
+@click.option("--metrics", required=True, help="Metrics JSON (metrics/merge/iter_j.json).")
+def main(
+    params_path: str,
+    iteration: int,
+    data: str,
+    probe_path: str,
+    verdicts: str,
+    expansions: str,
+    expansions_rejected: str | None,
+    pool: str,
+    used: str,
+    first: str,
+    out: str,
+    out_used: str,
+    events: str,
+    metrics: str,
+) -> None:
+    """Assemble the next dataset from this iteration's probe, verdicts and expansions."""
     wiring(load_params(params_path), iteration)  # checks prev/next of this iteration
     cfg = section_config(MergeConfig, "merge", params_path, key=iteration)
     loop = section_config(LoopConfig, "loop", params_path, key=iteration)
-    inp = LoopInputs(
+    inputs = LoopInputs(
         Path(data), Path(probe_path), Path(verdicts), Path(expansions), Path(pool), Path(used), Path(first),
         Path(expansions_rejected) if expansions_rejected else None,
-    )
-    m = merge(inp, cfg, iteration, hppl=loop.hppl, edde=loop.edde, static=loop.static, out=out, used_out=out_used, events_out=events)
+    )  # fmt: skip
+    m = run_merge(inputs=inputs, out=out, used_out=out_used, events=events, cfg=cfg, loop=loop, iteration=iteration)
     write_json(m, metrics)
     click.echo(f"merge@{iteration}: D_{iteration + 1} = {m['parts']} ({m['size']} samples)")
 

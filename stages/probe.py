@@ -2,25 +2,24 @@
 
 import click
 
-from looptool.io import write_json
-from looptool.llm import BackendConfig, get_backend
+from looptool.llm import BackendConfig
 from looptool.probe import ProbeConfig, run_probe
-from looptool.stage import section_config
+from looptool.stage import iteration_options, opened_backend, section_config
+from looptool.storage import write_json
 
 
 @click.command()
-@click.option("--params", "params_path", default="params.yaml", show_default=True)
-@click.option("--iteration", type=int, required=True)
-@click.option("--model", required=True, help="model_j checkpoint.")
-@click.option("--data", required=True, help="D_j.")
-@click.option("--out", required=True)
-@click.option("--metrics", required=True)
+@iteration_options
+@click.option("--model", required=True, help="model_j checkpoint (models/iter_j).")
+@click.option("--out", required=True, help="Probe rows (data/iter_j/probe.parquet).")
+@click.option("--metrics", required=True, help="Metrics JSON (metrics/probe/iter_j.json).")
 def main(params_path: str, iteration: int, model: str, data: str, out: str, metrics: str) -> None:
+    """Decode every sample of D_j greedily with the student backend and mark what it masters."""
     cfg = section_config(ProbeConfig, "probe", params_path, key=iteration)
     student = section_config(BackendConfig, "backends.student", params_path, key=iteration)
-    with get_backend(student, model=model) as backend:
-        m = run_probe(data, backend, cfg, iteration, out)
-    write_json({"iteration": iteration, **m}, metrics)
+    with opened_backend(student, model=model) as backend:
+        m = run_probe(data=data, out=out, cfg=cfg, iteration=iteration, backend=backend)
+    write_json(m, metrics)
     click.echo(f"probe@{iteration}: mastered {m['mastered']}/{m['n']} ({m['mastered_rate']:.1%}) in {m['seconds']} s")
 
 

@@ -14,10 +14,12 @@ import click
 def main(params_path: str, metrics_dir: str, loop_json: str, plots_dir: str, html_path: str | None) -> None:
     """Build the loop report from whatever metrics exist."""
     from looptool.config import load_params
-    from looptool.report import build_report
+    from looptool.report import run_report
+    from looptool.storage import write_json
 
     iterations = list((load_params(params_path).get("iterations") or {}).keys())
-    loop = build_report(metrics_dir, iterations, loop_json, plots_dir, html_path)
+    loop = run_report(metrics_dir=metrics_dir, iterations=iterations, plots_dir=plots_dir, html=html_path)
+    write_json(loop, loop_json)
     have = {k for r in loop["iterations"] for k in r if k != "iteration"}
     click.echo(f"report: {len(loop['iterations'])} iterations, metrics from {sorted(have) or 'nothing yet'} -> {loop_json}")
 

@@ -16,15 +16,23 @@ import click
 @click.option("--out-dir", required=True, help="folder for pool/heldout/rejected/noise_truth.parquet")
 @click.option("--metrics", "metrics_path", required=True, help="metrics JSON to write")
 def main(params_path: str, out_dir: str, metrics_path: str) -> None:
-    from looptool.synth import build_seed, load_seed_config
+    """Synthesize, verify and split the seed corpus (backends.generator in llm mode, backends.judge if set)."""
+    from looptool.stage import opened_backend
+    from looptool.storage import write_json
+    from looptool.synth import load_seed_config, run_seed
 
     cfg = load_seed_config(params_path)
-    if cfg.mode == "import":
-        from looptool.synth.imported import build_import_seed
+    if cfg.mode == "import":  # the pool from the user's files
+        from looptool.synth.imported import run_import_seed
 
-        m = build_import_seed(cfg, out_dir, metrics_path)
+        m = run_import_seed(out_dir=out_dir, cfg=cfg)
     else:
-        m = build_seed(cfg, out_dir, metrics_path)
+        with (
+            opened_backend(cfg.generator if cfg.mode == "llm" else None) as generator,
+            opened_backend(cfg.judge if cfg.judge.enabled else None) as judge,
+        ):
+            m = run_seed(out_dir=out_dir, cfg=cfg, generator=generator, judge=judge)
+    write_json(m, metrics_path)
     click.echo(
         f"seed: pool {m['pool']['size']} ({m['pool']['by_pattern']}), heldout {m['heldout']['size']} "
         f"({', '.join(m['heldout']['domains'])}), rejected {m['rejected']['total']} {m['rejected']['by_reason']}, "

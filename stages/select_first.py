@@ -2,20 +2,25 @@
 
 import click
 
-from looptool.merge import SelectConfig, select_first
+from looptool.merge import SelectConfig, run_select
 from looptool.stage import section_config
+from looptool.storage import write_json
 
 
 @click.command()
-@click.option("--params", "params_path", default="params.yaml", show_default=True)
-@click.option("--pool", required=True)
+@click.option("--params", "params_path", default="params.yaml", show_default=True, help="params.yaml to read.")
+@click.option("--pool", required=True, help="Seed pool (data/seed/pool.parquet).")
 @click.option("--out", required=True, help="D_1 (data/iter_1/train.parquet).")
 @click.option("--used", required=True, help="Pool ids used so far.")
 @click.option("--events", required=True, help="Creation and selection events of the pool.")
-def main(params_path: str, pool: str, out: str, used: str, events: str) -> None:
+@click.option("--metrics", default=None, help="Metrics JSON (metrics/select.json).")
+def main(params_path: str, pool: str, out: str, used: str, events: str, metrics: str | None) -> None:
+    """Draw D_1 from the seed pool (stratified by pattern when select.stratify)."""
     cfg = section_config(SelectConfig, "select", params_path)
-    info = select_first(pool, cfg, out, used, events)
-    click.echo(f"select: D_1 has {info['size']} of {info['pool']} pool samples; patterns {info['patterns']}")
+    m = run_select(pool=pool, out=out, used=used, events=events, cfg=cfg)
+    if metrics:
+        write_json(m, metrics)
+    click.echo(f"select: D_1 has {m['size']} of {m['pool']} pool samples; patterns {m['patterns']}")
 
 
 if __name__ == "__main__":

@@ -28,7 +28,8 @@ def main(
 ) -> None:
     """Train model_j with GRPO and the ToolMatch reward."""
     from looptool.config import load_params
-    from looptool.stage import iteration, section_config
+    from looptool.stage import is_main_process, iteration, section_config
+    from looptool.storage import write_json
     from looptool.train.config import TrainConfig
     from looptool.train.grpo import train_grpo
 
@@ -38,9 +39,11 @@ def main(
     cfg = section_config(TrainConfig, "train", params_path, key=key, params=params)
     from looptool.train.launch import relaunch, should_launch
 
-    if should_launch(cfg):
+    if should_launch(cfg):  # train.launcher: run this script again under accelerate launch
         raise SystemExit(relaunch(cfg, __file__, sys.argv[1:]))
-    m = train_grpo(cfg, model_path, data_path, out_dir, metrics_path, iteration=it.key, seed=it.seed)
+    m = train_grpo(cfg, model_path, data_path, out_dir, iteration=it.key, seed=it.seed)
+    if is_main_process():  # under accelerate launch, one process writes the metrics
+        write_json(m, metrics_path)
     click.echo(
         f"train@{key}: {m['steps']} steps, reward {m['reward_first']} -> {m['reward_last']}, "
         f"zero-advantage groups {m['zero_std_frac_mean']}, {m['wall_s']} s -> {out_dir}"

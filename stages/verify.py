@@ -2,31 +2,31 @@
 
 import click
 
-from looptool.io import write_json
-from looptool.llm import BackendConfig, get_backend
-from looptool.stage import LoopConfig, section_config
+from looptool.llm import BackendConfig
+from looptool.stage import LoopConfig, iteration_options, opened_backend, section_config
+from looptool.storage import write_json
 from looptool.verify import VerifyConfig, run_verify
 
 
 @click.command()
-@click.option("--params", "params_path", default="params.yaml", show_default=True)
-@click.option("--iteration", type=int, required=True)
-@click.option("--data", required=True, help="D_j.")
-@click.option("--probe", "probe_path", required=True)
+@iteration_options
+@click.option("--probe", "probe_path", required=True, help="Probe rows of D_j (data/iter_j/probe.parquet).")
 @click.option("--noise-truth", default=None, help="Injected-noise truth, read only for the recovery metric.")
-@click.option("--out", required=True)
-@click.option("--metrics", required=True)
-def main(params_path, iteration, data, probe_path, noise_truth, out, metrics) -> None:
+@click.option("--out", required=True, help="Verdicts (data/iter_j/verdicts.parquet).")
+@click.option("--metrics", required=True, help="Metrics JSON (metrics/verify/iter_j.json).")
+def main(
+    params_path: str, iteration: int, data: str, probe_path: str, noise_truth: str | None, out: str, metrics: str
+) -> None:
+    """Rules first, then the judge backend (when configured and loop.jglv)."""
     cfg = section_config(VerifyConfig, "verify", params_path, key=iteration)
     loop = section_config(LoopConfig, "loop", params_path, key=iteration)
     judge_cfg = section_config(BackendConfig, "backends.judge", params_path, key=iteration)
-    judge = get_backend(judge_cfg) if judge_cfg.enabled and loop.jglv else None
-    try:
-        m = run_verify(data, probe_path, cfg, iteration, judge, loop.jglv, out, noise_truth)
-    finally:
-        if judge is not None:
-            judge.close()
-    write_json({"iteration": iteration, **m}, metrics)
+    with opened_backend(judge_cfg if judge_cfg.enabled and loop.jglv else None) as judge:
+        m = run_verify(
+            data=data, probe=probe_path, out=out, noise_truth=noise_truth,
+            cfg=cfg, iteration=iteration, enabled=loop.jglv, judge=judge,
+        )  # fmt: skip
+    write_json(m, metrics)
     rec = m.get("noise_recovery") or {}
     click.echo(
         f"verify@{iteration}: {m['failed']} failed -> {m['verdicts']} (by {m['decided_by']}); "

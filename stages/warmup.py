@@ -28,13 +28,16 @@ def main(
     params_path: str,
 ) -> None:
     """SFT warm-up of the base on the pool's labels (loss on the completion only)."""
-    from looptool.stage import section_config
+    from looptool.stage import is_main_process, section_config
+    from looptool.storage import write_json
     from looptool.train.config import WarmupConfig
     from looptool.train.sft import warmup_sft
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     cfg = section_config(WarmupConfig, "warmup", params_path)
-    m = warmup_sft(cfg, model_path, pool_path, out_dir, metrics_path, heldout_path)
+    m = warmup_sft(cfg, model_path, pool_path, out_dir, heldout_path=heldout_path)
+    if is_main_process():  # under accelerate launch, one process writes the metrics
+        write_json(m, metrics_path)
     if not m["enabled"]:
         click.echo(f"warmup: disabled, {model_path} linked to {out_dir}")
         return

@@ -414,7 +414,7 @@ def test_rejected_expansion_shows_in_lineage(tmp_path):
 
     from test_merge import _iteration, row
 
-    from looptool import io
+    from looptool import storage as io
     from looptool.schema import REJECTED, SAMPLE, frame
 
     repo = tmp_path / "repo"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from looptool import io
+from looptool import storage
 from looptool.evaluate import EVAL_RESULT, EvalConfig, bfcl, evaluate
 from looptool.evaluate import acebench as ace
 from looptool.llm.base import Backend, Completion, Request, Sampling
@@ -177,7 +177,7 @@ def _heldout(path: Path) -> Path:
         messages = [{"role": "user", "content": f"question {i}"}]
         rows.append({"sample_id": make_sample_id(tools, messages), "tools": tools, "messages": messages, "label": label,
                      "origin": "seed", "parent_id": None, "iteration": 0, "label_rev": 0, "meta": {"pattern": pattern}})
-    io.write_parquet(frame(rows, SAMPLE), path, SAMPLE)
+    storage.write_parquet(frame(rows, SAMPLE), path, SAMPLE)
     return path
 
 
@@ -206,7 +206,7 @@ def test_evaluate_scores_gold_and_wrong_answers(benchmarks_dir, tmp_path):
             answers[f"acebench/{e.id}"] = json.dumps(calls) if i != 1 else "no call"
     for e in ace.load_category(cfg.acebench_dir, "special_irrelevant")[0][:3]:
         answers[f"acebench/{e.id}"] = '["Due to the limitations of the function, I cannot solve this problem."]'
-    df = io.read_parquet(heldout, SAMPLE)
+    df = storage.read_parquet(heldout, SAMPLE)
     sid = df["sample_id"].to_list()
     answers[f"heldout/{sid[0]}"] = '<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>'
     answers[f"heldout/{sid[1]}"] = '<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}}</tool_call>'

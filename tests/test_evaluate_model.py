@@ -8,9 +8,10 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from looptool import io
+from looptool import storage
 from looptool.evaluate import EVAL_RESULT, EvalConfig, run_evaluate
 from looptool.llm.config import BackendConfig
+from looptool.stage import opened_backend
 
 
 def _cfg(benchmarks_dir, **kw) -> EvalConfig:
@@ -27,12 +28,14 @@ def _cfg(benchmarks_dir, **kw) -> EvalConfig:
 
 def test_evaluate_tiny_model_end_to_end(benchmarks_dir, tiny_model_dir, tmp_path):
     pytest.importorskip("looptool.llm", reason="student backends not available").get_backend  # noqa: B018
-    backend = BackendConfig(backend="transformers", batch_size=4, device="cpu", cache=False)
-    m = run_evaluate(str(tiny_model_dir), _cfg(benchmarks_dir), backend, None, tmp_path / "m.json",
-                     tmp_path / "r.parquet", iteration=0)
+    student = BackendConfig(backend="transformers", batch_size=4, device="cpu", cache=False)
+    with opened_backend(student, model=str(tiny_model_dir)) as backend:
+        m = run_evaluate(model=str(tiny_model_dir), heldout=None, results=tmp_path / "r.parquet",
+                         cfg=_cfg(benchmarks_dir), iteration=0, backend=backend)
     assert m["run"]["prompts"] == 12 and m["run"]["backend_errors"] == 0
-    assert io.read_json(tmp_path / "m.json")["summary"] == m["summary"]
-    results = io.read_parquet(tmp_path / "r.parquet", EVAL_RESULT)
+    assert m["iteration"] == 0 and m["model"] == str(tiny_model_dir)
+    assert list(tmp_path.iterdir()) == [tmp_path / "r.parquet"]  # the caller writes the metrics, not the library
+    results = storage.read_parquet(tmp_path / "r.parquet", EVAL_RESULT)
     assert results.height == 12
     assert set(results["benchmark"].unique()) == {"bfcl", "acebench"}
     assert (results["n_tokens"] <= 8).all() and (results["n_tokens"] > 0).all()

@@ -7,11 +7,12 @@ import json
 import polars as pl
 import pytest
 
+from looptool.checks import verify_sample
 from looptool.expand import ExpandConfig, expand
 from looptool.llm.base import Backend, Completion
 from looptool.prompts.generator import parse_generated
 from looptool.schema import PROBE, REJECTED, SAMPLE, TRAIN, VERDICT, frame
-from looptool.synth import SeedConfig, build_seed, heldout_domain_names, verify_sample
+from looptool.synth import SeedConfig, heldout_domain_names, run_seed
 from looptool.synth.instantiate import same_signature
 
 
@@ -19,7 +20,7 @@ from looptool.synth.instantiate import same_signature
 def seed_rows(tmp_path_factory):
     cfg = SeedConfig(pool_size=120, heldout_size=12, label_noise=0.0)
     out = tmp_path_factory.mktemp("seed")
-    build_seed(cfg, out)
+    run_seed(out_dir=out, cfg=cfg)
     return cfg, pl.read_parquet(out / "pool.parquet")
 
 

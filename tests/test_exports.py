@@ -14,7 +14,7 @@ import pytest
 from looptool.interchange import export_dataset, import_files
 from looptool.interchange.openai import pairing_problems
 from looptool.interchange.verl import compute_score
-from looptool.synth import build_seed, load_seed_config
+from looptool.synth import load_seed_config, run_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -24,7 +24,7 @@ def pool(tmp_path_factory) -> Path:
     """A synthesized seed pool: every pattern, multi-turn rows with tool results, parallel calls, [] labels."""
     out = tmp_path_factory.mktemp("seed")
     cfg = replace(load_seed_config(ROOT / "params.yaml"), pool_size=60, heldout_size=0, label_noise=0.0)
-    build_seed(cfg, out, progress=False)
+    run_seed(out_dir=out, cfg=cfg, progress=False)
     return out / "pool.parquet"
 
 

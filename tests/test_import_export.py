@@ -18,8 +18,8 @@ from looptool.interchange import (
     read_bfcl,
     to_sharegpt,
 )
-from looptool.io import write_parquet
 from looptool.schema import REJECTED, SAMPLE, TRAIN, frame, make_sample_id
+from looptool.storage import write_parquet
 
 WEATHER = {
     "name": "get_weather",
@@ -427,7 +427,7 @@ def test_bfcl_types_answers_and_omissions(tmp_path):
                 "plan": {
                     "budget": [100, 100.0],
                     "coords": [[1.5, 2.0]],
-                    "extra": [{"any": "thing"}],
+                    "extra": ["thing"],
                     "opts": [{"pace": ["slow", "fast"], "days": ["", 3]}],
                     "stops": [[{"city": ["Rome"]}, {"city": ["Oslo", "oslo"]}]],
                     "note": ["", "hi"],
@@ -447,7 +447,7 @@ def test_bfcl_types_answers_and_omissions(tmp_path):
             "arguments": {
                 "budget": 100,
                 "coords": [1.5, 2.0],
-                "extra": {"any": "thing"},
+                "extra": "thing",
                 "opts": {"pace": "slow"},
                 "stops": [{"city": "Rome"}, {"city": "Oslo"}],
                 "params": {"limit": 50},
@@ -457,7 +457,7 @@ def test_bfcl_types_answers_and_omissions(tmp_path):
     props = json.loads(item.row["tools"])[0]["parameters"]["properties"]
     assert props["budget"] == {"type": "number"}
     assert props["coords"] == {"type": "array", "items": {"type": "number"}}
-    assert props["extra"] == {}
+    assert props["extra"] == {"type": "string"}  # BFCL's any is a string
     assert props["stops"]["items"]["type"] == "object" and props["params"] == {"type": "object"}
     assert json.loads(item.row["meta"])["category"] == "toy"
     assert bfcl_schema({"type": "dict", "properties": {"x": {"type": "long"}}}) == {
@@ -625,3 +625,17 @@ def test_cli_import_export(tmp_path):
         ],
     )
     assert r.exit_code == 1 and "iter_4" in r.output
+
+
+def test_bfcl_any_is_a_string_everywhere():
+    """One decision for BFCL's ``any``: the evaluation prompt, the import and the checker all read it as a
+    string (BFCL's checker demands a ``str``)."""
+    from looptool.evaluate.bfcl import json_schema_type, to_tools
+    from looptool.match import bfcl as checker
+
+    assert json_schema_type("any") == json_schema_type("Any") == "string"
+    fn = {"name": "f", "description": "d", "parameters": {"type": "dict", "properties": {"x": {"type": "any", "description": "x"}}, "required": ["x"]}}
+    assert to_tools([fn], "simple")[0]["parameters"]["properties"]["x"]["type"] == "string"
+    assert bfcl_schema(fn["parameters"])["properties"]["x"] == {"type": "string", "description": "x"}
+    assert checker.check([fn], [{"name": "f", "arguments": {"x": "a"}}], [{"f": {"x": ["a"]}}]).valid
+    assert not checker.check([fn], [{"name": "f", "arguments": {"x": 1}}], [{"f": {"x": ["1"]}}]).valid

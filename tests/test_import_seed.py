@@ -18,9 +18,9 @@ import polars as pl
 import pytest
 import yaml
 
-from looptool.io import read_json, write_parquet
-from looptool.merge import SelectConfig, select_first
+from looptool.merge import SelectConfig, run_select
 from looptool.schema import SAMPLE, TRAIN, frame, make_sample_id
+from looptool.storage import read_json, write_parquet
 from looptool.synth.config import SeedConfig
 from looptool.synth.imported import build_import_seed as build_seed
 
@@ -235,12 +235,12 @@ def seed_and_select(tmp_path: Path, files: list, **kw) -> tuple[pl.DataFrame, pl
     )
     m = build_seed(cfg, tmp_path / "seed", tmp_path / "seed.json")
     n = m["pool"]["size"]
-    select_first(
-        tmp_path / "seed" / "pool.parquet",
-        SelectConfig(dataset_size=n, stratify=False),
-        tmp_path / "d1.parquet",
-        tmp_path / "used.parquet",
-        tmp_path / "events.parquet",
+    run_select(
+        pool=tmp_path / "seed" / "pool.parquet",
+        out=tmp_path / "d1.parquet",
+        used=tmp_path / "used.parquet",
+        events=tmp_path / "events.parquet",
+        cfg=SelectConfig(dataset_size=n, stratify=False),
     )
     return (
         pl.read_parquet(tmp_path / "d1.parquet"),
@@ -418,10 +418,10 @@ def test_import_mode_config_errors(tmp_path):
     cfg = SeedConfig(mode="import", import_files=[str(DATA / "openai.jsonl")], import_format="csv")
     with pytest.raises(ValueError, match="seed.import_format='csv'"):
         build_seed(cfg, tmp_path / "s", None)
-    from looptool.synth import build_seed as synthesize
+    from looptool.synth import run_seed
 
-    with pytest.raises(ValueError, match="build_import_seed"):
-        synthesize(cfg, tmp_path / "s")
+    with pytest.raises(ValueError, match="run_import_seed"):
+        run_seed(out_dir=tmp_path / "s", cfg=cfg)
 
 
 @pytest.mark.dvc

@@ -15,9 +15,9 @@ from click.testing import CliRunner
 
 from looptool import jsonutil
 from looptool.cli import main
-from looptool.io import write_parquet
 from looptool.lineage import DatasetError, describe_event, diff, lineage, resolve_sample_id, stats, stats_all
 from looptool.schema import EVENT, SAMPLE, TRAIN, frame, make_sample_id
+from looptool.storage import write_parquet
 
 TOOLS = [
     {

@@ -236,10 +236,10 @@ def test_score_of_generated_text_matches_generate(tiny_model_dir, smollm2_tokeni
 
 def test_get_backend_follows_pointer_and_caches(tiny_model_dir, tmp_path, monkeypatch):
     from looptool.llm.cache import CachedBackend
-    from looptool.model import ModelConfig, prepare_model
+    from looptool.model import ModelConfig, run_prepare_model
 
     monkeypatch.setenv("LOOPTOOL_CACHE_DIR", str(tmp_path / "cache"))
-    prepare_model(ModelConfig(source=str(tiny_model_dir)), tmp_path / "base")  # a pointer, no weights copied
+    run_prepare_model(out=tmp_path / "base", cfg=ModelConfig(source=str(tiny_model_dir)))  # a pointer, no weights copied
     with get_backend(BackendConfig(batch_size=2), model=str(tmp_path / "base")) as b:
         assert isinstance(b, CachedBackend) and b.inner.model == str(tiny_model_dir)
         assert b.identity()["weights"] == weights_fingerprint(str(tiny_model_dir))

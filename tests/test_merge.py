@@ -8,9 +8,10 @@ from collections import Counter
 import polars as pl
 import pytest
 
-from looptool import io
-from looptool.merge import LoopInputs, MergeConfig, SelectConfig, merge, select_first
+from looptool import storage
+from looptool.merge import LoopInputs, MergeConfig, SelectConfig, run_merge, run_select
 from looptool.schema import EVENT, PATTERNS, PROBE, SAMPLE, TRAIN, VERDICT, frame, make_sample_id
+from looptool.stage import LoopConfig
 
 TOOLS = [{"name": "f", "description": "d", "parameters": {"type": "object", "properties": {"a": {"type": "integer"}}}}]
 
@@ -33,29 +34,29 @@ def row(i: int, pattern: str, origin: str = "seed", parent=None, iteration=0):
 @pytest.fixture
 def pool(tmp_path):
     rows = [row(i, PATTERNS[i % len(PATTERNS)]) for i in range(300)]
-    return io.write_parquet(frame(rows, SAMPLE), tmp_path / "seed" / "pool.parquet", SAMPLE)
+    return storage.write_parquet(frame(rows, SAMPLE), tmp_path / "seed" / "pool.parquet", SAMPLE)
 
 
 def test_select_stratified_deterministic(pool, tmp_path):
     cfg = SelectConfig(dataset_size=60, seed=3)
-    info = select_first(pool, cfg, tmp_path / "a.parquet", tmp_path / "u.parquet", tmp_path / "e.parquet")
-    d1 = io.read_parquet(tmp_path / "a.parquet", TRAIN)
+    info = run_select(pool=pool, cfg=cfg, out=tmp_path / "a.parquet", used=tmp_path / "u.parquet", events=tmp_path / "e.parquet")
+    d1 = storage.read_parquet(tmp_path / "a.parquet", TRAIN)
     assert d1.height == 60 and set(d1["part"]) == {"seed_new"}
     assert info["patterns"] == {p: 10 for p in PATTERNS}  # each pattern its share
-    select_first(pool, cfg, tmp_path / "b.parquet", tmp_path / "u2.parquet", tmp_path / "e2.parquet")
+    run_select(pool=pool, cfg=cfg, out=tmp_path / "b.parquet", used=tmp_path / "u2.parquet", events=tmp_path / "e2.parquet")
     assert (tmp_path / "a.parquet").read_bytes() == (tmp_path / "b.parquet").read_bytes()
-    events = io.read_parquet(tmp_path / "e.parquet", EVENT)
+    events = storage.read_parquet(tmp_path / "e.parquet", EVENT)
     assert Counter(events["event"]) == {"created": 300, "selected": 60}
-    other = select_first(pool, SelectConfig(dataset_size=60, seed=4), tmp_path / "c.parquet", tmp_path / "u3.parquet", tmp_path / "e3.parquet")
-    assert set(io.read_parquet(tmp_path / "c.parquet")["sample_id"]) != set(d1["sample_id"])
+    other = run_select(pool=pool, cfg=SelectConfig(dataset_size=60, seed=4), out=tmp_path / "c.parquet", used=tmp_path / "u3.parquet", events=tmp_path / "e3.parquet")
+    assert set(storage.read_parquet(tmp_path / "c.parquet")["sample_id"]) != set(d1["sample_id"])
     assert other["size"] == 60
     with pytest.raises(ValueError, match="pool has 300"):
-        select_first(pool, SelectConfig(dataset_size=301), tmp_path / "x.parquet", tmp_path / "y.parquet", tmp_path / "z.parquet")
+        run_select(pool=pool, cfg=SelectConfig(dataset_size=301), out=tmp_path / "x.parquet", used=tmp_path / "y.parquet", events=tmp_path / "z.parquet")
 
 
 def _iteration(pool, tmp_path, n_failed=6, n_exp=5, size=40):
-    select_first(pool, SelectConfig(dataset_size=size), tmp_path / "iter_1" / "train.parquet", tmp_path / "iter_1" / "pool_used.parquet", tmp_path / "seed" / "events.parquet")
-    d1 = io.read_parquet(tmp_path / "iter_1" / "train.parquet", TRAIN)
+    run_select(pool=pool, cfg=SelectConfig(dataset_size=size), out=tmp_path / "iter_1" / "train.parquet", used=tmp_path / "iter_1" / "pool_used.parquet", events=tmp_path / "seed" / "events.parquet")
+    d1 = storage.read_parquet(tmp_path / "iter_1" / "train.parquet", TRAIN)
     ids = d1["sample_id"].to_list()
     probe = frame(
         [
@@ -78,7 +79,7 @@ def _iteration(pool, tmp_path, n_failed=6, n_exp=5, size=40):
     exp = frame([row(1000 + i, "single", "expansion", parent=ids[1], iteration=1) for i in range(n_exp)], SAMPLE)
     paths = {}
     for name, df, schema in (("probe", probe, PROBE), ("verdicts", verdicts, VERDICT), ("expansions", exp, SAMPLE)):
-        paths[name] = io.write_parquet(df, tmp_path / "iter_1" / f"{name}.parquet", schema)
+        paths[name] = storage.write_parquet(df, tmp_path / "iter_1" / f"{name}.parquet", schema)
     return LoopInputs(
         tmp_path / "iter_1" / "train.parquet", paths["probe"], paths["verdicts"], paths["expansions"], pool,
         tmp_path / "iter_1" / "pool_used.parquet", tmp_path / "iter_1" / "train.parquet",
@@ -87,9 +88,10 @@ def _iteration(pool, tmp_path, n_failed=6, n_exp=5, size=40):
 
 def _run(inp, tmp_path, cfg=None, **kw):
     out = tmp_path / "iter_2" / "train.parquet"
-    m = merge(inp, cfg or MergeConfig(dataset_size=40, hppl_rule="top_k", hppl_value=3), 1, out=out,
-              used_out=tmp_path / "iter_2" / "pool_used.parquet", events_out=tmp_path / "iter_1" / "events.parquet", **kw)
-    return m, io.read_parquet(out, TRAIN), io.read_parquet(tmp_path / "iter_1" / "events.parquet", EVENT)
+    m = run_merge(inputs=inp, cfg=cfg or MergeConfig(dataset_size=40, hppl_rule="top_k", hppl_value=3), loop=LoopConfig(**kw),
+                  iteration=1, out=out, used_out=tmp_path / "iter_2" / "pool_used.parquet",
+                  events=tmp_path / "iter_1" / "events.parquet")
+    return m, storage.read_parquet(out, TRAIN), storage.read_parquet(tmp_path / "iter_1" / "events.parquet", EVENT)
 
 
 def test_merge_composition(pool, tmp_path):
@@ -105,7 +107,7 @@ def test_merge_composition(pool, tmp_path):
     assert set(hp) == set(ids[-3:])  # the highest PPL mastered samples
     fresh = set(d2.filter(pl.col("part") == "seed_new")["sample_id"])
     assert not fresh & set(ids)  # Seed-new never re-uses pool samples
-    used = io.read_parquet(tmp_path / "iter_2" / "pool_used.parquet")
+    used = storage.read_parquet(tmp_path / "iter_2" / "pool_used.parquet")
     assert used.height == 40 + 28
     kinds = Counter(events["event"])
     assert kinds["probed"] == 40 and kinds["judged"] == 6 and kinds["relabeled"] == 1

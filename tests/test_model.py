@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from looptool.model import POINTER, ModelConfig, link_or_copy_tree, prepare_model, resolve_model
+from looptool.model import POINTER, ModelConfig, link_or_copy_tree, resolve_model, run_prepare_model
 
 
 def test_tiny_model_builds_and_generates(tiny_model_dir, smollm2_tokenizer):
@@ -28,7 +28,7 @@ def test_tiny_model_builds_and_generates(tiny_model_dir, smollm2_tokenizer):
 
 
 def test_pointer_for_local_dir(tiny_model_dir, tmp_path):
-    info = prepare_model(ModelConfig(source=str(tiny_model_dir)), tmp_path / "base")
+    info = run_prepare_model(out=tmp_path / "base", cfg=ModelConfig(source=str(tiny_model_dir)))
     assert info["kind"] == "pointer"
     ptr = json.loads((tmp_path / "base" / POINTER).read_text())
     assert "model.safetensors" in ptr["files"]
@@ -37,7 +37,7 @@ def test_pointer_for_local_dir(tiny_model_dir, tmp_path):
 
 
 def test_pointer_for_hub_id(tmp_path):
-    info = prepare_model(ModelConfig(source="Qwen/Qwen3-8B"), tmp_path / "base")
+    info = run_prepare_model(out=tmp_path / "base", cfg=ModelConfig(source="Qwen/Qwen3-8B"))
     assert info == {"kind": "pointer", "source": "Qwen/Qwen3-8B"}
     assert resolve_model(tmp_path / "base") == "Qwen/Qwen3-8B"
 

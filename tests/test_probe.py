@@ -7,7 +7,7 @@ import json
 import polars as pl
 import pytest
 
-from looptool import io
+from looptool import storage
 from looptool.llm import BackendConfig, get_backend
 from looptool.probe import ProbeConfig, probe, probe_metrics
 from looptool.schema import PROBE, TRAIN, frame, make_sample_id
@@ -42,7 +42,7 @@ def test_probe_rows(backend):
     assert out["ppl"].null_count() == 0 and (out["ppl"] > 1).all()  # from the decode's own log-probs
     # the random model writes text, never a tool call: [] labels are matched, call labels are not
     assert out["mastered"].to_list() == [False, True, False, True, False, True]
-    m = probe_metrics(out, data, 1.0, backend.stats() if hasattr(backend, "stats") else None)
+    m = probe_metrics(out, data, 1.0, backend.stats())
     assert m["mastered_by_pattern"] == {"irrelevant": 1.0, "single": 0.0}
     assert m["n"] == 6 and m["mastered"] == 3
 
@@ -58,7 +58,7 @@ def test_probe_stage_cli(tiny_model_dir, tmp_path, monkeypatch):
     spec.loader.exec_module(mod)
     params = tmp_path / "params.yaml"
     params.write_text('backends: {student: {backend: transformers, batch_size: 2}}\nprobe: {max_new_tokens: 4}\niterations: {"1": {prev: "0", next: "2"}}\n')
-    data = io.write_parquet(_data(4), tmp_path / "d.parquet", TRAIN)
+    data = storage.write_parquet(_data(4), tmp_path / "d.parquet", TRAIN)
     res = CliRunner().invoke(mod.main, ["--params", str(params), "--iteration", "1", "--model", str(tiny_model_dir), "--data", str(data),
                                         "--out", str(tmp_path / "p.parquet"), "--metrics", str(tmp_path / "m.json")])
     assert res.exit_code == 0, res.output

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from looptool import io
-from looptool.report import build_report, collect, plot_rows
+from looptool import storage
+from looptool.report import collect, plot_rows, run_report
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,31 +38,32 @@ def _eval(heldout: float | None, bfcl: float, skipped_ace: bool = False) -> dict
 
 
 def _fixture(metrics: Path) -> None:
-    io.write_json(_eval(0.2, 0.1), metrics / "eval" / "iter_0.json")
-    io.write_json(_eval(0.3, 0.15), metrics / "eval" / "iter_1.json")
-    io.write_json(_eval(None, 0.2, skipped_ace=True), metrics / "eval" / "iter_2.json")
+    storage.write_json(_eval(0.2, 0.1), metrics / "eval" / "iter_0.json")
+    storage.write_json(_eval(0.3, 0.15), metrics / "eval" / "iter_1.json")
+    storage.write_json(_eval(None, 0.2, skipped_ace=True), metrics / "eval" / "iter_2.json")
     for j in (1, 2):
-        io.write_json({"iteration": j, "reward_first": 0.1, "reward_last": 0.2 * j}, metrics / "train" / f"iter_{j}.json")
-        io.write_json({"iteration": j, "mastered_rate": 0.3 * j, "n": 50}, metrics / "probe" / f"iter_{j}.json")
-        io.write_json({"iteration": j, "verdicts": {"PRED_WRONG": 10, "LABEL_WRONG": 3 * j, "BOTH_CORRECT": 1,
+        storage.write_json({"iteration": j, "reward_first": 0.1, "reward_last": 0.2 * j}, metrics / "train" / f"iter_{j}.json")
+        storage.write_json({"iteration": j, "mastered_rate": 0.3 * j, "n": 50}, metrics / "probe" / f"iter_{j}.json")
+        storage.write_json({"iteration": j, "verdicts": {"PRED_WRONG": 10, "LABEL_WRONG": 3 * j, "BOTH_CORRECT": 1,
                                                    "BOTH_WRONG": 2, "ABSTAIN": 0}}, metrics / "verify" / f"iter_{j}.json")
-        io.write_json({"iteration": j, "size": 100, "parts": {"seed_new": 100 - 40 * j, "error_seed": 20 * j,
+        storage.write_json({"iteration": j, "size": 100, "parts": {"seed_new": 100 - 40 * j, "error_seed": 20 * j,
                                                              "expansion": 15 * j, "high_ppl": 5 * j}},
                       metrics / "merge" / f"iter_{j}.json")
     # expand has no file for iteration 2: a missing stage is not an error
-    io.write_json({"iteration": 1, "accepted": 12}, metrics / "expand" / "iter_1.json")
+    storage.write_json({"iteration": 1, "accepted": 12}, metrics / "expand" / "iter_1.json")
 
 
 def test_report_from_fixture_metrics(tmp_path):
     metrics = tmp_path / "metrics"
     _fixture(metrics)
-    loop = build_report(metrics, ["1", "2"], metrics / "loop.json", tmp_path / "plots", tmp_path / "loop.html")
+    loop = run_report(metrics_dir=metrics, iterations=["1", "2"], plots_dir=tmp_path / "plots", html=tmp_path / "loop.html")
 
     assert [r["iteration"] for r in loop["iterations"]] == [0, 1, 2]
     it1 = loop["iterations"][1]
     assert set(it1) == {"iteration", "eval", "train", "probe", "verify", "expand", "merge"}
     assert "expand" not in loop["iterations"][2] and set(loop["iterations"][0]) == {"iteration", "eval"}
-    assert io.read_json(metrics / "loop.json")["iterations"][2]["merge"]["parts"]["seed_new"] == 20
+    assert loop["iterations"][2]["merge"]["parts"]["seed_new"] == 20
+    assert not (metrics / "loop.json").exists()  # the stage script writes the metrics, not the library
 
     acc = json.loads((tmp_path / "plots" / "accuracy.json").read_text())
     assert [r["iteration"] for r in acc] == [0, 1, 2]
@@ -93,7 +94,7 @@ def test_report_with_no_metrics_yet(tmp_path):
     loop = collect(tmp_path / "metrics", ["1"])
     assert loop["iterations"] == [{"iteration": 0}, {"iteration": 1}]
     assert plot_rows(loop) == {"accuracy": [], "verdicts": [], "data_mix": []}
-    build_report(tmp_path / "metrics", ["1"], tmp_path / "loop.json", tmp_path / "plots", tmp_path / "r.html")
+    run_report(metrics_dir=tmp_path / "metrics", iterations=["1"], plots_dir=tmp_path / "plots", html=tmp_path / "r.html")
     assert "No metrics yet" in (tmp_path / "r.html").read_text()
 
 
@@ -113,8 +114,7 @@ def test_dvc_plots_show_renders_the_project_plots(tmp_path):
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
     subprocess.run([dvc, "init", "--no-scm", "-q"], cwd=tmp_path, check=True, env=env)
     _fixture(tmp_path / "metrics")
-    build_report(tmp_path / "metrics", ["1", "2"], tmp_path / "metrics" / "loop.json", tmp_path / "reports" / "plots",
-                 None)
+    run_report(metrics_dir=tmp_path / "metrics", iterations=["1", "2"], plots_dir=tmp_path / "reports" / "plots")
     out = subprocess.run([dvc, "plots", "show", "--json"], cwd=tmp_path, check=True, env=env, capture_output=True,
                          text=True)
     shown = json.loads(out.stdout)
@@ -139,7 +139,10 @@ def test_report_outputs_carry_no_wall_clock_time(tmp_path):
     outs = []
     for run in ("a", "b"):
         d = tmp_path / run
-        build_report(metrics, ["1", "2"], d / "loop.json", d / "plots", d / "loop.html")
+        from looptool.report import run_report
+
+        summary = run_report(metrics_dir=metrics, iterations=["1", "2"], plots_dir=d / "plots", html=d / "loop.html")
+        storage.write_json(summary, d / "loop.json")
         outs.append({p.relative_to(d).as_posix(): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()})
         time.sleep(1.1)  # a timestamp to the second would differ
     assert outs[0] == outs[1], [k for k in outs[0] if outs[0][k] != outs[1].get(k)]

@@ -9,7 +9,7 @@ from pathlib import Path
 import polars as pl
 import pytest
 
-from looptool import io
+from looptool import storage
 from looptool.schema import EVENT, SAMPLE, TRAIN, SchemaError, frame, make_sample_id, rows
 
 TOOLS = [{"name": "f", "description": "d", "parameters": {"type": "object", "properties": {"a": {"type": "integer"}}}}]
@@ -42,8 +42,8 @@ def test_sample_id_is_content_hash_independent_of_key_order_and_label():
 
 def test_write_read_roundtrip(tmp_path):
     df = frame([sample(i) for i in range(3)], SAMPLE)
-    path = io.write_parquet(df, tmp_path / "a" / "b" / "pool.parquet", SAMPLE)  # parents created
-    back = io.read_parquet(path, SAMPLE)
+    path = storage.write_parquet(df, tmp_path / "a" / "b" / "pool.parquet", SAMPLE)  # parents created
+    back = storage.read_parquet(path, SAMPLE)
     assert back.equals(df)
     assert rows(back, ["label"])[2]["label"] == [{"name": "f", "arguments": {"a": 2}}]
     assert not [p for p in path.parent.iterdir() if p.name.endswith(".tmp")]
@@ -65,7 +65,7 @@ def test_validation_error_names_file_row_column(tmp_path, over, column, needle):
     good = [sample(i) for i in range(4)]
     df = frame(good[:2] + [sample(2, **over)] + good[3:], SAMPLE)
     with pytest.raises(SchemaError) as e:
-        io.write_parquet(df, tmp_path / "bad.parquet", SAMPLE)
+        storage.write_parquet(df, tmp_path / "bad.parquet", SAMPLE)
     msg = str(e.value)
     assert "bad.parquet" in msg and "row 2" in msg and f"column '{column}'" in msg and needle in msg
     assert not (tmp_path / "bad.parquet").exists()
@@ -73,10 +73,10 @@ def test_validation_error_names_file_row_column(tmp_path, over, column, needle):
 
 def test_failed_write_keeps_previous_file(tmp_path):
     path = tmp_path / "d.parquet"
-    io.write_parquet(frame([sample(0)], SAMPLE), path, SAMPLE)
+    storage.write_parquet(frame([sample(0)], SAMPLE), path, SAMPLE)
     before = path.read_bytes()
     with pytest.raises(SchemaError):
-        io.write_parquet(frame([sample(1, origin="nope")], SAMPLE), path, SAMPLE)
+        storage.write_parquet(frame([sample(1, origin="nope")], SAMPLE), path, SAMPLE)
     assert path.read_bytes() == before  # nothing already written is lost
 
 
@@ -96,32 +96,32 @@ def test_missing_and_extra_columns_and_casts(tmp_path):
 
 def test_read_missing_or_corrupt(tmp_path):
     with pytest.raises(FileNotFoundError, match="nope.parquet"):
-        io.read_parquet(tmp_path / "nope.parquet")
+        storage.read_parquet(tmp_path / "nope.parquet")
     bad = tmp_path / "corrupt.parquet"
     bad.write_bytes(b"not parquet")
     with pytest.raises(SchemaError, match="corrupt.parquet"):
-        io.read_parquet(bad, SAMPLE)
+        storage.read_parquet(bad, SAMPLE)
 
 
 def test_duckdb_over_parquet_globs(tmp_path):
     for j in (1, 2):
-        io.write_parquet(frame([sample(i + 10 * j) for i in range(3)], SAMPLE), tmp_path / f"iter_{j}" / "t.parquet", SAMPLE)
-    src = io.parquet_source(str(tmp_path / "iter_*" / "t.parquet"))
-    out = io.query(f"SELECT count(*) AS n, count(DISTINCT sample_id) AS u FROM {src}")
+        storage.write_parquet(frame([sample(i + 10 * j) for i in range(3)], SAMPLE), tmp_path / f"iter_{j}" / "t.parquet", SAMPLE)
+    src = storage.parquet_source(str(tmp_path / "iter_*" / "t.parquet"))
+    out = storage.query(f"SELECT count(*) AS n, count(DISTINCT sample_id) AS u FROM {src}")
     assert out.row(0) == (6, 6)
     quoted = tmp_path / "it's"
-    io.write_parquet(frame([sample(99)], SAMPLE), quoted / "t.parquet", SAMPLE)
-    assert io.query(f"SELECT count(*) FROM {io.parquet_source(quoted / 't.parquet')}").item() == 1
-    pattern = io.query(
+    storage.write_parquet(frame([sample(99)], SAMPLE), quoted / "t.parquet", SAMPLE)
+    assert storage.query(f"SELECT count(*) FROM {storage.parquet_source(quoted / 't.parquet')}").item() == 1
+    pattern = storage.query(
         f"SELECT json_extract_string(meta, '$.pattern') AS p, count(*) AS n FROM {src} GROUP BY p"
     )
     assert pattern.to_dicts() == [{"p": "single", "n": 6}]
 
 
 def test_write_json_atomic_sorted(tmp_path):
-    p = io.write_json({"b": 1, "a": {"y": 2.5}}, tmp_path / "m" / "x.json")
+    p = storage.write_json({"b": 1, "a": {"y": 2.5}}, tmp_path / "m" / "x.json")
     assert p.read_text().startswith('{\n  "a"')
-    assert io.read_json(p) == {"a": {"y": 2.5}, "b": 1}
+    assert storage.read_json(p) == {"a": {"y": 2.5}, "b": 1}
 
 
 def test_event_schema():
@@ -137,6 +137,6 @@ def test_no_temp_files_left_on_error(tmp_path, monkeypatch):
 
     monkeypatch.setattr(pl.DataFrame, "write_parquet", boom)
     with pytest.raises(OSError):
-        io.write_parquet(frame([sample(0)], SAMPLE), tmp_path / "x.parquet", SAMPLE)
+        storage.write_parquet(frame([sample(0)], SAMPLE), tmp_path / "x.parquet", SAMPLE)
     assert os.listdir(tmp_path) == []
     assert not Path(tmp_path / "x.parquet").exists()

@@ -12,24 +12,21 @@ import polars as pl
 import pytest
 
 from looptool.calls import validate_calls
+from looptool.checks import META_FIELDS, SIGNATURE_FIELDS, tool_problems, verify_sample
+from looptool.checks.surface import forms, grounded, kind_of, normalize, write
 from looptool.config import ConfigError
-from looptool.io import read_parquet
 from looptool.schema import NOISE_TRUTH, PATTERNS, REJECTED, SAMPLE, make_sample_id, rows
+from looptool.storage import read_parquet
 from looptool.synth import (
-    META_FIELDS,
-    SIGNATURE_FIELDS,
     SeedConfig,
-    build_seed,
     heldout_domain_names,
     instantiate,
     load_seed_config,
-    verify_sample,
+    run_seed,
 )
 from looptool.synth.apis import build_catalog, domains, leaves
 from looptool.synth.decontam import Decontaminator, read_questions
 from looptool.synth.slots import _LIB, sample
-from looptool.synth.surface import forms, grounded, kind_of, normalize, write
-from looptool.synth.verify import tool_problems
 
 JSON_COLS = ["tools", "messages", "label", "meta"]
 FILES = ("pool", "heldout", "rejected", "noise_truth")
@@ -48,7 +45,7 @@ def builds(tmp_path_factory):
     out = {}
     for name, noise in (("a", 0.1), ("b", 0.1), ("clean", 0.0)):
         cfg = small_cfg(label_noise=noise)
-        metrics = build_seed(cfg, root / name, root / f"{name}.json", progress=False)
+        metrics = run_seed(out_dir=root / name, cfg=cfg, progress=False)
         out[name] = (root / name, metrics, cfg)
     return out
 
@@ -163,7 +160,7 @@ def test_same_seed_gives_byte_identical_parquet(builds):
 
 
 def test_different_seed_gives_a_different_corpus(tmp_path, builds):
-    build_seed(small_cfg(random_seed=1, pool_size=60, heldout_size=12), tmp_path, progress=False)
+    run_seed(out_dir=tmp_path, cfg=small_cfg(random_seed=1, pool_size=60, heldout_size=12), progress=False)
     ids_a = {r["sample_id"] for r in _rows(builds["a"][0], "pool")}
     ids_b = {r["sample_id"] for r in _rows(tmp_path, "pool")}
     assert not ids_a & ids_b
@@ -461,9 +458,9 @@ def test_decontamination_flags_benchmark_questions(benchmarks_dir, builds, tmp_p
     flagged = [r for r in pool if dec.match_messages(r["messages"])]
     assert len(flagged) <= len(pool) // 100
 
-    metrics = build_seed(
-        small_cfg(pool_size=40, heldout_size=12, decontam_dirs=[str(benchmarks_dir)]),
-        tmp_path,
+    metrics = run_seed(
+        out_dir=tmp_path,
+        cfg=small_cfg(pool_size=40, heldout_size=12, decontam_dirs=[str(benchmarks_dir)]),
         progress=False,
     )
     assert metrics["decontam"]["enabled"] and metrics["decontam"]["questions"] == len(dec)
@@ -488,8 +485,8 @@ def test_decontamination_rejects_a_copied_question(benchmarks_dir, monkeypatch, 
         return text if calls["n"] == 1 else out
 
     monkeypatch.setattr(agents_mod, "compose", leaky)
-    metrics = build_seed(
-        small_cfg(pool_size=12, heldout_size=0, decontam_dirs=[str(benchmarks_dir)]), tmp_path, progress=False
+    metrics = run_seed(
+        out_dir=tmp_path, cfg=small_cfg(pool_size=12, heldout_size=0, decontam_dirs=[str(benchmarks_dir)]), progress=False
     )
     rejected = _rows(tmp_path, "rejected")
     reasons = Counter(r["reason"] for r in rejected)

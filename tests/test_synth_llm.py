@@ -16,13 +16,15 @@ from collections.abc import Sequence
 
 import pytest
 
-from looptool.io import read_parquet
+from looptool.calls import json_value as strict_json
+from looptool.checks import verify_sample
+from looptool.checks.vocab import LANGUAGES
 from looptool.llm.base import Backend, Completion, Request, Sampling
 from looptool.schema import PATTERNS, REJECTED, SAMPLE, rows
-from looptool.synth import SeedConfig, build_seed, instantiate, verify_sample
+from looptool.storage import read_parquet
+from looptool.synth import SeedConfig, instantiate, run_seed
 from looptool.synth.judge import parse_verdict
-from looptool.synth.llm_agents import strict_json, strict_text
-from looptool.synth.pools import LANGUAGES
+from looptool.synth.llm_agents import strict_text
 
 ORDINALS = ("first", "second", "third", "fourth")
 
@@ -160,7 +162,7 @@ def test_strict_parsers():
 def test_llm_mode_end_to_end_with_scripted_agents(tmp_path):
     double = ScriptedAgents()
     cfg = llm_cfg()
-    m = build_seed(cfg, tmp_path, tmp_path / "m.json", generator=double, progress=False)
+    m = run_seed(out_dir=tmp_path, cfg=cfg, generator=double, progress=False)
     pool = _load(tmp_path, "pool")
     assert len(pool) >= 18, m["rejected"]
     assert {r["meta"]["pattern"] for r in pool} == set(PATTERNS)
@@ -186,7 +188,7 @@ def test_llm_mode_end_to_end_with_scripted_agents(tmp_path):
 )
 def test_bad_agent_output_becomes_a_rejected_row(tmp_path, agent, reason):
     cfg = llm_cfg(pool_size=12, max_attempts=1.0)
-    m = build_seed(cfg, tmp_path, generator=ScriptedAgents(break_agent=agent), progress=False)
+    m = run_seed(out_dir=tmp_path, cfg=cfg, generator=ScriptedAgents(break_agent=agent), progress=False)
     rejected = _load(tmp_path, "rejected")
     reasons = Counter(r["reason"] for r in rejected)
     assert reasons[reason] >= 1, reasons
@@ -201,7 +203,7 @@ def test_bad_agent_output_becomes_a_rejected_row(tmp_path, agent, reason):
 
 def test_llm_judge_verdicts_are_recorded(tmp_path):
     cfg = llm_cfg(mode="procedural", pool_size=18, max_attempts=1.0)
-    m = build_seed(cfg, tmp_path, generator=None, judge=ScriptedAgents(judge_rejects=True), progress=False)
+    m = run_seed(out_dir=tmp_path, cfg=cfg, generator=None, judge=ScriptedAgents(judge_rejects=True), progress=False)
     pool, rejected = _load(tmp_path, "pool"), _load(tmp_path, "rejected")
     assert m["judge"]["enabled"] and m["judge"]["reject"] >= 1
     assert all(r["label"] == [] for r in pool)
@@ -241,7 +243,7 @@ def test_llm_mode_runs_on_the_tiny_model(tmp_path, tiny_model_dir):
         )
     )
     try:
-        m = build_seed(cfg, tmp_path, generator=backend, progress=False)
+        m = run_seed(out_dir=tmp_path, cfg=cfg, generator=backend, progress=False)
     finally:
         backend.close()
     pool, rejected = _load(tmp_path, "pool"), _load(tmp_path, "rejected")

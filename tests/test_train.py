@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from looptool.config import ConfigError
-from looptool.io import read_json, write_parquet
 from looptool.schema import SAMPLE, TRAIN, frame, make_sample_id
 from looptool.stage import section_config
+from looptool.storage import read_json, write_parquet
 
 WEATHER = {
     "name": "get_weather",

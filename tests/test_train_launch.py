@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from looptool.io import read_json, write_parquet
 from looptool.schema import TRAIN, frame, make_sample_id
+from looptool.storage import read_json, write_parquet
 from looptool.train.config import TrainConfig
 from looptool.train.launch import complete_checkpoints, launch_command, should_launch
 

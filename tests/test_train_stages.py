@@ -10,8 +10,8 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from looptool.io import read_json, write_parquet
 from looptool.schema import SAMPLE, TRAIN, frame, make_sample_id
+from looptool.storage import read_json, write_parquet
 
 ROOT = Path(__file__).resolve().parents[1]
 

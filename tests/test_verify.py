@@ -208,3 +208,13 @@ def test_recovery_metrics():
     assert rec["corrections"] == 1 and rec["correct_corrections"] == 1
     assert rec["precision"] == 1.0 and rec["recall"] == 0.5 and rec["recall_of_failed"] == 1.0
     assert rec["by_kind"] == {"wrong_value": {"noisy": 2, "recovered": 1}}
+
+
+def test_verify_does_not_import_the_synthesizer():
+    """JGLV's grounding rule lives in looptool.checks, below the synthesizer: verify@j loads no synth module."""
+    import subprocess
+    import sys
+
+    code = "import sys, looptool.verify; print(sorted(m for m in sys.modules if m.startswith('looptool.synth')))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "[]"

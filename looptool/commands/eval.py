@@ -1,4 +1,5 @@
-"""``looptool eval``: evaluate any checkpoint outside the pipeline."""
+"""``looptool eval``: evaluate any checkpoint outside the pipeline (the evaluate stages' function,
+:func:`looptool.evaluate.run_evaluate`)."""
 
 from __future__ import annotations
 
@@ -33,12 +34,13 @@ def eval_cmd(
 ) -> None:
     """Score checkpoint MODEL on BFCL-v3 single-turn, ACEBench (normal + special) and a held-out split."""
     import json
-    import tempfile
     from pathlib import Path
 
     from looptool.config import from_dict, load_params
     from looptool.evaluate import EvalConfig, run_evaluate
     from looptool.llm.config import BackendConfig
+    from looptool.stage import opened_backend
+    from looptool.storage import write_json
 
     params = load_params(params_path) if Path(params_path).exists() else {}
     data = dict(params.get("eval") or {})
@@ -58,8 +60,9 @@ def eval_cmd(
     cfg = from_dict(EvalConfig, data, "eval (params + options)")
     student = from_dict(BackendConfig, (params.get("backends") or {}).get("student") or {}, "backends.student")
 
-    metrics_path = out_path or str(Path(tempfile.mkdtemp(prefix="looptool-eval-")) / "metrics.json")
-    m = run_evaluate(model, cfg, student, heldout, metrics_path, results_path)
+    with opened_backend(student, model=model) as backend:
+        m = run_evaluate(model=model, heldout=heldout, results=results_path, cfg=cfg, backend=backend)
     if out_path:
+        write_json(m, out_path)
         click.echo(f"metrics -> {out_path}")
     click.echo(json.dumps({"summary": m["summary"], "run": m["run"]}, indent=2))

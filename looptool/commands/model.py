@@ -1,4 +1,4 @@
-"""``looptool prepare-model``."""
+"""``looptool prepare-model`` (also the DVC stage ``prepare_model``: stages/prepare_model.py runs this command)."""
 
 from __future__ import annotations
 
@@ -7,18 +7,22 @@ import click
 
 @click.command("prepare-model")
 @click.option("--source", default=None, help="embedded:smollm2-135m-instruct, a HF directory, a .gguf file or a hub id (default: params.yaml model.source).")
-@click.option("--params", "params_path", default="params.yaml", show_default=True, help="params.yaml to read model.* from.")
+@click.option("--params", "params_path", default="params.yaml", show_default=True, help="params.yaml to read model.* from (ignored if absent).")
 @click.option("--out", "out_dir", default="models/base", show_default=True, help="Output folder.")
-def prepare_model_cmd(source: str | None, params_path: str, out_dir: str) -> None:
+@click.option("--metrics", "metrics_path", default=None, help="Write what was prepared to this JSON (metrics/prepare_model.json).")
+def prepare_model_cmd(source: str | None, params_path: str, out_dir: str, metrics_path: str | None) -> None:
     """Turn the base model into a Hugging Face checkpoint (or a pointer) under OUT."""
     from pathlib import Path
 
     from looptool.config import from_dict, load_params
-    from looptool.model import ModelConfig, prepare_model
+    from looptool.model import ModelConfig, run_prepare_model
+    from looptool.storage import write_json
 
     data = load_params(params_path).get("model", {}) if Path(params_path).exists() else {}
     cfg = from_dict(ModelConfig, data, f"{params_path}:model")
     if source:
         cfg.source = source
-    info = prepare_model(cfg, out_dir)
-    click.echo(f"{out_dir}: {info}")
+    m = run_prepare_model(out=out_dir, cfg=cfg)
+    if metrics_path:
+        write_json(m, metrics_path)
+    click.echo(f"{out_dir}: {m}")

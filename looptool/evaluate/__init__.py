@@ -22,7 +22,7 @@ from typing import Any
 
 import polars as pl
 
-from looptool import io
+from looptool import storage
 from looptool.calls import parse
 from looptool.evaluate import acebench as ace
 from looptool.evaluate import bfcl
@@ -214,10 +214,10 @@ def _score(item: _Item, comp: Completion, cfg: EvalConfig) -> dict[str, Any]:
 
 def _per_category(results: pl.DataFrame) -> dict[tuple[str, str], dict[str, Any]]:
     """Accuracy per (benchmark, category), in DuckDB."""
-    con = io.connect()
+    con = storage.connect()
     try:
         con.register("r", results.select("benchmark", "category", "valid").to_arrow())
-        df = io.query(
+        df = storage.query(
             """
             SELECT benchmark, category, count(*)::BIGINT AS n, sum(CASE WHEN valid THEN 1 ELSE 0 END)::BIGINT AS correct
             FROM r GROUP BY benchmark, category ORDER BY benchmark, category
@@ -331,21 +331,19 @@ def evaluate(
 
 
 def run_evaluate(
-    model: str,
+    *,
+    model: str | Path,
+    heldout: str | Path | None,
+    results: str | Path | None = None,
     cfg: EvalConfig,
-    backend_cfg: Any,
-    heldout_path: str | None,
-    metrics_path: str | Path,
-    results_path: str | Path | None = None,
     iteration: int | None = None,
+    backend: Backend,
 ) -> dict[str, Any]:
-    """Evaluate checkpoint ``model`` with the student backend of ``backend_cfg``; write metrics (and results)."""
-    from looptool.llm import get_backend  # heavy (torch) only when a model is actually run
-
-    with get_backend(backend_cfg, model=model) as backend:
-        metrics, results = evaluate(backend, cfg, heldout_path)
+    """Stage evaluate@j (and ``looptool eval``): score checkpoint ``model`` (served by ``backend``) on the
+    benchmarks and the held-out split; write one row per answer to ``results`` (if given); return the
+    metrics."""
+    metrics, rows = evaluate(backend, cfg, heldout)
     metrics = {"model": str(model), "iteration": iteration, **metrics}
-    io.write_json(metrics, metrics_path)
-    if results_path is not None:
-        io.write_parquet(results, results_path, EVAL_RESULT)
+    if results is not None:
+        storage.write_parquet(rows, results, EVAL_RESULT)
     return metrics

@@ -51,6 +51,10 @@ DEFAULT_CATEGORIES = tuple(c for c in ALL_CATEGORIES if c not in ("java", "javas
 FILE_NAMES = {"simple": ("simple", "simple_python"), "java": ("java", "simple_java"),
               "javascript": ("javascript", "simple_javascript")}
 
+# The one BFCL type -> JSON Schema type map (BFCL's GORILLA_TO_OPENAPI, plus JavaScript's "Boolean"), used for
+# the evaluation prompt (as bfcl-eval does) and for imported BFCL data alike. ``any`` is a string, as
+# everywhere in BFCL: its checker demands a ``str`` for it (match.bfcl.PYTHON_TYPE_MAPPING). A type it does not
+# know is a string too (bfcl-eval's default).
 GORILLA_TO_OPENAPI = {
     "integer": "integer",
     "number": "number",
@@ -78,7 +82,17 @@ GORILLA_TO_OPENAPI = {
     "Any": "string",
     "String": "string",
     "Bigint": "integer",
+    "Boolean": "boolean",
 }
+
+
+def json_schema_type(bfcl_type: Any) -> str:
+    """The JSON Schema type of a BFCL parameter type (unknown or missing: ``string``, as bfcl-eval does).
+
+    >>> [json_schema_type(t) for t in ("dict", "float", "tuple", "any", "HashMap", None)]
+    ['object', 'number', 'array', 'string', 'object', 'string']
+    """
+    return GORILLA_TO_OPENAPI.get(bfcl_type, "string") if isinstance(bfcl_type, str) else "string"
 
 
 @dataclass
@@ -102,6 +116,24 @@ def category_file(data_dir: str | Path, category: str, answers: bool = False) ->
             if m:
                 found.append((int(m.group(1)), p))
     return max(found)[1] if found else None
+
+
+def category_of(path: str | Path) -> str:
+    """``BFCL_v3_live_simple.json`` -> ``live_simple`` (the file stem otherwise)."""
+    stem = Path(path).stem
+    m = re.match(r"^BFCL_v\d+_(.+)$", stem)
+    return m.group(1) if m else stem
+
+
+def read_answers(path: str | Path) -> dict[str, Any]:
+    """A possible-answer file: entry id -> ``ground_truth``; a bad line raises ValueError naming it."""
+    path = Path(path)
+    answers: dict[str, Any] = {}
+    for n, rec in enumerate(_read_jsonl(path), 1):
+        if not isinstance(rec, dict) or "id" not in rec or "ground_truth" not in rec:
+            raise ValueError(f"{path}:{n}: expected an object with 'id' and 'ground_truth'")
+        answers[str(rec["id"])] = rec["ground_truth"]
+    return answers
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -130,7 +162,7 @@ def load_category(data_dir: str | Path, category: str) -> tuple[list[Entry], int
         apath = category_file(data_dir, category, answers=True)
         if apath is None:
             raise FileNotFoundError(f"{data_dir}/possible_answer: no BFCL_v*_{category}.json for {qpath.name}")
-        answers = {a["id"]: a["ground_truth"] for a in _read_jsonl(apath)}
+        answers = read_answers(apath)
     entries = []
     for n, q in enumerate(questions, 1):
         for key in ("id", "question", "function"):
@@ -143,9 +175,9 @@ def load_category(data_dir: str | Path, category: str) -> tuple[list[Entry], int
             raise ValueError(f"{qpath}:{n} ({q['id']}): {len(turns)} turns; only single-turn categories are supported")
         answer = None
         if not checker.is_relevance_category(category):
-            if q["id"] not in answers:
+            if str(q["id"]) not in answers:
                 raise ValueError(f"{qpath}:{n}: entry {q['id']} has no possible answer")
-            answer = answers[q["id"]]
+            answer = answers[str(q["id"])]
         entries.append(Entry(q["id"], category, list(turns[0]), list(q["function"]), answer))
     return entries, len(questions)
 
@@ -213,7 +245,6 @@ def language_specific_docs(functions: list[dict[str, Any]], category: str) -> li
 
 def _cast_to_openai_type(properties: dict[str, Any]) -> dict[str, Any]:
     """BFCL's ``_cast_to_openai_type`` with ``GORILLA_TO_OPENAPI``: one level into arrays, recursive for objects."""
-    mapping = GORILLA_TO_OPENAPI
     for value in properties.values():
         if "type" not in value:
             value["type"] = "string"
@@ -222,15 +253,15 @@ def _cast_to_openai_type(properties: dict[str, Any]) -> dict[str, Any]:
             if var_type == "float":
                 value["format"] = "float"
                 value["description"] = value.get("description", "") + " This is a float type value."
-            value["type"] = mapping.get(var_type, "string")
+            value["type"] = json_schema_type(var_type)
         if value["type"] in ("array", "object"):
             if "properties" in value:
                 value["properties"] = _cast_to_openai_type(value["properties"])
             elif isinstance(value.get("items"), dict):
                 items = value["items"]
-                items["type"] = mapping.get(items.get("type"), "string")
+                items["type"] = json_schema_type(items.get("type"))
                 if items["type"] == "array" and isinstance(items.get("items"), dict):
-                    items["items"]["type"] = mapping.get(items["items"].get("type"), "string")
+                    items["items"]["type"] = json_schema_type(items["items"].get("type"))
                 elif items["type"] == "object" and "properties" in items:
                     items["properties"] = _cast_to_openai_type(items["properties"])
     return properties

@@ -8,7 +8,7 @@ from typing import Any
 
 import polars as pl
 
-from looptool import io
+from looptool import storage
 from looptool.llm.base import Request
 from looptool.match import tool_match
 from looptool.schema import SAMPLE
@@ -21,13 +21,13 @@ def load(path: str | Path, limit: int | None = None) -> pl.DataFrame:
     file's order (a file sorted by pattern or domain would otherwise give a one-sided subset) and is the same
     for every iteration's evaluation.
     """
-    df = io.read_parquet(path, SAMPLE)
+    df = storage.read_parquet(path, SAMPLE)
     if limit is None or limit >= df.height:
         return df
-    con = io.connect()
+    con = storage.connect()
     try:
         con.register("h", df.select("sample_id").to_arrow())
-        keep = io.query(f"SELECT sample_id FROM h ORDER BY md5(sample_id) LIMIT {int(limit)}", con=con)
+        keep = storage.query(f"SELECT sample_id FROM h ORDER BY md5(sample_id) LIMIT {int(limit)}", con=con)
     finally:
         con.close()
     chosen = set(keep["sample_id"].to_list())
@@ -48,11 +48,11 @@ def score(parsed: Any, label: str, tools: str) -> bool:
 
 def by_pattern(heldout: pl.DataFrame, results: pl.DataFrame) -> dict[str, dict[str, Any]]:
     """Accuracy per ``meta.pattern`` (DuckDB over the held-out rows joined with their results)."""
-    con = io.connect()
+    con = storage.connect()
     try:
         con.register("h", heldout.select("sample_id", "meta").to_arrow())
         con.register("r", results.filter(pl.col("benchmark") == "heldout").select("id", "valid").to_arrow())
-        df = io.query(
+        df = storage.query(
             """
             SELECT coalesce(json_extract_string(h.meta, '$.pattern'), '?') AS pattern,
                    count(*)::BIGINT AS n, sum(CASE WHEN r.valid THEN 1 ELSE 0 END)::BIGINT AS correct

@@ -14,7 +14,7 @@ ours and verl's; ``datasets`` folders), :mod:`~.trl` and :mod:`~.verl` (exports;
 
 from __future__ import annotations
 
-from looptool.interchange.bfcl import BFCL_TYPES, bfcl_category, bfcl_schema, read_bfcl
+from looptool.interchange.bfcl import bfcl_category, bfcl_schema, read_bfcl
 from looptool.interchange.exporter import EXPORT_FORMATS, ExportReport, export_dataset
 from looptool.interchange.hermes import read_hermes
 from looptool.interchange.importer import (
@@ -35,7 +35,6 @@ from looptool.interchange.writer import ChunkWriter
 from looptool.interchange.xlam import read_xlam
 
 __all__ = [
-    "BFCL_TYPES",
     "EXPORT_FORMATS",
     "IMPORT_FORMATS",
     "ChunkWriter",

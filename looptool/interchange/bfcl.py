@@ -2,17 +2,18 @@
 
 BFCL (question file + ``possible_answer/<same name>`` beside it): one decision point per entry, the label
 from the ground truth with the first acceptable value of each parameter (``""`` first means "omitted");
-BFCL's types are turned into JSON Schema (dict -> object, float -> number, tuple -> array, any -> no type
-constraint; Java/JavaScript type names likewise). Irrelevance categories have no answer file: label ``[]``.
+BFCL's types are turned into JSON Schema by BFCL's own map (dict -> object, float -> number, tuple -> array,
+any -> string; Java/JavaScript type names likewise; :func:`looptool.evaluate.bfcl.json_schema_type`).
+Irrelevance categories have no answer file: label ``[]``.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from looptool.evaluate.bfcl import category_of, json_schema_type, read_answers
 from looptool.interchange.normalize import infer_pattern, normalize_messages, normalize_tools
 from looptool.interchange.records import (
     FieldError,
@@ -23,36 +24,10 @@ from looptool.interchange.records import (
     read_lines,
 )
 
-# BFCL parameter types -> JSON Schema types (None: no type constraint). Python-style names first, then the
-# Java/JavaScript names of BFCL's java and javascript categories.
-BFCL_TYPES: dict[str, str | None] = {
-    "dict": "object",
-    "float": "number",
-    "tuple": "array",
-    "any": None,
-    "list": "array",
-    "bool": "boolean",
-    "String": "string",
-    "Boolean": "boolean",
-    "char": "string",
-    "byte": "integer",
-    "short": "integer",
-    "long": "integer",
-    "Bigint": "integer",
-    "double": "number",
-    "HashMap": "object",
-    "Hashtable": "object",
-    "ArrayList": "array",
-    "Array": "array",
-    "Queue": "array",
-    "Stack": "array",
-    "Any": None,
-    "": None,
-}
-
 
 def bfcl_schema(schema: Any) -> Any:
-    """A BFCL parameter schema as JSON Schema (types renamed, recursively; ``any`` drops the type)."""
+    """A BFCL parameter schema as JSON Schema (types renamed recursively by BFCL's own map,
+    :func:`looptool.evaluate.bfcl.json_schema_type`: ``any`` is a string, as BFCL checks it)."""
     if isinstance(schema, list):
         return [bfcl_schema(s) for s in schema]
     if not isinstance(schema, dict):
@@ -60,11 +35,7 @@ def bfcl_schema(schema: Any) -> Any:
     out = {}
     for k, v in schema.items():
         if k == "type" and isinstance(v, str):
-            if v in BFCL_TYPES:
-                if BFCL_TYPES[v] is not None:
-                    out["type"] = BFCL_TYPES[v]
-                continue
-            out["type"] = v
+            out["type"] = json_schema_type(v)
         elif k == "properties" and isinstance(v, dict):
             out[k] = {name: bfcl_schema(s) for name, s in v.items()}
         elif k in ("items", "additionalProperties") and isinstance(v, dict):
@@ -136,11 +107,7 @@ def _bfcl_label(ground_truth: Any, tools: list[dict[str, Any]]) -> list[dict[str
     return label
 
 
-def bfcl_category(path: str | Path) -> str:
-    """``BFCL_v3_live_simple.json`` -> ``live_simple`` (the file stem otherwise)."""
-    stem = Path(path).stem
-    m = re.match(r"^BFCL_v\d+_(.+)$", stem)
-    return m.group(1) if m else stem
+bfcl_category = category_of
 
 
 def read_bfcl(
@@ -150,15 +117,10 @@ def read_bfcl(
     path = Path(path)
     category = bfcl_category(path)
     answers = Path(answers) if answers is not None else path.parent / "possible_answer" / path.name
-    truth: dict[str, Any] = {}
-    if answers.exists():
-        for n, line in read_lines(answers):
-            rec, bad = parse_line(answers, n, line)
-            if bad:
-                raise InterchangeError(bad.error)
-            if not isinstance(rec, dict) or "id" not in rec or "ground_truth" not in rec:
-                raise InterchangeError(f"{answers}:{n}: expected an object with 'id' and 'ground_truth'")
-            truth[str(rec["id"])] = rec["ground_truth"]
+    try:
+        truth = read_answers(answers) if answers.exists() else {}
+    except ValueError as e:
+        raise InterchangeError(str(e)) from None
     irrelevance = "irrelevance" in category
     for n, line in read_lines(path):
         where = f"{path}:{n}"

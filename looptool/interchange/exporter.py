@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from looptool.interchange.records import InterchangeError
 from looptool.interchange.sharegpt import dataset_info, to_sharegpt
 from looptool.interchange.trl import to_trl
 from looptool.interchange.verl import to_verl
+from looptool.storage import temp_path
 
 EXPORT_FORMATS = ("openai", "sharegpt", "trl", "verl")
 
@@ -70,8 +70,8 @@ def _rows(ref: str, data_dir, repo, chunk_rows: int):
     """(dataset name, iterator of SAMPLE-like rows) read in record batches from DuckDB."""
     from contextlib import contextmanager
 
-    from looptool.io import connect, parquet_source
     from looptool.lineage import _check_columns, open_dataset
+    from looptool.storage import connect, parquet_source
 
     @contextmanager
     def opened():
@@ -102,8 +102,7 @@ def _export_lines(ref, out: Path, fmt: str, data_dir, repo, chunk_rows: int) -> 
     as_array = fmt == "sharegpt" and out.suffix == ".json"
     with _rows(ref, data_dir, repo, chunk_rows) as (name, rows):
         report = ExportReport(out, name)
-        fd, tmp = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent)
-        os.close(fd)
+        tmp = temp_path(out)
         try:
             with open(tmp, "w", encoding="utf-8") as f:
                 if as_array:
@@ -138,7 +137,7 @@ def _llamafactory_files(out: Path) -> list[Path]:
     """``dataset_info.json`` (entry merged in) and ``<stem>.llamafactory.yaml`` beside ``out``."""
     import yaml
 
-    from looptool.io import write_json
+    from looptool.storage import write_json
 
     info_path = out.parent / "dataset_info.json"
     info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.exists() else {}

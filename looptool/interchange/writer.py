@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 from looptool.schema import Schema
+from looptool.storage import temp_path
 
 
 class ChunkWriter:
@@ -23,9 +23,7 @@ class ChunkWriter:
         self.rows = 0
         self._buf: list[dict[str, Any]] = []
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".tmp", dir=self.path.parent)
-        os.close(fd)
-        self._tmp = Path(tmp)
+        self._tmp = temp_path(self.path)
         self._arrow = schema.empty().to_arrow().schema
         self._writer = pq.ParquetWriter(self._tmp, self._arrow, compression="zstd")
 

@@ -155,6 +155,11 @@ class Backend(ABC):
         outputs)."""
         return {"backend": self.name, "model": self.model}
 
+    def stats(self) -> dict[str, int] | None:
+        """Call counts for the stage metrics (``hits``, ``misses``, ``errors`` behind the call cache); None
+        for a backend that does not count."""
+        return None
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources (servers, GPU memory)."""
 

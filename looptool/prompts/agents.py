@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from looptool.prompts.render import conversation_text
+
 PLANNER_SYSTEM = (
     "You are the Planner agent of a tool-use data generator. You receive function definitions and a draft "
     "of the calls a user will need. Make the argument values realistic and consistent with each other "
@@ -93,24 +95,15 @@ def tool_messages(
     return [{"role": "system", "content": TOOL_SYSTEM}, {"role": "user", "content": user}]
 
 
-def judge_messages(
+def reference_judge_messages(
     tools: list[dict[str, Any]],
     messages: list[dict[str, Any]],
     label: list[dict[str, Any]],
     reply: str | None,
 ) -> list[dict[str, Any]]:
-    """Ask the Judge whether a sample's reference answer is right."""
-    conv = "\n".join(_turn(m) for m in messages)
+    """Ask the seed Judge whether a synthesized sample's reference answer is right (not JGLV's judge, which
+    compares two candidates: :func:`looptool.prompts.judge.judge_messages`)."""
+    conv = conversation_text(messages)
     ref = json.dumps(label, ensure_ascii=False) if label else f"(no call) text reply: {reply!r}"
     user = f"Functions:\n{_tools_text(tools)}\n\nConversation:\n{conv}\n\nReference answer:\n{ref}"
     return [{"role": "system", "content": JUDGE_SYSTEM}, {"role": "user", "content": user}]
-
-
-def _turn(m: dict[str, Any]) -> str:
-    role = m.get("role")
-    if role == "assistant" and m.get("tool_calls"):
-        calls = [tc.get("function", tc) for tc in m["tool_calls"]]
-        return f"assistant calls: {json.dumps(calls, ensure_ascii=False)}"
-    if role == "tool":
-        return f"tool {m.get('name', '')} returned: {m.get('content', '')}"
-    return f"{role}: {m.get('content', '')}"

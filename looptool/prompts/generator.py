@@ -10,8 +10,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from looptool.calls import render_calls
-from looptool.prompts.judge import conversation_text
+from looptool.calls import render_calls, strip_fence, strip_think
+from looptool.prompts.render import conversation_text
 
 AXES = {
     "domain": "move the task to a different domain (different tools, different world), same structure",
@@ -83,10 +83,10 @@ def parse_generated(text: str | None) -> tuple[dict[str, Any] | None, str | None
     """The generated sample, or (None, reason). Exactly one JSON object with tools, messages, label."""
     if not text or not text.strip():
         return None, "empty generator output"
-    body = text.strip()
-    if body.startswith("```"):
-        body = body.strip("`")
-        body = body[body.find("\n") + 1 :] if "\n" in body else body
+    body, err = strip_think(text)
+    if err:
+        return None, err
+    body = strip_fence(body)
     start = body.find("{")
     if start < 0:
         return None, "no JSON object in generator output"

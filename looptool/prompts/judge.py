@@ -14,8 +14,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from looptool.calls import render_calls
-from looptool.prompts.render import message_calls
+from looptool.calls import json_objects, render_calls
+from looptool.prompts.render import conversation_text
 
 JUDGE_VERDICTS = ("CANDIDATE_1_WRONG", "CANDIDATE_2_WRONG", "BOTH_CORRECT", "BOTH_WRONG")
 
@@ -57,21 +57,6 @@ def _answer_text(calls: list[dict[str, Any]] | None, text: str | None = None) ->
     return f"(no call) {text.strip()}" if text and text.strip() else "(no call)"
 
 
-def conversation_text(messages: list[dict[str, Any]]) -> str:
-    lines = []
-    for m in messages:
-        role = m["role"]
-        if role == "assistant":
-            calls = message_calls(m)
-            body = ((m.get("content") or "").strip() + "\n" + render_calls(calls)).strip() if calls else (m.get("content") or "")
-            lines.append(f"[assistant] {body}")
-        elif role == "tool":
-            lines.append(f"[tool {m.get('name') or ''}] {m.get('content') or ''}".replace("[tool ]", "[tool]"))
-        else:
-            lines.append(f"[{role}] {m.get('content') or ''}")
-    return "\n".join(lines)
-
-
 def judge_messages(
     tools: list[dict[str, Any]],
     messages: list[dict[str, Any]],
@@ -98,24 +83,11 @@ class JudgeReply:
     error: str | None = None
 
 
-def _json_objects(text: str):
-    dec = json.JSONDecoder()
-    i = text.find("{")
-    while i >= 0:
-        try:
-            obj, end = dec.raw_decode(text, i)
-        except json.JSONDecodeError:
-            i = text.find("{", i + 1)
-            continue
-        yield obj
-        i = text.find("{", end)
-
-
 def parse_judge(text: str | None) -> JudgeReply:
     """Strictly read the judge's verdict; any doubt gives ``verdict=None`` with the reason in ``error``."""
     if not text or not text.strip():
         return JudgeReply(None, "", "empty judge output")
-    found = [o for o in _json_objects(text) if isinstance(o, dict) and "verdict" in o]
+    found = [o for o in json_objects(text) if isinstance(o, dict) and "verdict" in o]
     if not found:
         return JudgeReply(None, "", "no JSON object with a verdict")
     values = [o["verdict"] for o in found]

@@ -196,3 +196,20 @@ def chat_messages(tools: list[dict[str, Any]] | None, messages: list[dict[str, A
 def render_completion(label: list[dict[str, Any]], reply: str | None = None) -> str:
     """The assistant's target text for a label (calls as ``<tool_call>`` blocks, or the text reply)."""
     return render_target(label, reply)
+
+
+def conversation_text(messages: list[dict[str, Any]]) -> str:
+    """A conversation as plain text for a prompt (one ``[role] text`` line a turn, calls rendered as the
+    student writes them): what the judges and the generator read."""
+    lines = []
+    for m in messages:
+        role = m["role"]
+        if role == "assistant":
+            calls = message_calls(m)
+            body = ((m.get("content") or "").strip() + "\n" + render_calls(calls)).strip() if calls else (m.get("content") or "")
+            lines.append(f"[assistant] {body}")
+        elif role == "tool":
+            lines.append(f"[tool {m.get('name') or ''}] {m.get('content') or ''}".replace("[tool ]", "[tool]"))
+        else:
+            lines.append(f"[{role}] {m.get('content') or ''}")
+    return "\n".join(lines)

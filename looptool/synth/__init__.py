@@ -4,28 +4,22 @@ Public API:
 
 * :class:`SeedConfig`, :func:`load_seed_config` -- the ``seed`` params section (+ ``backends.generator`` /
   ``backends.judge``);
-* :func:`build_seed` -- the stage: pool, held-out split, rejected rows, label-noise truth, metrics;
+* :func:`run_seed` -- the stage: pool, held-out split, rejected rows, label-noise truth, metrics;
 * :func:`instantiate` -- a new verified sample with a given difficulty signature in another domain (used by
   error-driven expansion);
-* :func:`verify_sample` -- the rule checks every seed and expansion passes;
+* the rule checks every seed and expansion passes live below the synthesizer, in :mod:`looptool.checks`;
 * :func:`heldout_domain_names` -- the held-out domains (a function of the SeedConfig).
 """
 
-from looptool.synth.build import build_seed
+from looptool.synth.build import run_seed
 from looptool.synth.config import SeedConfig, heldout_domain_names, load_seed_config, pool_domain_names
 from looptool.synth.instantiate import instantiate
-from looptool.synth.rows import META_FIELDS, SIGNATURE_FIELDS, signature_of
-from looptool.synth.verify import verify_sample
 
 __all__ = [
-    "META_FIELDS",
-    "SIGNATURE_FIELDS",
     "SeedConfig",
-    "build_seed",
+    "run_seed",
     "heldout_domain_names",
     "instantiate",
     "load_seed_config",
     "pool_domain_names",
-    "signature_of",
-    "verify_sample",
 ]

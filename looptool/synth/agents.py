@@ -5,7 +5,7 @@ The User agent phrases a request from the capability's intents and the slot phra
 writes the tool calls, the summary of a tool result, the clarifying question of a ``missing_arg`` sample and
 the refusal of an ``irrelevant`` one; the Tool agent returns the result the planner simulated. Variety comes
 from many openers, phrase orders, sentence splits and value renderings; every rendering is one the
-grounding check of :mod:`looptool.synth.verify` can read back.
+grounding check of :mod:`looptool.checks` can read back.
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from looptool.checks.surface import kind_of, write
 from looptool.synth.apis import Api
 from looptool.synth.planner import Call, Draft
 from looptool.synth.slots import Slot, param_slot
-from looptool.synth.surface import kind_of, write
 
 OPEN_QUESTION = (
     "Can you {i}",

@@ -17,8 +17,8 @@ from functools import lru_cache
 from typing import Any
 
 from looptool import jsonutil
-from looptool.synth import surface
-from looptool.synth.slots import Slot, param_slot, slot
+from looptool.checks import surface
+from looptool.synth.slots import Slot, named_slot, param_slot, slot
 from looptool.synth.tree import TREE
 
 CONVENTIONS = ("snake_case", "camelCase")
@@ -226,21 +226,21 @@ def leaves() -> tuple[Leaf, ...]:
     """Every capability of the context tree, in tree order."""
     out = []
     for domain, subs in TREE.items():
-        for sub, (entity, id_slot, fields, caps) in subs.items():
-            for cap, (action, function, intents, desc, params) in caps.items():
+        for sub, node in subs.items():
+            for cap, c in node.capabilities.items():
                 out.append(
                     Leaf(
                         domain,
                         sub,
                         cap,
-                        action,
-                        function,
-                        tuple(i.strip() for i in intents.split("|")),
-                        desc,
-                        tuple(param_slot(t) for t in params.split()),
-                        entity,
-                        id_slot,
-                        tuple(fields.split()),
+                        c.action,
+                        c.function,
+                        c.intents,
+                        c.description,
+                        tuple((named_slot(name, c.renamed.get(name)), req) for name, req in c.params),
+                        node.entity,
+                        node.id_param,
+                        node.record_fields,
                     )
                 )
     return tuple(out)

@@ -20,9 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from looptool import jsonutil
-from looptool.io import write_json, write_parquet
+from looptool.checks import verify_sample
 from looptool.llm.base import Backend
 from looptool.schema import NOISE_TRUTH, PATTERNS, REJECTED, SAMPLE, frame
+from looptool.storage import write_parquet
 from looptool.synth import agents
 from looptool.synth.apis import build_catalog, leaves
 from looptool.synth.config import SeedConfig, heldout_domain_names, pool_domain_names
@@ -32,7 +33,6 @@ from looptool.synth.llm_agents import LLMAgents, Outcome
 from looptool.synth.noise import apply_noise, schema_breaks
 from looptool.synth.planner import Draft, PlanError, Planner
 from looptool.synth.rows import to_row
-from looptool.synth.verify import verify_sample
 
 
 def split_rng(cfg: SeedConfig, name: str) -> random.Random:
@@ -201,47 +201,33 @@ def _counts(rows: Sequence[dict[str, Any]], key: str) -> dict[str, int]:
     return dict(sorted(Counter(r["meta"][key] for r in rows).items()))
 
 
-def build_seed(
-    cfg: SeedConfig,
+def run_seed(
+    *,
     out_dir: str | Path,
-    metrics_path: str | Path | None = None,
+    cfg: SeedConfig,
     generator: Backend | None = None,
     judge: Backend | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Write the seed corpus to ``out_dir`` and return its metrics (also written to ``metrics_path``).
+    """Stage seed: write the seed corpus (pool, held-out split, rejected rows, noise truth) to ``out_dir``
+    and return its metrics.
 
-    ``generator`` / ``judge`` override the backends named in ``cfg`` (tests, or a caller that already holds
-    a loaded model); otherwise they are built with :func:`looptool.llm.get_backend` when configured.
+    ``generator`` (needed by ``seed.mode: llm``) and ``judge`` (None: no judge pass) are the caller's: the
+    stage script opens the ones ``backends.generator`` / ``backends.judge`` configure and closes them.
     """
     if cfg.mode == "import":  # kept out of this module so the loop stages that import synth skip interchange
-        raise ValueError("seed.mode=import: the pool is read by looptool.synth.imported.build_import_seed")
+        raise ValueError("seed.mode=import: the pool is read by looptool.synth.imported.run_import_seed")
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
-    own: list[Backend] = []
-    if cfg.mode == "llm" and generator is None:
-        generator = _backend(cfg.generator, "generator")
-        own.append(generator)
-    if judge is None and cfg.judge.enabled:
-        judge = _backend(cfg.judge, "judge")
-        own.append(judge)
-    try:
-        sim = Simulator(cfg, generator)
-        decontam = (
-            Decontaminator(cfg.decontam_dirs, cfg.decontam_ngram, cfg.decontam_threshold)
-            if cfg.decontam_dirs
-            else None
-        )
-        seen: set[str] = set()
-        pool = generate_split(
-            cfg, "pool", cfg.pool_size, pool_domain_names(cfg), sim, seen, decontam, judge, progress
-        )
-        held = generate_split(
-            cfg, "heldout", cfg.heldout_size, heldout_domain_names(cfg), sim, seen, decontam, judge, progress
-        )
-    finally:
-        for b in own:
-            b.close()
+    sim = Simulator(cfg, generator)
+    decontam = (
+        Decontaminator(cfg.decontam_dirs, cfg.decontam_ngram, cfg.decontam_threshold) if cfg.decontam_dirs else None
+    )
+    seen: set[str] = set()
+    pool = generate_split(cfg, "pool", cfg.pool_size, pool_domain_names(cfg), sim, seen, decontam, judge, progress)
+    held = generate_split(
+        cfg, "heldout", cfg.heldout_size, heldout_domain_names(cfg), sim, seen, decontam, judge, progress
+    )
 
     pool_rows = sorted(pool.accepted, key=lambda r: r["sample_id"])
     held_rows = sorted(held.accepted, key=lambda r: r["sample_id"])
@@ -308,14 +294,4 @@ def build_seed(
         },
         "wall_s": round(time.perf_counter() - t0, 2),
     }
-    if metrics_path is not None:
-        write_json(metrics, metrics_path)
     return metrics
-
-
-def _backend(bcfg: Any, role: str) -> Backend:
-    try:
-        from looptool.llm import get_backend
-    except ImportError as e:
-        raise RuntimeError(f"backends.{role}: looptool.llm.get_backend is not available ({e})") from None
-    return get_backend(bcfg)

@@ -26,8 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from looptool import jsonutil
-from looptool.io import read_parquet, write_json, write_parquet
 from looptool.schema import NOISE_TRUTH, REJECTED, SAMPLE, frame, rows
+from looptool.storage import read_parquet, write_json, write_parquet
 from looptool.synth.build import split_rng
 from looptool.synth.config import SeedConfig
 from looptool.synth.decontam import Decontaminator
@@ -97,6 +97,11 @@ def _with_signature(row: dict[str, Any]) -> dict[str, Any]:
 
 def _rejected(row: dict[str, Any], reason: str, detail: str | None, split: str) -> dict[str, Any]:
     return {**row, "meta": {**row["meta"], "split": split}, "reason": reason, "detail": detail}
+
+
+def run_import_seed(*, out_dir: str | Path, cfg: SeedConfig) -> dict[str, Any]:
+    """The seed stage in import mode (the stage contract's shape): see :func:`build_import_seed`."""
+    return build_import_seed(cfg, out_dir)
 
 
 def build_import_seed(

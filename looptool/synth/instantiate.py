@@ -3,7 +3,7 @@
 The loop's ``expand`` stage takes a failure's ``meta.signature`` and asks for fresh samples of the same
 difficulty elsewhere: same pattern, number of calls, parallelism, argument kinds, number of tools and
 distractors, turns; a different domain (``avoid_domains``), never a held-out one. The result passes the same
-rule verification as the seeds (:func:`looptool.synth.verify.verify_sample` with ``split="pool"``).
+rule verification as the seeds (:func:`looptool.checks.verify_sample` with ``split="pool"``).
 """
 
 from __future__ import annotations
@@ -13,13 +13,13 @@ from collections.abc import Collection
 from functools import lru_cache
 from typing import Any
 
+from looptool.checks import SIGNATURE_FIELDS, verify_sample
 from looptool.llm.base import Backend
 from looptool.synth.agents import realize
 from looptool.synth.config import SeedConfig, heldout_domain_names, pool_domain_names
 from looptool.synth.llm_agents import LLMAgents
 from looptool.synth.planner import PlanError, Planner, Structure
-from looptool.synth.rows import SIGNATURE_FIELDS, to_row
-from looptool.synth.verify import verify_sample
+from looptool.synth.rows import to_row
 
 
 @lru_cache(maxsize=8)

@@ -6,14 +6,14 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from looptool.calls import json_value
 from looptool.llm.base import Backend, Request, Sampling
-from looptool.prompts.agents import judge_messages
-from looptool.synth.llm_agents import strict_json
+from looptool.prompts.agents import reference_judge_messages
 
 
 def parse_verdict(text: str) -> tuple[bool | None, str]:
     """(accepted, reason) from a judge output; accepted is None when the output is not a valid verdict."""
-    obj, err = strict_json(text)
+    obj, err = json_value(text)
     if err or not isinstance(obj, dict):
         return None, f"unparseable verdict ({err or 'not an object'}): {text[:200]!r}"
     verdict = str(obj.get("verdict", "")).strip().lower()
@@ -34,7 +34,7 @@ def judge_rows(
         meta = r["meta"] if isinstance(r["meta"], dict) else json.loads(r["meta"])
         reqs.append(
             Request.chat(
-                judge_messages(r["tools"], r["messages"], r["label"], meta.get("reply")), key=r["sample_id"]
+                reference_judge_messages(r["tools"], r["messages"], r["label"], meta.get("reply")), key=r["sample_id"]
             )
         )
     outs = backend.generate(reqs, Sampling(max_new_tokens=max_new_tokens, temperature=0.0, seed=seed))

@@ -27,37 +27,24 @@ from dataclasses import dataclass
 from typing import Any
 
 from looptool import jsonutil
-from looptool.calls import parse, validate_calls
+from looptool.calls import json_value, parse, strip_think, validate_calls
+from looptool.checks.surface import id_pattern
 from looptool.llm.base import Backend, Request, Sampling
 from looptool.match import tool_match
 from looptool.prompts import agents as prompts
 from looptool.synth.agents import ORDINALS, intent_text, tool_call_message, tool_message
 from looptool.synth.apis import Api
 from looptool.synth.planner import Call, Draft
-from looptool.synth.surface import id_pattern
 
-_THINK = re.compile(r"<think>.*?</think>", re.DOTALL)
-_FENCE = re.compile(r"^```[a-zA-Z]*\s*\n?(.*?)\n?```$", re.DOTALL)
 MAX_USER_CHARS = 1200
-
-
-def strict_json(text: str) -> tuple[Any, str | None]:
-    """The JSON value that is the whole output (a think block and one code fence allowed around it)."""
-    body = _THINK.sub("", text or "").strip()
-    m = _FENCE.match(body)
-    if m:
-        body = m.group(1).strip()
-    if not body:
-        return None, "empty output"
-    try:
-        return json.loads(body), None
-    except json.JSONDecodeError as e:
-        return None, f"not a single JSON value ({e.msg} at char {e.pos})"
 
 
 def strict_text(text: str) -> tuple[str | None, str | None]:
     """A plain chat message: non-empty, no JSON, no tool-call or think markup, not too long."""
-    body = _THINK.sub("", text or "").strip()
+    body, err = strip_think(text or "")
+    if err:
+        return None, err
+    body = body.strip()
     if not body:
         return None, "empty message"
     if len(body) > MAX_USER_CHARS:
@@ -189,7 +176,7 @@ class LLMAgents:
     def _planner_handle(self, o: Outcome, text: str) -> None:
         d = o.draft
         calls = _planned(d)
-        obj, err = strict_json(text)
+        obj, err = json_value(text)
         if err or not isinstance(obj, dict) or not isinstance(obj.get("calls"), list):
             return o.fail("planner_output", err or 'expected {"calls": [...]}', text)
         got = obj["calls"]
@@ -243,7 +230,7 @@ class LLMAgents:
     def _tool_handle(self, o: Outcome, text: str) -> None:
         d = o.draft
         assert d.producer is not None
-        obj, err = strict_json(text)
+        obj, err = json_value(text)
         if err or not isinstance(obj, (dict, list)):
             return o.fail("tool_output", err or "expected a JSON object", text)
         cons = d.calls[0]

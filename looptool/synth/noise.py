@@ -25,8 +25,9 @@ from jsonschema import Draft202012Validator
 
 from looptool import jsonutil
 from looptool.calls import tool_index, validate_calls
-from looptool.synth.pools import COUNTRIES, CURRENCIES, LANGUAGES, POOLS
-from looptool.synth.surface import kind_of
+from looptool.checks.surface import kind_of
+from looptool.checks.vocab import COUNTRIES, CURRENCIES, LANGUAGES
+from looptool.synth.pools import POOLS
 
 _REVERSE_POOL: dict[str, str] = {}
 for _name, _values in POOLS.items():

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from looptool import jsonutil
+from looptool.checks.surface import kind_of
 from looptool.synth.apis import Api, Catalog
 from looptool.synth.slots import Slot, fix_pairs, record_value, sample, slot
-from looptool.synth.surface import kind_of
 
 
 @dataclass

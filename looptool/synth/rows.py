@@ -13,49 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from looptool.calls import tool_index
+from looptool.checks.sample import signature_of
 from looptool.schema import make_sample_id
 from looptool.synth.planner import Draft
-from looptool.synth.surface import kind_of
-
-META_FIELDS = ("pattern", "domain", "subdomain", "capability", "generator", "reply", "signature")
-SIGNATURE_FIELDS = (
-    "pattern",
-    "n_calls",
-    "parallel",
-    "arg_types",
-    "n_tools",
-    "n_distractors",
-    "missing_arg",
-    "turns",
-)
-
-
-def arg_types(label: list[dict[str, Any]], tools: list[dict[str, Any]]) -> list[str]:
-    """Sorted distinct constraint-tree kinds of the label's (top-level) arguments."""
-    index = tool_index(tools)
-    kinds = set()
-    for call in label:
-        props = ((index.get(call["name"]) or {}).get("parameters") or {}).get("properties") or {}
-        for k in call["arguments"]:
-            kinds.add(kind_of(props.get(k)))
-    return sorted(kinds)
-
-
-def signature_of(
-    pattern: str, label: list[dict[str, Any]], tools: list[dict[str, Any]], n_distractors: int, turns: int
-) -> dict[str, Any]:
-    """The difficulty signature of a sample."""
-    return {
-        "pattern": pattern,
-        "n_calls": len(label),
-        "parallel": len(label) > 1,
-        "arg_types": arg_types(label, tools),
-        "n_tools": len(tools),
-        "n_distractors": n_distractors,
-        "missing_arg": pattern == "missing_arg",
-        "turns": turns,
-    }
 
 
 def to_row(draft: Draft, generator: str, origin: str = "seed", iteration: int = 0) -> dict[str, Any]:

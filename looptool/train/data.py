@@ -20,9 +20,9 @@ from typing import Any
 
 import polars as pl
 
-from looptool.io import connect, query, read_parquet
 from looptool.prompts.render import chat_messages, render_completion, render_prompt, supports_tools
 from looptool.schema import SAMPLE, Schema
+from looptool.storage import connect, query, read_parquet
 
 
 def prompt_style(tokenizer: Any) -> str:

@@ -15,9 +15,9 @@ from pathlib import Path
 from typing import Any
 
 from looptool.config import to_dict
-from looptool.io import write_json
 from looptool.model import load_tokenizer, resolve_model
 from looptool.schema import TRAIN
+from looptool.storage import write_json
 from looptool.train.adapter import save_adapter, trainable_start
 from looptool.train.config import TrainConfig
 from looptool.train.data import grpo_rows, prompt_style, read_samples, to_dataset

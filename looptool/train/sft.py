@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from looptool.config import to_dict
-from looptool.io import write_json
 from looptool.model import link_or_copy_tree, load_tokenizer, resolve_model
 from looptool.schema import SAMPLE
+from looptool.storage import write_json
 from looptool.train.config import WarmupConfig
 from looptool.train.data import prompt_style, read_samples, sft_rows, to_dataset
 

@@ -19,7 +19,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from looptool.synth.pools import COUNTRIES, CURRENCIES, LANGUAGES, MONTHS, NUMBER_WORDS
+from looptool.checks.vocab import COUNTRIES, CURRENCIES, LANGUAGES, MONTHS, NUMBER_WORDS
 
 TIME_PATTERN = "^([01][0-9]|2[0-3]):[0-5][0-9]$"
 CURRENCY_PATTERN = "^[A-Z]{3}$"

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -18,23 +19,36 @@ import polars as pl
 from looptool.schema import Schema, SchemaError
 
 
-def write_parquet(df: pl.DataFrame, path: str | Path, schema: Schema | None = None) -> Path:
-    """Validate ``df`` against ``schema`` (if given) and write it to ``path`` atomically.
-
-    Parent folders are created (DVC removes outputs before a stage runs, folders included).
-    """
-    path = Path(path)
-    if schema is not None:
-        df = schema.validate(df, where=str(path))
+def temp_path(path: Path) -> Path:
+    """A new empty temporary file next to ``path`` (same folder, so the final rename is atomic); parent
+    folders are created (DVC removes outputs before a stage runs, folders included)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
+    return Path(tmp)
+
+
+@contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """A temporary path to write ``path``'s content to; renamed onto ``path`` when the block ends normally,
+    removed when it raises. The one atomic write of the package."""
+    path = Path(path)
+    tmp = temp_path(path)
     try:
-        df.write_parquet(tmp, compression="zstd", statistics=True)
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
+
+
+def write_parquet(df: pl.DataFrame, path: str | Path, schema: Schema | None = None) -> Path:
+    """Validate ``df`` against ``schema`` (if given) and write it to ``path`` atomically."""
+    path = Path(path)
+    if schema is not None:
+        df = schema.validate(df, where=str(path))
+    with atomic_path(path) as tmp:
+        df.write_parquet(tmp, compression="zstd", statistics=True)
     return path
 
 
@@ -52,13 +66,15 @@ def read_parquet(path: str | Path, schema: Schema | None = None, deep: bool = Tr
 
 def write_json(obj: Any, path: str | Path) -> Path:
     """Write a small JSON file (metrics) atomically, pretty-printed and key-sorted for readable diffs."""
+    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default)
+    return write_text(text + "\n", path)
+
+
+def write_text(text: str, path: str | Path) -> Path:
+    """Write a text file (UTF-8) atomically."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(obj, f, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default)
-        f.write("\n")
-    os.replace(tmp, path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
     return path
 
 
