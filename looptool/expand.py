@@ -29,6 +29,7 @@ import polars as pl
 from looptool import jsonutil, storage
 from looptool.checks import signature_of, verify_sample
 from looptool.config import check_choice
+from looptool.consistency import check_probe, check_verdicts
 from looptool.llm.base import Backend, Request, Sampling
 from looptool.prompts.generator import AXES, generator_messages, parse_generated
 from looptool.schema import PROBE, REJECTED, SAMPLE, TRAIN, VERDICT, frame, make_sample_id
@@ -62,6 +63,13 @@ class ExpandConfig:
         check_choice("mode", self.mode, ("structured", "llm"))
         if self.k < 0 or self.tries < 1:
             raise ValueError("k must be >= 0 and tries >= 1")
+        if (self.max_samples is not None and self.max_samples < 0) or self.temperature < 0 or self.max_new_tokens < 1:
+            raise ValueError("max_samples must be >= 0 or null, temperature >= 0 and max_new_tokens >= 1")
+        from looptool.schema import VERDICTS
+
+        bad_v = [v for v in self.verdicts if v not in VERDICTS]
+        if bad_v:
+            raise ValueError(f"verdicts: unknown verdict(s) {bad_v}; known: {list(VERDICTS)}")
         bad = [a for a in self.axes if a not in AXES]
         if bad:
             raise ValueError(f"axes: unknown {bad}; known {list(AXES)}")
@@ -318,6 +326,8 @@ def run_expand(
     rows = storage.read_parquet(data, TRAIN)
     probed = storage.read_parquet(probe, PROBE)
     verdict_rows = storage.read_parquet(verdicts, VERDICT)
+    check_probe(probed, rows, str(probe), str(data))
+    check_verdicts(verdict_rows, probed, str(verdicts), str(probe))
     ids = storage.query(
         f"SELECT sample_id FROM {storage.parquet_source([pool, heldout])} UNION SELECT sample_id FROM {storage.parquet_source(data)}"
     )

@@ -156,6 +156,10 @@ def open_dataset(
             raise DatasetError(f"dataset '{ref}': {path} does not exist (datasets under {data_dir}: {have})")
         yield Dataset(ref, name, path)
         return
+    if ":" not in ref and (local.suffix == ".parquet" or "/" in ref) and not local.exists():
+        raise DatasetError(
+            f"{ref}: no such file (expected a .parquet file, iter_J, J, seed/pool or REV:PATH)"
+        )
     if ":" in ref:
         rev, _, rpath = ref.partition(":")
         if not rev or not rpath:
@@ -197,7 +201,10 @@ def _check_columns(con, ds: Dataset, needed: tuple[str, ...]) -> list[str]:
     try:
         cols = _columns(con, parquet_source(ds.path))
     except Exception as e:
-        raise DatasetError(f"{ds.name} ({ds.path}): not a readable Parquet file ({e})") from None
+        # DuckDB's message repeats the query (and the path) on further lines: keep its first line only
+        why = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        where = str(ds.path) if ds.name == str(ds.path) else f"{ds.name} ({ds.path})"
+        raise DatasetError(f"{where}: not a Parquet file ({why})") from None
     missing = [c for c in needed if c not in cols]
     if missing:
         raise DatasetError(f"{ds.name} ({ds.path}): missing column(s) {missing} (has {cols})")

@@ -21,7 +21,8 @@ import polars as pl
 
 from looptool import storage
 from looptool.config import check_choice
-from looptool.schema import EVENT, PARTS, SAMPLE, TRAIN, VERDICTS, Schema
+from looptool.consistency import check_probe, check_verdicts, unique_ids
+from looptool.schema import EVENT, PARTS, PROBE, SAMPLE, TRAIN, VERDICT, VERDICTS, Schema
 from looptool.stage import LoopConfig
 
 USED = Schema("pool_used", (SAMPLE.columns[0],))
@@ -74,6 +75,12 @@ class MergeConfig:
             raise ValueError("dataset_size must be >= 1")
         check_choice("hppl_rule", self.hppl_rule, ("top_fraction", "top_k", "threshold"))
         check_choice("overflow", self.overflow, ("proportional", "priority"))
+        if self.hppl_rule == "top_fraction" and not 0 <= self.hppl_value <= 1:
+            raise ValueError(f"hppl_value={self.hppl_value!r} must be a fraction in [0, 1] for hppl_rule top_fraction")
+        if self.hppl_rule == "top_k" and (self.hppl_value < 0 or self.hppl_value != int(self.hppl_value)):
+            raise ValueError(f"hppl_value={self.hppl_value!r} must be a whole number >= 0 for hppl_rule top_k")
+        if self.hppl_rule == "threshold" and self.hppl_value <= 0:
+            raise ValueError(f"hppl_value={self.hppl_value!r} must be a perplexity > 0 for hppl_rule threshold")
         bad = [v for v in self.error_seed_verdicts if v not in VERDICTS]
         if bad:
             raise ValueError(f"error_seed_verdicts: unknown verdict(s) {bad}; known: {list(VERDICTS)}")
@@ -103,7 +110,7 @@ def run_select(*, pool: str | Path, out: str | Path, used: str | Path, events: s
     """Stage select: D_1 = ``cfg.dataset_size`` pool samples (part ``seed_new``) to ``out``; records them as used
     (``used``); writes creation and selection events of the pool (``events``). Returns the metrics."""
     t0 = time.perf_counter()
-    storage.read_parquet(pool, SAMPLE)  # validate before selecting
+    unique_ids(storage.read_parquet(pool, SAMPLE), str(pool))  # validate before selecting
     con = storage.connect()
     src = f"SELECT {SAMPLE_COLS} FROM {storage.parquet_source(pool)}"
     d1 = storage.query(
@@ -170,15 +177,19 @@ def run_merge(
     t0 = time.perf_counter()
     inp, hppl, edde, static = inputs, loop.hppl, loop.edde, loop.static
     con = storage.connect()
+    frames = {}
     for name, path, schema in (
         ("d", inp.data, TRAIN),
-        ("p", inp.probe, None),
-        ("v", inp.verdicts, None),
+        ("p", inp.probe, PROBE),
+        ("v", inp.verdicts, VERDICT),
         ("e", inp.expansions, SAMPLE),
     ):
-        if schema is not None:
-            storage.read_parquet(path, schema)
+        frames[name] = storage.read_parquet(path, schema)
         con.execute(f"CREATE TEMP VIEW {name} AS SELECT * FROM {storage.parquet_source(path)}")
+    check_probe(frames["p"], frames["d"], str(inp.probe), str(inp.data))
+    check_verdicts(frames["v"], frames["p"], str(inp.verdicts), str(inp.probe))
+    unique_ids(frames["e"], str(inp.expansions))
+    unique_ids(storage.read_parquet(inp.pool, SAMPLE, deep=False), str(inp.pool))
     seed = cfg.seed + iteration
     key = _key(seed)
 
@@ -194,7 +205,7 @@ def run_merge(
                    d.label_rev + CASE WHEN v.verdict = 'LABEL_WRONG' AND v.new_label IS NOT NULL THEN 1 ELSE 0 END AS label_rev,
                    'error_seed' AS part, 1 AS _prio
             FROM d JOIN p USING (sample_id) LEFT JOIN v USING (sample_id)
-            WHERE NOT p.mastered AND coalesce(v.verdict, 'ABSTAIN') IN ({verdicts})
+            WHERE NOT p.mastered AND p.error IS NULL AND coalesce(v.verdict, 'ABSTAIN') IN ({verdicts})
         """
         ee = f"SELECT {SAMPLE_COLS}, 'expansion' AS part, 2 AS _prio FROM e" if edde else None
         hp = _hppl_sql(cfg) if hppl else None
@@ -236,7 +247,7 @@ def run_merge(
     storage.write_parquet(_events(con, inp, iteration, nxt), events, EVENT)
 
     parts = dict(nxt.group_by("part").len().iter_rows())
-    n_failed = storage.query("SELECT count(*) FROM p WHERE NOT mastered", con=con).item()
+    n_failed = storage.query("SELECT count(*) FROM p WHERE NOT mastered AND error IS NULL", con=con).item()
     n_mastered = storage.query("SELECT count(*) FROM p WHERE mastered", con=con).item()
     n_exp = storage.query("SELECT count(*) FROM e", con=con).item()
     metrics = {

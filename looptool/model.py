@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,6 +100,8 @@ def run_prepare_model(*, out: str | Path, cfg: ModelConfig) -> dict[str, Any]:
     elif cfg.gguf_file:
         gguf = Path(source) / cfg.gguf_file
     if gguf is not None:
+        if not gguf.is_file():
+            raise ModelNotFoundError(f"model {gguf}: no such GGUF file")
         model, tok = load_gguf(gguf, cfg.dtype)
         model.save_pretrained(out)
         tok.save_pretrained(out)
@@ -107,20 +110,74 @@ def run_prepare_model(*, out: str | Path, cfg: ModelConfig) -> dict[str, Any]:
         info = {"kind": "pointer", "source": str(Path(source).resolve()), "files": _fingerprint(Path(source))}
         (out / POINTER).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
     else:  # hub id: resolved by transformers at load time (needs network or a warm HF cache)
+        check_model_ref(source)
         info = {"kind": "pointer", "source": source}
         (out / POINTER).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
     return {k: v for k, v in info.items() if k != "files"}
 
 
+class ModelNotFoundError(FileNotFoundError):
+    """A model reference that names a local checkpoint which is not there (never looked up on the hub)."""
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else "model not found"
+
+
+_HUB_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")
+
+
+def looks_local(name: str) -> bool:
+    """Whether ``name`` reads as a path rather than a hub id: absolute, ``./``, ``../``, ``~``, a ``.gguf`` or
+    ``.safetensors`` file, more than one ``/``, or a first component that is a local folder or ``models``.
+
+    ``Qwen/Qwen3-8B`` and ``gpt2`` are hub ids; ``models/iter_9``, ``./ckpt`` and ``/nonexistent`` are paths.
+    """
+    s = str(name)
+    if s.startswith(("/", "./", "../", "~", "\\")) or s in (".", "..") or Path(s).is_absolute():
+        return True
+    if s.endswith((".gguf", ".safetensors")) or s.count("/") > 1 or "\\" in s:
+        return True
+    if not _HUB_ID.fullmatch(s):
+        return True  # not a valid hub id either: treat it as a path so the message says "no such folder"
+    first = s.split("/")[0]
+    return "/" in s and (first in ("models", "data") or Path(first).is_dir())
+
+
+def check_model_ref(name: str | Path) -> None:
+    """Raise :class:`ModelNotFoundError` when ``name`` is a local-looking path that does not exist, or an
+    existing folder that is no checkpoint; a hub id passes (transformers resolves it)."""
+    p = Path(str(name)).expanduser()
+    if p.is_dir():
+        marks = ("config.json", POINTER, "adapter_config.json", "tokenizer_config.json", "tokenizer.json")
+        if not any((p / f).exists() for f in marks) and not any(p.glob("*.gguf")):
+            raise ModelNotFoundError(
+                f"model {name}: folder exists but is no checkpoint (expected config.json or {POINTER}; "
+                "a models/iter_j folder appears after `dvc repro` or `dvc pull`)"
+            )
+        return
+    if p.exists():
+        return
+    if looks_local(str(name)):
+        raise ModelNotFoundError(
+            f"model {name}: no such folder (expected a checkpoint folder with config.json, e.g. models/iter_1; "
+            "a local path is never looked up on the model hub)"
+        )
+
+
 def resolve_model(path: str | Path) -> str:
     """The loadable model for a checkpoint path: follows a ``looptool-model.json`` pointer; an adapter-only
-    folder (``train.save: adapter``) becomes its merged checkpoint (:mod:`looptool.train.adapter`)."""
+    folder (``train.save: adapter``) becomes its merged checkpoint (:func:`merged_adapter`).
+
+    A local-looking path that is missing raises :class:`ModelNotFoundError` here, before transformers could
+    take it for a hub id and wait for the network.
+    """
     p = Path(path)
     pointer = p / POINTER
     if pointer.exists():
         return json.loads(pointer.read_text())["source"]
     if (p / "adapter_config.json").is_file() and not (p / "config.json").is_file():
         return merged_adapter(p)  # train.save: adapter
+    check_model_ref(path)
     return str(p)
 
 

@@ -17,6 +17,8 @@ import polars as pl
 
 from looptool import storage
 from looptool.calls import call_format_of, parse_as
+from looptool.config import ConfigError
+from looptool.consistency import unique_ids
 from looptool.llm.base import Backend, Request, Sampling
 from looptool.match import tool_match
 from looptool.schema import PROBE, TRAIN, frame
@@ -40,6 +42,8 @@ class ProbeConfig:
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:
             raise ValueError("max_new_tokens must be >= 1")
+        if self.limit is not None and self.limit < 1:
+            raise ValueError(f"limit={self.limit!r} must be >= 1 or null")
         from looptool.calls import CALL_FORMATS
 
         if self.call_format not in (*CALL_FORMATS, "template"):
@@ -65,14 +69,14 @@ def probe(df: pl.DataFrame, backend: Backend, cfg: ProbeConfig, iteration: int) 
         fmt = call_format_of(getattr(backend, "tokenizer", None))
     rows = []
     for (sid, tools, label), comp in zip(df.select("sample_id", "tools", "label").iter_rows(), completions):
-        parsed = parse_as(comp.text, fmt) if comp.ok else None
+        parsed = parse_as(comp.text, fmt) if comp.ok else None  # a backend error is no answer: neither mastered nor failed
         rows.append(
             {
                 "sample_id": sid,
                 "iteration": iteration,
-                "prediction": comp.text,
+                "prediction": comp.text if comp.ok else "",
                 "calls": parsed.label() if parsed is not None else None,
-                "parse_error": (parsed.error if parsed is not None else "no output"),
+                "parse_error": parsed.error if parsed is not None else None,
                 "mastered": bool(parsed is not None and tool_match(parsed, label, tools)),
                 "ppl": comp.ppl,
                 "n_tokens": len(comp.token_ids),
@@ -103,6 +107,7 @@ def probe_metrics(probed: pl.DataFrame, data: pl.DataFrame, seconds: float, cach
         "mastered_by_pattern": per_pattern,
         "mastered_by_part": per_part,
         "parse_errors": int(probed["parse_error"].is_not_null().sum()),
+        "unprobed": int(probed["error"].is_not_null().sum()),
         "backend_errors": int(probed["error"].is_not_null().sum()),
         "ppl_mastered_mean": round(float(mastered["ppl"].mean()), 4) if mastered.height and mastered["ppl"].null_count() < mastered.height else None,
         "ppl_mastered_max": round(float(mastered["ppl"].max()), 4) if mastered.height and mastered["ppl"].null_count() < mastered.height else None,
@@ -116,7 +121,13 @@ def run_probe(*, data: str | Path, out: str | Path, cfg: ProbeConfig, iteration:
     """Stage probe@j: greedy-decode D_j (``data``) with model_j (``backend``), write PROBE rows to ``out``;
     returns the metrics."""
     t0 = time.perf_counter()
+    if cfg.limit is not None:  # the next stages need every sample of D_j probed
+        raise ConfigError(
+            f"probe.limit: got {cfg.limit!r}, expected null in a pipeline run (verify and merge need every sample "
+            "of D_j probed; use looptool.probe.probe() with a limit for debugging)"
+        )
     rows = storage.read_parquet(data, TRAIN)
+    unique_ids(rows, str(data))
     probed = probe(rows, backend, cfg, iteration)
     storage.write_parquet(probed, out, PROBE)
     return {"iteration": iteration, **probe_metrics(probed, rows, time.perf_counter() - t0, backend.stats())}

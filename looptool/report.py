@@ -9,7 +9,9 @@ not configured): ``metrics/eval/iter_j.json`` (j = 0 is the warm-up model, befor
 * ``metrics/loop.json``: ``{"iterations": [{"iteration": j, "eval": ..., "train": ..., ...}], ...}``;
 * plot data (JSON lists of rows, ``x = iteration``) read by the ``plots:`` section of dvc.yaml:
   ``accuracy.json`` (headline accuracy per benchmark), ``verdicts.json`` (the judge's verdict counts),
-  ``data_mix.json`` (the parts of D_j as fractions: Seed-new, error seeds, expansions, high-PPL);
+  ``data_mix.json`` (the parts of D_j as fractions: Seed-new, error seeds, expansions, high-PPL),
+  ``train_curve.json`` (per optimizer step: GRPO reward and zero-advantage fraction, or the SFT loss, at
+  ``x = iteration - 1 + step / steps``, so training curves share the iteration axis of every other chart);
 * ``reports/loop.html``: tables and matplotlib charts embedded as base64 PNG, one file to open.
 """
 
@@ -25,12 +27,17 @@ from typing import Any
 
 from looptool import storage
 from looptool.schema import PARTS, VERDICTS
+from looptool.stats import add_ci, wilson
 
 STAGES = ("train", "probe", "verify", "expand", "merge")
-ACCURACY_KEYS = ("heldout", "bfcl_overall", "bfcl_non_live", "bfcl_live", "acebench_normal", "acebench_special")
+ACCURACY_KEYS = ("heldout", "bfcl_overall", "bfcl_single_turn", "bfcl_non_live", "bfcl_live", "bfcl_multi_turn",
+                 "acebench_overall", "acebench_normal", "acebench_special")
 ACCURACY_LABELS = {
     "heldout": "held-out (ToolMatch)",
-    "bfcl_overall": "BFCL single-turn overall",
+    "bfcl_overall": "BFCL overall (v3)",
+    "bfcl_single_turn": "BFCL single-turn overall",
+    "bfcl_multi_turn": "BFCL multi-turn",
+    "acebench_overall": "ACEBench overall",
     "bfcl_non_live": "BFCL non-live",
     "bfcl_live": "BFCL live",
     "acebench_normal": "ACEBench normal",
@@ -65,8 +72,9 @@ def collect(metrics_dir: str | Path, iterations: Iterable[int | str]) -> dict[st
                 row[stage] = m
         rows.append(row)
     setup = {name: m for name in ("seed", "warmup") if (m := _read(root / f"{name}.json")) is not None}
-    # no wall-clock timestamp: metrics/loop.json is git-tracked and must not change when nothing else did
-    return {"setup": setup, "iterations": rows}
+    # no wall-clock timestamp: metrics/loop.json is git-tracked and must not change when nothing else did;
+    # every {accuracy, correct, n} gets its Wilson 95% interval (ci95), including metrics written before stats existed
+    return {"setup": setup, "iterations": add_ci(rows)}
 
 
 def _summary(ev: dict[str, Any]) -> dict[str, Any]:
@@ -77,14 +85,44 @@ def _summary(ev: dict[str, Any]) -> dict[str, Any]:
     return summary_of(ev)
 
 
+def _heldout_ci(ev: dict[str, Any]) -> tuple[float | None, float | None, int | None]:
+    h = ev.get("heldout") or {}
+    if not isinstance(h.get("n"), int) or not h["n"] or not isinstance(h.get("correct"), int):
+        return None, None, None
+    lo, hi = h.get("ci95") or wilson(h["correct"], h["n"])
+    return lo, hi, h["n"]
+
+
+def train_curve(loop: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per logged optimizer step of every iteration's training, at ``x = j - 1 + step / steps``."""
+    out = []
+    for row in loop["iterations"]:
+        tr, j = row.get("train"), row["iteration"]
+        if not tr or not tr.get("series"):
+            continue
+        steps = max(int(tr.get("steps") or 0), max(int(r.get("step") or 0) for r in tr["series"]), 1)
+        for r in tr["series"]:
+            out.append({
+                "x": round(j - 1 + int(r.get("step") or 0) / steps, 4),
+                "iteration": j,
+                "step": r.get("step"),
+                "reward": r.get("reward"),
+                "zero_std_frac": r.get("zero_std_frac"),
+                "loss": r.get("loss"),
+            })
+    return out
+
+
 def plot_rows(loop: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
-    """Rows of the three plot files (missing figures are null)."""
+    """Rows of the plot files (missing figures are null)."""
     accuracy, verdicts, mix = [], [], []
     for row in loop["iterations"]:
         j = row["iteration"]
         if "eval" in row:
             s = _summary(row["eval"])
-            accuracy.append({"iteration": j, **{k: s.get(k) for k in ACCURACY_KEYS}})
+            lo, hi, n = _heldout_ci(row["eval"])
+            accuracy.append({"iteration": j, **{k: s.get(k) for k in ACCURACY_KEYS},
+                             "heldout_ci95_lo": lo, "heldout_ci95_hi": hi, "heldout_n": n})
         if "verify" in row:
             counts = row["verify"].get("verdicts") or {}
             verdicts.append({"iteration": j, **{k: int(counts.get(k, 0)) for k in VERDICTS}})
@@ -96,7 +134,7 @@ def plot_rows(loop: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     if mix and not any(r["iteration"] == 1 for r in mix):
         # D_1 is a sample of the seed pool: all Seed-new by construction (stage select).
         mix.insert(0, {"iteration": 1, "seed_new": 1.0, "error_seed": 0.0, "expansion": 0.0, "high_ppl": 0.0})
-    return {"accuracy": accuracy, "verdicts": verdicts, "data_mix": mix}
+    return {"accuracy": accuracy, "verdicts": verdicts, "data_mix": mix, "train_curve": train_curve(loop)}
 
 
 def write_plot_data(rows: dict[str, list[dict[str, Any]]], plots_dir: str | Path) -> dict[str, Path]:
@@ -130,15 +168,31 @@ def charts(rows: dict[str, list[dict[str, Any]]], loop: dict[str, Any]) -> dict[
 
     out: dict[str, str] = {}
     acc = rows["accuracy"]
+    # one x axis for every chart: iterations 0 (warm-up model) .. the last one anything was measured for
+    xs_all = [r["iteration"] for name in ("accuracy", "verdicts", "data_mix") for r in rows[name]]
+    xs_all += [r["iteration"] for r in rows.get("train_curve", [])]
+    ticks = list(range(0, max(xs_all, default=0) + 1))
+
+    def axis(ax: Any) -> None:
+        ax.set_xticks(ticks)
+        ax.set_xlim(-0.5, ticks[-1] + 0.5)
+        ax.set_xlabel("iteration (0 = warm-up model)")
+
     if acc:
         fig, ax = plt.subplots(figsize=(7.5, 4))
         for k in ACCURACY_KEYS:
             pts = [(r["iteration"], r[k]) for r in acc if r.get(k) is not None]
-            if pts:
+            if not pts:
+                continue
+            if k == "heldout" and all(r.get("heldout_ci95_lo") is not None for r in acc if r.get(k) is not None):
+                ci = [(r["heldout_ci95_lo"], r["heldout_ci95_hi"]) for r in acc if r.get(k) is not None]
+                err = [[p[1] - c[0] for p, c in zip(pts, ci, strict=True)], [c[1] - p[1] for p, c in zip(pts, ci, strict=True)]]
+                ax.errorbar([p[0] for p in pts], [p[1] for p in pts], yerr=err, marker="o", capsize=4,
+                            label=ACCURACY_LABELS[k] + " (95% CI)")
+            else:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=ACCURACY_LABELS[k])
-        ax.set_xlabel("iteration (0 = warm-up model)")
         ax.set_ylabel("accuracy")
-        ax.set_xticks(sorted({r["iteration"] for r in acc}))
+        axis(ax)
         ax.set_ylim(-0.02, 1.02)
         ax.grid(alpha=0.3)
         ax.set_title("Accuracy per iteration")
@@ -159,8 +213,7 @@ def charts(rows: dict[str, list[dict[str, Any]]], loop: dict[str, Any]) -> dict[
             vals = [float(r.get(k) or 0) for r in data]
             ax.bar(xs, vals, bottom=bottom, label=labels[k], width=0.6)
             bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
-        ax.set_xticks(xs)
-        ax.set_xlabel("iteration")
+        axis(ax)
         ax.set_ylabel(ylabel)
         ax.set_title(title)
         ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1))
@@ -170,14 +223,28 @@ def charts(rows: dict[str, list[dict[str, Any]]], loop: dict[str, Any]) -> dict[
     if probe:
         fig, ax = plt.subplots(figsize=(7.5, 3.2))
         ax.plot([j for j, _ in probe], [p.get("mastered_rate") for _, p in probe], marker="o", label="mastered (D_j)")
-        ax.set_xticks([j for j, _ in probe])
+        axis(ax)
         ax.set_ylim(-0.02, 1.02)
-        ax.set_xlabel("iteration")
         ax.set_ylabel("fraction of D_j")
         ax.set_title("Greedy capability probing: mastered samples")
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
         out["probe"] = _png(fig)
+    curve = rows.get("train_curve") or []
+    if curve:
+        fig, ax = plt.subplots(figsize=(7.5, 3.6))
+        for key, label in (("reward", "GRPO reward"), ("zero_std_frac", "zero-advantage fraction"), ("loss", "SFT loss")):
+            if key == "loss" and any(r.get("reward") is not None for r in curve):
+                continue  # GRPO's loss is not comparable across steps; its reward and signal are shown
+            pts = [(r["x"], r[key]) for r in curve if r.get(key) is not None]
+            if pts:
+                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker=".", label=label)
+        axis(ax)
+        ax.set_title("Training per optimizer step (iteration j spans x = j-1 .. j)")
+        ax.grid(alpha=0.3)
+        if ax.get_legend_handles_labels()[0]:
+            ax.legend(fontsize=8)
+        out["train_curve"] = _png(fig)
     return out
 
 
@@ -219,6 +286,20 @@ def _category_table(loop: dict[str, Any], bench: str) -> str:
     return _table(["category", *[f"iter {j}" for j, _ in evals], "entries"], rows)
 
 
+def _skipped_line(iterations: list[dict[str, Any]]) -> str:
+    """Under the headline table: the benchmarks the latest evaluation did not run, and why."""
+    from looptool.evaluate import skipped_of
+
+    evals = [r["eval"] for r in iterations if r.get("eval")]
+    if not evals:
+        return ""
+    skipped = skipped_of(evals[-1])
+    if not skipped:
+        return ""
+    items = "".join(f"<li><b>{html.escape(k)}</b> not evaluated: {html.escape(v)}</li>" for k, v in skipped.items())
+    return f"<ul class='notes'>{items}</ul>"
+
+
 def _notes(loop: dict[str, Any]) -> list[str]:
     notes = []
     for r in loop["iterations"]:
@@ -258,29 +339,40 @@ def render_html(loop: dict[str, Any], rows: dict[str, list[dict[str, Any]]], png
         if len(r) == 1:  # nothing measured for this iteration yet
             continue
         s = _summary(r["eval"]) if "eval" in r else {}
+        lo, hi, n = _heldout_ci(r["eval"]) if "eval" in r else (None, None, None)
+        held = f"{s['heldout']:.3f} [{lo:.3f}, {hi:.3f}] n={n}" if s.get("heldout") is not None and n else s.get("heldout")
         probe, train, verify, merge = (r.get(k) or {} for k in ("probe", "train", "verify", "merge"))
         head_rows.append([
             r["iteration"],
-            *[s.get(k) for k in ACCURACY_KEYS],
+            held,
+            *[s.get(k) for k in ACCURACY_KEYS[1:]],
             train.get("reward_last"),
             probe.get("mastered_rate"),
             (verify.get("verdicts") or {}).get("LABEL_WRONG"),
             merge.get("size"),
         ])
     headline = _table(
-        ["iteration", *[ACCURACY_LABELS[k] for k in ACCURACY_KEYS], "train reward (last)", "probe mastered",
+        ["iteration", ACCURACY_LABELS["heldout"] + " [95% CI] n", *[ACCURACY_LABELS[k] for k in ACCURACY_KEYS[1:]],
+         "train reward (last)", "probe mastered",
          "relabeled (LABEL_WRONG)", "|D_j+1|"],
         head_rows,
     )
+    headline += _skipped_line(its)
     imgs = "".join(
         f'<div><img alt="{html.escape(k)}" src="data:image/png;base64,{v}"></div>' for k, v in pngs.items()
     )
     mix = _table(["dataset", *[PART_LABELS[k] for k in PARTS]],
                  [[f"D_{r['iteration']}", *[r.get(k) for k in PARTS]] for r in rows["data_mix"]])
     verd = _table(["iteration", *VERDICTS], [[r["iteration"], *[r[k] for k in VERDICTS]] for r in rows["verdicts"]])
+    notes = _notes(loop)
     sections = [
         "<h1>LoopTool: the loop at a glance</h1><p class='muted'>"
-        "Iteration 0 is the warm-up model before any loop iteration.</p>",
+        "Iteration 0 is the warm-up model before any loop iteration. Intervals are Wilson 95% intervals of one "
+        "proportion; a difference between two iterations needs a paired interval (bench/efficacy.py).</p>",
+    ]
+    if notes:  # read before the figures, not below them
+        sections.append("<ul class='notes'>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
+    sections += [
         "<h2>Headline figures</h2>" + headline,
         f"<h2>Charts</h2><div class='charts'>{imgs or '<p>No metrics yet.</p>'}</div>",
     ]
@@ -299,9 +391,6 @@ def render_html(loop: dict[str, Any], rows: dict[str, list[dict[str, Any]]], png
             ["pattern", *[f"iter {j}" for j, _ in hp]],
             [[p, *[((bp or {}).get(p) or {}).get("accuracy") for _, bp in hp]] for p in pats],
         ))
-    notes = _notes(loop)
-    if notes:
-        sections.append("<h2>Notes</h2><ul class='notes'>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")
     body = "\n".join(sections)
     return f"<!doctype html><html><head><meta charset='utf-8'><title>LoopTool report</title><style>{_CSS}</style></head><body>{body}</body></html>\n"
 

@@ -129,6 +129,11 @@ class Schema:
         casts = []
         for col in self.columns:
             s = df.get_column(col.name)
+            if s.dtype.is_float() and col.dtype.is_integer():  # a cast would truncate 0.5 to 0
+                frac = s.is_not_null() & ((s != s.floor()) | s.is_nan() | s.is_infinite())
+                if frac.any():
+                    row = int(frac.arg_max())
+                    raise SchemaError(f"{where}: row {row} column '{col.name}': {s[row]!r} is not a whole number")
             if s.dtype != col.dtype:
                 try:
                     s = s.cast(col.dtype, strict=True)
@@ -171,9 +176,11 @@ def _check_json_column(s: pl.Series, col: Column, where: str) -> None:
         if text is None:
             continue
         try:
-            value = json.loads(text)
-        except (TypeError, json.JSONDecodeError) as e:
-            raise SchemaError(f"{where}: row {row} column '{col.name}': not valid JSON ({e})") from None
+            value = jsonutil.safe_loads(text)
+        except jsonutil.DepthError as e:
+            raise SchemaError(f"{where}: row {row} column '{col.name}': JSON {e}") from None
+        except (TypeError, json.JSONDecodeError, RecursionError) as e:
+            raise SchemaError(f"{where}: row {row} column '{col.name}': not valid JSON ({type(e).__name__}: {e})") from None
         msg = col.json(value)
         if msg:
             raise SchemaError(f"{where}: row {row} column '{col.name}': {msg}")

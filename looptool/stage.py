@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from looptool.config import ConfigError, from_dict, load_params, section
+from looptool.config import ConfigError, check_fields, from_dict, load_params, section
 
 if TYPE_CHECKING:
     from looptool.llm import Backend, BackendConfig
@@ -97,6 +97,7 @@ def section_config(
         _check_item(item, key)
         over = section(item, name, None)
         if over:
+            check_fields(cls, over, f"{params_path}:iterations.{key}.{name}")  # name the override's own key
             data = deep_merge(data, over)
             where += f" (with iterations.{key}.{name})"
     return from_dict(cls, data, where)

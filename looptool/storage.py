@@ -16,6 +16,7 @@ from typing import Any
 
 import polars as pl
 
+from looptool.outputs import clean_stale_tmp
 from looptool.schema import Schema, SchemaError
 
 
@@ -23,6 +24,7 @@ def temp_path(path: Path) -> Path:
     """A new empty temporary file next to ``path`` (same folder, so the final rename is atomic); parent
     folders are created (DVC removes outputs before a stage runs, folders included)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_tmp(path)  # left by a killed earlier write
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     os.close(fd)
     return Path(tmp)

@@ -10,7 +10,9 @@ A cascade, cheapest first:
    side invents values the conversation does not contain, that side is wrong (decided by rule only when no judge is configured and ``verify.grounding_rule``; otherwise it is
    recorded as evidence and the judge decides);
 3. the LLM judge (``backends.judge``): both candidates in a random order, ``verify.votes`` votes, a strict
-   majority of all votes decides (one judge meets it with one vote); unparseable or split -> ABSTAIN.
+   majority of all votes decides (one judge meets it with one vote); unparseable or split -> ABSTAIN. With
+   ``verify.judge_mode: likelihood`` the judge generates nothing: each vote is the most likely of the four verdict
+   replies under the backend's ``score`` (for small local judges that cannot write the JSON verdict).
 
 Never relabel on doubt: LABEL_WRONG, and only LABEL_WRONG, replaces the label with the prediction.
 """
@@ -30,9 +32,10 @@ import polars as pl
 from looptool import storage
 from looptool.calls import tool_index, validate_calls
 from looptool.checks import ungrounded_arguments  # the seed verification's own grounding rule
-from looptool.llm.base import Backend, Request, Sampling
+from looptool.consistency import check_probe, failed_ids
+from looptool.llm.base import Backend, Completion, Request, Sampling
 from looptool.match import tool_match
-from looptool.prompts.judge import judge_messages, parse_judge
+from looptool.prompts.judge import JUDGE_VERDICTS, VERDICT_SCHEMA, judge_messages, parse_judge
 from looptool.schema import NOISE_TRUTH, PROBE, TRAIN, VERDICT, VERDICTS, frame
 
 
@@ -50,11 +53,21 @@ class VerifyConfig:
     """Without a judge, decide one-sided grounding evidence by rule (else such samples abstain)."""
     seed: int = 0
     """Seed of the candidate order (the iteration number is added)."""
+    judge_mode: str = "generate"
+    """How the judge answers: ``generate`` (it writes its analysis and a JSON verdict, read strictly) or
+    ``likelihood`` (no generation: the four verdicts are scored as the reply ``{"verdict": "..."}`` through the
+    backend's ``score`` and the most likely one is the vote; for a local judge that cannot follow the output
+    format, e.g. a small in-process model; the transformers and vllm backends score, a server does not). With
+    ``likelihood`` several votes differ by their candidate order only, so no temperature is needed."""
 
     def __post_init__(self) -> None:
         if self.votes < 1:
             raise ValueError("votes must be >= 1")
-        if self.votes > 1 and self.judge_temperature == 0:
+        if self.judge_temperature < 0 or self.max_new_tokens < 1:
+            raise ValueError("judge_temperature must be >= 0 and max_new_tokens >= 1")
+        if self.judge_mode not in ("generate", "likelihood"):
+            raise ValueError(f"judge_mode={self.judge_mode!r} must be generate or likelihood")
+        if self.votes > 1 and self.judge_temperature == 0 and self.judge_mode == "generate":
             raise ValueError("votes > 1 needs judge_temperature > 0 (greedy votes are all the same)")
 
 
@@ -156,7 +169,7 @@ def judge_requests(
         pred_pos = rng.choice((1, 2))
         cands = [(pred, pred_text), (label, reply)] if pred_pos == 1 else [(label, reply), (pred, pred_text)]
         msgs = judge_messages(tools, messages, cands[0][0], cands[1][0], cands[0][1], cands[1][1])
-        out.append((Request.chat(msgs, key=f"{sid}:{vote}"), pred_pos))
+        out.append((Request.chat(msgs, key=f"{sid}:{vote}", json_schema=VERDICT_SCHEMA), pred_pos))
     return out
 
 
@@ -169,7 +182,7 @@ def verify(
     enabled: bool = True,
 ) -> pl.DataFrame:
     """A verdict for every failed sample of D_j (VERDICT rows)."""
-    failed = probed.filter(~pl.col("mastered")).join(data, on="sample_id", how="inner")
+    failed = probed.filter(~pl.col("mastered") & pl.col("error").is_null()).join(data, on="sample_id", how="inner")
     rows: list[dict[str, Any]] = []
     pending: list[tuple[dict[str, Any], list[tuple[Request, int]], str]] = []
     for r in failed.iter_rows(named=True):
@@ -194,8 +207,11 @@ def verify(
 
     if pending:
         flat = [req for _, reqs, _ in pending for req, _ in reqs]
-        sampling = Sampling(max_new_tokens=cfg.max_new_tokens, temperature=cfg.judge_temperature, seed=cfg.seed + iteration)
-        comps = judge.generate(flat, sampling)
+        if cfg.judge_mode == "likelihood":
+            comps = likelihood_verdicts(judge, flat)
+        else:
+            sampling = Sampling(max_new_tokens=cfg.max_new_tokens, temperature=cfg.judge_temperature, seed=cfg.seed + iteration)
+            comps = judge.generate(flat, sampling)
         k = 0
         for base, reqs, evidence in pending:
             votes, mapped = [], []
@@ -224,6 +240,32 @@ def verify(
                     why += f" [rule evidence: {evidence}]"
                 rows.append(_row(base, Decision(winner, "llm", why, votes), pred))
     return frame(rows, VERDICT) if rows else VERDICT.empty()
+
+
+def verdict_reply(verdict: str) -> str:
+    """The reply text whose likelihood stands for ``verdict`` (``judge_mode: likelihood``)."""
+    return json.dumps({"verdict": verdict})
+
+
+def likelihood_verdicts(judge: Backend, requests: list[Request]) -> list[Completion]:
+    """For each judge request, the verdict whose reply (:func:`verdict_reply`) has the highest total
+    log-probability under ``judge`` (one ``score`` call for all requests x 4 verdicts), as a
+    :class:`Completion` whose text is that reply, so it is read like a generated verdict. A request whose
+    scoring failed gives the error."""
+    options = list(JUDGE_VERDICTS)
+    texts = [verdict_reply(v) for v in options]
+    scored = judge.score([r for r in requests for _ in options], texts * len(requests))
+    out = []
+    for i in range(len(requests)):
+        group = scored[i * len(options) : (i + 1) * len(options)]
+        bad = next((c for c in group if not c.ok or not c.logprobs), None)
+        if bad is not None:
+            out.append(Completion(error=bad.error or "judge returned no log-probabilities"))
+            continue
+        totals = [sum(c.logprobs) for c in group]
+        best = max(range(len(options)), key=lambda j: totals[j])
+        out.append(Completion(text=verdict_reply(options[best]), logprobs=[totals[best]]))
+    return out
 
 
 def _row(base: dict[str, Any], d: Decision, pred: list[dict[str, Any]] | None) -> dict[str, Any]:
@@ -292,6 +334,7 @@ def run_verify(
     t0 = time.perf_counter()
     rows = storage.read_parquet(data, TRAIN)
     probed = storage.read_parquet(probe, PROBE)
+    check_probe(probed, rows, str(probe), str(data))
     verdicts = verify(rows, probed, cfg, iteration, judge, enabled)
     storage.write_parquet(verdicts, out, VERDICT)
     extra: dict[str, Any] = {"iteration": iteration, "judge": judge.identity() if judge is not None else None, "enabled": enabled}
@@ -299,7 +342,7 @@ def run_verify(
         extra["cache"] = judge.stats()
     if noise_truth and Path(noise_truth).exists():
         extra["noise_recovery"] = recovery(rows, probed, verdicts, storage.read_parquet(noise_truth, NOISE_TRUTH))
-    return verify_metrics(verdicts, int((~probed["mastered"]).sum()), time.perf_counter() - t0, extra)
+    return verify_metrics(verdicts, len(failed_ids(probed)), time.perf_counter() - t0, extra)
 
 
 __all__ = ["VerifyConfig", "verify", "run_verify", "rule_decision", "recovery", "majority", "map_verdict"]

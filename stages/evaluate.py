@@ -1,5 +1,6 @@
 """DVC stages ``evaluate_base`` and ``evaluate@j``: score model_j on the held-out split, BFCL and ACEBench
-(params: ``eval`` with ``iterations.<j>.eval``, and ``backends.student``). ``looptool eval`` runs the same
+(params: ``eval`` with ``iterations.<j>.eval``, ``backends.student``, and ``backends.user`` for ACEBench's
+agent_multi_turn). ``looptool eval`` runs the same
 :func:`looptool.evaluate.run_evaluate` outside the pipeline."""
 
 from __future__ import annotations
@@ -27,12 +28,21 @@ def main(params_path: str, iteration: int, model: str, heldout: str | None, metr
     key = iteration if iteration > 0 else None
     cfg = section_config(EvalConfig, "eval", params_path, key=key)
     student = section_config(BackendConfig, "backends.student", params_path, key=key)
-    with opened_backend(student, model=model) as backend:
-        m = run_evaluate(model=model, heldout=heldout, results=results, cfg=cfg, iteration=iteration, backend=backend)
+    user_cfg = section_config(BackendConfig, "backends.user", params_path, key=key)  # ACEBench agent's user
+    needs_user = user_cfg.enabled and "agent_multi_turn" in cfg.acebench_categories
+    with (
+        opened_backend(student, model=model) as backend,
+        opened_backend(user_cfg if needs_user else None) as user,
+    ):
+        m = run_evaluate(
+            model=model, heldout=heldout, results=results, cfg=cfg, iteration=iteration, backend=backend, user=user
+        )
     write_json(m, metrics)
     shown = ", ".join(f"{k} {v:.3f}" for k, v in m["summary"].items() if v is not None) or "nothing evaluated"
     click.echo(f"evaluate@{iteration}: {shown} ({m['run']['prompts']} prompts, {m['run']['seconds']} s)")
 
 
 if __name__ == "__main__":
-    main()
+    from looptool.guard import run_stage
+
+    run_stage(main)

@@ -6,4 +6,6 @@ The stage is ``looptool prepare-model`` itself (same options, same function), so
 from looptool.commands.model import prepare_model_cmd as main
 
 if __name__ == "__main__":
-    main()
+    from looptool.guard import run_stage
+
+    run_stage(main)

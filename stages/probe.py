@@ -24,4 +24,6 @@ def main(params_path: str, iteration: int, model: str, data: str, out: str, metr
 
 
 if __name__ == "__main__":
-    main()
+    from looptool.guard import run_stage
+
+    run_stage(main)

@@ -41,4 +41,6 @@ def main(params_path: str, out_dir: str, metrics_path: str) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    from looptool.guard import run_stage
+
+    run_stage(main)

@@ -24,4 +24,6 @@ def main(params_path: str, pool: str, out: str, used: str, events: str, metrics:
 
 
 if __name__ == "__main__":
-    main()
+    from looptool.guard import run_stage
+
+    run_stage(main)

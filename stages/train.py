@@ -26,7 +26,7 @@ import click
 def main(
     key: str, model_path: str, data_path: str, out_dir: str, metrics_path: str, params_path: str
 ) -> None:
-    """Train model_j with GRPO and the ToolMatch reward."""
+    """Train model_j: GRPO with the ToolMatch reward (``train.method: grpo``) or SFT on D_j's labels (``sft``)."""
     from looptool.config import load_params
     from looptool.stage import is_main_process, iteration, section_config
     from looptool.storage import write_json
@@ -41,6 +41,17 @@ def main(
 
     if should_launch(cfg):  # train.launcher: run this script again under accelerate launch
         raise SystemExit(relaunch(cfg, __file__, sys.argv[1:]))
+    if cfg.method == "sft":
+        from looptool.train.sft import train_sft
+
+        m = train_sft(cfg, model_path, data_path, out_dir, iteration=it.key, seed=it.seed)
+        if is_main_process():  # under accelerate launch, one process writes the metrics
+            write_json(m, metrics_path)
+        click.echo(
+            f"train@{key} (sft): {m['steps']} steps on {m['samples']} rows, loss {m['loss_first']} -> "
+            f"{m['loss_last']}, {m['wall_s']} s -> {out_dir}"
+        )
+        return
     m = train_grpo(cfg, model_path, data_path, out_dir, iteration=it.key, seed=it.seed)
     if is_main_process():  # under accelerate launch, one process writes the metrics
         write_json(m, metrics_path)
@@ -51,4 +62,6 @@ def main(
 
 
 if __name__ == "__main__":
-    main()
+    from looptool.guard import run_stage
+
+    run_stage(main)

@@ -172,6 +172,16 @@ def test_case_count():
     assert len(CASES) >= 30
 
 
+def test_python_style_calls_accept_json_literals():
+    from looptool.calls import parse
+
+    got = parse('[f(flag=true, x=null, y=[false, {"a": true}])]')
+    assert got.ok and got.calls[0].arguments == {"flag": True, "x": None, "y": [False, {"a": True}]}
+    assert parse("f(a=false)").calls[0].arguments == {"a": False}
+    assert not parse("[f(flag=truth)]").ok  # other names are still not literals
+    assert not parse("[f(flag=__import__('os'))]").ok
+
+
 # --- other model families' tool-call formats ---------------------------------------------------------------
 
 

@@ -138,8 +138,9 @@ def test_category_files_v3_and_v4_names(benchmarks_dir, tmp_path):
     with pytest.raises(FileNotFoundError):
         bfcl.load_category(tmp_path, "multiple")
     assert bfcl.iter_categories(["simple_python", "live_simple", "simple"]) == ["simple", "live_simple"]
+    assert bfcl.iter_categories(["multi_turn", "simple"]) == [*bfcl.MULTI_TURN, "simple"]
     with pytest.raises(ValueError):
-        bfcl.iter_categories(["multi_turn_base"])
+        bfcl.iter_categories(["web_search"])
 
 
 class ScriptedBackend(Backend):
@@ -238,7 +239,9 @@ def test_evaluate_scores_gold_and_wrong_answers(benchmarks_dir, tmp_path):
     assert h["by_pattern"] == {"irrelevant": {"accuracy": 1.0, "n": 1, "correct": 1},
                                "single": {"accuracy": 0.5, "n": 2, "correct": 1}}
     assert metrics["summary"]["heldout"] == h["accuracy"]
-    assert metrics["summary"]["bfcl_overall"] == metrics["bfcl"]["overall_single_turn"]
+    assert metrics["summary"]["bfcl_single_turn"] == metrics["bfcl"]["overall_single_turn"]
+    # no multi-turn category: no v3 overall, labelled single-turn only
+    assert metrics["summary"]["bfcl_overall"] is None and metrics["bfcl"]["overall_kind"] == "single-turn only"
     assert metrics["run"]["prompts"] == results.height == len(backend.seen)
 
     wrong = ScriptedBackend({}, default='<tool_call>{"name": "nope", "arguments": {}}</tool_call>')
@@ -249,10 +252,10 @@ def test_evaluate_scores_gold_and_wrong_answers(benchmarks_dir, tmp_path):
 
 
 def test_evaluate_without_benchmark_data_skips_with_a_note(tmp_path):
-    cfg = EvalConfig(bfcl_dir=str(tmp_path / "nope"), acebench_dir=None, limit=2)
+    cfg = EvalConfig(bfcl_dir=None, acebench_dir=None, limit=2)
     metrics, results = evaluate(ScriptedBackend({}), cfg, str(tmp_path / "missing.parquet"))
     assert results.height == 0
-    assert "not found" in metrics["bfcl"]["skipped"]
+    assert "eval.bfcl_dir is null" in metrics["bfcl"]["skipped"]
     assert "no acebench data folder" in metrics["acebench"]["skipped"]
     assert "skipped" in metrics["heldout"]
     assert all(v is None for v in metrics["summary"].values())
@@ -276,3 +279,48 @@ def test_heldout_limit_takes_a_fixed_subset(tmp_path):
     assert two.height == 2 and set(two["sample_id"]) <= set(full["sample_id"])
     assert held.load(path, 2)["sample_id"].to_list() == two["sample_id"].to_list()
     assert held.load(path, 10).height == 3
+
+
+def test_a_named_data_folder_must_exist(tmp_path):
+    for cfg in (EvalConfig(bfcl_dir=str(tmp_path / "nope"), acebench_dir=None),
+                EvalConfig(bfcl_dir=None, acebench_dir=str(tmp_path / "nope"))):
+        with pytest.raises(FileNotFoundError, match="eval.(bfcl|acebench)_dir: data folder .*nope not found"):
+            evaluate(ScriptedBackend({}), cfg, None)
+
+
+def test_bfcl_auto_is_the_package_data_and_overall_needs_all_three_groups(tmp_path):
+    pytest.importorskip("bfcl_eval")
+    from looptool.evaluate import skipped_of
+
+    cfg = EvalConfig(bfcl_dir="auto", acebench_dir=None, limit=1,
+                     bfcl_categories=["simple", "live_simple", "multi_turn_base"])
+    metrics, results = evaluate(ScriptedBackend({}, default="I cannot help."), cfg, None)
+    b = metrics["bfcl"]
+    assert b["data_dir"].endswith("bfcl_eval/data")
+    assert b["categories"]["multi_turn_base"]["n"] == 1 and b["categories"]["multi_turn_base"]["accuracy"] == 0.0
+    assert b["multi_turn"]["overall"] == 0.0
+    assert b["overall"] == 0.0 and b["overall_kind"].startswith("v3")
+    assert metrics["summary"]["bfcl_overall"] == 0.0 and metrics["summary"]["bfcl_multi_turn"] == 0.0
+    assert metrics["run"]["conversations"] == 1
+    assert set(results["category"]) == {"simple", "live_simple", "multi_turn_base"}
+    skipped = skipped_of(metrics)
+    assert "acebench" in skipped and "bfcl overall (v3)" not in skipped
+
+
+def test_eval_summary_table_shows_intervals_when_present_and_skips():
+    from looptool.commands.eval import summary_table
+
+    m = {
+        "heldout": {"skipped": "held-out split not found"},
+        "bfcl": {"categories": {"simple": {"accuracy": 0.5, "n": 4, "ci95": [0.15, 0.85]},
+                                "multi_turn_base": {"accuracy": 0.0, "n": 2}},
+                 "overall": None, "overall_kind": "single-turn only"},
+        "acebench": {"skipped": "no acebench data folder configured (eval.acebench_dir is null)"},
+        "summary": {"bfcl_single_turn": 0.5, "bfcl_overall": None},
+    }
+    text = summary_table(m)
+    assert "simple" in text and "[0.150, 0.850]" in text
+    row = next(line for line in text.splitlines() if "multi_turn_base" in line)
+    assert row.split()[-1] == "-"  # no interval in the metrics: none printed
+    assert "skipped: acebench: no acebench data folder" in text
+    assert "skipped: bfcl overall (v3): single-turn only" in text

@@ -45,7 +45,7 @@ def test_evaluate_tiny_model_end_to_end(benchmarks_dir, tiny_model_dir, tmp_path
     assert cats["live_relevance"]["accuracy"] == 0.0
     assert m["acebench"]["categories"]["special_incomplete"]["accuracy"] == 0.0
     assert "skipped" in m["heldout"]
-    for key in ("bfcl_overall", "bfcl_non_live", "bfcl_live", "acebench_normal", "acebench_special"):
+    for key in ("bfcl_single_turn", "bfcl_non_live", "bfcl_live", "acebench_normal", "acebench_special"):
         assert m["summary"][key] is not None
 
 

@@ -322,8 +322,11 @@ def test_import_format_detection_errors(tmp_path):
     latin = tmp_path / "latin.jsonl"
     latin.write_bytes(json.dumps(CONV_REFUSAL).encode() + b"\n" + b'{"messages": "caf\xe9"}\n')
     with pytest.raises(InterchangeError, match=r"latin.jsonl:2: not UTF-8 text"):
-        import_files(latin, tmp_path / "o.parquet", fmt="openai")
+        import_files(latin, tmp_path / "o.parquet", fmt="openai", on_error="fail")
     assert not (tmp_path / "o.parquet").exists()
+    # issue 12: with --on-error skip one bad line is one rejected row; the rest is imported
+    rep = import_files(latin, tmp_path / "o.parquet", fmt="openai")
+    assert rep.rows >= 1 and rep.reasons == {"invalid_text": 1}
 
 
 # --- BFCL ---------------------------------------------------------------------------------------------------

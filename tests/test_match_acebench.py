@@ -222,3 +222,51 @@ def test_multi_turn_accuracy():
     assert acebench.category_kind("special_incomplete") == "special"
     assert acebench.category_kind("agent_multi_step") == "agent"
     assert acebench.category_kind("normal_atom_bool") == "normal"
+
+
+# --- ACEBench's own decoding (eval_main) and the named project mode -------------------------------------
+
+_FN = [{"name": "set_alarm", "description": "d", "parameters": {"type": "dict", "required": ["time", "loud"],
+        "properties": {"time": {"type": "string"}, "loud": {"type": "boolean"}, "days": {"type": "array", "items": {"type": "string"}}}}}]
+_GT = {"set_alarm": {"time": "07:30 am", "loud": True, "days": ["Mon", "Tue"]}}
+
+
+def test_official_decoding_removes_whitespace_and_reads_bare_true():
+    from looptool.match.acebench import check_normal_text, decode_official
+
+    text = '[set_alarm(time="07:30 am", loud=true, days=["Mon", "Tue"])]'
+    decoded, why = decode_official(text)
+    assert why is None and decoded == [{"set_alarm": {"time": "07:30am", "loud": "true", "days": ["Mon", "Tue"]}}]
+    assert check_normal_text(_FN, text, _GT, "normal_atom_bool", "official").valid
+    assert check_normal_text(_FN, text, _GT, "normal_atom_bool", "looptool").valid
+
+
+def test_official_decoding_needs_a_list_and_keywords():
+    from looptool.match.acebench import check_normal_text
+
+    bare = 'set_alarm(time="07:30 am", loud=True, days=["Mon", "Tue"])'
+    off = check_normal_text(_FN, bare, _GT, "normal_atom_bool", "official")
+    assert not off.valid and off.error_type == "wrong_output_format"
+    assert check_normal_text(_FN, bare, _GT, "normal_atom_bool", "looptool").valid
+    positional = '[set_alarm("07:30 am", loud=True, days=["Mon", "Tue"])]'  # ACEBench drops positional args
+    assert not check_normal_text(_FN, positional, _GT, "normal_atom_bool", "official").valid
+
+
+def test_official_decoding_of_tool_call_replies_and_lists():
+    from looptool.match.acebench import check_normal_text
+
+    fc = '<tool_call>{"name": "set_alarm", "arguments": {"time": "07:30 am", "loud": true, "days": ["Mon", "Tue"]}}</tool_call>'
+    assert check_normal_text(_FN, fc, _GT, "normal_atom_bool", "official").valid
+    wrong_list = '[set_alarm(time="07:30 am", loud=True, days=["Mon"])]'
+    assert not check_normal_text(_FN, wrong_list, _GT, "normal_atom_list", "official").valid
+    assert not check_normal_text(_FN, "I set it.", _GT, "normal_atom_bool", "official").valid
+
+
+def test_official_decoding_never_evaluates_code():
+    from looptool.match.acebench import decode_official
+
+    decoded, _ = decode_official('[f(a=__import__("os").system("echo hi"), b=2**10, c=(lambda: 1))]')
+    assert decoded is None  # the lambda does not decode (ACEBench fails on it too)
+    decoded, _ = decode_official('[f(a=__import__("os").system("echo hi"), b=2**10)]')
+    assert decoded == [{"f": {"a": {"system": {}}, "b": 1024}}]
+    assert decode_official("[f(a=2**100000)]")[0] is None

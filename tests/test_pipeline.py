@@ -34,7 +34,8 @@ def small_params(base: dict, model_dir: Path, benchmarks: Path | None) -> dict:
     p["seed"].update(pool_size=60, heldout_size=12, label_noise=0.2)
     p["select"]["dataset_size"] = 8
     p["warmup"].update(max_steps=1, eval_samples=0)
-    p["train"].update(max_steps=1, num_generations=2, per_device_train_batch_size=2, max_completion_length=8)
+    p["train"].update(max_steps=1, per_device_train_batch_size=2)
+    p["train"]["grpo"].update(num_generations=2, max_completion_length=8)
     p["probe"]["max_new_tokens"] = 8
     p["expand"].update(k=1, max_samples=4)
     p["merge"]["dataset_size"] = 8

@@ -30,9 +30,10 @@ def test_apply_paper_gpu_keeps_comments_and_loads(tmp_path):
     after = params.read_text()
     assert _comments(after) == _comments(before)  # every comment, in order
     keys = {k for k, _, _ in changes}
-    assert {"train.num_generations", "train.launcher", "warmup.enabled", "backends.judge.base_url"} <= keys
+    assert {"train.grpo.num_generations", "train.launcher", "warmup.enabled", "backends.judge.base_url"} <= keys
     p = yaml.safe_load(after)
-    assert p["train"]["num_generations"] == 16 and p["train"]["lora"]["enabled"] is False
+    assert p["train"]["grpo"]["num_generations"] == 16 and p["train"]["lora"]["enabled"] is False
+    assert p["train"]["grpo"]["epsilon_high"] == 0.28  # a nested mapping merged key by key
     assert p["train"]["lora"]["r"] == 16  # a nested mapping is merged, not replaced
     assert p["select"] == yaml.safe_load(before)["select"]  # untouched sections stay
     cfg = section_config(TrainConfig, "train", str(params))
@@ -46,10 +47,10 @@ def test_bad_profile_is_refused_and_writes_nothing(tmp_path):
     shutil.copy(ROOT / "params.yaml", params)
     before = params.read_text()
     bad = tmp_path / "bad.yaml"
-    bad.write_text("train:\n  num_generatoins: 16\n")
+    bad.write_text("train:\n  num_generatoins: 16\n")  # a typo
     with pytest.raises(ProfileError, match="num_generatoins"):
         apply_profile(str(bad), params)
-    bad.write_text("train:\n  num_generations: 1\n")
+    bad.write_text("train:\n  grpo: {num_generations: 1}\n")
     with pytest.raises(ProfileError, match="num_generations"):
         apply_profile(str(bad), params)
     with pytest.raises(ProfileError, match="unknown profile"):
@@ -63,7 +64,7 @@ def test_profile_cli_dry_run_and_apply(tmp_path):
     before = params.read_text()
     r = CliRunner().invoke(main, ["profile", "apply", "paper-gpu", "--params", str(params), "--dry-run"])
     assert r.exit_code == 0, r.output
-    assert "train.num_generations: 4 -> 16" in r.output and "would change" in r.output
+    assert "train.grpo.num_generations: 4 -> 16" in r.output and "would change" in r.output
     assert params.read_text() == before
     r = CliRunner().invoke(main, ["profile", "apply", "paper-gpu", "--params", str(params)])
     assert r.exit_code == 0 and yaml.safe_load(params.read_text())["model"]["source"] == "Qwen/Qwen3-8B"

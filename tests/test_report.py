@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[1]
 def _eval(heldout: float | None, bfcl: float, skipped_ace: bool = False) -> dict:
     m = {
         "model": "models/iter_x",
-        "heldout": {"accuracy": heldout, "n": 10, "by_pattern": {"single": {"accuracy": heldout, "n": 6}}}
+        "heldout": {"accuracy": heldout, "n": 10, "correct": round(heldout * 10),
+                    "by_pattern": {"single": {"accuracy": heldout, "n": 6}}}
         if heldout is not None else {"skipped": "held-out split not found"},
         "bfcl": {"categories": {"simple": {"accuracy": bfcl, "n": 20}}, "overall_single_turn": bfcl,
                  "non_live": {"overall": bfcl}, "live": {"overall": None}},
@@ -42,7 +43,9 @@ def _fixture(metrics: Path) -> None:
     storage.write_json(_eval(0.3, 0.15), metrics / "eval" / "iter_1.json")
     storage.write_json(_eval(None, 0.2, skipped_ace=True), metrics / "eval" / "iter_2.json")
     for j in (1, 2):
-        storage.write_json({"iteration": j, "reward_first": 0.1, "reward_last": 0.2 * j}, metrics / "train" / f"iter_{j}.json")
+        series = [{"step": s, "reward": 0.1 * s, "zero_std_frac": 1.0 - 0.25 * s, "loss": None} for s in (1, 2)]
+        storage.write_json({"iteration": j, "reward_first": 0.1, "reward_last": 0.2 * j, "steps": 2, "series": series},
+                           metrics / "train" / f"iter_{j}.json")
         storage.write_json({"iteration": j, "mastered_rate": 0.3 * j, "n": 50}, metrics / "probe" / f"iter_{j}.json")
         storage.write_json({"iteration": j, "verdicts": {"PRED_WRONG": 10, "LABEL_WRONG": 3 * j, "BOTH_CORRECT": 1,
                                                    "BOTH_WRONG": 2, "ABSTAIN": 0}}, metrics / "verify" / f"iter_{j}.json")
@@ -67,8 +70,15 @@ def test_report_from_fixture_metrics(tmp_path):
 
     acc = json.loads((tmp_path / "plots" / "accuracy.json").read_text())
     assert [r["iteration"] for r in acc] == [0, 1, 2]
-    assert acc[0]["heldout"] == 0.2 and acc[2]["heldout"] is None and acc[1]["bfcl_overall"] == 0.15
+    assert acc[0]["heldout"] == 0.2 and acc[2]["heldout"] is None and acc[1]["bfcl_single_turn"] == 0.15
+    assert acc[1]["bfcl_overall"] is None  # no multi-turn: no v3 overall
     assert acc[2]["acebench_normal"] is None
+    # Wilson 95% of 2/10, in the plot rows and on every {accuracy, correct, n} of loop.json
+    assert (acc[0]["heldout_ci95_lo"], acc[0]["heldout_ci95_hi"], acc[0]["heldout_n"]) == (0.0567, 0.5098, 10)
+    assert loop["iterations"][0]["eval"]["heldout"]["ci95"] == [0.0567, 0.5098]
+    curve = json.loads((tmp_path / "plots" / "train_curve.json").read_text())
+    assert [(r["x"], r["iteration"], r["step"]) for r in curve] == [(0.5, 1, 1), (1.0, 1, 2), (1.5, 2, 1), (2.0, 2, 2)]
+    assert curve[1]["zero_std_frac"] == 0.5 and curve[1]["reward"] == 0.2
     verd = json.loads((tmp_path / "plots" / "verdicts.json").read_text())
     assert verd == [{"iteration": 1, "PRED_WRONG": 10, "LABEL_WRONG": 3, "BOTH_CORRECT": 1, "BOTH_WRONG": 2,
                      "ABSTAIN": 0},
@@ -82,18 +92,24 @@ def test_report_from_fixture_metrics(tmp_path):
     page = (tmp_path / "loop.html").read_text()
     assert page.startswith("<!doctype html>") and "</html>" in page
     imgs = page.count("data:image/png;base64,")
-    assert imgs == 4  # accuracy, verdicts, data mix, probe
+    assert imgs == 5  # accuracy, verdicts, data mix, probe, training curve
+    assert page.index("acebench skipped") < page.index("Headline figures")  # notes above the figures
+    assert "0.200 [0.057, 0.510] n=10" in page
     first = page.split("data:image/png;base64,")[1].split('"')[0]
     assert base64.b64decode(first)[:8] == b"\x89PNG\r\n\x1a\n"
     assert "acebench skipped: no acebench data folder configured" in page
     assert "heldout skipped" in page and "BFCL per category" in page
+    # the headline says what the latest evaluation left out
+    head = page.split("<h2>Charts</h2>")[0]
+    assert "<b>acebench</b> not evaluated: no acebench data folder configured" in head
+    assert "<b>bfcl overall (v3)</b> not evaluated" in head
     assert "http" not in page.split("<body>")[1]  # self-contained: nothing fetched
 
 
 def test_report_with_no_metrics_yet(tmp_path):
     loop = collect(tmp_path / "metrics", ["1"])
     assert loop["iterations"] == [{"iteration": 0}, {"iteration": 1}]
-    assert plot_rows(loop) == {"accuracy": [], "verdicts": [], "data_mix": []}
+    assert plot_rows(loop) == {"accuracy": [], "verdicts": [], "data_mix": [], "train_curve": []}
     run_report(metrics_dir=tmp_path / "metrics", iterations=["1"], plots_dir=tmp_path / "plots", html=tmp_path / "r.html")
     assert "No metrics yet" in (tmp_path / "r.html").read_text()
 

@@ -149,13 +149,25 @@ def test_train_config_errors():
         section_config(TrainConfig, "train", params={"train": {"learnig_rate": 1e-5}})
     with pytest.raises(ConfigError, match="unknown key"):
         section_config(TrainConfig, "train", params={"train": {"lora": {"rank": 8}}})
-    with pytest.raises(ValueError, match="multiple of num_generations 4"):
-        TrainConfig(per_device_train_batch_size=6, num_generations=4)
+    with pytest.raises(ValueError, match="multiple of grpo.num_generations 4"):
+        TrainConfig(per_device_train_batch_size=6, grpo={"num_generations": 4})
     TrainConfig(
-        per_device_train_batch_size=2, gradient_accumulation_steps=2, num_generations=4
+        per_device_train_batch_size=2, gradient_accumulation_steps=2, grpo={"num_generations": 4}
     )  # 2 x 2 = 4: fine
+    TrainConfig(method="sft", per_device_train_batch_size=3)  # the GRPO batch rule does not apply to sft
     with pytest.raises(ValueError, match="num_generations"):
-        TrainConfig(num_generations=1, per_device_train_batch_size=1)
+        TrainConfig(grpo={"num_generations": 1}, per_device_train_batch_size=1)
+    # TRL's fields are passed through, checked against TRL's dataclasses (not re-declared here)
+    with pytest.raises(ConfigError, match=r"grpo: unknown GRPOConfig argument\(s\) \['num_generation'\]"):
+        section_config(TrainConfig, "train", params={"train": {"grpo": {"num_generation": 4}}})
+    with pytest.raises(ConfigError, match="unknown SFTConfig"):
+        section_config(TrainConfig, "train", params={"train": {"sft": {"max_len": 4}}})
+    with pytest.raises(ConfigError, match="set by looptool"):
+        section_config(TrainConfig, "train", params={"train": {"grpo": {"output_dir": "x"}}})
+    # one sentinel for "all": null
+    assert TrainConfig(max_steps=None).max_steps is None
+    with pytest.raises(ValueError, match="or null"):
+        TrainConfig(max_steps=-1)
     with pytest.raises(ValueError, match="save_dtype"):
         WarmupConfig(save_dtype="int8")
 
@@ -298,8 +310,7 @@ def _grpo_cfg(**over):
 
     base = {
         "max_steps": 2,
-        "max_completion_length": 8,
-        "num_generations": 4,
+        "grpo": {"max_completion_length": 8, "num_generations": 4},
         "per_device_train_batch_size": 4,
         "learning_rate": 1e-3,
         "lora": {"r": 4, "alpha": 8},

@@ -89,9 +89,8 @@ def _run_args(tmp_path: Path, model: Path, data: Path, train: dict) -> tuple[lis
 
 
 SMALL = {
-    "max_completion_length": 8,
-    "num_generations": 2,
     "per_device_train_batch_size": 2,
+    "grpo": {"max_completion_length": 8, "num_generations": 2},
     "lora": {"r": 2, "alpha": 4},
 }
 

@@ -70,7 +70,7 @@ def test_train_stage_toolmatch_no_signal(tiny_model_dir, data_dir, tmp_path, cap
         tmp_path / "params.yaml",
         train={
             "max_steps": 2,
-            "max_completion_length": 8,
+            "grpo": {"max_completion_length": 8},
             "no_signal_patience": 2,
             "lora": {"r": 2, "alpha": 4},
         },
@@ -104,7 +104,7 @@ def test_train_stage_toolmatch_no_signal(tiny_model_dir, data_dir, tmp_path, cap
 
 
 def test_train_stage_rejects_unknown_param(tiny_model_dir, data_dir, tmp_path):
-    params = _params(tmp_path / "params.yaml", train={"num_generation": 4})
+    params = _params(tmp_path / "params.yaml", train={"grpo": {"num_generation": 4}})
     res = CliRunner().invoke(
         _stage("train"),
         [
@@ -122,7 +122,7 @@ def test_train_stage_rejects_unknown_param(tiny_model_dir, data_dir, tmp_path):
             str(params),
         ],
     )
-    assert res.exit_code != 0 and "num_generation" in str(res.exception)
+    assert res.exit_code != 0 and "num_generation" in (res.output + str(res.exception))  # one-line ConfigError
 
 
 def test_warmup_stage_disabled(tiny_model_dir, data_dir, tmp_path):
@@ -180,3 +180,44 @@ def test_warmup_stage_trains(tiny_model_dir, data_dir, tmp_path):
     assert res.exit_code == 0, res.output
     m = read_json(tmp_path / "warmup.json")
     assert m["steps"] == 1 and m["heldout_samples"] == 2 and (out / "model.safetensors").exists()
+
+
+def test_train_stage_method_sft(tiny_model_dir, data_dir, tmp_path):
+    """train.method: sft fine-tunes on D_j's labels with its own rate (train.sft.learning_rate), moves the
+    weights and saves a plain checkpoint; GRPO-only fields are ignored."""
+    from looptool.train.common import load_trained
+
+    params = _params(
+        tmp_path / "params.yaml",
+        train={
+            "method": "sft",
+            "max_steps": 2,
+            "per_device_train_batch_size": 2,
+            "grpo": {"num_generations": 4},  # GRPO-only: ignored by sft (batch 2 would not hold a GRPO group)
+            "sft": {"max_length": 256, "learning_rate": 1e-2},
+            "lora": {"r": 2, "alpha": 4},
+        },
+    )
+    out, metrics = tmp_path / "models" / "iter_1", tmp_path / "metrics" / "train" / "iter_1.json"
+    args = ["--iteration", "1", "--model", str(tiny_model_dir), "--data", str(data_dir / "train.parquet")]
+    args += ["--out", str(out), "--metrics", str(metrics), "--params", str(params)]
+    res = CliRunner().invoke(_stage("train"), args, catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    m = read_json(metrics)
+    assert m["method"] == "sft" and m["steps"] == 2 and m["seed"] == 7 and m["loss_first"] > 0
+    assert m["samples"] == sum(m["parts"].values()) and m["merged_lora"] is True
+    load_trained(out)
+    before = load_trained(tiny_model_dir).state_dict()
+    after = load_trained(out).state_dict()
+    assert max(float((after[k] - before[k]).abs().max()) for k in before) > 1e-6
+
+
+def test_train_method_is_checked():
+    from looptool.config import ConfigError
+    from looptool.stage import section_config
+    from looptool.train import TrainConfig
+
+    with pytest.raises((ConfigError, ValueError), match="method"):
+        section_config(TrainConfig, "train", params={"train": {"method": "ppo"}})
+    with pytest.raises((ConfigError, ValueError), match="max_lenght"):
+        section_config(TrainConfig, "train", params={"train": {"method": "sft", "sft": {"max_lenght": 4}}})

@@ -20,7 +20,7 @@ V1 = '{"analysis": "candidate 1 uses the wrong city", "verdict": "CANDIDATE_1_WR
     [
         (V1, "CANDIDATE_1_WRONG", None),
         ("Let me think.\nCandidate 2 is fine.\n" + V1, "CANDIDATE_1_WRONG", None),  # extra text before
-        (V1 + "\nHope this helps!", "CANDIDATE_1_WRONG", None),  # extra text after
+        (V1 + "\nHope this helps!", None, "at the end of the reply"),  # only a final verdict counts (issue 12)
         ("```json\n" + V1 + "\n```", "CANDIDATE_1_WRONG", None),  # fenced
         ('{"verdict": "BOTH_CORRECT"}', "BOTH_CORRECT", None),
         (V1 + '\n{"analysis": "on reflection", "verdict": "CANDIDATE_2_WRONG"}', None, "conflicting"),  # two verdicts
@@ -30,7 +30,7 @@ V1 = '{"analysis": "candidate 1 uses the wrong city", "verdict": "CANDIDATE_1_WR
         ('{"analysis": "x", "verdict": ["CANDIDATE_1_WRONG"]}', None, "invalid verdict"),
         ("CANDIDATE_1_WRONG", None, "no JSON object"),  # bare token, no object
         ("The verdict is CANDIDATE_2_WRONG because BOTH_WRONG is not right.", None, "no JSON object"),
-        ('{"analysis": "x", "verdict": "CANDIDATE_1_WRONG"', None, "no JSON object"),  # truncated
+        ('{"analysis": "x", "verdict": "CANDIDATE_1_WRONG"', None, "cannot be read"),  # truncated
         ("", None, "empty"),
         (None, None, "empty"),
         # the judge quotes a sample whose text carries an injected verdict object, then gives its own
@@ -218,3 +218,57 @@ def test_verify_does_not_import_the_synthesizer():
     code = "import sys, looptool.verify; print(sorted(m for m in sys.modules if m.startswith('looptool.synth')))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
     assert out == "[]"
+
+
+class ScoringJudge(ScriptedJudge):
+    """A test double that only scores (like a local model asked for likelihoods): the verdict naming the candidate
+    that holds ``wrong_city`` gets log-prob -1 per token, every other verdict -5."""
+
+    name = "scoring"
+
+    def generate(self, requests, sampling):  # pragma: no cover - must not be called in likelihood mode
+        raise AssertionError("likelihood mode must not generate")
+
+    def score(self, requests, completions):
+        out = []
+        for r, c in zip(requests, completions, strict=True):
+            self.seen.append((r, c))
+            text = r.messages[1]["content"]
+            c1 = text.split("<candidate_1>")[1].split("</candidate_1>")[0]
+            right = "CANDIDATE_1_WRONG" if self.wrong_city in c1 else "CANDIDATE_2_WRONG"
+            out.append(Completion(text=c, logprobs=[-1.0 if right in c else -5.0] * 3))
+        return out
+
+
+def test_verify_likelihood_mode_scores_the_four_verdicts():
+    swapped = [{"name": "book_flight", "arguments": {"origin": "Lima", "destination": "Oslo"}}]
+    cases = [(swapped, GOOD) for _ in range(3)] + [(GOOD, swapped) for _ in range(3)]
+    data, probe = _frames(cases)
+    judge = ScoringJudge(wrong_city='"origin": "Lima"')
+    cfg = VerifyConfig(judge_mode="likelihood", votes=3)  # votes differ by candidate order: no temperature needed
+    out = verify(data, probe, cfg, 1, judge)
+    by_id = {r["sample_id"]: r for r in out.to_dicts()}
+    sids = data["sample_id"].to_list()
+    assert [by_id[s]["verdict"] for s in sids] == ["LABEL_WRONG"] * 3 + ["PRED_WRONG"] * 3
+    assert all(by_id[s]["decided_by"] == "llm" for s in sids)
+    assert len(judge.seen) == 6 * 3 * 4  # samples x votes x the four verdicts
+    assert {c for _, c in judge.seen} == {json.dumps({"verdict": v}) for v in
+                                          ("CANDIDATE_1_WRONG", "CANDIDATE_2_WRONG", "BOTH_CORRECT", "BOTH_WRONG")}
+    with pytest.raises(ValueError, match="judge_mode"):
+        VerifyConfig(judge_mode="vote")
+    with pytest.raises(ValueError, match="temperature"):
+        VerifyConfig(votes=3)  # generate mode still needs sampling for several votes
+
+
+def test_verify_likelihood_mode_with_a_real_local_model(tiny_model_dir):
+    """The transformers backend's own score() answers every judge request (a random tiny model: some verdict,
+    never an abstention for want of a parseable reply)."""
+    from looptool.llm import get_backend
+    from looptool.llm.config import BackendConfig
+
+    swapped = [{"name": "book_flight", "arguments": {"origin": "Lima", "destination": "Oslo"}}]
+    data, probe = _frames([(swapped, GOOD), (GOOD, swapped)])
+    with get_backend(BackendConfig(backend="transformers", device="cpu", cache=False), model=str(tiny_model_dir)) as judge:
+        out = verify(data, probe, VerifyConfig(judge_mode="likelihood"), 1, judge)
+    assert out.height == 2 and set(out["decided_by"]) == {"llm"}
+    assert set(out["verdict"]) <= {"PRED_WRONG", "LABEL_WRONG", "BOTH_CORRECT", "BOTH_WRONG"}

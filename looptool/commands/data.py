@@ -56,6 +56,8 @@ def diff_cmd(a: str, b: str, fmt: str, examples: int, data_dir: str, repo: str |
     A and B: iter_J or J (D_J), seed/pool, a .parquet path, or REV:PATH (a file at a git revision, e.g.
     HEAD~1:data/iter_2/train.parquet or HEAD~1:iter_2). Counts are broken down by part and origin (B's for
     samples in B, A's for removed ones); relabeled examples show the old and the new label.
+
+    Example: looptool diff iter_1 iter_2 --examples 3
     """
     from looptool.lineage import STATUSES, DatasetError, diff, format_label
 
@@ -119,15 +121,20 @@ def diff_cmd(a: str, b: str, fmt: str, examples: int, data_dir: str, repo: str |
 @_DATA_DIR
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 def lineage_cmd(sample_id: str, data_dir: str, fmt: str) -> None:
-    """Every event of one sample across iterations (SAMPLE_ID may be a unique prefix)."""
+    """Every event of one sample across iterations (SAMPLE_ID may be a unique prefix).
+
+    Example: looptool lineage 3f9a2c
+    """
     from looptool.lineage import DatasetError, format_label, lineage
 
     try:
         lin = lineage(sample_id, data_dir)
     except DatasetError as e:
         raise _fail(e) from None
+    from looptool.secrets import scrub  # data written before credentials were scrubbed at the source
+
     if fmt == "json":
-        _echo_json(lin.to_dict())
+        click.echo(scrub(json.dumps(lin.to_dict(), indent=2, ensure_ascii=False, default=str)))
         return
     origin = lin.origin or "?"
     if lin.parent_id:
@@ -140,7 +147,7 @@ def lineage_cmd(sample_id: str, data_dir: str, fmt: str) -> None:
             click.echo(f"  {d['dataset']}{part}, label_rev {d['label_rev']}: {format_label(d['label'])}")
     click.echo("events:" if lin.events else "no events recorded")
     for e in lin.events:
-        click.echo(f"  iteration {e['iteration']}: {e['text']}")
+        click.echo(scrub(f"  iteration {e['iteration']}: {e['text']}"))
 
 
 # --- stats ------------------------------------------------------------------------------------------------
@@ -156,6 +163,8 @@ def stats_cmd(dataset: str | None, data_dir: str, repo: str | None, fmt: str) ->
 
     Without DATASET: one line per dataset found (pool, D_1, D_2, ...). DATASET: iter_J or J, seed/pool, a
     .parquet path, or REV:PATH.
+
+    Example: looptool stats iter_2 --format json
     """
     from rich.table import Table
 
@@ -199,7 +208,7 @@ def stats_cmd(dataset: str | None, data_dir: str, repo: str | None, fmt: str) ->
 
 
 @click.command("import")
-@click.argument("files", nargs=-1, required=True)
+@click.argument("files", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--out", required=True, help="Output Parquet file (SAMPLE rows, origin import).")
 @click.option(
     "--format",
@@ -232,8 +241,11 @@ def import_cmd(
 
     Each assistant turn with tool calls is a decision point (label = its calls); an assistant text turn
     right after a user turn (or marked "weight": 1) is one with label [] ; turns with "weight": 0 are not.
+
+    Example: looptool import chats.jsonl --out data/imported.parquet
     """
     from looptool.interchange import InterchangeError, import_files
+    from looptool.llm.progress import bars_enabled
 
     if answers and len(files) > 1:
         raise click.UsageError("--answers applies to a single BFCL file")
@@ -244,7 +256,7 @@ def import_cmd(
             fmt=fmt,
             on_error=on_error,
             answers=answers,
-            progress=True,
+            progress=bars_enabled(),  # no bar drawn into a pipe or a log file
             check_labels=check_labels,
         )
     except InterchangeError as e:
@@ -272,6 +284,8 @@ def export_cmd(dataset: str, fmt: str, out: str, data_dir: str, repo: str | None
     dataset_info.json), a TRL datasets folder, or verl RL parquet (reward: looptool.interchange.verl.compute_score).
 
     DATASET: iter_J or J, seed/pool, a .parquet path, or REV:PATH.
+
+    Example: looptool export iter_2 --format openai --out d2.jsonl
     """
     from looptool.interchange import InterchangeError, export_dataset
     from looptool.lineage import DatasetError

@@ -11,7 +11,10 @@ import click
 @click.option("--out", "out_dir", default="models/base", show_default=True, help="Output folder.")
 @click.option("--metrics", "metrics_path", default=None, help="Write what was prepared to this JSON (metrics/prepare_model.json).")
 def prepare_model_cmd(source: str | None, params_path: str, out_dir: str, metrics_path: str | None) -> None:
-    """Turn the base model into a Hugging Face checkpoint (or a pointer) under OUT."""
+    """Turn the base model into a Hugging Face checkpoint (or a pointer) under OUT.
+
+    Example: looptool prepare-model --source ./my-checkpoint --out models/base
+    """
     from pathlib import Path
 
     from looptool.config import from_dict, load_params

@@ -1,10 +1,13 @@
-"""Evaluation of a checkpoint: the held-out synthetic split, BFCL-v3 single-turn and ACEBench (English).
+"""Evaluation of a checkpoint: the held-out synthetic split, BFCL-v3 (single- and multi-turn) and ACEBench
+(English).
 
 Every prompt of every benchmark goes through the student backend in one batched, greedy pass
 (:meth:`looptool.llm.base.Backend.generate`); the answers are parsed once with :func:`looptool.calls.parse` and
 scored with each benchmark's own rules (:mod:`looptool.match.bfcl`, :mod:`looptool.match.acebench`, ToolMatch
 for the held-out split). A benchmark whose data folder is not configured or not there is skipped with the
-reason in the metrics, so the pipeline runs for someone without the benchmark files.
+reason in the metrics, so the pipeline runs for someone without the benchmark files. BFCL multi-turn
+categories are conversations with BFCL's executable environments (:mod:`looptool.evaluate.bfcl_multi`): all
+open conversations advance together, one batched ``generate`` a round, through the same backend and call cache.
 
 Outputs: a small metrics JSON (per-category accuracies, the benchmarks' own aggregates, a flat ``summary`` for
 ``dvc metrics`` and the report) and, optionally, one Parquet row per answer (:data:`EVAL_RESULT`) to read the
@@ -25,15 +28,18 @@ import polars as pl
 from looptool import storage
 from looptool.calls import parse
 from looptool.evaluate import acebench as ace
+from looptool.evaluate import acebench_agent as ace_agent
 from looptool.evaluate import bfcl
+from looptool.evaluate import bfcl_multi as bfcl_mt
 from looptool.evaluate import heldout as held
 from looptool.llm.base import Backend, Completion, Request, Sampling
 from looptool.match import acebench as ace_checker
 from looptool.schema import Column, Schema, frame
+from looptool.stats import add_ci
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EvalConfig", "EVAL_RESULT", "evaluate", "run_evaluate", "summary_of"]
+__all__ = ["EvalConfig", "EVAL_RESULT", "evaluate", "run_evaluate", "skipped_of", "summary_of"]
 
 EVAL_RESULT = Schema(
     "eval_result",
@@ -58,18 +64,22 @@ EVAL_RESULT = Schema(
 class EvalConfig:
     """``eval`` section: what to evaluate and how much of it."""
 
-    bfcl_dir: str | None = None
-    """BFCL single-turn data folder: gorilla's ``berkeley-function-call-leaderboard/data`` (``BFCL_v3_*.json``)
-    or the ``bfcl-eval`` package's ``bfcl_eval/data`` (``BFCL_v4_*.json``), with ``possible_answer/``. None or a
-    missing folder: BFCL is skipped, with the reason in the metrics."""
+    bfcl_dir: str | None = "auto"
+    """BFCL data folder: ``auto`` = the installed ``bfcl-eval`` package's ``bfcl_eval/data`` (``BFCL_v4_*.json``,
+    single- and multi-turn), or a folder such as gorilla's ``berkeley-function-call-leaderboard/data``
+    (``BFCL_v3_*.json``), with ``possible_answer/``. None: BFCL is skipped (the reason is in the metrics and the
+    report's headline). A named folder that does not exist is an error."""
     acebench_dir: str | None = None
-    """ACEBench English data folder (ACEBench's ``data_all/data_en``, with ``possible_answer/``). None or
-    missing: skipped."""
+    """ACEBench English data folder (ACEBench's ``data_all/data_en``, with ``possible_answer/``; see README
+    "Benchmarks" for how to get it). None: skipped. A named folder that does not exist is an error."""
     bfcl_categories: list[str] = field(default_factory=lambda: list(bfcl.DEFAULT_CATEGORIES))
-    """BFCL categories (v3 names; ``java`` and ``javascript`` are optional extras)."""
+    """BFCL categories (v3 names; ``java`` and ``javascript`` are optional extras; the multi-turn ones
+    ``multi_turn_base``, ``multi_turn_miss_func``, ``multi_turn_miss_param``, ``multi_turn_long_context``, or
+    ``multi_turn`` for all four, are conversations of several model calls each)."""
     acebench_categories: list[str] = field(default_factory=lambda: list(ace.DEFAULT_CATEGORIES))
-    """ACEBench normal and special categories. The agent categories need a simulated user: listed ones are
-    reported as skipped."""
+    """ACEBench categories (default: normal and special). ``agent_multi_step`` and ``agent_multi_turn`` run with
+    an ACEBench checkout (``acebench_code_dir``); ``agent_multi_turn`` also needs a simulated user
+    (``backends.user``); without them they are reported as skipped."""
     limit: int | None = 20
     """Entries per benchmark category (the first N of each file; multi-turn ACEBench: N conversations);
     None = all. Small on CPU, None for full runs on a GPU."""
@@ -81,6 +91,16 @@ class EvalConfig:
     """BFCL parallel categories: require the calls in the answer's order (BFCL itself does not)."""
     chunk_size: int = 64
     """Requests handed to the backend per call (progress and resume granularity; the backend batches within)."""
+    acebench_code_dir: str | None = None
+    """An ACEBench checkout (github.com/ACEBench/ACEBench, the layout with ``model_inference/multi_turn/``) for
+    the agent categories: its scenario classes and prompts are read from it. None: the checkout holding
+    ``acebench_dir`` when that is its ``data_all/data_en``; else the agent categories are skipped."""
+    acebench_max_messages: int = 40
+    """ACEBench agent conversations end after this many messages (ACEBench's ``max_dialog_turns``, 40)."""
+    acebench_scoring: str = "official"
+    """How ACEBench normal answers are decoded: ``official`` (as ACEBench's ``eval_main``: whitespace removed,
+    the python list ``[f(a=1)]`` of its prompt, or the calls of a function-calling reply) or ``looptool`` (the
+    project's parser: any of its formats, a bare ``f(a=1)`` too, spaces inside values kept)."""
 
     def __post_init__(self) -> None:
         self.bfcl_categories = bfcl.iter_categories(self.bfcl_categories)
@@ -91,8 +111,10 @@ class EvalConfig:
             v = getattr(self, name)
             if v is not None and v < 1:
                 raise ValueError(f"{name} must be >= 1 or null (all)")
-        if self.max_new_tokens < 1 or self.chunk_size < 1:
-            raise ValueError("max_new_tokens and chunk_size must be >= 1")
+        if self.max_new_tokens < 1 or self.chunk_size < 1 or self.acebench_max_messages < 2:
+            raise ValueError("max_new_tokens and chunk_size must be >= 1, acebench_max_messages >= 2")
+        if self.acebench_scoring not in ace_checker.SCORING_MODES:
+            raise ValueError(f"acebench_scoring must be one of {list(ace_checker.SCORING_MODES)}")
 
 
 @dataclass
@@ -107,17 +129,27 @@ class _Item:
 
 
 def _dir_status(path: str | None, what: str) -> tuple[Path | None, str | None]:
+    """The benchmark's data folder, or (None, why it is skipped). A folder named but missing is an error."""
     if not path:
-        return None, f"no {what} data folder configured (eval.{what}_dir)"
+        return None, f"no {what} data folder configured (eval.{what}_dir is null)"
+    if path == "auto" and what == "bfcl":
+        p = bfcl_mt.package_data_dir()
+        if p is None:
+            return None, "eval.bfcl_dir is auto but the bfcl-eval package is not installed (make install adds it)"
+        return p, None
     p = Path(path)
     if not p.is_dir():
-        return None, f"{what} data folder {path} not found"
+        raise FileNotFoundError(f"eval.{what}_dir: data folder {path} not found")
     return p, None
 
 
-def _collect(cfg: EvalConfig, heldout_path: str | None) -> tuple[list[_Item], dict[str, Any], pl.DataFrame | None]:
-    """Every request to run, and per benchmark what was loaded or why it was skipped."""
+def _collect(
+    cfg: EvalConfig, heldout_path: str | None, has_user: bool = False
+) -> tuple[list[_Item], dict[str, Any], pl.DataFrame | None, dict[str, list[Any]]]:
+    """Every request to run, the conversation entries (BFCL multi-turn, ACEBench agent) by category, and per
+    benchmark what was loaded or why it was skipped."""
     items: list[_Item] = []
+    multi: dict[str, list[Any]] = {}
     info: dict[str, Any] = {"heldout": {}, "bfcl": {"categories": {}}, "acebench": {"categories": {}}}
     heldout_df = None
 
@@ -135,6 +167,15 @@ def _collect(cfg: EvalConfig, heldout_path: str | None) -> tuple[list[_Item], di
     else:
         info["bfcl"]["data_dir"] = str(root)
         for cat in cfg.bfcl_categories:
+            if cat in bfcl.MULTI_TURN:
+                try:
+                    mt_entries, n_total = bfcl_mt.load_category(root, cat)
+                except (FileNotFoundError, RuntimeError) as e:
+                    info["bfcl"]["categories"][cat] = {"skipped": str(e)}
+                    continue
+                multi[cat] = mt_entries[: cfg.limit] if cfg.limit else mt_entries
+                info["bfcl"]["categories"][cat] = {"n_total": n_total, "file": bfcl.category_file(root, cat).name}
+                continue
             try:
                 entries, n_total = bfcl.load_category(root, cat)
             except FileNotFoundError as e:
@@ -149,11 +190,23 @@ def _collect(cfg: EvalConfig, heldout_path: str | None) -> tuple[list[_Item], di
         info["acebench"]["skipped"] = why
     else:
         info["acebench"]["data_dir"] = str(root)
+        code_dir = ace_agent.find_code_dir(cfg.acebench_code_dir, root)
         for cat in cfg.acebench_categories:
             if cat in ace.AGENT:
-                info["acebench"]["categories"][cat] = {
-                    "skipped": "agent categories need a simulated user and executable scenarios (not implemented)"
-                }
+                if code_dir is None:
+                    info["acebench"]["categories"][cat] = {"skipped": AGENT_SKIPPED}
+                    continue
+                if cat == "agent_multi_turn" and not has_user:
+                    info["acebench"]["categories"][cat] = {"skipped": NO_USER}
+                    continue
+                try:
+                    ag_entries, n_total = ace_agent.load_category(root, cat)
+                except FileNotFoundError as e:
+                    info["acebench"]["categories"][cat] = {"skipped": str(e)}
+                    continue
+                multi[cat] = ag_entries[: cfg.limit] if cfg.limit else ag_entries
+                info["acebench"]["categories"][cat] = {"n_total": n_total}
+                info["acebench"]["code_dir"] = str(code_dir)
                 continue
             try:
                 entries, n_total = ace.load_category(root, cat)
@@ -163,22 +216,58 @@ def _collect(cfg: EvalConfig, heldout_path: str | None) -> tuple[list[_Item], di
             chosen = ace.limit_entries(entries, cfg.limit)
             info["acebench"]["categories"][cat] = {"n_total": n_total}
             items += [_Item("acebench", cat, e.id, ace.request_for(e), entry=e) for e in chosen]
-    return items, info, heldout_df
+    return items, info, heldout_df, multi
+
+
+AGENT_SKIPPED = (
+    "agent categories need an ACEBench checkout for its scenario classes and prompts (eval.acebench_code_dir; "
+    "ACEBench ships no package)"
+)
+NO_USER = "agent_multi_turn needs a simulated user: configure backends.user (any OpenAI-compatible server)"
 
 
 def _generate(backend: Backend, requests: list[Request], sampling: Sampling, chunk: int) -> list[Completion]:
-    from tqdm.auto import tqdm
-
     out: list[Completion] = []
-    with tqdm(total=len(requests), desc="evaluate", unit="prompt", mininterval=5) as bar:
-        for start in range(0, len(requests), chunk):
-            part = requests[start : start + chunk]
-            got = backend.generate(part, sampling)
-            if len(got) != len(part):
-                raise RuntimeError(f"backend {backend.name} returned {len(got)} completions for {len(part)} requests")
-            out += got
-            bar.update(len(part))
+    for start in range(0, len(requests), chunk):  # the caller's stage bar counts each request
+        part = requests[start : start + chunk]
+        got = backend.generate(part, sampling)
+        if len(got) != len(part):
+            raise RuntimeError(f"backend {backend.name} returned {len(got)} completions for {len(part)} requests")
+        out += got
     return out
+
+
+def _agent_row(r: ace_agent.Result) -> dict[str, Any]:
+    return {
+        "benchmark": "acebench",
+        "category": r.category,
+        "id": r.id,
+        "prediction": json.dumps(r.transcript, ensure_ascii=False, default=str)[:20000],
+        "calls": json.dumps(r.calls, ensure_ascii=False)[:20000],
+        "parse_error": None,
+        "valid": bool(r.valid),
+        "error_type": r.error_type,
+        "error": r.error,
+        "n_tokens": r.n_tokens,
+        "backend_error": r.error if r.error_type == "agent:backend_error" else None,
+    }
+
+
+def _multi_turn_row(r: bfcl_mt.Result) -> dict[str, Any]:
+    failed_early = r.error_type in ("multi_turn:context_overflow", "multi_turn:backend_error")
+    return {
+        "benchmark": "bfcl",
+        "category": r.category,
+        "id": r.id,
+        "prediction": json.dumps(r.transcript, ensure_ascii=False)[:20000],
+        "calls": json.dumps(r.calls, ensure_ascii=False)[:20000],
+        "parse_error": None,
+        "valid": bool(r.valid),
+        "error_type": r.error_type,
+        "error": r.error,
+        "n_tokens": r.n_tokens,
+        "backend_error": r.error if failed_early else None,
+    }
 
 
 def _score(item: _Item, comp: Completion, cfg: EvalConfig) -> dict[str, Any]:
@@ -193,7 +282,7 @@ def _score(item: _Item, comp: Completion, cfg: EvalConfig) -> dict[str, Any]:
             res = bfcl.score(item.entry, parsed, enforce_order=cfg.enforce_order)
             valid, error_type, error = res.valid, res.error_type, res.error
         else:
-            res = ace.score(item.entry, text, parsed)
+            res = ace.score(item.entry, text, parsed, cfg.acebench_scoring)
             valid, error_type, error = res.valid, res.error_type, res.error
     else:
         valid, error_type, error = False, "backend_error", [comp.error]
@@ -229,7 +318,10 @@ def _per_category(results: pl.DataFrame) -> dict[tuple[str, str], dict[str, Any]
     return {(b, c): {"n": int(n), "correct": int(k), "accuracy": int(k) / int(n)} for b, c, n, k in df.iter_rows()}
 
 
-def _metrics(results: pl.DataFrame, info: dict[str, Any], heldout_df: pl.DataFrame | None) -> dict[str, Any]:
+def _metrics(
+    results: pl.DataFrame, info: dict[str, Any], heldout_df: pl.DataFrame | None, process: dict[str, float] | None = None
+) -> dict[str, Any]:
+    process = process or {}
     per_cat = _per_category(results)
     out: dict[str, Any] = {}
 
@@ -258,6 +350,10 @@ def _metrics(results: pl.DataFrame, info: dict[str, Any], heldout_df: pl.DataFra
             r = per_cat.get(("bfcl", cat))
             if r is not None:
                 cats[cat] = {**meta, "n": r["n"], "correct": r["correct"], "accuracy": round(r["accuracy"], 4)}
+                if cat in bfcl.MULTI_TURN:
+                    sub = results.filter((pl.col("benchmark") == "bfcl") & (pl.col("category") == cat))
+                    cats[cat]["context_overflow"] = int((sub["error_type"] == "multi_turn:context_overflow").sum())
+                    cats[cat]["force_terminated"] = int((sub["error_type"] == "multi_turn:force_terminated").sum())
         scored = {c: v for c, v in cats.items() if "accuracy" in v}
         out["bfcl"] = {"data_dir": b["data_dir"], "categories": cats, **bfcl.aggregate(scored)}
 
@@ -275,16 +371,18 @@ def _metrics(results: pl.DataFrame, info: dict[str, Any], heldout_df: pl.DataFra
             if r is None:
                 continue
             entry = {**meta, "n": r["n"], "correct": r["correct"], "accuracy": round(r["accuracy"], 4)}
+            if cat in ace.AGENT:
+                entry["process_accuracy"] = round(process.get(cat, 0.0), 4)
             if ace_checker.category_kind(cat) == "normal_multi_turn":
                 sub = results.filter((pl.col("benchmark") == "acebench") & (pl.col("category") == cat))
                 end, process = ace_checker.multi_turn_accuracy(sub["id"].to_list(), sub["valid"].to_list())
                 entry.update({"turn_accuracy": entry["accuracy"], "accuracy": end, "process_accuracy": process})
             cats[cat] = entry
         scored = {c: v for c, v in cats.items() if "accuracy" in v}
-        skipped_agent = [c for c in ace.AGENT if c in cats and "skipped" in cats[c]]
+        skipped_agent = [cats[c]["skipped"] for c in ace.AGENT if c in cats and "skipped" in cats[c]]
         agent_note = (
-            "agent categories need a simulated user and executable scenarios (not implemented)"
-            if skipped_agent or not any(c in scored for c in ace.AGENT)
+            (skipped_agent[0] if skipped_agent else "agent categories not requested (eval.acebench_categories)")
+            if skipped_agent or not all(c in scored for c in ace.AGENT)
             else None
         )
         out["acebench"] = {"data_dir": a["data_dir"], "categories": cats, **ace.aggregate(scored, agent_note)}
@@ -297,30 +395,69 @@ def summary_of(metrics: dict[str, Any]) -> dict[str, float | None]:
     h, b, a = metrics.get("heldout", {}), metrics.get("bfcl", {}), metrics.get("acebench", {})
     return {
         "heldout": h.get("accuracy"),
-        "bfcl_overall": b.get("overall_single_turn"),
+        "bfcl_overall": b.get("overall"),
+        "bfcl_single_turn": b.get("overall_single_turn"),
         "bfcl_non_live": (b.get("non_live") or {}).get("overall"),
         "bfcl_live": (b.get("live") or {}).get("overall"),
+        "bfcl_multi_turn": (b.get("multi_turn") or {}).get("overall"),
+        "acebench_overall": a.get("summary"),
         "acebench_normal": a.get("normal_summary"),
         "acebench_special": a.get("special_summary"),
     }
 
 
+def skipped_of(metrics: dict[str, Any]) -> dict[str, str]:
+    """Benchmarks (and BFCL / ACEBench category groups) that were not evaluated, with the reason."""
+    out = {}
+    for bench in ("heldout", "bfcl", "acebench"):
+        why = (metrics.get(bench) or {}).get("skipped")
+        if why:
+            out[bench] = why
+    b = metrics.get("bfcl") or {}
+    if "skipped" not in b and b and b.get("overall") is None:
+        out["bfcl overall (v3)"] = f"{b.get('overall_kind')}: needs non-live, live and multi-turn categories"
+    a = metrics.get("acebench") or {}
+    if a.get("agent_skipped"):
+        out["acebench agent"] = a["agent_skipped"]
+    return out
+
+
 def evaluate(
-    backend: Backend, cfg: EvalConfig, heldout_path: str | None = None
+    backend: Backend, cfg: EvalConfig, heldout_path: str | None = None, user: Backend | None = None
 ) -> tuple[dict[str, Any], pl.DataFrame]:
-    """Evaluate ``backend``'s model; return (metrics, one :data:`EVAL_RESULT` row per answer)."""
+    """Evaluate ``backend``'s model; return (metrics, one :data:`EVAL_RESULT` row per answer).
+
+    ``user``: the simulated user of ACEBench's agent_multi_turn (the ``backends.user`` role)."""
+    from looptool.llm.progress import stage_progress
+
     t0 = time.perf_counter()
-    items, info, heldout_df = _collect(cfg, heldout_path)
-    log.info("evaluate: %d prompts (%s)", len(items), ", ".join(sorted({f"{i.benchmark}" for i in items})) or "none")
+    items, info, heldout_df, multi = _collect(cfg, heldout_path, has_user=user is not None)
+    n_multi = sum(len(v) for v in multi.values())
+    log.info("evaluate: %d prompts, %d multi-turn conversations", len(items), n_multi)
     sampling = Sampling(max_new_tokens=cfg.max_new_tokens, temperature=0.0)
-    completions = _generate(backend, [i.request for i in items], sampling, cfg.chunk_size) if items else []
-    rows = [_score(item, comp, cfg) for item, comp in zip(items, completions, strict=True)]
+    # one bar over the stage: each backend request counts itself on it (multi-turn conversations add theirs as
+    # they are sent, since their number of turns is not known in advance)
+    with stage_progress("evaluate", total=len(items)):
+        completions = _generate(backend, [i.request for i in items], sampling, cfg.chunk_size) if items else []
+        rows = [_score(item, comp, cfg) for item, comp in zip(items, completions, strict=True)]
+        code = ace_agent.AceCode.load(info["acebench"]["code_dir"]) if "code_dir" in info["acebench"] else None
+        process: dict[str, float] = {}
+        for cat, entries in multi.items():
+            if cat in bfcl.MULTI_TURN:
+                rows += [_multi_turn_row(r) for r in bfcl_mt.run(backend, entries, sampling)]
+            else:
+                got = ace_agent.run(backend, user, code, entries, sampling,
+                                    max_messages=cfg.acebench_max_messages)
+                process[cat] = sum(r.process for r in got) / len(got) if got else 0.0
+                rows += [_agent_row(r) for r in got]
     results = frame(rows, EVAL_RESULT) if rows else EVAL_RESULT.empty()
-    metrics = _metrics(results, info, heldout_df)
+    metrics = _metrics(results, info, heldout_df, process)
     metrics["run"] = {
         "prompts": len(items),
+        "conversations": n_multi,
         "tokens_generated": int(results["n_tokens"].sum()) if rows else 0,
         "backend_errors": int(results["backend_error"].is_not_null().sum()) if rows else 0,
+        "acebench_scoring": cfg.acebench_scoring,
         "parse_errors": int(results["parse_error"].is_not_null().sum()) if rows else 0,
         "seconds": round(time.perf_counter() - t0, 2),
         "limit": cfg.limit,
@@ -338,12 +475,14 @@ def run_evaluate(
     cfg: EvalConfig,
     iteration: int | None = None,
     backend: Backend,
+    user: Backend | None = None,
 ) -> dict[str, Any]:
     """Stage evaluate@j (and ``looptool eval``): score checkpoint ``model`` (served by ``backend``) on the
     benchmarks and the held-out split; write one row per answer to ``results`` (if given); return the
-    metrics."""
-    metrics, rows = evaluate(backend, cfg, heldout)
-    metrics = {"model": str(model), "iteration": iteration, **metrics}
+    metrics. ``user``: the simulated user of ACEBench's agent_multi_turn (the ``backends.user`` role)."""
+    metrics, rows = evaluate(backend, cfg, heldout, user=user)
+    # every {accuracy, correct, n} carries its Wilson 95% interval (looptool.stats)
+    metrics = add_ci({"model": str(model), "iteration": iteration, **metrics})
     if results is not None:
         storage.write_parquet(rows, results, EVAL_RESULT)
     return metrics

@@ -2,8 +2,8 @@
 
 Data: ACEBench's ``data_all/data_en`` folder (``data_<category>.json`` with ``possible_answer/`` beside).
 Normal and special categories are single-step: the conversation so far is given and the model answers once.
-The agent categories (``agent_multi_turn``, ``agent_multi_step``) need a simulated user and executable
-scenario classes; they are not evaluated here and are reported as skipped.
+The agent categories (``agent_multi_turn``, ``agent_multi_step``) are conversations with ACEBench's
+executable scenarios: :mod:`looptool.evaluate.acebench_agent`.
 
 Prompting uses ACEBench's function-calling mode (its FC prompts, in the ``yxli2123/ACEBench`` copy): a short
 system prompt with the current time (normal, special) or the user profile (preference), the special categories'
@@ -184,11 +184,12 @@ def request_for(entry: Entry) -> Request:
     return Request.chat(messages_for(entry), to_tools(entry.functions), key=f"acebench/{entry.id}")
 
 
-def score(entry: Entry, text: str, parsed: Any) -> checker.CheckResult:
-    """ACEBench's verdict: special categories on the raw text, normal ones on the parsed calls."""
+def score(entry: Entry, text: str, parsed: Any, mode: str = "official") -> checker.CheckResult:
+    """ACEBench's verdict: special categories on the raw text, normal ones on the answer decoded as ``mode``
+    says (``official``: as ACEBench's ``eval_main``; ``looptool``: the project's parse, ``parsed``)."""
     if checker.category_kind(entry.category) == "special":
         return checker.check_special(text, entry.answer, entry.category)
-    return checker.check_normal(entry.functions, parsed, entry.answer, entry.category)
+    return checker.check_normal_text(entry.functions, text, entry.answer, entry.category, mode, parsed=parsed)
 
 
 def _mean(values: list[float]) -> float | None:

@@ -22,9 +22,13 @@ Aggregation (BFCL v3's ``eval_runner_helper.generate_leaderboard_csv``):
 * live: ``summary_ast`` and ``overall`` (with irrelevance and relevance) are means weighted by each category's
   entry count. The weights are the category sizes of the data files, as in a full BFCL run, so a run limited
   to the first N entries per category estimates the full figure instead of over-weighting small categories;
-* ``overall``: BFCL v3's overall accuracy is the unweighted mean of live, non-live and multi-turn overall; the
-  single-turn part computed here is the unweighted mean of live and non-live overall (BFCL's
-  ``single_turn_ast``). Multi-turn categories are not evaluated.
+* multi-turn: ``overall`` is the unweighted mean of base, miss_func, miss_param and long_context
+  (:mod:`looptool.evaluate.bfcl_multi`);
+* ``overall``: BFCL v3's overall accuracy, the unweighted mean of non-live, live and multi-turn overall, given
+  only when all three were evaluated (``overall_kind`` says which); ``overall_single_turn`` is the unweighted
+  mean of live and non-live overall (BFCL's ``single_turn_ast``). bfcl-eval names its files ``BFCL_v4_*``:
+  its v4 overall adds the agentic categories (web search, memory), not run here; the v3 figure is the one the
+  LoopTool paper reports.
 
 BFCL counts a category it did not run as 0 in the means; here means are taken over the categories evaluated,
 and the ones missing are listed, so a partial run is not silently deflated.
@@ -47,6 +51,8 @@ NON_LIVE = ("simple", "java", "javascript", "multiple", "parallel", "parallel_mu
 LIVE = ("live_simple", "live_multiple", "live_parallel", "live_parallel_multiple", "live_irrelevance", "live_relevance")
 ALL_CATEGORIES = NON_LIVE + LIVE
 DEFAULT_CATEGORIES = tuple(c for c in ALL_CATEGORIES if c not in ("java", "javascript"))
+MULTI_TURN = ("multi_turn_base", "multi_turn_miss_func", "multi_turn_miss_param", "multi_turn_long_context")
+"""Multi-turn categories, run by :mod:`looptool.evaluate.bfcl_multi` (bfcl-eval's environments and checker)."""
 # v3 name -> the names the category's file may carry (bfcl-eval's v4 files renamed three categories)
 FILE_NAMES = {"simple": ("simple", "simple_python"), "java": ("java", "simple_java"),
               "javascript": ("javascript", "simple_javascript")}
@@ -330,7 +336,20 @@ def aggregate(per_category: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
     overall = _unweighted([p for p in (overall_live, overall_non_live) if p is not None])
     irrelevance = _unweighted(part("irrelevance") + part("live_irrelevance"))
+    overall_multi = _unweighted([p for c in MULTI_TURN for p in part(c)])
+    groups = (overall_non_live, overall_live, overall_multi)
+    if all(g is not None for g in groups):
+        v3, kind = _unweighted([g for g in groups if g is not None]), "v3: unweighted mean of non-live, live and multi-turn"
+    else:
+        v3 = None
+        kind = "single-turn only" if overall is not None else "multi-turn only" if overall_multi else "nothing evaluated"
     return {
+        "overall": _acc(v3),
+        "overall_kind": kind,
+        "multi_turn": {
+            "overall": _acc(overall_multi),
+            "categories_missing": [c for c in MULTI_TURN if c not in per_category],
+        },
         "non_live": {
             "overall": _acc(overall_non_live),
             "summary_ast": _acc(summary_ast_non_live),
@@ -345,13 +364,17 @@ def aggregate(per_category: dict[str, dict[str, Any]]) -> dict[str, Any]:
 
 
 def iter_categories(categories: Iterable[str]) -> list[str]:
-    """Validated category names (v3 names; v4's ``simple_python`` etc. are accepted and mapped)."""
+    """Validated category names (v3 names; v4's ``simple_python`` etc. are accepted and mapped; ``multi_turn``
+    stands for the four multi-turn categories)."""
     v4 = {"simple_python": "simple", "simple_java": "java", "simple_javascript": "javascript"}
     out = []
+    expanded: list[str] = []
     for c in categories:
+        expanded += list(MULTI_TURN) if c == "multi_turn" else [c]
+    for c in expanded:
         c = v4.get(c, c)
-        if c not in ALL_CATEGORIES:
-            raise ValueError(f"unknown BFCL single-turn category {c!r}; known: {list(ALL_CATEGORIES)}")
+        if c not in ALL_CATEGORIES + MULTI_TURN:
+            raise ValueError(f"unknown BFCL category {c!r}; known: {list(ALL_CATEGORIES + MULTI_TURN)} or multi_turn")
         if c not in out:
             out.append(c)
     return out

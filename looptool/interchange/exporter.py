@@ -61,6 +61,10 @@ def export_dataset(
         raise InterchangeError(f"unknown export format {fmt!r} (choose from {list(EXPORT_FORMATS)})")
     out = Path(out)
     out.parent.mkdir(parents=True, exist_ok=True)
+    from looptool.outputs import prepare_output
+
+    if fmt != "trl":  # trl writes a folder
+        prepare_output(out, [Path(ref)] if Path(ref).exists() else [])
     if fmt in ("openai", "sharegpt"):
         return _export_lines(ref, out, fmt, data_dir, repo, chunk_rows)
     return _export_table(ref, out, fmt, data_dir, repo, chunk_rows)
@@ -110,12 +114,12 @@ def _export_lines(ref, out: Path, fmt: str, data_dir, repo, chunk_rows: int) -> 
                 for row in rows:
                     try:
                         rec = convert(row)
-                    except (ValueError, KeyError, TypeError) as e:
+                        text = json.dumps(rec, ensure_ascii=False, allow_nan=False)  # no NaN/Infinity
+                    except (ValueError, KeyError, TypeError, RecursionError) as e:
                         report.skipped += 1
                         if len(report.skipped_examples) < 10:
                             report.skipped_examples.append(f"{row['sample_id']}: {e}")
                         continue
-                    text = json.dumps(rec, ensure_ascii=False)
                     if as_array:
                         text = ("  " if report.rows == 0 else ",\n  ") + text
                     else:

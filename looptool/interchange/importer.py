@@ -47,7 +47,7 @@ def detect_format(path: str | Path) -> str:
             return record_format(rec)
         except FieldError as e:
             raise InterchangeError(f"{path}:{n}: {e.message}") from None
-    raise InterchangeError(f"{path}: empty file")
+    return "empty"
 
 
 @dataclass
@@ -123,6 +123,8 @@ def _items(
         if not p.is_file() and not (p.is_dir() and fmt in ("auto", "datasets")):
             raise InterchangeError(f"{p}: no such file")
         f = detect_format(p) if fmt == "auto" else fmt
+        if f == "empty":  # no records (e.g. the export of an empty dataset): nothing to import
+            continue
         if f == "bfcl":
             yield from read_bfcl(p, answers, check_labels)
         elif f in FILE_READERS:
@@ -157,7 +159,11 @@ def import_files(
         raise InterchangeError(f"on_error must be 'skip' or 'fail', got {on_error!r}")
     if isinstance(paths, (str, Path)):
         paths = [paths]
-    out = Path(out)
+    from looptool.outputs import prepare_output
+
+    paths = [Path(p) for p in paths]
+    out = prepare_output(out, paths)
+    prepare_output(rejected_path_for(out), paths, "rejected file")
     report = ImportReport(out)
     reasons: Counter[str] = Counter()
     seen: dict[str, tuple[str, str]] = {}

@@ -131,7 +131,9 @@ def _tool_call(tc: Any, field: str) -> dict[str, Any]:
     args = fn.get("arguments")
     if isinstance(args, str):
         try:
-            args = json.loads(args) if args.strip() else {}
+            args = jsonutil.untrusted_loads(args) if args.strip() else {}
+        except jsonutil.RefusedJSON as e:
+            raise FieldError(f"{field}.function.arguments", str(e), "invalid_messages") from None
         except json.JSONDecodeError as e:
             raise FieldError(
                 f"{field}.function.arguments", f"not valid JSON ({e.msg} at char {e.pos})", "invalid_messages"

@@ -149,7 +149,9 @@ def _openai_tool_call(tc: dict[str, Any], k: int | None = None, call_id: str | N
         "type": "function",
         "function": {
             "name": fn["name"],
-            "arguments": args if isinstance(args, str) else json.dumps(args, ensure_ascii=False),
+            "arguments": args
+            if isinstance(args, str)
+            else json.dumps(args, ensure_ascii=False, allow_nan=False),
         },
     }
     if tc.get("id") is not None:

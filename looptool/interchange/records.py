@@ -60,16 +60,36 @@ def read_lines(path: Path) -> Iterator[tuple[int, str]]:
         for n, raw in enumerate(f, 1):
             try:
                 line = raw.decode("utf-8-sig" if n == 1 else "utf-8")
-            except UnicodeDecodeError as e:
-                raise InterchangeError(f"{path}:{n}: not UTF-8 text ({e.reason} at byte {e.start})") from None
+            except UnicodeDecodeError as e:  # one rejected row, not a failed import
+                yield (
+                    n,
+                    BadLine(
+                        f"not UTF-8 text ({e.reason} at byte {e.start})",
+                        raw[:2000].decode("utf-8", "replace"),
+                    ),
+                )
+                continue
             if line.strip():
                 yield n, line
 
 
+class BadLine(str):
+    """A line that is not text (``read_lines`` yields it in place of the line; its value is the reason)."""
+
+    def __new__(cls, reason: str, text: str = ""):
+        obj = super().__new__(cls, reason)
+        obj.text = text
+        return obj
+
+
 def parse_line(path: Path, n: int, line: str) -> tuple[Any, Item | None]:
     where = f"{path}:{n}"
+    if isinstance(line, BadLine):
+        return None, Item(where, reason="invalid_text", error=f"{where}: {line}", raw={"text": line.text})
     try:
-        return json.loads(line), None
+        return jsonutil.untrusted_loads(line), None
+    except jsonutil.RefusedJSON as e:
+        return None, Item(where, reason="invalid_json", error=f"{where}: {e}", raw={"text": line[:2000]})
     except json.JSONDecodeError as e:
         return None, Item(
             where,

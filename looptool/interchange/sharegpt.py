@@ -30,7 +30,7 @@ ROLE_OF = {"system": "system", "human": "user", "user": "user", "gpt": "assistan
 
 def _calls_value(calls: list[dict[str, Any]]) -> str:
     calls = [{"name": c["name"], "arguments": c.get("arguments") or {}} for c in calls]
-    return json.dumps(calls[0] if len(calls) == 1 else calls, ensure_ascii=False)
+    return json.dumps(calls[0] if len(calls) == 1 else calls, ensure_ascii=False, allow_nan=False)
 
 
 def _json_field(value: Any, field: str, reason: str = "invalid_tools") -> Any:

@@ -66,14 +66,23 @@ class Request:
     tools: tuple[dict[str, Any], ...] | list[dict[str, Any]] | None = None
     prompt: str | None = None
     key: str = ""
+    json_schema: dict[str, Any] | None = None
+    """Structured output: the reply must be a JSON value of this schema. Backends whose server supports it
+    (``openai``: ``response_format``) constrain decoding to it; others ignore it (the caller still parses)."""
 
     def __post_init__(self) -> None:
         if (self.messages is None) == (self.prompt is None):
             raise ValueError("a Request needs exactly one of messages or prompt")
 
     @classmethod
-    def chat(cls, messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None = None, key: str = "") -> Request:
-        return cls(messages=list(messages), tools=list(tools) if tools else None, key=key)
+    def chat(
+        cls,
+        messages: list[dict[str, Any]],
+        tools: list[dict[str, Any]] | None = None,
+        key: str = "",
+        json_schema: dict[str, Any] | None = None,
+    ) -> Request:
+        return cls(messages=list(messages), tools=list(tools) if tools else None, key=key, json_schema=json_schema)
 
     @classmethod
     def text(cls, prompt: str, key: str = "") -> Request:
@@ -82,7 +91,10 @@ class Request:
     def to_json(self) -> dict[str, Any]:
         if self.prompt is not None:
             return {"prompt": self.prompt}
-        return {"messages": list(self.messages or []), "tools": list(self.tools) if self.tools else None}
+        out = {"messages": list(self.messages or []), "tools": list(self.tools) if self.tools else None}
+        if self.json_schema is not None:
+            out["json_schema"] = self.json_schema
+        return out
 
     def content_key(self) -> str:
         return jsonutil.digest(self.to_json(), 32)

@@ -16,6 +16,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from looptool.errors import StageError
+from looptool.llm import progress
 from looptool.llm.base import Backend, Completion, Request, Sampling
 from looptool.llm.common import call_key
 from looptool.llm.config import cache_dir
@@ -24,30 +26,81 @@ DB_NAME = "calls.sqlite"
 _LOOKUP_CHUNK = 500  # SQLite's host-parameter limit is 999 on old builds
 
 
+def completion_problem(resp: Any) -> str | None:
+    """None when a stored response is a usable completion, else what is wrong with it.
+
+    Only successful completions are ever stored; a row that is not one (an error, an empty answer, another
+    shape) must not replay as an answer.
+    """
+    if not isinstance(resp, dict):
+        return f"not an object but {type(resp).__name__}"
+    if resp.get("error") is not None:
+        return "a stored error"
+    text, ids, lps = resp.get("text"), resp.get("token_ids", []), resp.get("logprobs")
+    if not isinstance(text, str):
+        return "no 'text' string"
+    if not isinstance(ids, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in ids):
+        return "'token_ids' is not a list of integers"
+    if lps is not None and (
+        not isinstance(lps, list) or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in lps)
+    ):
+        return "'logprobs' is not a list of numbers"
+    if not text and not ids:
+        return "an empty answer"
+    return None
+
+
+class CacheError(StageError):
+    """The cache file cannot be read; the message names it and how to move it aside."""
+
+
 class CallCache:
     """Key -> completion JSON in SQLite."""
 
     def __init__(self, path: str | Path | None = None):
         directory = Path(path) if path is not None else Path(cache_dir())
+        if directory.exists() and not directory.is_dir():
+            raise CacheError(f"{directory}: call cache folder is a file (LOOPTOOL_CACHE_DIR must name a folder)")
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / DB_NAME
-        self.db = sqlite3.connect(self.path, timeout=60.0, check_same_thread=False)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute(
-            "CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, backend TEXT, model TEXT, op TEXT,"
-            " response TEXT NOT NULL, created REAL)"
+        self.invalid = 0  # rows found that were not usable completions (re-run and overwritten)
+        try:
+            self.db = sqlite3.connect(self.path, timeout=60.0, check_same_thread=False)
+            self.db.execute("PRAGMA journal_mode=WAL")
+            self.db.execute("PRAGMA synchronous=NORMAL")
+            self.db.execute(
+                "CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, backend TEXT, model TEXT, op TEXT,"
+                " response TEXT NOT NULL, created REAL)"
+            )
+            self.db.commit()
+        except sqlite3.DatabaseError as e:
+            raise self._corrupt(e) from None
+
+    def _corrupt(self, e: Exception) -> CacheError:
+        return CacheError(
+            f"{self.path}: call cache cannot be read ({e}); move it aside (mv {self.path} {self.path}.bad) "
+            "and re-run, or check it with `looptool cache verify`"
         )
-        self.db.commit()
 
     def get_many(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        """Stored completions of ``keys``; a row that is not a usable completion counts as a miss."""
         found: dict[str, dict[str, Any]] = {}
         unique = list(dict.fromkeys(keys))
-        for s in range(0, len(unique), _LOOKUP_CHUNK):
-            part = unique[s : s + _LOOKUP_CHUNK]
-            marks = ",".join("?" * len(part))
-            for key, resp in self.db.execute(f"SELECT key, response FROM calls WHERE key IN ({marks})", part):
-                found[key] = json.loads(resp)
+        try:
+            for s in range(0, len(unique), _LOOKUP_CHUNK):
+                part = unique[s : s + _LOOKUP_CHUNK]
+                marks = ",".join("?" * len(part))
+                for key, resp in self.db.execute(f"SELECT key, response FROM calls WHERE key IN ({marks})", part):
+                    try:
+                        obj = json.loads(resp)
+                    except (TypeError, ValueError, RecursionError):
+                        obj = None
+                    if completion_problem(obj) is None:
+                        found[key] = obj
+                    else:
+                        self.invalid += 1
+        except sqlite3.DatabaseError as e:
+            raise self._corrupt(e) from None
         return found
 
     def put_many(self, rows: Sequence[tuple[str, str, str, str, dict[str, Any]]]) -> None:
@@ -55,14 +108,98 @@ class CallCache:
         if not rows:
             return
         now = time.time()
-        with self.db:
-            self.db.executemany(
-                "INSERT OR REPLACE INTO calls (key, backend, model, op, response, created) VALUES (?, ?, ?, ?, ?, ?)",
-                [(k, b, m, op, json.dumps(resp, ensure_ascii=False), now) for k, b, m, op, resp in rows],
-            )
+        rows = [r for r in rows if completion_problem(r[4]) is None]  # never store an error or an empty answer
+        try:
+            with self.db:
+                self.db.executemany(
+                    "INSERT OR REPLACE INTO calls (key, backend, model, op, response, created) VALUES (?, ?, ?, ?, ?, ?)",
+                    [(k, b, m, op, json.dumps(resp, ensure_ascii=False), now) for k, b, m, op, resp in rows],
+                )
+        except sqlite3.DatabaseError as e:
+            raise self._corrupt(e) from None
 
     def count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
+
+    # --- maintenance (``looptool cache``) ---------------------------------------------------------------
+
+    def summary(self) -> dict[str, Any]:
+        """Rows by backend / model / op, with the oldest and newest entry (Unix time)."""
+        try:
+            groups = self.db.execute(
+                "SELECT backend, model, op, COUNT(*), MIN(created), MAX(created) FROM calls"
+                " GROUP BY backend, model, op ORDER BY 4 DESC"
+            ).fetchall()
+        except sqlite3.DatabaseError as e:
+            raise self._corrupt(e) from None
+        size = sum(p.stat().st_size for p in self.path.parent.glob(DB_NAME + "*") if p.is_file())
+        return {
+            "path": str(self.path),
+            "bytes": size,
+            "rows": sum(g[3] for g in groups),
+            "groups": [
+                {"backend": b, "model": m, "op": op, "rows": n, "oldest": lo, "newest": hi}
+                for b, m, op, n, lo, hi in groups
+            ],
+        }
+
+    def verify(self) -> tuple[int, list[tuple[str, str]]]:
+        """Check every row: SQLite's integrity check, then each response. Returns (rows, [(key, problem)])."""
+        try:
+            ok = self.db.execute("PRAGMA integrity_check").fetchone()[0]
+            if ok != "ok":
+                raise CacheError(f"{self.path}: SQLite integrity check failed: {ok}; move the file aside")
+            bad, n = [], 0
+            for key, resp in self.db.execute("SELECT key, response FROM calls"):
+                n += 1
+                try:
+                    obj = json.loads(resp)
+                except (TypeError, ValueError, RecursionError) as e:
+                    bad.append((key, f"not JSON ({type(e).__name__})"))
+                    continue
+                problem = completion_problem(obj)
+                if problem:
+                    bad.append((key, problem))
+        except sqlite3.DatabaseError as e:
+            raise self._corrupt(e) from None
+        return n, bad
+
+    def prune(
+        self,
+        *,
+        invalid: bool = False,
+        older_than_s: float | None = None,
+        model: str | None = None,
+        backend: str | None = None,
+    ) -> int:
+        """Delete the rows matching every given condition (invalid responses, age, model, backend);
+        returns how many. With no condition nothing is deleted."""
+        where, args = [], []
+        if older_than_s is not None:
+            where.append("created < ?")
+            args.append(time.time() - older_than_s)
+        if model is not None:
+            where.append("model = ?")
+            args.append(model)
+        if backend is not None:
+            where.append("backend = ?")
+            args.append(backend)
+        if not where and not invalid:
+            return 0
+        try:
+            keys = [k for (k,) in self.db.execute("SELECT key FROM calls" + (" WHERE " + " AND ".join(where) if where else ""), args)]
+            if invalid:
+                _, bad = self.verify()
+                bad_keys = {k for k, _ in bad}
+                keys = [k for k in keys if k in bad_keys]
+            with self.db:
+                for s in range(0, len(keys), _LOOKUP_CHUNK):
+                    part = keys[s : s + _LOOKUP_CHUNK]
+                    self.db.execute(f"DELETE FROM calls WHERE key IN ({','.join('?' * len(part))})", part)
+            self.db.execute("VACUUM")
+        except sqlite3.DatabaseError as e:
+            raise self._corrupt(e) from None
+        return len(keys)
 
     def close(self) -> None:
         self.db.close()
@@ -83,6 +220,7 @@ class CachedBackend(Backend):
         self.hits = 0
         self.misses = 0
         self.errors = 0
+        self._bar = progress.OwnBar(f"{inner.name} {inner.model}")
 
     def identity(self) -> dict[str, Any]:
         return self._identity
@@ -122,6 +260,19 @@ class CachedBackend(Backend):
         op: str,
         call: Callable[[list[int]], list[Completion]],
     ) -> list[Completion]:
+        bar = self._bar.get()  # the stage's bar; this backend's own when no stage bar is open
+        with progress.using(bar):
+            return self._run_counted(bar, requests, keys, op, call)
+
+    def _run_counted(
+        self,
+        bar: progress.StageBar,
+        requests: Sequence[Request],
+        keys: list[str],
+        op: str,
+        call: Callable[[list[int]], list[Completion]],
+    ) -> list[Completion]:
+        bar.expect(len(requests))
         found = self.store.get_many(keys)
         out: list[Completion | None] = [None] * len(requests)
         first_of: dict[str, int] = {}
@@ -135,9 +286,10 @@ class CachedBackend(Backend):
             else:
                 first_of[k] = i
                 todo.append(i)
+        bar.advance(sum(1 for c in out if c is not None), cached=True)
         for s in range(0, len(todo), self.chunk_size):
             idx = todo[s : s + self.chunk_size]
-            got = call(idx)
+            got = progress.run_counted(bar, len(idx), lambda idx=idx: call(idx))
             if len(got) != len(idx):
                 raise RuntimeError(
                     f"{self.name} backend returned {len(got)} completions for {len(idx)} requests"
@@ -157,8 +309,10 @@ class CachedBackend(Backend):
                 out[i] = Completion.from_json(src.to_json(), cached=src.ok)
                 if src.ok:
                     self.hits += 1
+                bar.advance(1, cached=src.ok)
         return [c for c in out if c is not None]
 
     def close(self) -> None:
+        self._bar.close()
         self.store.close()
         self.inner.close()

@@ -48,6 +48,12 @@ class BackendConfig:
     cache_chunk: int = 128
     """Requests sent to the model between two cache commits: a stage killed half-way loses at most this many
     calls. Each chunk ends with a partly empty ``transformers`` batch, so keep it several ``batch_size``."""
+    max_error_rate: float = 0.05
+    """Share of this role's calls in one stage that may fail (server down, unreadable replies) before the stage
+    stops with a non-zero exit (so DVC records nothing and the next run retries; failed calls are never cached).
+    0 = any failed call stops the stage."""
+    where: str = field(default="backends", init=False, repr=False, compare=False)
+    """Where this config came from (``params.yaml:backends.judge``), set by the params loader for messages."""
 
     def __post_init__(self) -> None:
         if self.backend not in BACKENDS:
@@ -56,6 +62,14 @@ class BackendConfig:
             raise ValueError("backend 'openai' needs base_url")
         if self.max_concurrency < 1 or self.batch_size < 1 or self.cache_chunk < 1:
             raise ValueError("max_concurrency, batch_size and cache_chunk must be >= 1")
+        if self.max_retries < 0 or self.tensor_parallel_size < 1:
+            raise ValueError("max_retries must be >= 0 and tensor_parallel_size >= 1")
+        if not (0 < self.timeout_s < float("inf")):
+            raise ValueError(f"timeout_s={self.timeout_s!r} must be a positive number of seconds")
+        if not 0.0 <= self.max_error_rate <= 1.0:
+            raise ValueError(f"max_error_rate={self.max_error_rate!r} must be in [0, 1]")
+        if not 0.0 < self.gpu_memory_utilization <= 1.0:
+            raise ValueError(f"gpu_memory_utilization={self.gpu_memory_utilization!r} must be in (0, 1]")
 
     @property
     def enabled(self) -> bool:
@@ -68,6 +82,9 @@ class BackendConfig:
         key = os.environ.get(self.api_key_env)
         if key is None:
             raise ValueError(f"environment variable {self.api_key_env} (backends api_key_env) is not set")
+        from looptool.secrets import register
+
+        register(key)  # from now on scrubbed from every error and completion text
         return key
 
 

@@ -283,15 +283,14 @@ class HFBackend(Backend):
     ) -> list[_Row]:
         """Continuous batching: keep up to ``batch_size`` rows decoding, refill slots as rows finish."""
         import torch
-        from tqdm.auto import tqdm
+
+        from looptool.llm.progress import Reporter
 
         order = sorted(todo, key=lambda i: -len(ids[i]))  # longest first: the largest batch fails early
         pending = deque(order)
         done: list[_Row] = []
         state: _Batch | None = None
-        bar = tqdm(
-            total=len(order), desc=f"decode ({self.batch_size}/batch)", unit="req", leave=False, disable=None
-        )
+        bar = Reporter()  # finished rows count on the stage's one progress bar
         try:
             while pending or state is not None:
                 free = self.batch_size - (len(state.rows) if state is not None else 0)

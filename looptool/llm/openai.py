@@ -25,6 +25,7 @@ from looptool.calls import render_calls
 from looptool.llm.base import Backend, Completion, Request, Sampling
 from looptool.llm.common import request_seed, weights_fingerprint
 from looptool.llm.config import BackendConfig
+from looptool.secrets import scrub
 
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 BACKOFF_BASE_S = 0.5
@@ -32,8 +33,34 @@ BACKOFF_MAX_S = 30.0
 RETRY_AFTER_MAX_S = 120.0
 
 
+MAX_REPLY_BYTES = 64 * 1024 * 1024
+MAX_REPLY_DEPTH = 64  # a completion body is ~6 levels deep; tool-call arguments add their own
+
+
 class ReplyError(ValueError):
     """The server answered, but not with a completion we can read."""
+
+
+class DeadlineExceeded(Exception):
+    """The whole request took longer than ``timeout_s`` (retried like a timeout)."""
+
+
+def decode_reply(raw: bytes, content_type: str | None = None) -> Any:
+    """A 200 reply body as JSON, or :class:`ReplyError` (not JSON, an HTML page, nested too deeply)."""
+    from looptool.jsonutil import DepthError, check_depth
+
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise ReplyError(f"reply is not UTF-8 ({e.reason} at byte {e.start})") from None
+    try:
+        check_depth(text, MAX_REPLY_DEPTH)
+        return json.loads(text)
+    except DepthError as e:
+        raise ReplyError(f"reply {e}") from None
+    except json.JSONDecodeError as e:
+        kind = f" ({content_type.split(';')[0]})" if content_type else ""
+        raise ReplyError(f"reply{kind} is not JSON ({e.msg} at char {e.pos}): {text[:120]!r}") from None
 
 
 def wire_messages(messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -139,6 +166,8 @@ def read_chat_reply(data: Any) -> Completion:
             )
         calls.append({"name": fn["name"], "arguments": args})
     text = (content or "").strip() if calls else (content or "")
+    if not calls and not text.strip():
+        raise ReplyError(f"reply has no content and no tool calls (finish_reason={choice.get('finish_reason')!r})")
     if calls:
         text = (text + "\n" if text else "") + render_calls(calls)
     logprobs = None
@@ -154,6 +183,8 @@ def read_text_reply(data: Any) -> Completion:
     text = choice.get("text")
     if not isinstance(text, str):
         raise ReplyError("choice has no 'text'")
+    if not text.strip():
+        raise ReplyError(f"reply has empty text (finish_reason={choice.get('finish_reason')!r})")
     logprobs = None
     lp = choice.get("logprobs")
     if isinstance(lp, dict) and isinstance(lp.get("token_logprobs"), list):
@@ -198,11 +229,13 @@ class OpenAIBackend(Backend):
         self._rng = random.Random()
         self._lock = threading.Lock()
         self.calls = 0  # HTTP attempts made (tests and metrics)
+        self._no_schema = False  # set when the server refuses response_format: then plain text, parsed strictly
 
     def identity(self) -> dict[str, Any]:
         ident: dict[str, Any] = {
             "backend": self.name,
             "model": self.model,
+            "base_url": self.base_url,  # the same model name on another server is another model
             "chat_template_kwargs": dict(self.cfg.chat_template_kwargs),
         }
         if Path(self.model).exists():  # a server fed a local checkpoint by path: key on its files too
@@ -234,6 +267,11 @@ class OpenAIBackend(Backend):
             body["logprobs"] = True
         if self.cfg.chat_template_kwargs:
             body["chat_template_kwargs"] = dict(self.cfg.chat_template_kwargs)
+        if request.json_schema is not None and not self._no_schema:
+            body["response_format"] = {
+                "type": "json_schema",
+                "json_schema": {"name": "reply", "schema": request.json_schema, "strict": True},
+            }
         return "/chat/completions", body
 
     def _post(self, path: str, body: dict[str, Any]) -> Any:
@@ -247,19 +285,20 @@ class OpenAIBackend(Backend):
             with self._lock:
                 self.calls += 1
             try:
-                resp = self.client.post(url, json=body)
-            except (httpx.TransportError, httpx.TimeoutException) as e:
+                status, headers, raw = self._send(url, body)
+            except httpx.LocalProtocolError as e:  # our own request is malformed (e.g. a key with a newline)
+                raise ReplyError(f"request refused before sending: {e}") from None
+            except (httpx.TransportError, httpx.TimeoutException, DeadlineExceeded) as e:
                 last = f"{type(e).__name__}: {e}"
+            except httpx.HTTPError as e:  # e.g. an API key that is not a valid header value: not retried
+                raise ReplyError(f"request failed: {type(e).__name__}: {e}") from None
             else:
-                if resp.status_code == 200:
-                    try:
-                        return resp.json()
-                    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-                        raise ReplyError(f"reply is not JSON ({e}): {resp.text[:200]!r}") from None
-                last = f"HTTP {resp.status_code}: {resp.text[:300]}"
-                if resp.status_code not in RETRY_STATUS and resp.status_code < 500:
+                if status == 200:
+                    return decode_reply(raw, headers.get("content-type"))
+                last = f"HTTP {status}: {raw[:300].decode('utf-8', 'replace')}"
+                if status not in RETRY_STATUS and status < 500:
                     raise ReplyError(last)
-                wait = _retry_after(resp.headers.get("retry-after"))
+                wait = _retry_after(headers.get("retry-after"))
             if attempt == self.cfg.max_retries:
                 break
             if wait is None:
@@ -269,16 +308,65 @@ class OpenAIBackend(Backend):
             time.sleep(wait)
         raise ReplyError(f"gave up after {self.cfg.max_retries + 1} attempts: {last}")
 
+    def _send(self, url: str, body: dict[str, Any]) -> tuple[int, Any, bytes]:
+        """One POST under a deadline of ``timeout_s`` for the whole request. Returns (status, headers, body).
+
+        httpx's timeout is per read, so a server dripping a byte a second would hold a request forever. The
+        body is read in chunks against the deadline; the status line and headers (which httpx reads before
+        handing over the response) are waited for in a daemon thread, so a server dripping its headers cannot
+        hold the stage either (the abandoned thread ends when its connection is closed with the client).
+        """
+        deadline = time.monotonic() + self.cfg.timeout_s
+        box: dict[str, Any] = {}
+        done = threading.Event()
+
+        def work() -> None:
+            try:
+                box["value"] = self._read(url, body, deadline)
+            except BaseException as e:  # handed to the caller below
+                box["error"] = e
+            finally:
+                done.set()
+
+        threading.Thread(target=work, daemon=True, name="looptool-openai-request").start()
+        if not done.wait(max(0.0, deadline - time.monotonic()) + 0.25):
+            raise DeadlineExceeded(f"no complete reply within timeout_s={self.cfg.timeout_s:g} s")
+        if "error" in box:
+            raise box["error"]
+        return box["value"]
+
+    def _read(self, url: str, body: dict[str, Any], deadline: float) -> tuple[int, Any, bytes]:
+        with self.client.stream("POST", url, json=body) as resp:
+            chunks, size = [], 0
+            for chunk in resp.iter_bytes():  # decoded (gzip, ...); the size cap holds after decoding
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_REPLY_BYTES:
+                    raise ReplyError(f"reply larger than {MAX_REPLY_BYTES} bytes")
+                if time.monotonic() > deadline:
+                    raise DeadlineExceeded(f"no complete reply within timeout_s={self.cfg.timeout_s:g} s")
+            return resp.status_code, resp.headers, b"".join(chunks)
+
     def _one(self, request: Request, sampling: Sampling) -> Completion:
         try:
             path, body = self._body(request, sampling)
         except Exception as e:  # a malformed conversation fails only this request
-            return Completion(error=f"cannot build request: {type(e).__name__}: {e}")
+            return Completion(error=scrub(f"cannot build request: {type(e).__name__}: {e}"))
         try:
-            data = self._post(path, body)
+            try:
+                data = self._post(path, body)
+            except ReplyError as e:
+                if "response_format" not in body or not _refuses_schema(str(e)):
+                    raise
+                self._no_schema = True  # this server has no structured output: ask without it
+                body.pop("response_format")
+                data = self._post(path, body)
             comp = read_chat_reply(data) if path == "/chat/completions" else read_text_reply(data)
         except ReplyError as e:
-            return Completion(error=str(e))
+            return Completion(error=scrub(str(e)))
+        except RecursionError:  # pragma: no cover - decode_reply bounds the depth first
+            return Completion(error="reply nested too deeply")
+        comp.text = scrub(comp.text) or ""
         if comp.finish_reason == "stop" and sampling.stop:  # some servers keep the stop string
             for s in sampling.stop:
                 if comp.text.endswith(s):
@@ -288,20 +376,25 @@ class OpenAIBackend(Backend):
     def generate(self, requests: Sequence[Request], sampling: Sampling) -> list[Completion]:
         if not requests:
             return []
-        from tqdm.auto import tqdm
+        from looptool.llm.progress import report
 
         workers = min(self.cfg.max_concurrency, len(requests))
         with ThreadPoolExecutor(max_workers=workers) as pool:
             futures = [pool.submit(self._one, r, sampling) for r in requests]
             out = []
-            for f in tqdm(
-                futures, desc=f"{self.model} via {self.base_url}", unit="req", leave=False, disable=None
-            ):
+            for f in futures:  # each answer counts on the stage's one progress bar (looptool.llm.progress)
                 out.append(f.result())
+                report(1)
         return out
 
     def close(self) -> None:
         self.client.close()
+
+
+def _refuses_schema(error: str) -> bool:
+    """A 4xx that says the server does not take ``response_format`` / JSON schemas."""
+    low = error.lower()
+    return error.startswith("HTTP 4") and any(w in low for w in ("response_format", "json_schema", "guided", "structured"))
 
 
 def _retry_after(value: str | None) -> float | None:

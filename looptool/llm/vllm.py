@@ -76,6 +76,8 @@ class VLLMBackend(Backend):
     def generate(self, requests: Sequence[Request], sampling: Sampling) -> list[Completion]:
         from vllm import SamplingParams
 
+        from looptool.llm.progress import vllm_tqdm
+
         prompts, errors = self._prompts(requests)
         todo = [i for i, e in enumerate(errors) if e is None]
         params = [
@@ -93,7 +95,7 @@ class VLLMBackend(Backend):
         out: list[Completion] = [Completion(error=e) if e else Completion() for e in errors]
         if not todo:
             return out
-        results = self.llm.generate([prompts[i] for i in todo], params, use_tqdm=False)
+        results = self.llm.generate([prompts[i] for i in todo], params, use_tqdm=vllm_tqdm())
         for i, res in zip(todo, results):
             o = res.outputs[0]
             text = o.text
@@ -110,6 +112,8 @@ class VLLMBackend(Backend):
 
     def score(self, requests: Sequence[Request], completions: Sequence[str]) -> list[Completion]:
         from vllm import SamplingParams
+
+        from looptool.llm.progress import vllm_tqdm
 
         if len(requests) != len(completions):
             raise ValueError(f"score: {len(requests)} requests but {len(completions)} completions")
@@ -131,7 +135,7 @@ class VLLMBackend(Backend):
         if not todo:
             return out
         params = SamplingParams(max_tokens=1, temperature=0.0, prompt_logprobs=0, detokenize=False)
-        results = self.llm.generate(inputs, params, use_tqdm=False)
+        results = self.llm.generate(inputs, params, use_tqdm=vllm_tqdm())
         for i, res in zip(todo, results):
             ids = comp_ids[i]
             full = res.prompt_token_ids

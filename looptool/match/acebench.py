@@ -39,8 +39,15 @@ from typing import Any
 
 from looptool.match.bfcl import CheckResult, to_model_output
 
+SCORING_MODES = ("official", "looptool")
+"""How a normal-category answer's text becomes calls. ``official``: as ACEBench's ``eval_main`` decodes it
+(:func:`decode_official`). ``looptool``: :func:`looptool.calls.parse` (any of the project's formats, spaces
+inside values kept, a bare ``f(a=1)`` accepted)."""
+
 __all__ = [
+    "SCORING_MODES",
     "CheckResult",
+    "decode_official",
     "category_kind",
     "check_normal",
     "check_special",
@@ -521,3 +528,139 @@ def multi_turn_accuracy(ids: Sequence[str], valid: Sequence[bool]) -> tuple[floa
     end = [0 if False in g["valid"] else 1 for g in groups]
     process = [round(g["valid"].count(True) / len(g["valid"]), 3) for g in groups]
     return round(sum(end) / len(end), 3), round(sum(process) / len(process), 3)
+
+
+# --- ACEBench's own decoding of an answer (eval_main.py + model_inference/utils.py ``decode_ast``) -----------
+
+
+def _official_value(node: Any) -> Any:
+    """ACEBench's ``resolve_ast_by_type``: the value an argument node decodes to (names become strings)."""
+    import ast
+
+    if isinstance(node, ast.Constant):
+        return "..." if node.value is Ellipsis else node.value
+    if isinstance(node, ast.UnaryOp):
+        # (sic) ACEBench negates the operand whatever the operator
+        return -node.operand.value  # type: ignore[attr-defined]
+    if isinstance(node, ast.List):
+        return [_official_value(v) for v in node.elts]
+    if isinstance(node, ast.Dict):
+        return {_official_value(k): _official_value(v) for k, v in zip(node.keys, node.values, strict=True)}
+    if isinstance(node, ast.BinOp):
+        # DEVIATION: ACEBench eval()s the expression; here only arithmetic on number / string literals is
+        # computed (the same value for those), anything else fails to decode.
+        return _arith(node)
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Call):
+        name = _official_name(node.func)
+        if not node.keywords:
+            return {name: {}}
+        return {name: {kw.arg: _official_value(kw.value) for kw in node.keywords}}
+    if isinstance(node, ast.Tuple):
+        return tuple(_official_value(v) for v in node.elts)
+    if isinstance(node, ast.Subscript):
+        return ast.unparse(node.value) + "[" + ast.unparse(node.slice) + "]"
+    raise ValueError(f"Unsupported AST type: {type(node)}")
+
+
+def _arith(node: Any) -> Any:
+    import ast
+    import operator
+
+    ops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
+           ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
+
+    def val(n: Any) -> Any:
+        if isinstance(n, ast.BinOp):
+            return _arith(n)
+        if isinstance(n, ast.UnaryOp) and isinstance(n.op, (ast.USub, ast.UAdd)):
+            v = val(n.operand)
+            return -v if isinstance(n.op, ast.USub) else v
+        if isinstance(n, ast.Constant) and isinstance(n.value, (int, float, str)) and not isinstance(n.value, bool):
+            return n.value
+        raise ValueError(f"Unsupported expression: {ast.unparse(n)}")
+
+    op = ops.get(type(node.op))
+    if op is None:
+        raise ValueError(f"Unsupported operator in {ast.unparse(node)}")
+    left, right = val(node.left), val(node.right)
+    if op is operator.pow and (not isinstance(right, (int, float)) or abs(right) > 64):
+        raise ValueError(f"Unsupported power in {ast.unparse(node)}")
+    if op is operator.mul and (isinstance(left, str) or isinstance(right, str)):
+        n = right if isinstance(left, str) else left
+        if not isinstance(n, int) or n > 10_000:
+            raise ValueError(f"Unsupported repetition in {ast.unparse(node)}")
+    return op(left, right)
+
+
+def _official_name(func: Any) -> str:
+    import ast
+
+    parts = []
+    while isinstance(func, ast.Attribute):
+        parts.append(func.attr)
+        func = func.value
+    if isinstance(func, ast.Name):
+        parts.append(func.id)
+    return ".".join(reversed(parts))
+
+
+def decode_official(text: str | None) -> tuple[list[dict[str, Any]] | None, str | None]:
+    """An answer as ACEBench's ``eval_main`` decodes it: ``(decoded, None)`` or ``(None, why)``.
+
+    * tool calls the server returned (``<tool_call>`` blocks or a JSON call list, our rendering of a function
+      calling reply): ACEBench's FC path, ``{name: json.loads(arguments)}`` per call;
+    * otherwise the text of ACEBench's prompt format ``[f(a=1), g(b="x")]``: every whitespace character is
+      removed first (also inside strings), the text must be a python list (a bare ``f(a=1)`` fails) of calls;
+      keyword arguments only (positional ones are dropped), bare names decode to their text (so ``true`` is
+      the string ``"true"``, which the type check reads as a boolean), nested calls to ``{name: args}``,
+      tuples stay tuples.
+    The decoded list must be a list of ``{name: {param: value}}`` (ACEBench's
+    ``is_function_call_format_valid``).
+    """
+    import ast
+
+    from looptool.calls import TOOL_CALL_OPEN, parse
+
+    raw = text or ""
+    stripped = raw.strip()
+    if TOOL_CALL_OPEN in raw or (stripped.startswith(("{", "[{")) and '"name"' in stripped):
+        parsed = parse(raw)
+        if not parsed.ok:
+            return None, f"Invalid syntax. Failed to decode AST. {parsed.error}"
+        return [{c.name: dict(c.arguments)} for c in parsed.calls], None
+    squeezed = "".join(raw.split())
+    try:
+        tree = ast.parse(squeezed, mode="eval")
+        elts = tree.body.elts  # type: ignore[attr-defined]
+        decoded = []
+        for elem in elts:
+            if not isinstance(elem, ast.Call):
+                raise ValueError("not a call")
+            name = _official_name(elem.func)
+            decoded.append({name: {kw.arg: _official_value(kw.value) for kw in elem.keywords}})
+    except (SyntaxError, AttributeError, ValueError, TypeError, RecursionError, MemoryError, ZeroDivisionError,
+            OverflowError) as e:
+        return None, f"Invalid syntax. Failed to decode AST. {type(e).__name__}: {e}"
+    for item in decoded:
+        if not isinstance(item, dict) or len(item) != 1 or not isinstance(next(iter(item.values())), dict):
+            return None, "The output format does not meet the specified requirements."
+    return decoded, None
+
+
+def check_normal_text(
+    functions: list[dict[str, Any]], text: str | None, ground_truth: Any, category: str, mode: str = "official",
+    parsed: Any = None,
+) -> CheckResult:
+    """A normal-category verdict from the answer's text, decoded as ``mode`` says (:data:`SCORING_MODES`)."""
+    if mode == "looptool":
+        from looptool.calls import parse
+
+        return check_normal(functions, parsed if parsed is not None else parse(text), ground_truth, category)
+    if mode != "official":
+        raise ValueError(f"unknown ACEBench scoring mode {mode!r}; known: {list(SCORING_MODES)}")
+    decoded, why = decode_official(text)
+    if decoded is None:
+        return CheckResult(False, [why], "wrong_output_format")
+    return check_normal(functions, decoded, ground_truth, category)

@@ -129,6 +129,8 @@ def generate_split(
     """Verified samples of ``split`` until ``want`` are accepted (per the pattern mix) or the budget is spent."""
     from tqdm.auto import tqdm
 
+    from looptool.llm.progress import current as current_bar
+
     res = SplitResult()
     if want <= 0:
         return res
@@ -137,7 +139,7 @@ def generate_split(
     targets = pattern_targets(cfg.patterns, want)
     got: Counter = Counter()
     budget = math.ceil(want * cfg.max_attempts)
-    bar = tqdm(total=want, desc=f"seed {split}", disable=None if progress else True, leave=False)
+    bar = None  # samples accepted; with LLM agents the stage's request bar shows them instead (one bar)
     while res.attempts < budget:
         deficit = {p: targets[p] - got[p] for p in targets if targets[p] > got[p]}
         if not deficit:
@@ -192,8 +194,15 @@ def generate_split(
         for row in candidates:
             got[row["meta"]["pattern"]] += 1
             res.accepted.append(row)
-        bar.update(len(candidates))
-    bar.close()
+        stage = current_bar()
+        if stage is not None and stage.started:
+            stage.note(f"{split} {len(res.accepted)}/{want} samples")
+        else:
+            if bar is None:
+                bar = tqdm(total=want, desc=f"seed {split}", disable=None if progress else True, leave=False)
+            bar.update(len(candidates))
+    if bar is not None:
+        bar.close()
     return res
 
 

@@ -10,6 +10,14 @@ from looptool.calls import json_value
 from looptool.llm.base import Backend, Request, Sampling
 from looptool.prompts.agents import reference_judge_messages
 
+# Structured output where the server takes it (``response_format``): the verdict is valid by construction.
+VERDICT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {"verdict": {"type": "string", "enum": ["accept", "reject"]}, "reason": {"type": "string"}},
+    "required": ["verdict", "reason"],
+    "additionalProperties": False,
+}
+
 
 def parse_verdict(text: str) -> tuple[bool | None, str]:
     """(accepted, reason) from a judge output; accepted is None when the output is not a valid verdict."""
@@ -34,7 +42,9 @@ def judge_rows(
         meta = r["meta"] if isinstance(r["meta"], dict) else json.loads(r["meta"])
         reqs.append(
             Request.chat(
-                reference_judge_messages(r["tools"], r["messages"], r["label"], meta.get("reply")), key=r["sample_id"]
+                reference_judge_messages(r["tools"], r["messages"], r["label"], meta.get("reply")),
+                key=r["sample_id"],
+                json_schema=VERDICT_SCHEMA,
             )
         )
     outs = backend.generate(reqs, Sampling(max_new_tokens=max_new_tokens, temperature=0.0, seed=seed))

@@ -42,7 +42,7 @@ def common_args(cfg: Any, output_dir: str | Path, seed: int, on_cpu: bool) -> di
         "warmup_steps": cfg.warmup_steps,
         "weight_decay": cfg.weight_decay,
         "max_grad_norm": cfg.max_grad_norm,
-        "max_steps": cfg.max_steps,
+        "max_steps": cfg.max_steps if cfg.max_steps is not None else -1,  # TRL's "use num_train_epochs"
         "num_train_epochs": cfg.num_train_epochs,
         "per_device_train_batch_size": cfg.per_device_train_batch_size,
         "gradient_accumulation_steps": cfg.gradient_accumulation_steps,

@@ -1,10 +1,12 @@
 """Config dataclasses of the training stages: ``train`` (GRPO on D_j) and ``warmup`` (optional SFT).
 
-Field names mirror TRL's ``GRPOConfig`` / ``SFTConfig`` (and transformers' ``TrainingArguments``), so a TRL user
-reads params.yaml without a glossary. Defaults are the embedded CPU demo (SmolLM2-135M + LoRA, a couple of
-minutes per stage); the paper's GPU values are in ``configs/paper_gpu.yaml`` and in each field's docstring.
-Anything TRL offers that is not a field here goes through ``extra_args`` (checked against the TRL config
-class when the trainer is built, so a typo is still an error).
+Only looptool's own knobs and the few ``TrainingArguments`` fields both trainers share are declared here (names
+as in transformers). TRL's own options are not re-declared: ``train.grpo`` holds ``GRPOConfig`` fields and
+``train.sft`` ``SFTConfig`` fields, passed through as they are over looptool's CPU-demo defaults
+(:data:`GRPO_DEFAULTS`, :data:`SFT_DEFAULTS`) and checked against TRL's dataclasses (an unknown name is an error
+naming the params key). Anything else TRL accepts for both trainers goes through ``extra_args`` (checked the same
+way). "All" is spelled ``null`` everywhere: ``max_steps: null`` = ``num_train_epochs`` passes over the data,
+``max_samples: null`` = every row. The paper's GPU values are in ``configs/paper_gpu.yaml``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,44 @@ from typing import Any
 from looptool.config import check_choice
 
 DTYPES = ("float32", "bfloat16", "float16")
+METHODS = ("grpo", "sft")
+
+GRPO_DEFAULTS: dict[str, Any] = {
+    "num_generations": 4,  # the group (paper: 16)
+    "max_completion_length": 64,  # a tool call of the compact renderer is ~20-60 tokens
+    "temperature": 1.0,
+    "beta": 0.0,  # no KL term, no reference model (paper: 0)
+    "epsilon": 0.2,
+    "epsilon_high": 0.28,  # DAPO clip-higher (paper)
+    "loss_type": "dapo",
+    "scale_rewards": "group",
+    "log_completions": False,
+}
+"""looptool's values for ``train.grpo`` keys not set in params (TRL's own defaults for every other field)."""
+
+SFT_DEFAULTS: dict[str, Any] = {"max_length": 1024, "completion_only_loss": True}
+"""looptool's values for ``train.sft`` keys not set in params."""
+
+# set by looptool itself (paths, logging, the CPU switches, the shared fields above): not settable per trainer
+_RESERVED = frozenset({"output_dir", "logging_steps", "save_strategy", "report_to", "use_cpu"})
+
+
+def check_trl_fields(cls_name: str, where: str, fields: dict[str, Any]) -> None:
+    """Raise ``ValueError`` naming ``where`` when a key of ``fields`` is not a field of ``trl.<cls_name>``."""
+    import dataclasses
+
+    import trl
+
+    cls = getattr(trl, cls_name)
+    known = {f.name for f in dataclasses.fields(cls) if f.init}
+    unknown = sorted(set(fields) - known)
+    if unknown:
+        raise ValueError(f"{where}: unknown {cls_name} argument(s) {unknown}")
+    reserved = sorted(set(fields) & _RESERVED)
+    if reserved:
+        raise ValueError(f"{where}: {reserved} are set by looptool (stage paths, logging, CPU detection)")
+
+
 SAVE_DTYPES = ("base", *DTYPES)
 
 
@@ -76,10 +116,10 @@ class _Common:
     """Scheduler warm-up: a step count, or a fraction of the run when < 1."""
     weight_decay: float = 0.0
     max_grad_norm: float = 1.0
-    max_steps: int = -1
-    """Optimizer steps; -1 means ``num_train_epochs`` passes over the data."""
+    max_steps: int | None = None
+    """Optimizer steps; null (all) means ``num_train_epochs`` passes over the data."""
     num_train_epochs: float = 1.0
-    """Passes over the data when ``max_steps`` is -1."""
+    """Passes over the data when ``max_steps`` is null."""
     per_device_train_batch_size: int = 4
     gradient_accumulation_steps: int = 1
     seed: int | None = None
@@ -108,10 +148,10 @@ class _Common:
     def _check_common(self) -> None:
         if self.learning_rate <= 0:
             raise ValueError(f"learning_rate={self.learning_rate} must be > 0")
-        if self.max_steps == 0 or self.max_steps < -1:
-            raise ValueError(f"max_steps={self.max_steps} must be >= 1, or -1 to use num_train_epochs")
-        if self.max_steps == -1 and self.num_train_epochs <= 0:
-            raise ValueError(f"num_train_epochs={self.num_train_epochs} must be > 0 when max_steps is -1")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise ValueError(f"max_steps={self.max_steps} must be >= 1, or null for num_train_epochs passes")
+        if self.max_steps is None and self.num_train_epochs <= 0:
+            raise ValueError(f"num_train_epochs={self.num_train_epochs} must be > 0 when max_steps is null")
         if self.per_device_train_batch_size < 1:
             raise ValueError("per_device_train_batch_size must be >= 1")
         if self.gradient_accumulation_steps < 1:
@@ -132,50 +172,28 @@ class _Common:
 
 @dataclass
 class TrainConfig(_Common):
-    """``train`` section of params.yaml: GRPO on D_j with the binary ToolMatch reward (TRL ``GRPOTrainer``).
+    """``train`` section of params.yaml: training of model_j on D_j, GRPO with the binary ToolMatch reward (TRL
+    ``GRPOTrainer``, the paper's method) or SFT on D_j's verified labels (TRL ``SFTTrainer``).
 
-    Paper (Qwen3-8B, GPUs): num_generations 16, learning_rate 1e-6, beta 0, epsilon 0.2 / epsilon_high 0.28,
-    temperature 1.0, full fine-tuning, a fresh optimizer each iteration (here: each iteration is a new
-    process and trainer, so the optimizer always starts fresh).
+    Paper (Qwen3-8B, GPUs): ``grpo: {num_generations: 16, beta: 0, epsilon: 0.2, epsilon_high: 0.28,
+    temperature: 1.0}``, learning_rate 1e-6, full fine-tuning, a fresh optimizer each iteration (here: each
+    iteration is a new process and trainer, so the optimizer always starts fresh).
     """
 
+    method: str = "grpo"
+    """``grpo`` (the paper's method) or ``sft`` (supervised fine-tuning on D_j's labels as merge left them, i.e.
+    with verified corrections applied: cheap on a CPU, a second reading of the data loop's effect)."""
     learning_rate: float = 2e-5
-    """Paper: 1e-6 (full fine-tuning). LoRA on a 135M model over a few CPU steps needs a larger rate."""
-    num_generations: int = 4
-    """Completions per prompt (the GRPO group). Paper: 16."""
-    max_completion_length: int = 64
-    """Tokens generated per completion (a tool call of the compact renderer is ~20-60 tokens)."""
-    temperature: float = 1.0
-    """Sampling temperature of the rollouts. Paper: 1.0."""
-    top_p: float = 1.0
-    beta: float = 0.0
-    """KL coefficient; 0 = no reference model (paper: 0)."""
-    epsilon: float = 0.2
-    """Lower clip range of the ratio (paper: 0.2)."""
-    epsilon_high: float | None = 0.28
-    """Upper clip range (DAPO clip-higher; paper: 0.28). None = same as epsilon."""
-    loss_type: str = "dapo"
-    """TRL loss aggregation: ``grpo``, ``dapo`` (TRL's default), ``dr_grpo``, ``bnpo``, ..."""
-    scale_rewards: str = "group"
-    """Advantage scaling: ``group`` (divide by the group's std, GRPO), ``batch`` or ``none`` (Dr. GRPO)."""
-    num_iterations: int = 1
-    """PPO-style updates per generation batch (mu)."""
-    steps_per_generation: int | None = None
-    """Optimizer steps per generation batch (None: gradient_accumulation_steps, TRL's default)."""
-    mask_truncated_completions: bool = False
-    """Exclude completions cut at max_completion_length from the loss."""
-    use_vllm: bool = False
-    """Generate rollouts with vLLM (GPU). Needs ``pip install looptool[vllm]``."""
-    vllm_mode: str = "colocate"
-    """``colocate`` (vLLM inside the training processes) or ``server`` (``trl vllm-serve`` on other GPUs)."""
-    vllm_server_base_url: str | None = None
-    """``server`` mode: e.g. ``http://10.0.0.2:8000`` (default: TRL's host/port)."""
-    vllm_gpu_memory_utilization: float = 0.3
-    """``colocate`` mode: GPU memory fraction vLLM may take."""
-    vllm_tensor_parallel_size: int = 1
-    """``colocate`` mode: tensor parallel size of the colocated engine."""
+    """Paper: 1e-6 (full fine-tuning). LoRA on a 135M model over a few CPU steps needs a larger rate. For
+    ``method: sft`` set ``sft: {learning_rate: ...}`` (SFT wants a far larger rate than GRPO)."""
+    grpo: dict[str, Any] = field(default_factory=dict)
+    """``GRPOConfig`` fields (TRL's names and meaning), over :data:`GRPO_DEFAULTS`; e.g. ``{num_generations: 16,
+    use_vllm: true, vllm_mode: colocate}``. Read only with ``method: grpo``; checked against ``trl.GRPOConfig``."""
+    sft: dict[str, Any] = field(default_factory=dict)
+    """``SFTConfig`` fields, over :data:`SFT_DEFAULTS`; e.g. ``{max_length: 1024, learning_rate: 1.0e-3}``. Read only
+    with ``method: sft``; checked against ``trl.SFTConfig``."""
     no_signal_patience: int = 4
-    """Warn when this many consecutive steps had every group's rewards equal (zero advantage: no gradient)."""
+    """GRPO: warn when this many consecutive steps had every group's rewards equal (zero advantage: no gradient)."""
     # --- processes, checkpoints, saving (looptool.train.launch) ---
     launcher: str = "none"
     """``none`` (one process), or ``accelerate launch`` with ``ddp`` / ``zero2`` / ``zero3``
@@ -201,6 +219,12 @@ class TrainConfig(_Common):
 
     def __post_init__(self) -> None:
         self._check_common()
+        check_choice("method", self.method, METHODS)
+        for name in ("grpo", "sft"):
+            if not isinstance(getattr(self, name), dict):
+                raise ValueError(f"{name} must be a mapping of TRL {name.upper()}Config fields")
+        check_trl_fields("GRPOConfig", "grpo", self.grpo)
+        check_trl_fields("SFTConfig", "sft", self.sft)
         if self.save_steps < 0 or self.save_total_limit < 1:
             raise ValueError("save_steps must be >= 0 and save_total_limit >= 1")
         check_choice("save", self.save, ("merged", "adapter"))
@@ -213,37 +237,35 @@ class TrainConfig(_Common):
         from looptool.calls import CALL_FORMATS
 
         check_choice("call_format", self.call_format, (*CALL_FORMATS, "template"))
-        if self.num_generations < 2:
-            raise ValueError(f"num_generations={self.num_generations} must be >= 2 (GRPO compares a group)")
-        if self.steps_per_generation is not None and self.steps_per_generation < 1:
-            raise ValueError("steps_per_generation must be >= 1 (or null)")
-        # TRL: generation batch = per-device batch x processes x steps_per_generation, and it must hold whole
-        # groups. Checked here for one process (the multi-GPU product is checked again by GRPOConfig).
-        spg = self.steps_per_generation or self.gradient_accumulation_steps
-        gen_batch = self.per_device_train_batch_size * spg
-        if gen_batch % self.num_generations:
-            raise ValueError(
-                f"the generation batch (per_device_train_batch_size {self.per_device_train_batch_size} x "
-                f"steps_per_generation {spg} = {gen_batch}) must be a multiple of num_generations "
-                f"{self.num_generations}: each prompt's {self.num_generations} completions must land in the same "
-                f"batch. E.g. set per_device_train_batch_size to {self.num_generations}."
-            )
-        if self.max_completion_length < 1:
-            raise ValueError("max_completion_length must be >= 1")
-        if self.temperature <= 0:
-            raise ValueError("temperature must be > 0 (GRPO needs sampled, different completions)")
-        if not 0 < self.top_p <= 1:
-            raise ValueError("top_p must be in (0, 1]")
-        if self.beta < 0:
-            raise ValueError("beta must be >= 0")
-        if self.epsilon <= 0 or (self.epsilon_high is not None and self.epsilon_high < self.epsilon):
-            raise ValueError("need 0 < epsilon <= epsilon_high")
-        check_choice("scale_rewards", self.scale_rewards, ("group", "batch", "none"))
-        check_choice("vllm_mode", self.vllm_mode, ("colocate", "server"))
-        if self.num_iterations < 1:
-            raise ValueError("num_iterations must be >= 1")
         if self.no_signal_patience < 1:
             raise ValueError("no_signal_patience must be >= 1")
+        if self.method == "grpo":
+            self._check_grpo_batch()
+
+    def grpo_fields(self) -> dict[str, Any]:
+        """The GRPO-only fields passed to ``GRPOConfig``: looptool's defaults, then ``train.grpo``."""
+        return {**GRPO_DEFAULTS, **self.grpo}
+
+    def sft_fields(self) -> dict[str, Any]:
+        """The SFT-only fields passed to ``SFTConfig``: looptool's defaults, then ``train.sft``."""
+        return {**SFT_DEFAULTS, **self.sft}
+
+    def _check_grpo_batch(self) -> None:
+        """TRL: generation batch = per-device batch x processes x steps_per_generation, and it must hold whole
+        groups. Checked here for one process, with the message a CPU user needs (GRPOConfig checks it again)."""
+        g = self.grpo_fields()
+        n = g["num_generations"]
+        if not isinstance(n, int) or n < 2:
+            raise ValueError(f"grpo.num_generations={n} must be >= 2 (GRPO compares a group)")
+        spg = g.get("steps_per_generation") or self.gradient_accumulation_steps
+        gen_batch = self.per_device_train_batch_size * spg
+        if gen_batch % n:
+            raise ValueError(
+                f"the generation batch (per_device_train_batch_size {self.per_device_train_batch_size} x "
+                f"steps_per_generation {spg} = {gen_batch}) must be a multiple of grpo.num_generations "
+                f"{n}: each prompt's {n} completions must land in the same batch. E.g. set "
+                f"per_device_train_batch_size to {n}."
+            )
 
 
 @dataclass

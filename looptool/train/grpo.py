@@ -49,32 +49,16 @@ GRPO_SERIES = {
 
 
 def grpo_args(cfg: TrainConfig, output_dir: str | Path, seed: int, on_cpu: bool) -> Any:
-    """The ``GRPOConfig`` for ``cfg`` (CPU flags set automatically without a GPU)."""
+    """The ``GRPOConfig`` for ``cfg``: the shared fields, then ``train.grpo`` over looptool's defaults, then
+    ``extra_args`` (CPU flags set automatically without a GPU)."""
     from trl import GRPOConfig
 
     from looptool.train.common import common_args, trl_config
 
     fields: dict[str, Any] = {
         **common_args(cfg, output_dir, seed, on_cpu),
-        "steps_per_generation": cfg.steps_per_generation,
-        "num_generations": cfg.num_generations,
-        "max_completion_length": cfg.max_completion_length,
-        "temperature": cfg.temperature,
-        "top_p": cfg.top_p,
-        "beta": cfg.beta,
-        "epsilon": cfg.epsilon,
-        "epsilon_high": cfg.epsilon_high,
-        "loss_type": cfg.loss_type,
-        "scale_rewards": cfg.scale_rewards,
-        "num_iterations": cfg.num_iterations,
-        "mask_truncated_completions": cfg.mask_truncated_completions,
-        "use_vllm": cfg.use_vllm,
-        "vllm_mode": cfg.vllm_mode,
-        "vllm_server_base_url": cfg.vllm_server_base_url,
-        "vllm_gpu_memory_utilization": cfg.vllm_gpu_memory_utilization,
-        "vllm_tensor_parallel_size": cfg.vllm_tensor_parallel_size,
         "chat_template_kwargs": cfg.chat_template_kwargs or None,
-        "log_completions": False,
+        **cfg.grpo_fields(),  # TRL's own GRPOConfig fields, passed through (names checked with the config)
     }
     if cfg.save_steps:  # checkpoints in the working area (looptool.train.launch)
         fields.update(save_strategy="steps", save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit)

@@ -17,9 +17,9 @@ from typing import Any
 
 from looptool.config import to_dict
 from looptool.model import link_or_copy_tree, load_tokenizer, resolve_model
-from looptool.schema import SAMPLE
+from looptool.schema import SAMPLE, TRAIN
 from looptool.storage import write_json
-from looptool.train.config import WarmupConfig
+from looptool.train.config import TrainConfig, WarmupConfig
 from looptool.train.data import prompt_style, read_samples, sft_rows, to_dataset
 
 log = logging.getLogger(__name__)
@@ -32,8 +32,15 @@ SFT_SERIES = {
 }
 
 
-def sft_args(cfg: WarmupConfig, output_dir: str | Path, seed: int, on_cpu: bool) -> Any:
-    """The ``SFTConfig`` for ``cfg`` (CPU flags set automatically without a GPU)."""
+def sft_args(
+    cfg: WarmupConfig | TrainConfig,
+    output_dir: str | Path,
+    seed: int,
+    on_cpu: bool,
+    where: str = "warmup",
+) -> Any:
+    """The ``SFTConfig`` for ``cfg`` (CPU flags set automatically without a GPU). ``cfg`` is the ``warmup``
+    section, or the ``train`` section with ``method: sft`` (its SFT-only fields are in ``train.sft``)."""
     from trl import SFTConfig
 
     from looptool.train.common import common_args, trl_config
@@ -41,11 +48,13 @@ def sft_args(cfg: WarmupConfig, output_dir: str | Path, seed: int, on_cpu: bool)
     fields: dict[str, Any] = {
         **common_args(cfg, output_dir, seed, on_cpu),
         "per_device_eval_batch_size": cfg.per_device_train_batch_size,
-        "max_length": cfg.max_length,
-        "completion_only_loss": True,
         "eval_strategy": "no",
     }
-    return trl_config(SFTConfig, "warmup", fields, cfg.extra_args)
+    if isinstance(cfg, TrainConfig):
+        fields.update(cfg.sft_fields())  # TRL's own SFTConfig fields, passed through (names checked with the config)
+    else:
+        fields.update(max_length=cfg.max_length, completion_only_loss=True)
+    return trl_config(SFTConfig, where, fields, cfg.extra_args)
 
 
 def warmup_sft(
@@ -121,6 +130,74 @@ def warmup_sft(
         "heldout_samples": len(eval_dataset) if eval_dataset is not None else 0,
         "heldout_loss_before": before,
         "heldout_loss_after": after,
+        "train_runtime_s": series.final.get("train_runtime"),
+        "wall_s": round(time.perf_counter() - started, 2),
+        "trainable_params": trainable,
+        "total_params": total,
+        "device": "cpu" if on_cpu else "gpu",
+        "cpu_compact_logprobs": compact,
+        "seed": seed,
+        **saved,
+        "config": to_dict(cfg),
+    }
+    if metrics_path is not None and trainer.accelerator.is_main_process:
+        write_json(metrics, metrics_path)
+    return metrics
+
+
+def train_sft(
+    cfg: TrainConfig,
+    model_path: str | Path,
+    data_path: str | Path,
+    out_dir: str | Path,
+    metrics_path: str | Path | None = None,
+    iteration: int | None = None,
+    seed: int | None = None,
+) -> dict[str, Any]:
+    """``train.method: sft``: fine-tune ``model_path`` on D_j (TRAIN schema) with its labels as they are in D_j,
+    i.e. after verification (merge applies LABEL_WRONG corrections), loss on the completion only; save the
+    checkpoint to ``out_dir``. Same budget knobs as GRPO (``max_steps``, ``per_device_train_batch_size``,
+    ``gradient_accumulation_steps``), so a loop run and a static run train equally long."""
+    from trl import SFTTrainer
+
+    from looptool.train.callbacks import StepSeries
+    from looptool.train.common import count_params, save_final
+    from looptool.train.cpu import compact_logprobs, has_gpu
+
+    started = time.perf_counter()
+    seed = cfg.seed if cfg.seed is not None else (seed if seed is not None else 0)
+    on_cpu = not has_gpu() or bool(cfg.extra_args.get("use_cpu"))
+    tokenizer = load_tokenizer(model_path)
+    df = read_samples(data_path, TRAIN, cfg.max_samples, seed)
+    dataset = to_dataset(sft_rows(df, tokenizer, str(data_path), cfg.chat_template_kwargs))
+    out = Path(out_dir)
+    work = out.with_name(out.name + ".work")
+    series = StepSeries(SFT_SERIES)
+    trainer = SFTTrainer(
+        model=resolve_model(model_path),
+        args=sft_args(cfg, work, seed, on_cpu, where="train"),
+        train_dataset=dataset,
+        processing_class=tokenizer,
+        peft_config=cfg.lora.peft_config(),
+        callbacks=[series],
+    )
+    trainable, total = count_params(trainer.model)
+    with compact_logprobs(on_cpu and cfg.cpu_compact_logprobs) as compact:
+        trainer.train()
+    saved = save_final(trainer, model_path, out, cfg.save_dtype)
+    if trainer.accelerator.is_main_process:
+        shutil.rmtree(work, ignore_errors=True)
+    parts = df.group_by("part").len().sort("part").iter_rows() if "part" in df.columns else []
+    metrics: dict[str, Any] = {
+        "iteration": iteration,
+        "method": "sft",
+        "samples": df.height,
+        "parts": {p: int(n) for p, n in parts},
+        "prompt_style": prompt_style(tokenizer),
+        "steps": int(trainer.state.global_step),
+        "series": series.series,
+        **series.summary("loss"),
+        "loss": series.final.get("train_loss"),
         "train_runtime_s": series.final.get("train_runtime"),
         "wall_s": round(time.perf_counter() - started, 2),
         "trainable_params": trainable,

@@ -1,0 +1,424 @@
+"""Efficacy experiment: does the loop make the model better than training on the same data without it?
+
+Runs the pipeline's own stage commands, read from dvc.yaml (the same command lines ``dvc repro`` runs, executed
+in this process so torch and transformers are imported once), for two arms that differ in one switch:
+
+* ``loop``: the LoopTool loop (probe -> verify -> expand -> merge -> D_{j+1});
+* ``static``: ``loop.static: true`` (D_{j+1} = D_1 every iteration), the paper's static baseline,
+
+with the same training budget per iteration (same params apart from ``loop.static``), for each training seed
+(``iterations.<j>.train.seed``). Shared by both arms: the seed corpus, models/base, the warm-up model (models/iter_0)
+and D_1. Every model (base, warm-up, iteration j of each arm and seed) is evaluated on all held-out samples
+(held-out domains, never trained on or used to choose a setting); the figures carry Wilson 95% intervals and the
+loop-minus-static differences paired bootstrap intervals (looptool.stats).
+
+The experiment's settings are an overlay of params.yaml (``--overlay``, e.g. bench/efficacy.yaml), written in
+advance; ``-S key=value`` overrides one (YAML value), as ``dvc exp run -S`` does. Output (``--out``):
+``results.json`` (every figure, per-stage wall and CPU seconds), ``results.md`` (tables), per-arm work folders
+with the stages' metrics and data, and ``efficacy.log``. Example (CPU, a small run)::
+
+    python bench/efficacy.py --out /tmp/eff --overlay bench/efficacy.yaml --seeds 0,1 --iterations 2 \\
+        -S seed.heldout_size=100
+
+``--budget-s``: no new (seed, arm) run starts after this many seconds; what ran is reported, what did not is
+listed under ``skipped``.
+"""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import logging
+import os
+import resource
+import shlex
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+log = logging.getLogger("efficacy")
+
+
+def _cpu_s() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+class Stages:
+    """dvc.yaml's stage commands, run in-process (click commands of stages/*.py) inside a work folder."""
+
+    def __init__(self, dvc_yaml: Path) -> None:
+        self.spec = yaml.safe_load(dvc_yaml.read_text())["stages"]
+        self.commands: dict[str, Any] = {}
+        self.timings: list[dict[str, Any]] = []
+
+    def _command(self, script: str) -> Any:
+        if script not in self.commands:
+            spec = importlib.util.spec_from_file_location(f"stage_{Path(script).stem}", ROOT / script)
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+            self.commands[script] = mod.main
+        return self.commands[script]
+
+    def argv(self, name: str, key: str | None = None, item: dict | None = None) -> list[str]:
+        st = self.spec[name]
+        body = st.get("do", st)
+        cmd = " ".join(str(body["cmd"]).split())
+        if key is not None:
+            cmd = cmd.replace("${key}", key)
+            for k, v in (item or {}).items():
+                cmd = cmd.replace("${item." + k + "}", str(v))
+        if "${" in cmd:
+            raise ValueError(f"dvc.yaml stage {name}: unresolved template in {cmd!r}")
+        return shlex.split(cmd)
+
+    def run(self, workdir: Path, name: str, label: str, argv: list[str]) -> dict[str, Any]:
+        """Run one stage command (``python stages/x.py ...``) with ``workdir`` as the current folder."""
+        if argv[:1] != ["python"] or not argv[1].startswith("stages/"):
+            raise ValueError(f"dvc.yaml stage {name}: expected 'python stages/...', got {argv[:2]}")
+        main = self._command(argv[1])
+        cwd = os.getcwd()
+        t0, c0 = time.perf_counter(), _cpu_s()
+        os.chdir(workdir)
+        try:
+            log.info("[%s] %s", label, " ".join(argv))
+            main.main(args=argv[2:], prog_name=argv[1], standalone_mode=False)
+        finally:
+            os.chdir(cwd)
+        rec = {
+            "label": label,
+            "stage": name,
+            "wall_s": round(time.perf_counter() - t0, 2),
+            "cpu_s": round(_cpu_s() - c0, 2),
+        }
+        self.timings.append(rec)
+        log.info("[%s] %s done: %.1f s wall, %.1f s CPU", label, name, rec["wall_s"], rec["cpu_s"])
+        return rec
+
+
+def _set(d: dict, dotted: str, value: Any) -> None:
+    keys = dotted.split(".")
+    for k in keys[:-1]:
+        d = d.setdefault(k, {})
+    d[keys[-1]] = value
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for k, v in over.items():
+        out[k] = (
+            _deep_merge(out[k], v)
+            if isinstance(v, dict) and isinstance(out.get(k), dict)
+            else copy.deepcopy(v)
+        )
+    return out
+
+
+def _link(src: Path, dst: Path) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    if not dst.exists():
+        dst.symlink_to(src.resolve())
+
+
+def _eval_scores(path: Path) -> dict[str, bool]:
+    """sample id -> ToolMatch correct, from an evaluation's results file (held-out rows)."""
+    import polars as pl
+
+    df = pl.read_parquet(path).filter(pl.col("benchmark") == "heldout")
+    return dict(zip(df["id"].to_list(), [bool(v) for v in df["valid"].to_list()], strict=True))
+
+
+def _figure(scores: dict[str, bool]) -> dict[str, Any]:
+    from looptool.stats import wilson
+
+    n, k = len(scores), sum(scores.values())
+    return {"accuracy": round(k / n, 4) if n else None, "correct": k, "n": n, "ci95": list(wilson(k, n))}
+
+
+def _paired(a: dict[str, float], b: dict[str, float], seed: int = 0) -> dict[str, Any]:
+    from looptool.stats import paired_bootstrap
+
+    ids = sorted(set(a) & set(b))
+    return paired_bootstrap([a[i] for i in ids], [b[i] for i in ids], seed=seed)
+
+
+def _mean_scores(runs: list[dict[str, bool]]) -> dict[str, float]:
+    ids = set.intersection(*(set(r) for r in runs))
+    return {i: sum(float(r[i]) for r in runs) / len(runs) for i in ids}
+
+
+@click.command()
+@click.option(
+    "--out", "out_dir", required=True, type=click.Path(path_type=Path), help="Output folder (created)."
+)
+@click.option(
+    "--overlay",
+    type=click.Path(exists=True, path_type=Path),
+    default=None,
+    help="YAML overlay of params.yaml.",
+)
+@click.option("-S", "sets", multiple=True, help="key=value override (YAML value), applied after the overlay.")
+@click.option("--params", "params_path", default=str(ROOT / "params.yaml"), show_default=True)
+@click.option(
+    "--seeds", "seeds_csv", default="0", show_default=True, help="Training seeds, comma-separated (0,1,2)."
+)
+@click.option("--iterations", type=int, default=3, show_default=True)
+@click.option("--arms", multiple=True, default=("loop", "static"), show_default=True)
+@click.option(
+    "--eval-base/--no-eval-base", default=True, show_default=True, help="Also evaluate models/base."
+)
+@click.option(
+    "--budget-s", type=float, default=None, help="Start no new (seed, arm) run after this many seconds."
+)
+@click.option(
+    "--reuse-shared",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    default=None,
+    help="The shared/ folder of an earlier run with the same seed, model and warm-up settings: its base, seed "
+    "corpus, D_1, warm-up model and their evaluations are used instead of being made again.",
+)
+def main(
+    out_dir: Path,
+    overlay: Path | None,
+    sets: tuple[str, ...],
+    params_path: str,
+    seeds_csv: str,
+    iterations: int,
+    arms: tuple[str, ...],
+    eval_base: bool,
+    budget_s: float | None,
+    reuse_shared: Path | None,
+) -> None:
+    """Loop vs static baseline, same budget, held-out ToolMatch with intervals."""
+    try:
+        seeds = tuple(int(x) for x in seeds_csv.split(",") if x.strip())
+    except ValueError:
+        raise click.BadParameter(f"--seeds {seeds_csv!r}: expected comma-separated integers") from None
+    out_dir = out_dir.resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(
+        level=logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        handlers=[logging.StreamHandler(sys.stdout), logging.FileHandler(out_dir / "efficacy.log")],
+    )
+    started, cpu0 = time.perf_counter(), _cpu_s()
+    for a in arms:
+        if a not in ("loop", "static"):
+            raise click.BadParameter(f"unknown arm {a!r} (loop | static)")
+    params = yaml.safe_load(Path(params_path).read_text())
+    if overlay is not None:
+        params = _deep_merge(params, yaml.safe_load(overlay.read_text()) or {})
+    for s in sets:
+        k, _, v = s.partition("=")
+        if not _:
+            raise click.BadParameter(f"-S {s!r}: expected key=value")
+        val = yaml.safe_load(v)
+        if isinstance(
+            val, str
+        ):  # YAML 1.1 reads 2e-5 (no dot) as a string; dvc exp run -S takes it as a number
+            try:
+                val = float(val)
+            except ValueError:
+                pass
+        _set(params, k, val)
+    params["iterations"] = {
+        str(j): {"prev": str(j - 1), "next": str(j + 1), **(params.get("iterations", {}).get(str(j)) or {})}
+        for j in range(1, iterations + 1)
+    }
+    stages = Stages(ROOT / "dvc.yaml")
+    results: dict[str, Any] = {
+        "command": " ".join(shlex.quote(a) for a in sys.argv),
+        "seeds": list(seeds),
+        "iterations": iterations,
+        "arms": list(arms),
+        "overlay": str(overlay) if overlay else None,
+        "sets": list(sets),
+        "models": {},
+        "skipped": [],
+    }
+    scores: dict[str, dict[str, bool]] = {}
+
+    def write_params(workdir: Path, p: dict) -> None:
+        workdir.mkdir(parents=True, exist_ok=True)
+        (workdir / "params.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
+        _link(ROOT / "stages", workdir / "stages")
+
+    def evaluate(workdir: Path, label: str, model: str, iteration: int, reuse: Path | None = None) -> None:
+        name = label.replace("/", "_")
+        if reuse is not None and (reuse / "data" / "eval" / f"{name}.parquet").exists():
+            scores[label] = _eval_scores(reuse / "data" / "eval" / f"{name}.parquet")
+            results["models"][label] = {**_figure(scores[label]), "reused_from": str(reuse)}
+            log.info("%s: held-out ToolMatch %s (reused)", label, results["models"][label])
+            return
+        argv = [
+            "python",
+            "stages/evaluate.py",
+            "--iteration",
+            str(iteration),
+            "--model",
+            model,
+            "--heldout",
+            "data/seed/heldout.parquet",
+            "--metrics",
+            f"metrics/eval_{name}.json",
+            "--results",
+            f"data/eval/{name}.parquet",
+        ]
+        rec = stages.run(workdir, "evaluate", label, argv)
+        scores[label] = _eval_scores(workdir / "data" / "eval" / f"{name}.parquet")
+        results["models"][label] = {
+            **_figure(scores[label]),
+            "eval_wall_s": rec["wall_s"],
+            "eval_cpu_s": rec["cpu_s"],
+        }
+        log.info("%s: held-out ToolMatch %s", label, results["models"][label])
+        _save(out_dir, results, stages)
+
+    # shared: base model, seed corpus, D_1, warm-up
+    if reuse_shared is not None:
+        shared = reuse_shared.resolve()
+        results["reused_shared"] = str(shared)
+        for need in (
+            "models/base",
+            "models/iter_0",
+            "data/seed/heldout.parquet",
+            "data/iter_1/train.parquet",
+        ):
+            if not (shared / need).exists():
+                raise click.BadParameter(f"--reuse-shared {shared}: {need} missing")
+    else:
+        shared = out_dir / "shared"
+        write_params(shared, params)
+        for name in ("prepare_model", "seed", "select", "warmup"):
+            if name in stages.spec:
+                stages.run(shared, name, "shared", stages.argv(name))
+    if eval_base:
+        evaluate(shared, "base", "models/base", 0, reuse=shared if reuse_shared else None)
+    evaluate(shared, "warmup", "models/iter_0", 0, reuse=shared if reuse_shared else None)
+
+    for seed in seeds:
+        for arm in arms:
+            label = f"{arm}/seed{seed}"
+            if budget_s is not None and time.perf_counter() - started > budget_s:
+                results["skipped"].append(label)
+                log.warning("%s skipped: budget of %s s spent", label, budget_s)
+                continue
+            p = copy.deepcopy(params)
+            _set(p, "loop.static", arm == "static")
+            for j in range(
+                1, iterations + 1
+            ):  # the training seed of iteration j (params: iterations.<j>.train.seed)
+                p["iterations"][str(j)].setdefault("train", {})["seed"] = 1000 * seed + j
+            work = out_dir / f"{arm}_seed{seed}"
+            write_params(work, p)
+            for sub in ("models/base", "models/iter_0", "data/seed"):
+                _link(shared / sub, work / sub)
+            for f in (shared / "data" / "iter_1").iterdir():
+                _link(f, work / "data" / "iter_1" / f.name)
+            for j in range(1, iterations + 1):
+                key, item = str(j), p["iterations"][str(j)]
+                for name in ("train", "probe", "verify", "expand", "merge"):
+                    if name == "merge" and j == iterations:
+                        continue  # D_{n+1} is not trained on
+                    stages.run(work, name, f"{label}/iter_{j}", stages.argv(name, key, item))
+                evaluate(work, f"{label}/iter_{j}", f"models/iter_{j}", j)
+                _collect_iteration(work, j, label, results)
+
+    # comparisons
+    cmp: dict[str, Any] = {}
+    for j in range(1, iterations + 1):
+        for seed in seeds:
+            lo, st = f"loop/seed{seed}/iter_{j}", f"static/seed{seed}/iter_{j}"
+            if lo in scores and st in scores:
+                cmp[f"loop-static/seed{seed}/iter_{j}"] = _paired(scores[lo], scores[st])
+            for arm in arms:
+                m = f"{arm}/seed{seed}/iter_{j}"
+                if m in scores:
+                    cmp[f"{arm}-warmup/seed{seed}/iter_{j}"] = _paired(scores[m], scores["warmup"])
+        both = [
+            s for s in seeds if f"loop/seed{s}/iter_{j}" in scores and f"static/seed{s}/iter_{j}" in scores
+        ]
+        if len(both) > 1:
+            loop_mean = _mean_scores([scores[f"loop/seed{s}/iter_{j}"] for s in both])
+            static_mean = _mean_scores([scores[f"static/seed{s}/iter_{j}"] for s in both])
+            cmp[f"loop-static/mean_of_{len(both)}_seeds/iter_{j}"] = _paired(loop_mean, static_mean)
+            for arm, m in (("loop", loop_mean), ("static", static_mean)):
+                cmp[f"{arm}-warmup/mean_of_{len(both)}_seeds/iter_{j}"] = _paired(
+                    m, {k: float(v) for k, v in scores["warmup"].items()}
+                )
+    results["comparisons"] = cmp
+    results["wall_s"] = round(time.perf_counter() - started, 1)
+    results["cpu_s"] = round(_cpu_s() - cpu0, 1)
+    _save(out_dir, results, stages)
+    click.echo((out_dir / "results.md").read_text())
+
+
+def _collect_iteration(work: Path, j: int, label: str, results: dict) -> None:
+    """Training and loop-stage figures of iteration j (what D_j held, what the probe and verify saw)."""
+
+    def read(p: Path) -> dict:
+        return json.loads(p.read_text()) if p.exists() else {}
+
+    tr = read(work / "metrics" / "train" / f"iter_{j}.json")
+    pr = read(work / "metrics" / "probe" / f"iter_{j}.json")
+    ve = read(work / "metrics" / "verify" / f"iter_{j}.json")
+    ex = read(work / "metrics" / "expand" / f"iter_{j}.json")
+    me = read(work / "metrics" / "merge" / f"iter_{j}.json")
+    keep = (
+        "method",
+        "samples",
+        "parts",
+        "steps",
+        "loss_first",
+        "loss_last",
+        "reward_mean",
+        "zero_std_frac_mean",
+        "no_signal",
+        "wall_s",
+        "train_runtime_s",
+    )
+    results["models"][f"{label}/iter_{j}"]["train"] = {k: tr.get(k) for k in keep if k in tr}
+    results["models"][f"{label}/iter_{j}"]["loop"] = {
+        "probe_mastered": pr.get("mastered"),
+        "probe_n": pr.get("n"),
+        "verdicts": ve.get("verdicts"),
+        "noise_recovery": ve.get("noise_recovery"),
+        "expanded": ex.get("made"),
+        "next_parts": me.get("parts"),
+    }
+
+
+def _save(out_dir: Path, results: dict, stages: Stages) -> None:
+    results["timings"] = stages.timings
+    (out_dir / "results.json").write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
+    lines = ["| model | held-out ToolMatch | 95% CI (Wilson) | n | correct |", "|---|---|---|---|---|"]
+    for k, v in results["models"].items():
+        lines.append(
+            f"| {k} | {v['accuracy']} | [{v['ci95'][0]}, {v['ci95'][1]}] | {v['n']} | {v['correct']} |"
+        )
+    if results.get("comparisons"):
+        lines += [
+            "",
+            "| paired difference | diff | 95% CI (paired bootstrap) | n | a only | b only |",
+            "|---|---|---|---|---|---|",
+        ]
+        for k, v in results["comparisons"].items():
+            lines.append(f"| {k} | {v['diff']} | {v['ci95']} | {v['n']} | {v['a_only']} | {v['b_only']} |")
+    if results.get("skipped"):
+        lines += ["", f"skipped (budget): {', '.join(results['skipped'])}"]
+    if "wall_s" in results:
+        lines += [
+            "",
+            f"total wall {results['wall_s']} s, CPU {results['cpu_s']} s (this process, all threads)",
+        ]
+    (out_dir / "results.md").write_text("\n".join(lines) + "\n")
+
+
+if __name__ == "__main__":
+    main()

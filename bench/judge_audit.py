@@ -1,0 +1,196 @@
+"""Judge audit: how well does label verification (JGLV) recover injected label noise, per judge setting?
+
+Audit set: every pool row with an injected label error (``data/seed/noise_truth.parquet``) plus as many clean pool
+rows (seeded choice), as one TRAIN-schema dataset. The student model probes it once (``stages/probe.py``); then
+``stages/verify.py`` runs once per judge setting on the same predictions: the rules alone (``backends.judge:
+none``), and each ``--judge`` given (a YAML mapping for ``backends.judge``, e.g. the embedded model in-process
+``{backend: transformers, model: models/base}`` or any OpenAI-compatible server ``{backend: openai, base_url:
+..., model: ...}``) with each of ``--votes`` and ``--modes`` (verify.judge_mode: ``generate`` reads a JSON verdict, ``likelihood``
+picks the most likely of the four verdicts through the backend's ``score``). Figures against the truth: precision (corrections that hit a noisy
+row), recall (noisy rows corrected), exact recoveries and exact precision (new label = the clean label; verify's
+own ``noise_recovery`` counts only these as right), false-correction rate
+(clean failed rows called LABEL_WRONG), each with its n and a Wilson 95% interval. Example::
+
+    python bench/judge_audit.py --run-dir /tmp/eff/shared --student models/iter_0 \\
+        --judge '{backend: transformers, model: models/base}' --votes 1,3 --out /tmp/audit.json
+
+``--run-dir`` is a folder with ``params.yaml`` and ``data/seed/`` (e.g. a ``bench/efficacy.py`` shared folder or
+the project root after ``dvc repro seed``); the audit files go to ``<run-dir>/audit/``.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+import yaml
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from efficacy import ROOT, Stages  # noqa: E402  (bench/efficacy.py: dvc.yaml's stage commands, in-process)
+
+
+def _audit_set(run_dir: Path, seed: int, limit: int | None) -> tuple[Path, int, int]:
+    import polars as pl
+
+    from looptool import storage
+    from looptool.schema import SAMPLE, TRAIN
+
+    pool = storage.read_parquet(run_dir / "data" / "seed" / "pool.parquet", SAMPLE)
+    truth = pl.read_parquet(run_dir / "data" / "seed" / "noise_truth.parquet")
+    noisy = pool.filter(pl.col("sample_id").is_in(truth["sample_id"].to_list()))
+    if limit is not None and noisy.height > limit:
+        noisy = noisy.sample(n=limit, seed=seed)
+    clean = pool.filter(~pl.col("sample_id").is_in(truth["sample_id"].to_list())).sample(
+        n=min(noisy.height, pool.height - noisy.height), seed=seed
+    )
+    audit = pl.concat([noisy, clean]).with_columns(pl.lit("seed_new").alias("part"))
+    out = run_dir / "audit" / "data" / "iter_1" / "train.parquet"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    storage.write_parquet(audit, out, TRAIN)
+    return out, noisy.height, clean.height
+
+
+def _figures(verdicts_path: Path, truth_path: Path, audit_path: Path) -> dict[str, Any]:
+    import polars as pl
+
+    from looptool.stats import wilson
+
+    v = pl.read_parquet(verdicts_path)
+    truth = pl.read_parquet(truth_path)
+    audit_ids = set(pl.read_parquet(audit_path, columns=["sample_id"])["sample_id"].to_list())
+    clean_label = {
+        sid: lab
+        for sid, lab in zip(truth["sample_id"].to_list(), truth["clean_label"].to_list(), strict=True)
+        if sid in audit_ids  # the noisy rows of the audit set (all of them without --limit)
+    }
+    failed_noisy = v.filter(pl.col("sample_id").is_in(list(clean_label)))
+    failed_clean = v.height - failed_noisy.height
+    lw = v.filter(pl.col("verdict") == "LABEL_WRONG")
+    hits = lw.filter(pl.col("sample_id").is_in(list(clean_label)))
+    exact = sum(
+        1
+        for r in hits.iter_rows(named=True)
+        if r["new_label"] is not None
+        and json.loads(r["new_label"]) == json.loads(clean_label[r["sample_id"]])
+    )
+    false_corr = lw.height - hits.height
+
+    def fig(k: int, n: int) -> dict[str, Any]:
+        return {"value": round(k / n, 4) if n else None, "k": k, "n": n, "ci95": list(wilson(k, n))}
+
+    return {
+        "verdicts": {k: int(c) for k, c in v.group_by("verdict").len().iter_rows()},
+        "decided_by": {k: int(c) for k, c in v.group_by("decided_by").len().iter_rows()},
+        "precision": fig(hits.height, lw.height),
+        "recall": fig(hits.height, len(clean_label)),
+        "recall_of_failed_noisy": fig(hits.height, failed_noisy.height),
+        "exact_recovery": fig(exact, len(clean_label)),
+        "exact_precision": fig(exact, lw.height),  # corrections that restored the clean label exactly
+        "false_correction_rate": fig(false_corr, failed_clean),
+    }
+
+
+@click.command()
+@click.option("--run-dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option(
+    "--student", required=True, help="Checkpoint whose predictions are verified (e.g. models/iter_0)."
+)
+@click.option("--judge", "judges", multiple=True, help="A backends.judge mapping (YAML); repeat for several.")
+@click.option(
+    "--votes", "votes_csv", default="1", show_default=True, help="verify.votes values, comma-separated."
+)
+@click.option(
+    "--modes",
+    "modes_csv",
+    default="generate",
+    show_default=True,
+    help="verify.judge_mode values, comma-separated: generate (JSON verdict) and/or likelihood (score).",
+)
+@click.option(
+    "--temperature", default=0.7, show_default=True, help="verify.judge_temperature when votes > 1."
+)
+@click.option(
+    "--seed", default=0, show_default=True, help="Choice of the clean rows (and of --limit noisy rows)."
+)
+@click.option(
+    "--limit", type=int, default=None, help="At most this many noisy rows (and as many clean); default all."
+)
+@click.option("--out", "out_json", default=None, help="Write the figures to this JSON file.")
+def main(
+    run_dir: Path,
+    student: str,
+    judges: tuple[str, ...],
+    votes_csv: str,
+    modes_csv: str,
+    temperature: float,
+    seed: int,
+    limit: int | None,
+    out_json: str | None,
+) -> None:
+    """Precision, recall and false corrections of label verification against the injected noise."""
+    run_dir = run_dir.resolve()
+    base = yaml.safe_load((run_dir / "params.yaml").read_text())
+    data, n_noisy, n_clean = _audit_set(run_dir, seed, limit)
+    work = data.parents[2]
+    for sub in ("data/seed",):
+        if not (work / sub).exists():
+            (work / sub).symlink_to(run_dir / sub)
+    if not (work / "stages").exists():
+        (work / "stages").symlink_to(ROOT / "stages")
+    stages = Stages(ROOT / "dvc.yaml")
+    student_path = str(Path(student).resolve()) if Path(student).exists() else student
+
+    def params(judge: dict | None, votes: int, mode: str = "generate") -> None:
+        p = json.loads(json.dumps(base))
+        p.setdefault("backends", {})["judge"] = judge or {"backend": "none"}
+        temp = temperature if votes > 1 and mode == "generate" else 0.0
+        p.setdefault("verify", {}).update(votes=votes, judge_temperature=temp, judge_mode=mode)
+        p.setdefault("loop", {})["jglv"] = True
+        p["iterations"] = {"1": {"prev": "0", "next": "2"}}
+        (work / "params.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
+
+    params(None, 1)
+    probe = stages.argv("probe", "1", {"prev": "0", "next": "2"})
+    probe[probe.index("--model") + 1] = student_path
+    stages.run(work, "probe", "audit", probe)
+    results: dict[str, Any] = {
+        "audit_rows": {"noisy": n_noisy, "clean": n_clean},
+        "student": student,
+        "settings": {},
+    }
+    settings = [("rules", None, 1, "generate")]
+    for j in judges:
+        spec = yaml.safe_load(j)
+        for mode in modes_csv.split(","):
+            for v in (int(x) for x in votes_csv.split(",")):
+                who = spec.get("model") or spec.get("base_url")
+                settings.append((f"{spec.get('backend')}:{who}:{mode}:votes={v}", spec, v, mode))
+    for name, spec, votes, mode in settings:
+        params(spec, votes, mode)
+        verify = stages.argv("verify", "1", {"prev": "0", "next": "2"})
+        rec = stages.run(work, "verify", f"audit/{name}", verify)
+        results["settings"][name] = {
+            **_figures(
+                work / "data" / "iter_1" / "verdicts.parquet",
+                run_dir / "data" / "seed" / "noise_truth.parquet",
+                data,
+            ),
+            "wall_s": rec["wall_s"],
+            "cpu_s": rec["cpu_s"],
+        }
+        r = results["settings"][name]
+        click.echo(
+            f"{name}: precision {r['precision']}, recall {r['recall']}, exact {r['exact_recovery']}, "
+            f"false corrections {r['false_correction_rate']}, {r['verdicts']}"
+        )
+    results["timings"] = stages.timings
+    if out_json:
+        Path(out_json).write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+"""``looptool card``: the model card (README.md with hub metadata) of one iteration's checkpoint."""
+
+from __future__ import annotations
+
+import re
+
+import click
+
+
+@click.command("card")
+@click.argument("iteration", required=False)
+@click.option(
+    "--into",
+    "into",
+    default=None,
+    type=click.Path(exists=True, file_okay=False),
+    help="Model folder to copy the card into as README.md (e.g. models/iter_2, before sharing or pushing it).",
+)
+@click.option(
+    "--out", default=None, help="Where to write the card (default: reports/cards/iter_J/README.md)."
+)
+@click.option(
+    "--params",
+    "params_path",
+    default="params.yaml",
+    show_default=True,
+    help="params.yaml (model.source, select.size).",
+)
+@click.option(
+    "--metrics-dir",
+    default="metrics",
+    show_default=True,
+    type=click.Path(file_okay=False),
+    help="The stages' metrics.",
+)
+@click.option(
+    "--data-dir",
+    default="data",
+    show_default=True,
+    help="The datasets (optional: origins and relabeled counts).",
+)
+@click.option(
+    "--lock", default="dvc.lock", show_default=True, help="dvc.lock (md5 of the model and data files)."
+)
+@click.option("--stdout", "to_stdout", is_flag=True, help="Print the card instead of writing it.")
+def card_cmd(
+    iteration: str | None,
+    into: str | None,
+    out: str | None,
+    params_path: str,
+    metrics_dir: str,
+    data_dir: str,
+    lock: str,
+    to_stdout: bool,
+) -> None:
+    """Write the model card of ITERATION (J or iter_J; 0 = the warm-up model): base model, training method
+    and parameters, D_J's size and composition, evaluation figures with n and intervals, data sources and
+    licences, git revision. Works from metrics and params alone (models/ and data/ may be absent).
+
+    With --into DIR and no ITERATION, the iteration is read from DIR's name (iter_J). The report stage's card
+    (reports/cards/iter_J/README.md) is copied when it exists; otherwise a new one is written.
+
+    Example: looptool card 2 --into models/iter_2
+    """
+    import shutil
+    from pathlib import Path
+
+    from looptool.card import CardInputs, card_facts, render_card, write_card
+
+    if iteration is None:
+        if into is None:
+            raise click.UsageError("give ITERATION (e.g. 2) or --into models/iter_J")
+        iteration = Path(into).name
+    m = re.fullmatch(r"(?:iter_)?(\d+)", iteration.strip())
+    if m is None:
+        raise click.BadParameter(
+            f"{iteration!r}: expected J or iter_J, e.g. 2 or iter_2", param_hint="ITERATION"
+        )
+    j = int(m.group(1))
+    inputs = CardInputs(params=params_path, metrics_dir=metrics_dir, data_dir=data_dir, lock=lock)
+    if to_stdout:
+        click.echo(render_card(card_facts(j, inputs)), nl=False)
+        return
+    report_card = Path("reports") / "cards" / f"iter_{j}" / "README.md"
+    if into is not None:
+        dest = Path(into) / "README.md"
+        if out is None and report_card.exists():
+            shutil.copyfile(report_card, dest)
+            click.echo(f"{dest}: copied from {report_card}")
+        else:
+            write_card(j, dest, inputs)
+            click.echo(f"{dest}: model card of iteration {j}")
+        return
+    path = write_card(j, out or report_card, inputs)
+    click.echo(f"{path}: model card of iteration {j}")
