@@ -8,9 +8,14 @@ Accepted model outputs, in order of preference:
 * python style ``[f(a=1), g(b="x")]`` or ``f(a=1)`` (BFCL's format), read with :mod:`ast` and
   ``ast.literal_eval`` on each value, never ``eval``; JSON's ``true`` / ``false`` / ``null`` are accepted as
   values (``f(flag=true)``);
+* Llama 3.x: ``<|python_tag|>`` followed by ``{"name": ..., "parameters": {...}}`` objects (separated by
+  ``;``) or python-style calls; Mistral: ``[TOOL_CALLS]`` followed by a JSON list of calls, or
+  ``name[ARGS]{...}`` segments (newer tokenizers);
 * anything else is a text answer: no call.
 
 A malformed call is returned as :class:`Parsed` with ``error`` set, never swallowed and never raised.
+:func:`parse` accepts all of these; :func:`parse_as` reads one model family's format strictly, and
+:func:`call_format_of` picks that format from a tokenizer's chat template.
 """
 
 from __future__ import annotations
@@ -31,6 +36,15 @@ _THINK_OPEN = "<think>"
 _THINK_CLOSE = "</think>"
 _FENCE = re.compile(r"^```[a-zA-Z0-9_-]*\s*\n(.*?)\n?```$", re.DOTALL)
 _PY_CALL_START = re.compile(r"^\[?\s*[A-Za-z_][\w.]*\s*\(")
+PYTHON_TAG = "<|python_tag|>"
+MISTRAL_TAG = "[TOOL_CALLS]"
+_MISTRAL_ARGS = "[ARGS]"
+_MISTRAL_CALL_ID = re.compile(r"\[CALL_ID\][^\[]*")
+_END_TOKENS = ("<|eom_id|>", "<|eot_id|>", "</s>")
+CALL_FORMATS = ("auto", "hermes", "llama3", "mistral", "json", "python")
+"""Tool-call output formats: ``hermes`` (Hermes / Qwen ``<tool_call>`` blocks), ``llama3``
+(``<|python_tag|>`` / JSON with ``parameters``), ``mistral`` (``[TOOL_CALLS]``), ``json`` (bare JSON call or
+list), ``python`` (``[f(a=1)]``); ``auto`` accepts all."""
 
 
 @dataclass(frozen=True)
@@ -91,10 +105,137 @@ def _parse(text: str) -> Parsed:
         return _fail(err, text)
     if TOOL_CALL_OPEN in body or TOOL_CALL_CLOSE in body:
         return _parse_blocks(body)
+    if PYTHON_TAG in body:
+        return _parse_llama(body)
+    if MISTRAL_TAG in body:
+        return _parse_mistral(body)
     stripped = strip_fence(body)
     if stripped.startswith(("{", "[")) or _PY_CALL_START.match(stripped):
         return _parse_bare(stripped)
     return Parsed((), None, stripped)
+
+
+def parse_as(text: str | None, fmt: str = "auto") -> Parsed:
+    """Parse a model output in one family's tool-call format (:data:`CALL_FORMATS`); ``auto`` is
+    :func:`parse`. Text in another family's format reads as a text answer (no call), as that model's serving
+    stack would read it. Never raises for any string input; an unknown ``fmt`` raises ValueError.
+
+    >>> parse_as('<|python_tag|>{"name": "f", "parameters": {"x": 1}}', "llama3").label()
+    [{'name': 'f', 'arguments': {'x': 1}}]
+    >>> parse_as('[TOOL_CALLS][{"name": "f", "arguments": {"x": 1}}]', "mistral").label()
+    [{'name': 'f', 'arguments': {'x': 1}}]
+    >>> parse_as('<tool_call>{"name": "f", "arguments": {}}</tool_call>', "mistral").calls
+    ()
+    """
+    if fmt not in CALL_FORMATS:
+        raise ValueError(f"unknown tool-call format {fmt!r} (choose from {list(CALL_FORMATS)})")
+    if fmt == "auto" or text is None:
+        return parse(text)
+    body, err = strip_think(text)
+    if err:
+        return _fail(err, text)
+    if fmt == "hermes":
+        if TOOL_CALL_OPEN in body or TOOL_CALL_CLOSE in body:
+            return _parse_blocks(body)
+        return Parsed((), None, body.strip())
+    if fmt == "llama3":
+        if PYTHON_TAG in body:
+            return _parse_llama(body)
+        stripped = _strip_end(body.strip())
+        if stripped.startswith("{") or _PY_CALL_START.match(stripped):  # Llama 3.1 JSON / 3.2 pythonic
+            return _parse_llama(PYTHON_TAG + stripped)
+        return Parsed((), None, stripped)
+    if fmt == "mistral":
+        return _parse_mistral(body) if MISTRAL_TAG in body else Parsed((), None, body.strip())
+    stripped = strip_fence(body)
+    if fmt == "json" and stripped.startswith(("{", "[")):
+        got, err = _calls_from_json_text(stripped, where="output")
+        return _fail(err, stripped) if err else Parsed(tuple(got), None, "")
+    if fmt == "python" and _PY_CALL_START.match(stripped):
+        got, err = _calls_from_python(stripped)
+        return _fail(err, stripped) if err else Parsed(tuple(got), None, "")
+    return Parsed((), None, stripped)
+
+
+def call_format_of(tokenizer_or_template: Any) -> str:
+    """The tool-call format a chat template makes its model emit (``auto`` when it shows none)."""
+    template = tokenizer_or_template
+    if not isinstance(template, str):
+        template = getattr(tokenizer_or_template, "chat_template", None) or ""
+        if isinstance(template, dict):
+            template = "\n".join(str(v) for v in template.values())
+    if TOOL_CALL_OPEN in template:
+        return "hermes"
+    if PYTHON_TAG in template or "<|eom_id|>" in template:
+        return "llama3"
+    if MISTRAL_TAG in template:
+        return "mistral"
+    return "auto"
+
+
+def _strip_end(text: str) -> str:
+    for tok in _END_TOKENS:
+        if text.endswith(tok):
+            text = text[: -len(tok)].rstrip()
+    return text
+
+
+def _parse_llama(body: str) -> Parsed:
+    """``<|python_tag|>`` + JSON objects (``;``-separated) or python-style calls."""
+    head, _, rest = body.partition(PYTHON_TAG)
+    rest = _strip_end(rest.strip())
+    if not rest:
+        return _fail("empty <|python_tag|> call", body)
+    if rest.startswith("{") or (rest.startswith("[") and not _PY_CALL_START.match(rest)):
+        dec = json.JSONDecoder()
+        calls: list[Call] = []
+        pos, k = 0, 0
+        while pos < len(rest):
+            while pos < len(rest) and rest[pos] in " \t\r\n;":
+                pos += 1
+            if pos >= len(rest):
+                break
+            try:
+                value, pos = dec.raw_decode(rest, pos)
+            except json.JSONDecodeError as e:
+                return _fail(f"python_tag call {k + 1}: invalid JSON: {e.msg} at char {e.pos}", body)
+            got, err = _calls_from_value(value, where=f"python_tag call {k + 1}")
+            if err:
+                return _fail(err, body)
+            calls.extend(got)
+            k += 1
+        return Parsed(tuple(calls), None, head.strip())
+    got, err = _calls_from_python(rest)
+    return _fail(err, body) if err else Parsed(tuple(got), None, head.strip())
+
+
+def _parse_mistral(body: str) -> Parsed:
+    """``[TOOL_CALLS]`` + a JSON list of calls, or ``name[ARGS]{...}`` segments."""
+    head, _, rest = body.partition(MISTRAL_TAG)
+    rest = _strip_end(rest.strip())
+    if rest.startswith(("{", "[")):
+        try:
+            value = json.JSONDecoder().raw_decode(rest)[0]
+        except json.JSONDecodeError as e:
+            return _fail(f"[TOOL_CALLS]: invalid JSON: {e.msg} at char {e.pos}", body)
+        got, err = _calls_from_value(value, where="[TOOL_CALLS]")
+        return _fail(err, body) if err else Parsed(tuple(got), None, head.strip())
+    calls: list[Call] = []
+    for k, seg in enumerate(rest.split(MISTRAL_TAG)):
+        seg = _MISTRAL_CALL_ID.sub("", seg.strip())
+        name, sep, args_text = seg.partition(_MISTRAL_ARGS)
+        if not sep or not name.strip():
+            return _fail(f"[TOOL_CALLS] segment {k + 1}: expected name[ARGS]{{...}}", body)
+        where = f"[TOOL_CALLS] segment {k + 1}"
+        try:
+            args = json.loads(args_text) if args_text.strip() else {}
+        except json.JSONDecodeError as e:
+            return _fail(f"{where}: invalid JSON: {e.msg} at char {e.pos}", body)
+        got, err = _calls_from_value({"name": name.strip(), "arguments": args}, where=where)
+        if err:
+            return _fail(err, body)
+        calls.extend(got)
+    return Parsed(tuple(calls), None, head.strip())
 
 
 def strip_fence(text: str) -> str:

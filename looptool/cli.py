@@ -21,6 +21,7 @@ COMMANDS: dict[str, str] = {
     "eval": "looptool.commands.eval:eval_cmd",
     "cache": "looptool.commands.cache:cache_cmd",
     "card": "looptool.commands.card:card_cmd",
+    "profile": "looptool.commands.profile:profile_cmd",
 }
 
 
@@ -61,11 +62,12 @@ _SHORT_HELP: dict[str, str] = {
     "diff": "Compare two datasets (iterations or git revisions): added, removed, relabeled samples.",
     "lineage": "Every event of one sample across iterations (created, selected, probed, judged, ...).",
     "stats": "Composition of a dataset by part, origin, pattern, domain and label_rev.",
-    "import": "Import OpenAI messages+tools JSONL or BFCL files as decision points (Parquet).",
-    "export": "Export a dataset as OpenAI fine-tuning JSONL or LLaMA-Factory ShareGPT.",
+    "import": "Import OpenAI, ShareGPT, Hermes, xLAM, BFCL, Parquet or datasets-folder data as decision points.",
+    "export": "Export a dataset as OpenAI JSONL, LLaMA-Factory ShareGPT, a TRL datasets folder or verl parquet.",
     "eval": "Evaluate a checkpoint on BFCL-v3 single-turn, ACEBench and a held-out split.",
     "cache": "Show, verify and prune the call cache (model calls replayed on a re-run).",
     "card": "Write the model card (README.md with hub metadata) of one iteration's checkpoint.",
+    "profile": "Apply a named params profile (e.g. paper-gpu) to params.yaml, keeping its comments.",
 }
 
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from looptool import jsonutil
+
 EMBEDDED = "embedded:smollm2-135m-instruct"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 POINTER = "looptool-model.json"
@@ -163,7 +165,8 @@ def check_model_ref(name: str | Path) -> None:
 
 
 def resolve_model(path: str | Path) -> str:
-    """The loadable model for a checkpoint path: follows a ``looptool-model.json`` pointer.
+    """The loadable model for a checkpoint path: follows a ``looptool-model.json`` pointer; an adapter-only
+    folder (``train.save: adapter``) becomes its merged checkpoint (:func:`merged_adapter`).
 
     A local-looking path that is missing raises :class:`ModelNotFoundError` here, before transformers could
     take it for a hub id and wait for the network.
@@ -172,8 +175,55 @@ def resolve_model(path: str | Path) -> str:
     pointer = p / POINTER
     if pointer.exists():
         return json.loads(pointer.read_text())["source"]
+    if (p / "adapter_config.json").is_file() and not (p / "config.json").is_file():
+        return merged_adapter(p)  # train.save: adapter
     check_model_ref(path)
     return str(p)
+
+
+ADAPTER_CONFIG = "adapter_config.json"
+
+
+def is_adapter(path: str | Path) -> bool:
+    p = Path(path)
+    return (p / ADAPTER_CONFIG).is_file() and not (p / "config.json").is_file()
+
+
+def adapter_base(path: str | Path) -> str:
+    """The base checkpoint an adapter folder was trained on."""
+    base = json.loads((Path(path) / ADAPTER_CONFIG).read_text()).get("base_model_name_or_path")
+    if not base:
+        raise ValueError(f"{path}/{ADAPTER_CONFIG}: no base_model_name_or_path")
+    return base
+
+
+def merged_adapter(path: str | Path) -> str:
+    """A full checkpoint equal to base + adapter (merged once into the cache, reused after)."""
+    p = Path(path)
+    files = sorted([f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in p.iterdir() if f.is_file())
+    cache = (
+        Path(os.environ.get("LOOPTOOL_CACHE_DIR", ".looptool-cache"))
+        / "merged"
+        / jsonutil.digest([str(p.resolve()), files], 24)
+    )
+    if (cache / "config.json").is_file():
+        return str(cache)
+    from peft import PeftModel
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    base = resolve_model(adapter_base(p))
+    model = AutoModelForCausalLM.from_pretrained(base, dtype="auto")
+    model = PeftModel.from_pretrained(model, str(p)).merge_and_unload()
+    tmp = cache.with_name(cache.name + ".tmp")
+    shutil.rmtree(tmp, ignore_errors=True)
+    model.save_pretrained(tmp)
+    AutoTokenizer.from_pretrained(
+        str(p) if (p / "tokenizer_config.json").is_file() else base
+    ).save_pretrained(tmp)
+    if cache.exists():
+        shutil.rmtree(cache)
+    os.replace(tmp, cache)
+    return str(cache)
 
 
 def link_or_copy_tree(src: str | Path, dst: str | Path) -> None:

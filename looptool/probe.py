@@ -16,7 +16,7 @@ from typing import Any
 import polars as pl
 
 from looptool import storage
-from looptool.calls import parse
+from looptool.calls import call_format_of, parse_as
 from looptool.config import ConfigError
 from looptool.consistency import unique_ids
 from looptool.llm.base import Backend, Request, Sampling
@@ -34,12 +34,20 @@ class ProbeConfig:
     """Probe only the first N samples (debugging); None = all of D_j."""
     stop: list[str] = field(default_factory=list)
     """Extra stop strings (the tokenizer's end of turn always stops)."""
+    call_format: str = "auto"
+    """Tool-call format of the student's answers (:data:`looptool.calls.CALL_FORMATS`: ``auto`` reads every
+    family's; ``template``: the one the student's chat template shows; or ``hermes``, ``llama3``,
+    ``mistral``, ``json``, ``python``)."""
 
     def __post_init__(self) -> None:
         if self.max_new_tokens < 1:
             raise ValueError("max_new_tokens must be >= 1")
         if self.limit is not None and self.limit < 1:
             raise ValueError(f"limit={self.limit!r} must be >= 1 or null")
+        from looptool.calls import CALL_FORMATS
+
+        if self.call_format not in (*CALL_FORMATS, "template"):
+            raise ValueError(f"call_format={self.call_format!r} is not one of {[*CALL_FORMATS, 'template']}")
 
 
 def requests_for(df: pl.DataFrame) -> list[Request]:
@@ -56,9 +64,12 @@ def probe(df: pl.DataFrame, backend: Backend, cfg: ProbeConfig, iteration: int) 
         df = df.head(cfg.limit)
     sampling = Sampling(max_new_tokens=cfg.max_new_tokens, temperature=0.0, logprobs=True, stop=tuple(cfg.stop))
     completions = backend.generate(requests_for(df), sampling)
+    fmt = cfg.call_format
+    if fmt == "template":
+        fmt = call_format_of(getattr(backend, "tokenizer", None))
     rows = []
     for (sid, tools, label), comp in zip(df.select("sample_id", "tools", "label").iter_rows(), completions):
-        parsed = parse(comp.text) if comp.ok else None  # a backend error is no answer: neither mastered nor failed
+        parsed = parse_as(comp.text, fmt) if comp.ok else None  # a backend error is no answer: neither mastered nor failed
         rows.append(
             {
                 "sample_id": sid,

@@ -1,4 +1,5 @@
-"""DVC stage ``seed``: synthesize the seed corpus (pool, held-out split, rejected rows, label-noise truth).
+"""DVC stage ``seed``: synthesize the seed corpus (pool, held-out split, rejected rows, label-noise truth), or
+with ``seed.mode: import`` read it from the user's files (:mod:`looptool.synth.imported`).
 
 python stages/seed.py --params params.yaml --out-dir data/seed --metrics metrics/seed.json
 """
@@ -21,11 +22,16 @@ def main(params_path: str, out_dir: str, metrics_path: str) -> None:
     from looptool.synth import load_seed_config, run_seed
 
     cfg = load_seed_config(params_path)
-    with (
-        opened_backend(cfg.generator if cfg.mode == "llm" else None) as generator,
-        opened_backend(cfg.judge if cfg.judge.enabled else None) as judge,
-    ):
-        m = run_seed(out_dir=out_dir, cfg=cfg, generator=generator, judge=judge)
+    if cfg.mode == "import":  # the pool from the user's files
+        from looptool.synth.imported import run_import_seed
+
+        m = run_import_seed(out_dir=out_dir, cfg=cfg)
+    else:
+        with (
+            opened_backend(cfg.generator if cfg.mode == "llm" else None) as generator,
+            opened_backend(cfg.judge if cfg.judge.enabled else None) as judge,
+        ):
+            m = run_seed(out_dir=out_dir, cfg=cfg, generator=generator, judge=judge)
     write_json(m, metrics_path)
     click.echo(
         f"seed: pool {m['pool']['size']} ({m['pool']['by_pattern']}), heldout {m['heldout']['size']} "

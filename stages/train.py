@@ -1,12 +1,13 @@
 """DVC stage ``train@j``: GRPO on D_j from model_{j-1} (params: ``train`` with ``iterations.<j>.train``).
 
-Single process here; for several GPUs or DeepSpeed: ``accelerate launch --config_file configs/accelerate_ddp.yaml
-stages/train.py ...`` with the same options.
+One process, or with ``train.launcher`` set (``ddp``, ``zero2``, ``zero3`` or an accelerate config path) the
+script re-runs itself under ``accelerate launch`` with the same options (:mod:`looptool.train.launch`).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 
 import click
 
@@ -36,6 +37,10 @@ def main(
     params = load_params(params_path)
     it = iteration(params, key)
     cfg = section_config(TrainConfig, "train", params_path, key=key, params=params)
+    from looptool.train.launch import relaunch, should_launch
+
+    if should_launch(cfg):  # train.launcher: run this script again under accelerate launch
+        raise SystemExit(relaunch(cfg, __file__, sys.argv[1:]))
     if cfg.method == "sft":
         from looptool.train.sft import train_sft
 

@@ -180,3 +180,47 @@ def test_python_style_calls_accept_json_literals():
     assert parse("f(a=false)").calls[0].arguments == {"a": False}
     assert not parse("[f(flag=truth)]").ok  # other names are still not literals
     assert not parse("[f(flag=__import__('os'))]").ok
+
+
+# --- other model families' tool-call formats ---------------------------------------------------------------
+
+
+def test_llama3_and_mistral_formats_parse():
+    from looptool.calls import parse, parse_as
+
+    want = [{"name": "f", "arguments": {"x": 1}}, {"name": "g", "arguments": {}}]
+    llama = '<|python_tag|>{"name": "f", "parameters": {"x": 1}}; {"name": "g", "parameters": {}}<|eom_id|>'
+    llama_py = '<|python_tag|>[f(x=1), g()]<|eot_id|>'
+    mistral_v3 = '[TOOL_CALLS] [{"name": "f", "arguments": {"x": 1}}, {"name": "g", "arguments": {}, "id": "abc123XYZ"}]</s>'
+    mistral_v11 = '[TOOL_CALLS]f[ARGS]{"x": 1}[TOOL_CALLS]g[CALL_ID]abc123XYZ[ARGS]{}'
+    for text, fmt in ((llama, "llama3"), (llama_py, "llama3"), (mistral_v3, "mistral"), (mistral_v11, "mistral")):
+        assert parse(text).label() == want, text
+        assert parse_as(text, fmt).label() == want, text
+    # Llama 3.1 without the tag: a bare JSON call with "parameters"
+    assert parse_as('{"name": "f", "parameters": {"x": 1}}', "llama3").label() == want[:1]
+    # each strict format reads other families' calls as text
+    hermes = '<tool_call>{"name": "f", "arguments": {"x": 1}}</tool_call>'
+    assert parse_as(hermes, "hermes").label() == want[:1]
+    assert parse_as(hermes, "mistral").calls == () and parse_as(hermes, "mistral").ok
+    assert parse_as(mistral_v3, "hermes").calls == ()
+    assert parse_as("[f(x=1)]", "python").label() == want[:1]
+    assert parse_as("[f(x=1)]", "json").calls == () and parse_as("[f(x=1)]", "json").error
+    # malformed calls are errors, never raised
+    assert parse('[TOOL_CALLS]f[ARGS]{"x": 1').error and parse("<|python_tag|>{oops").error
+    assert parse("[TOOL_CALLS]").error
+    with pytest.raises(ValueError, match="unknown tool-call format"):
+        parse_as("x", "gemma")
+
+
+def test_call_format_from_the_chat_template():
+    from looptool.calls import call_format_of
+
+    assert call_format_of("{{ '<tool_call>' }}{{ tool_call | tojson }}") == "hermes"
+    assert call_format_of("{{- '<|python_tag|>' }}") == "llama3"
+    assert call_format_of("{{ '[TOOL_CALLS]' }}") == "mistral"
+    assert call_format_of("{{ message.content }}") == "auto"
+
+    class Tok:
+        chat_template = "... <tool_call> ..."
+
+    assert call_format_of(Tok()) == "hermes" and call_format_of(None) == "auto"

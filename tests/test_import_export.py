@@ -572,7 +572,8 @@ def test_export_sharegpt_for_llama_factory(tmp_path):
         "human",
         "function_call",
     ]
-    assert multi["conversations"][2]["value"] == "21\n23"  # parallel results joined into one observation
+    # parallel results: one observation holding a JSON list, one text per call (read back as two tool replies)
+    assert json.loads(multi["conversations"][2]["value"]) == ["21", "23"]
     assert json.loads(multi["conversations"][-1]["value"]) == {
         "name": "book_flight",
         "arguments": {"origin": "Paris", "dest": "Oslo"},

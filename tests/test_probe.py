@@ -65,3 +65,13 @@ def test_probe_stage_cli(tiny_model_dir, tmp_path, monkeypatch):
     m = json.loads((tmp_path / "m.json").read_text())
     assert m["n"] == 4 and m["iteration"] == 1
     assert pl.read_parquet(tmp_path / "p.parquet").height == 4
+
+
+def test_probe_call_format_param(backend):
+    from looptool.calls import call_format_of
+
+    out = probe(_data(), backend, ProbeConfig(max_new_tokens=8, call_format="template"), iteration=1)
+    assert out["mastered"].to_list() == [False, True, False, True, False, True]
+    assert call_format_of(backend.tokenizer) in ("hermes", "auto")
+    with pytest.raises(ValueError, match="call_format"):
+        ProbeConfig(call_format="gemma")

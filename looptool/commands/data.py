@@ -211,7 +211,11 @@ def stats_cmd(dataset: str | None, data_dir: str, repo: str | None, fmt: str) ->
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True))
 @click.option("--out", required=True, help="Output Parquet file (SAMPLE rows, origin import).")
 @click.option(
-    "--format", "fmt", type=click.Choice(["auto", "openai", "bfcl"]), default="auto", show_default=True
+    "--format",
+    "fmt",
+    type=click.Choice(["auto", "openai", "bfcl", "sharegpt", "hermes", "xlam", "parquet", "datasets"]),
+    default="auto",
+    show_default=True,
 )
 @click.option(
     "--on-error",
@@ -232,7 +236,8 @@ def stats_cmd(dataset: str | None, data_dir: str, repo: str | None, fmt: str) ->
 def import_cmd(
     files: tuple[str, ...], out: str, fmt: str, on_error: str, answers: str | None, check_labels: bool
 ) -> None:
-    """Import decision points from OpenAI messages+tools JSONL or BFCL files into a Parquet dataset.
+    """Import decision points into a Parquet dataset from OpenAI messages+tools JSONL, BFCL, ShareGPT /
+    LLaMA-Factory, Hermes function-calling, xLAM / APIGen files, Parquet (ours, verl) or a datasets folder.
 
     Each assistant turn with tool calls is a decision point (label = its calls); an assistant text turn
     right after a user turn (or marked "weight": 1) is one with label [] ; turns with "weight": 0 are not.
@@ -266,12 +271,17 @@ def import_cmd(
 
 @click.command("export")
 @click.argument("dataset")
-@click.option("--format", "fmt", type=click.Choice(["openai", "sharegpt"]), required=True)
-@click.option("--out", required=True, help="Output file (.jsonl; for sharegpt .json writes one JSON array).")
+@click.option("--format", "fmt", type=click.Choice(["openai", "sharegpt", "trl", "verl"]), required=True)
+@click.option(
+    "--out",
+    required=True,
+    help="Output: .jsonl (openai, sharegpt; sharegpt .json: one JSON array), a folder (trl), .parquet (verl).",
+)
 @_DATA_DIR
 @_REPO
 def export_cmd(dataset: str, fmt: str, out: str, data_dir: str, repo: str | None) -> None:
-    """Export a dataset for other trainers: OpenAI fine-tuning JSONL or LLaMA-Factory ShareGPT.
+    """Export a dataset for other trainers: OpenAI fine-tuning JSONL, LLaMA-Factory ShareGPT (plus
+    dataset_info.json), a TRL datasets folder, or verl RL parquet (reward: looptool.interchange.verl.compute_score).
 
     DATASET: iter_J or J, seed/pool, a .parquet path, or REV:PATH.
 
@@ -285,6 +295,8 @@ def export_cmd(dataset: str, fmt: str, out: str, data_dir: str, repo: str | None
     except (DatasetError, InterchangeError) as e:
         raise _fail(e) from None
     click.echo(f"{rep.out}: {rep.rows} records from {rep.dataset} ({fmt})")
+    for extra in rep.extra_files:
+        click.echo(f"  wrote {extra}")
     if rep.skipped:
         click.echo(f"skipped {rep.skipped} rows that {fmt} cannot represent:")
         for s in rep.skipped_examples:

@@ -224,6 +224,8 @@ def run_seed(
     ``generator`` (needed by ``seed.mode: llm``) and ``judge`` (None: no judge pass) are the caller's: the
     stage script opens the ones ``backends.generator`` / ``backends.judge`` configure and closes them.
     """
+    if cfg.mode == "import":  # kept out of this module so the loop stages that import synth skip interchange
+        raise ValueError("seed.mode=import: the pool is read by looptool.synth.imported.run_import_seed")
     t0 = time.perf_counter()
     out_dir = Path(out_dir)
     sim = Simulator(cfg, generator)

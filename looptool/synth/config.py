@@ -13,7 +13,8 @@ from looptool.config import check_choice, from_dict, load_params
 from looptool.llm.config import BackendConfig
 from looptool.schema import PATTERNS
 
-MODES = ("procedural", "llm")
+MODES = ("procedural", "llm", "import")
+HELDOUT_BY = ("tool", "domain")
 NOISE_KINDS = ("wrong_value", "dropped_optional", "dropped_required", "wrong_function", "swapped_args")
 
 DEFAULT_PATTERNS = {
@@ -40,8 +41,9 @@ class SeedConfig:
     random_seed: int = 0
     """Seed of everything random here: API variants, held-out domains, dialogues, noise. Same seed, same bytes."""
     mode: str = "procedural"
-    """``procedural`` (template agents, no model: the embedded default) or ``llm`` (every agent is a call to the
-    ``backends.generator`` model)."""
+    """``procedural`` (template agents, no model: the embedded default), ``llm`` (every agent is a call to the
+    ``backends.generator`` model) or ``import`` (the pool comes from ``import_files``; see
+    :mod:`looptool.synth.imported`)."""
     pool_size: int = 2400
     """Verified POOL samples wanted (the build stops there, or when ``max_attempts`` runs out)."""
     heldout_size: int = 300
@@ -82,6 +84,22 @@ class SeedConfig:
     """``llm`` mode: drafts simulated per round (one batched model call per agent step)."""
     judge_max_new_tokens: int = 160
     """Token budget of one judge verdict (when ``backends.judge`` is set)."""
+    import_files: list[str] = field(default_factory=list)
+    """``import`` mode: files or ``datasets`` folders to read the pool from (OpenAI JSONL, ShareGPT /
+    LLaMA-Factory, Hermes, xLAM / APIGen, BFCL, our Parquet, verl parquet, a ``save_to_disk`` folder). Keep
+    them under ``imports/`` (a dependency of the seed stage), so DVC re-runs the seed when they change."""
+    import_format: str = "auto"
+    """``import`` mode: the files' format (``auto``: detected per file from its first record; else one of
+    ``looptool.interchange.IMPORT_FORMATS``, checked when the seed is built)."""
+    import_heldout_files: list[str] = field(default_factory=list)
+    """``import`` mode: files of the held-out split; empty: a fraction of the pool is held out."""
+    import_heldout_fraction: float = 0.1
+    """``import`` mode without held-out files: the share of pool rows held out, whole tools or domains at a
+    time (0: no held-out split)."""
+    import_heldout_by: str = "tool"
+    """``tool`` (rows whose label calls a held-out tool) or ``domain`` (meta.domain / category / source file)."""
+    import_check_labels: bool = True
+    """``import`` mode: reject labels that break their tool's JSON Schema (off: keep them for JGLV to judge)."""
     generator: BackendConfig = field(default_factory=lambda: BackendConfig(backend="none"))
     """The ``llm`` mode's model; filled from ``backends.generator`` by :func:`load_seed_config`."""
     judge: BackendConfig = field(default_factory=lambda: BackendConfig(backend="none"))
@@ -89,6 +107,14 @@ class SeedConfig:
 
     def __post_init__(self) -> None:
         check_choice("mode", self.mode, MODES)
+        check_choice("import_heldout_by", self.import_heldout_by, HELDOUT_BY)
+        self.import_files = [str(p) for p in self.import_files]
+        self.import_heldout_files = [str(p) for p in self.import_heldout_files]
+        if self.mode == "import" and not self.import_files:
+            raise ValueError("mode import needs import_files (the files to read the pool from)")
+        if not 0 <= self.import_heldout_fraction < 1:
+            raise ValueError("import_heldout_fraction must be in [0, 1)")
+
         if self.pool_size < 1 or self.heldout_size < 0:
             raise ValueError("pool_size must be >= 1 and heldout_size >= 0")
         if self.apis_per_leaf < 1:

@@ -53,6 +53,8 @@ def check_trl_fields(cls_name: str, where: str, fields: dict[str, Any]) -> None:
     reserved = sorted(set(fields) & _RESERVED)
     if reserved:
         raise ValueError(f"{where}: {reserved} are set by looptool (stage paths, logging, CPU detection)")
+
+
 SAVE_DTYPES = ("base", *DTYPES)
 
 
@@ -192,6 +194,28 @@ class TrainConfig(_Common):
     with ``method: sft``; checked against ``trl.SFTConfig``."""
     no_signal_patience: int = 4
     """GRPO: warn when this many consecutive steps had every group's rewards equal (zero advantage: no gradient)."""
+    # --- processes, checkpoints, saving (looptool.train.launch) ---
+    launcher: str = "none"
+    """``none`` (one process), or ``accelerate launch`` with ``ddp`` / ``zero2`` / ``zero3``
+    (``configs/accelerate_<name>.yaml``) or the path of an accelerate config file."""
+    num_processes: int | None = None
+    """Processes for the launcher (overrides the config file's ``num_processes``; e.g. the GPU count)."""
+    launcher_args: list[str] = field(default_factory=list)
+    """More ``accelerate launch`` options, e.g. ``[--num_machines, 2, --machine_rank, 0, --main_process_ip,
+    10.0.0.1]`` for two nodes, or ``[--cpu]``."""
+    save_steps: int = 0
+    """Write a trainer checkpoint every N optimizer steps to ``models/iter_j.work`` (0: none)."""
+    save_total_limit: int = 2
+    """Checkpoints kept in the working area (the newest ones)."""
+    resume: bool = True
+    """Resume a killed run of the same iteration from its newest complete checkpoint."""
+    save: str = "merged"
+    """``merged``: models/iter_j is a full checkpoint (LoRA merged). ``adapter``: only the LoRA adapter,
+    cumulative over the base model (iteration j keeps training iteration j-1's adapter), so one adapter on the
+    base serves iteration j; every backend loads it (:func:`looptool.model.resolve_model` merges it once)."""
+    call_format: str = "auto"
+    """Tool-call format the reward parses (:data:`looptool.calls.CALL_FORMATS`; ``template``: from the
+    tokenizer's chat template)."""
 
     def __post_init__(self) -> None:
         self._check_common()
@@ -201,6 +225,18 @@ class TrainConfig(_Common):
                 raise ValueError(f"{name} must be a mapping of TRL {name.upper()}Config fields")
         check_trl_fields("GRPOConfig", "grpo", self.grpo)
         check_trl_fields("SFTConfig", "sft", self.sft)
+        if self.save_steps < 0 or self.save_total_limit < 1:
+            raise ValueError("save_steps must be >= 0 and save_total_limit >= 1")
+        check_choice("save", self.save, ("merged", "adapter"))
+        if self.save == "adapter" and not self.lora.enabled:
+            raise ValueError("save: adapter needs lora.enabled: true (full fine-tuning has no adapter)")
+        if self.num_processes is not None and self.num_processes < 1:
+            raise ValueError("num_processes must be >= 1 (or null: the launcher config's)")
+        if not isinstance(self.launcher_args, list):
+            raise ValueError("launcher_args must be a list of accelerate launch options")
+        from looptool.calls import CALL_FORMATS
+
+        check_choice("call_format", self.call_format, (*CALL_FORMATS, "template"))
         if self.no_signal_patience < 1:
             raise ValueError("no_signal_patience must be >= 1")
         if self.method == "grpo":

@@ -18,9 +18,18 @@ from looptool.config import to_dict
 from looptool.model import load_tokenizer, resolve_model
 from looptool.schema import TRAIN
 from looptool.storage import write_json
+from looptool.train.adapter import save_adapter, trainable_start
 from looptool.train.config import TrainConfig
 from looptool.train.data import grpo_rows, prompt_style, read_samples, to_dataset
-from looptool.train.rewards import tool_match_reward
+from looptool.train.launch import (
+    SeenIds,
+    complete_checkpoints,
+    rank_report,
+    reset_work,
+    resume_point,
+    run_fingerprint,
+)
+from looptool.train.rewards import tool_match_reward_as
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +60,33 @@ def grpo_args(cfg: TrainConfig, output_dir: str | Path, seed: int, on_cpu: bool)
         "chat_template_kwargs": cfg.chat_template_kwargs or None,
         **cfg.grpo_fields(),  # TRL's own GRPOConfig fields, passed through (names checked with the config)
     }
+    if cfg.save_steps:  # checkpoints in the working area (looptool.train.launch)
+        fields.update(save_strategy="steps", save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit)
     return trl_config(GRPOConfig, "train", fields, cfg.extra_args)
+
+
+def _reward(cfg: TrainConfig, tokenizer: Any) -> Callable[..., list[float]]:
+    from looptool.calls import call_format_of
+
+    fmt = call_format_of(tokenizer) if cfg.call_format == "template" else cfg.call_format
+    return tool_match_reward_as(fmt)
+
+
+def _prepare_work(cfg: TrainConfig, model_path, data_path, seed: int, work: Path) -> Path | None:
+    """The checkpoint to resume from, after every process has looked; the main process then resets the area
+    when the run starts fresh (looptool.train.launch)."""
+    from accelerate import PartialState
+
+    state = PartialState()
+    fingerprint = run_fingerprint(cfg, model_path, data_path, seed)
+    ckpt = resume_point(work, fingerprint) if cfg.resume else None
+    state.wait_for_everyone()
+    if ckpt is None and state.is_main_process:
+        reset_work(work, fingerprint)
+    state.wait_for_everyone()
+    if ckpt is not None:
+        log.info("train: resuming from %s", ckpt)
+    return ckpt
 
 
 def train_grpo(
@@ -86,19 +121,28 @@ def train_grpo(
     work = out.with_name(out.name + ".work")
     args = grpo_args(cfg, work, seed, on_cpu)
     series = StepSeries(GRPO_SERIES, no_signal_patience=cfg.no_signal_patience)
+    resume_from = _prepare_work(cfg, model_path, data_path, seed, work)
+    funcs = list(reward_funcs) if reward_funcs else [_reward(cfg, tokenizer)]
+    seen = SeenIds(funcs[0])
+    start = trainable_start(model_path) if cfg.save == "adapter" else None
     trainer = GRPOTrainer(
-        model=resolve_model(model_path),
-        reward_funcs=list(reward_funcs) if reward_funcs else [tool_match_reward],
+        model=start if start is not None else resolve_model(model_path),
+        reward_funcs=[seen, *funcs[1:]],
         args=args,
         train_dataset=dataset,
         processing_class=tokenizer,
-        peft_config=cfg.lora.peft_config(),
+        peft_config=cfg.lora.peft_config() if start is None else None,
         callbacks=[series],
     )
     trainable, total = count_params(trainer.model)
     with compact_logprobs(on_cpu and cfg.cpu_compact_logprobs) as compact:
-        trainer.train()
-    saved = save_final(trainer, model_path, out, cfg.save_dtype)
+        trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    ranks = rank_report(trainer.accelerator, seen)
+    checkpoints = [p.name for p in complete_checkpoints(work)]
+    if cfg.save == "adapter":
+        saved = save_adapter(trainer, model_path, out)
+    else:
+        saved = save_final(trainer, model_path, out, cfg.save_dtype)
     if trainer.accelerator.is_main_process:
         shutil.rmtree(work, ignore_errors=True)
     zero = [r["zero_std_frac"] for r in series.series if r["zero_std_frac"] is not None]
@@ -120,6 +164,9 @@ def train_grpo(
         "device": "cpu" if on_cpu else "gpu",
         "cpu_compact_logprobs": compact,
         "seed": seed,
+        "resumed_from": resume_from.name if resume_from else None,
+        "checkpoints": checkpoints,
+        "ranks": ranks,
         **saved,
         "config": to_dict(cfg),
     }

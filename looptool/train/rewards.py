@@ -70,6 +70,28 @@ def tool_match_reward(
     return out
 
 
+def tool_match_reward_as(call_format: str) -> Any:
+    """:func:`tool_match_reward` reading the model's calls in one family's format
+    (:func:`looptool.calls.parse_as`; ``auto`` is the plain reward)."""
+    from looptool.calls import parse_as
+
+    if call_format == "auto":
+        return tool_match_reward
+
+    def tool_match_reward_fmt(
+        prompts: list[Any], completions: list[Any], label: list[Any], tools: list[Any], **_: Any
+    ) -> list[float]:
+        out = []
+        for completion, gold, tool_list in zip(completions, label, tools, strict=True):
+            gold = json.loads(gold) if isinstance(gold, str) else gold
+            parsed = parse_as(completion_text(completion), call_format)
+            out.append(1.0 if tool_match(parsed, gold, tool_list) else 0.0)
+        return out
+
+    tool_match_reward_fmt.__name__ = "tool_match_reward"
+    return tool_match_reward_fmt
+
+
 def completion_length_reward(prompts: list[Any], completions: list[Any], **_: Any) -> list[float]:
     """Reward = number of characters of the completion / 100: no task meaning, but it varies inside every
     group, so GRPO always has a gradient. Tests use it to check that training moves the weights (a random tiny
