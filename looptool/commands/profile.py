@@ -7,7 +7,10 @@ import click
 
 @click.group("profile")
 def profile_cmd() -> None:
-    """Named params sets (configs/profiles/*.yaml), applied onto params.yaml keeping its comments."""
+    """Named params sets (configs/profiles/*.yaml), applied onto params.yaml keeping its comments.
+
+    Example: looptool profile apply paper-gpu --dry-run
+    """
 
 
 @profile_cmd.command("list")
