@@ -96,8 +96,11 @@ def test_probe_stage_one_bar_with_cache_hits(bars, tiny_model_dir, tmp_path, mon
     args = ["--params", str(params), "--iteration", "1", "--model", str(tiny_model_dir), "--data", str(data),
             "--out", str(tmp_path / "p.parquet"), "--metrics", str(tmp_path / "m.json")]  # fmt: skip
 
-    params.write_text(base + "probe: {max_new_tokens: 4, limit: 2}\n")  # 2 of the 6 answers reach the cache
-    _run_stage("probe", args)
+    # 2 of the 6 answers reach the cache (a D_j of the first 2 rows: probe.limit is refused in a stage run)
+    first2 = tmp_path / "d2.parquet"
+    _rows(6).head(2).write_parquet(first2)
+    params.write_text(base + "probe: {max_new_tokens: 4}\n")
+    _run_stage("probe", [first2 if a == str(data) else a for a in map(str, args)])
     assert [(b.desc, b.total, b.n) for b in bars] == [("probe@1", 2, 2)]
 
     bars.clear()
