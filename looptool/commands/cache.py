@@ -46,7 +46,10 @@ def cache_cmd() -> None:
 @_DIR
 @click.option("--format", "fmt", type=click.Choice(["table", "json"]), default="table", show_default=True)
 def show_cmd(directory: str | None, fmt: str) -> None:
-    """Rows by backend, model and operation, with their age."""
+    """Rows by backend, model and operation, with their age.
+
+    Example: looptool cache show --format json
+    """
     store = _open(directory)
     try:
         s = store.summary()
@@ -65,7 +68,10 @@ def show_cmd(directory: str | None, fmt: str) -> None:
 @cache_cmd.command("verify")
 @_DIR
 def verify_cmd(directory: str | None) -> None:
-    """Check the database and every stored response; exit 1 when a row is not a usable completion."""
+    """Check the database and every stored response; exit 1 when a row is not a usable completion.
+
+    Example: looptool cache verify --dir .looptool-cache
+    """
     store = _open(directory)
     try:
         n, bad = store.verify()
@@ -92,7 +98,10 @@ def verify_cmd(directory: str | None) -> None:
 def prune_cmd(
     directory: str | None, invalid: bool, days: float | None, model: str | None, backend: str | None
 ) -> None:
-    """Delete the rows matching every given condition (at least one is needed)."""
+    """Delete the rows matching every given condition (at least one is needed).
+
+    Example: looptool cache prune --invalid
+    """
     if not (invalid or days is not None or model or backend):
         raise click.UsageError("give at least one of --invalid, --older-than, --model, --backend")
     store = _open(directory)
