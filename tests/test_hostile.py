@@ -189,10 +189,12 @@ def test_params_good_values_still_load(tmp_path):
     )
     assert cfg.learning_rate == 1.0 and isinstance(cfg.learning_rate, float)
     params = load_params(ROOT / "params.yaml")
-    overlay = yaml.safe_load((ROOT / "configs" / "paper_gpu.yaml").read_text())
+    overlay = yaml.safe_load((ROOT / "configs" / "profiles" / "paper-gpu.yaml").read_text())
     from looptool.config import check_params
 
-    check_params({**params, **overlay})
+    from looptool.stage import deep_merge
+
+    check_params(deep_merge(params, overlay))
 
 
 def _stage(name):

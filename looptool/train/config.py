@@ -6,7 +6,7 @@ as in transformers). TRL's own options are not re-declared: ``train.grpo`` holds
 (:data:`GRPO_DEFAULTS`, :data:`SFT_DEFAULTS`) and checked against TRL's dataclasses (an unknown name is an error
 naming the params key). Anything else TRL accepts for both trainers goes through ``extra_args`` (checked the same
 way). "All" is spelled ``null`` everywhere: ``max_steps: null`` = ``num_train_epochs`` passes over the data,
-``max_samples: null`` = every row. The paper's GPU values are in ``configs/paper_gpu.yaml``.
+``max_samples: null`` = every row. The paper's GPU values are in ``configs/profiles/paper-gpu.yaml``.
 """
 
 from __future__ import annotations
