@@ -31,7 +31,16 @@ def make_pairs(n: int, seed: int = 0):
             "flag": {"type": "boolean"},
         }
         tools_pool.append(
-            json.dumps([{"name": f"tool_{t}_{k}", "description": "d", "parameters": {"type": "object", "properties": props}} for k in range(3)])
+            json.dumps(
+                [
+                    {
+                        "name": f"tool_{t}_{k}",
+                        "description": "d",
+                        "parameters": {"type": "object", "properties": props},
+                    }
+                    for k in range(3)
+                ]
+            )
         )
     out = []
     for _ in range(n):
@@ -41,7 +50,12 @@ def make_pairs(n: int, seed: int = 0):
         label = [
             {
                 "name": rng.choice(tools)["name"],
-                "arguments": {"city": rng.choice(["Paris", "Rome", "Oslo"]), "days": rng.randint(1, 9), "price": round(rng.random() * 100, 2), "tags": ["a", "b"][: rng.randint(0, 2)]},
+                "arguments": {
+                    "city": rng.choice(["Paris", "Rome", "Oslo"]),
+                    "days": rng.randint(1, 9),
+                    "price": round(rng.random() * 100, 2),
+                    "tags": ["a", "b"][: rng.randint(0, 2)],
+                },
             }
             for _ in range(n_calls)
         ]
@@ -83,14 +97,18 @@ def main() -> None:
     w0, c0 = time.perf_counter(), time.process_time()
     hits = sum(tool_match(pred, label, tools) for pred, _, label, tools in pairs)
     wall, cpu = time.perf_counter() - w0, time.process_time() - c0
-    print(f"tool_match (parsed prediction, JSON label + tools): {n / cpu:,.0f} pairs/CPU-s "
-          f"({n / wall:,.0f} pairs/wall-s; {n} pairs, {hits} matches)")
+    print(
+        f"tool_match (parsed prediction, JSON label + tools): {n / cpu:,.0f} pairs/CPU-s "
+        f"({n / wall:,.0f} pairs/wall-s; {n} pairs, {hits} matches)"
+    )
 
     w0, c0 = time.perf_counter(), time.process_time()
     hits2 = sum(tool_match(parse(text), label, tools) for _, text, label, tools in pairs)
     wall2, cpu2 = time.perf_counter() - w0, time.process_time() - c0
-    print(f"parse + tool_match (model text):                  {n / cpu2:,.0f} pairs/CPU-s "
-          f"({n / wall2:,.0f} pairs/wall-s)")
+    print(
+        f"parse + tool_match (model text):                  {n / cpu2:,.0f} pairs/CPU-s "
+        f"({n / wall2:,.0f} pairs/wall-s)"
+    )
     assert hits == hits2
     print(f"gc.freeze() of the input pairs: {not args.no_freeze}")
     print(f"goal >= 100,000 pairs/s on one core: {'met' if n / cpu >= 100_000 else 'NOT met'}")

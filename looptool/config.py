@@ -28,8 +28,22 @@ class ConfigError(StageError, ValueError):
 
 # Top-level sections of params.yaml; a misspelled one (``verfy:``) is an error, not an ignored section.
 SECTIONS = (
-    "model", "backends", "seed", "select", "warmup", "train", "probe", "verify", "expand", "merge", "eval",
-    "loop", "iterations", "report", "import", "profiles",
+    "model",
+    "backends",
+    "seed",
+    "select",
+    "warmup",
+    "train",
+    "probe",
+    "verify",
+    "expand",
+    "merge",
+    "eval",
+    "loop",
+    "iterations",
+    "report",
+    "import",
+    "profiles",
 )
 # What an item of ``iterations`` may hold besides its wiring: overrides of these sections for that iteration.
 ITERATION_WIRING = ("prev", "next", "seed")
@@ -68,7 +82,9 @@ def check_params(params: Mapping[str, Any], path: str = "params.yaml") -> None:
         raise ConfigError(f"{path}:iterations: got {_show(items)}, expected a mapping keyed by iteration")
     for key, item in items.items():
         if not isinstance(item, Mapping):
-            raise ConfigError(f"{path}:iterations.{key}: got {_show(item)}, expected a mapping with prev and next")
+            raise ConfigError(
+                f"{path}:iterations.{key}: got {_show(item)}, expected a mapping with prev and next"
+            )
         bad = sorted(str(k) for k in item if k not in ITERATION_WIRING + ITERATION_SECTIONS)
         if bad:
             raise ConfigError(
@@ -77,7 +93,9 @@ def check_params(params: Mapping[str, Any], path: str = "params.yaml") -> None:
             )
         for name in ITERATION_SECTIONS:
             if name in item and not isinstance(item[name], Mapping):
-                raise ConfigError(f"{path}:iterations.{key}.{name}: got {_show(item[name])}, expected a mapping")
+                raise ConfigError(
+                    f"{path}:iterations.{key}.{name}: got {_show(item[name])}, expected a mapping"
+                )
 
 
 def section(params: Mapping[str, Any], dotted: str, default: Any = dataclasses.MISSING) -> Any:

@@ -63,7 +63,11 @@ class ExpandConfig:
         check_choice("mode", self.mode, ("structured", "llm"))
         if self.k < 0 or self.tries < 1:
             raise ValueError("k must be >= 0 and tries >= 1")
-        if (self.max_samples is not None and self.max_samples < 0) or self.temperature < 0 or self.max_new_tokens < 1:
+        if (
+            (self.max_samples is not None and self.max_samples < 0)
+            or self.temperature < 0
+            or self.max_new_tokens < 1
+        ):
             raise ValueError("max_samples must be >= 0 or null, temperature >= 0 and max_new_tokens >= 1")
         from looptool.schema import VERDICTS
 
@@ -91,13 +95,19 @@ class ErrorSeed:
         return json.loads(self.row["meta"]) if self.row["meta"] else {}
 
 
-def error_seeds(data: pl.DataFrame, probed: pl.DataFrame, verdicts: pl.DataFrame, kinds: list[str]) -> list[ErrorSeed]:
+def error_seeds(
+    data: pl.DataFrame, probed: pl.DataFrame, verdicts: pl.DataFrame, kinds: list[str]
+) -> list[ErrorSeed]:
     """The verified failures, with the right call (the corrected label for LABEL_WRONG)."""
     v = verdicts.filter(pl.col("verdict").is_in(kinds))
     j = v.join(data, on="sample_id").join(probed.select("sample_id", "prediction", "calls"), on="sample_id")
     seeds = []
     for r in j.sort("sample_id").iter_rows(named=True):
-        right = json.loads(r["new_label"]) if r["verdict"] == "LABEL_WRONG" and r["new_label"] else json.loads(r["label"])
+        right = (
+            json.loads(r["new_label"])
+            if r["verdict"] == "LABEL_WRONG" and r["new_label"]
+            else json.loads(r["label"])
+        )
         seeds.append(
             ErrorSeed(
                 row=r,
@@ -111,7 +121,9 @@ def error_seeds(data: pl.DataFrame, probed: pl.DataFrame, verdicts: pl.DataFrame
     return seeds
 
 
-def _finish(new: dict[str, Any], parent: ErrorSeed, iteration: int, extra_meta: dict[str, Any]) -> dict[str, Any]:
+def _finish(
+    new: dict[str, Any], parent: ErrorSeed, iteration: int, extra_meta: dict[str, Any]
+) -> dict[str, Any]:
     tools, messages = new["tools"], new["messages"]
     if isinstance(tools, str):
         tools = json.loads(tools)
@@ -135,7 +147,9 @@ def _finish(new: dict[str, Any], parent: ErrorSeed, iteration: int, extra_meta: 
     }
 
 
-def _rejected(parent: ErrorSeed, reason: str, detail: str, candidate: dict[str, Any] | None, iteration: int) -> dict[str, Any]:
+def _rejected(
+    parent: ErrorSeed, reason: str, detail: str, candidate: dict[str, Any] | None, iteration: int
+) -> dict[str, Any]:
     """A rejected expansion, kept with its reason (the candidate if there was one, else the seed's content)."""
     base = candidate or {
         "sample_id": f"{parent.row['sample_id']}~{jsonutil.digest(detail, 8)}",
@@ -198,10 +212,16 @@ def expand(
         "rejected_by_reason": dict(sorted(reasons.items())),
         "made_by_pattern": dict(sorted(Counter((r["meta"] or {}).get("pattern", "?") for r in made).items())),
     }
-    return (frame(made, SAMPLE) if made else SAMPLE.empty()), (frame(rejected, REJECTED) if rejected else REJECTED.empty()), metrics
+    return (
+        (frame(made, SAMPLE) if made else SAMPLE.empty()),
+        (frame(rejected, REJECTED) if rejected else REJECTED.empty()),
+        metrics,
+    )
 
 
-def _accept(row: dict[str, Any], parent: ErrorSeed, seen: set[str], synth_cfg: Any, made: list, iteration: int) -> str | None:
+def _accept(
+    row: dict[str, Any], parent: ErrorSeed, seen: set[str], synth_cfg: Any, made: list, iteration: int
+) -> str | None:
     """Verify and de-duplicate a candidate; returns the rejection reason or None (accepted)."""
     problems = verify_sample(row, synth_cfg)
     if problems:
@@ -220,7 +240,11 @@ def _structured(wanted, seen, made, rejected, cfg: ExpandConfig, iteration: int,
         meta = parent.meta
         signature = meta.get("signature")
         if not signature:
-            rejected.append(_rejected(parent, "no_signature", "seed has no meta.signature (imported sample?)", None, iteration))
+            rejected.append(
+                _rejected(
+                    parent, "no_signature", "seed has no meta.signature (imported sample?)", None, iteration
+                )
+            )
             continue
         avoid = {d for d in (meta.get("domain"),) if d}
         reason, candidate = "no_instantiation", None
@@ -238,7 +262,9 @@ def _structured(wanted, seen, made, rejected, cfg: ExpandConfig, iteration: int,
             rejected.append(_rejected(parent, reason.split(":")[0], reason, candidate, iteration))
 
 
-def _llm(wanted, seen, made, rejected, cfg: ExpandConfig, iteration: int, synth_cfg: Any, generator: Backend) -> None:
+def _llm(
+    wanted, seen, made, rejected, cfg: ExpandConfig, iteration: int, synth_cfg: Any, generator: Backend
+) -> None:
     todo = list(wanted)
     for attempt in range(cfg.tries):
         if not todo:
@@ -257,7 +283,11 @@ def _llm(wanted, seen, made, rejected, cfg: ExpandConfig, iteration: int, synth_
                 axis,
             )
             reqs.append(Request.chat(msgs, key=f"{parent.row['sample_id']}:{i}:{attempt}"))
-        sampling = Sampling(max_new_tokens=cfg.max_new_tokens, temperature=cfg.temperature, seed=cfg.seed + iteration * 1000 + attempt)
+        sampling = Sampling(
+            max_new_tokens=cfg.max_new_tokens,
+            temperature=cfg.temperature,
+            seed=cfg.seed + iteration * 1000 + attempt,
+        )
         comps = generator.generate(reqs, sampling)
         retry = []
         for (parent, i), comp in zip(todo, comps):
@@ -270,7 +300,9 @@ def _llm(wanted, seen, made, rejected, cfg: ExpandConfig, iteration: int, synth_
                     reason, candidate, detail = "unparseable", None, f"{err}: {comp.text[:300]}"
                 else:
                     meta = _llm_meta(obj, parent, getattr(generator, "model", "llm"), axis)
-                    candidate = _finish({**obj, "meta": meta}, parent, iteration, {"mode": "llm", "axis": axis})
+                    candidate = _finish(
+                        {**obj, "meta": meta}, parent, iteration, {"mode": "llm", "axis": axis}
+                    )
                     reason = _accept(candidate, parent, seen, synth_cfg, made, iteration)
                     detail = reason or ""
             if reason is not None:
@@ -296,7 +328,9 @@ def _llm_meta(obj: dict[str, Any], origin: ErrorSeed, generator: str, axis: str)
         "capability": parent.get("capability") if same_domain else "generated",
         "generator": generator,
         "reply": obj.get("reply") if not label else None,
-        "signature": signature_of(pattern, label, tools, int(psig.get("n_distractors", 0)), int(psig.get("turns", 1))),
+        "signature": signature_of(
+            pattern, label, tools, int(psig.get("n_distractors", 0)), int(psig.get("turns", 1))
+        ),
     }
     for key in ("missing", "requested"):
         if isinstance(obj.get(key), dict):
@@ -331,7 +365,17 @@ def run_expand(
     ids = storage.query(
         f"SELECT sample_id FROM {storage.parquet_source([pool, heldout])} UNION SELECT sample_id FROM {storage.parquet_source(data)}"
     )
-    made, rejected_rows, metrics = expand(rows, probed, verdict_rows, set(ids["sample_id"].to_list()), cfg, iteration, synth_cfg, generator, enabled)
+    made, rejected_rows, metrics = expand(
+        rows,
+        probed,
+        verdict_rows,
+        set(ids["sample_id"].to_list()),
+        cfg,
+        iteration,
+        synth_cfg,
+        generator,
+        enabled,
+    )
     storage.write_parquet(made, out, SAMPLE)
     storage.write_parquet(rejected_rows, rejected, REJECTED)
     if generator is not None and generator.stats() is not None:

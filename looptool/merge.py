@@ -76,11 +76,17 @@ class MergeConfig:
         check_choice("hppl_rule", self.hppl_rule, ("top_fraction", "top_k", "threshold"))
         check_choice("overflow", self.overflow, ("proportional", "priority"))
         if self.hppl_rule == "top_fraction" and not 0 <= self.hppl_value <= 1:
-            raise ValueError(f"hppl_value={self.hppl_value!r} must be a fraction in [0, 1] for hppl_rule top_fraction")
+            raise ValueError(
+                f"hppl_value={self.hppl_value!r} must be a fraction in [0, 1] for hppl_rule top_fraction"
+            )
         if self.hppl_rule == "top_k" and (self.hppl_value < 0 or self.hppl_value != int(self.hppl_value)):
-            raise ValueError(f"hppl_value={self.hppl_value!r} must be a whole number >= 0 for hppl_rule top_k")
+            raise ValueError(
+                f"hppl_value={self.hppl_value!r} must be a whole number >= 0 for hppl_rule top_k"
+            )
         if self.hppl_rule == "threshold" and self.hppl_value <= 0:
-            raise ValueError(f"hppl_value={self.hppl_value!r} must be a perplexity > 0 for hppl_rule threshold")
+            raise ValueError(
+                f"hppl_value={self.hppl_value!r} must be a perplexity > 0 for hppl_rule threshold"
+            )
         bad = [v for v in self.error_seed_verdicts if v not in VERDICTS]
         if bad:
             raise ValueError(f"error_seed_verdicts: unknown verdict(s) {bad}; known: {list(VERDICTS)}")
@@ -106,7 +112,9 @@ def _ordered(source_sql: str, seed: int, stratify: bool) -> str:
     )
 
 
-def run_select(*, pool: str | Path, out: str | Path, used: str | Path, events: str | Path, cfg: SelectConfig) -> dict[str, Any]:
+def run_select(
+    *, pool: str | Path, out: str | Path, used: str | Path, events: str | Path, cfg: SelectConfig
+) -> dict[str, Any]:
     """Stage select: D_1 = ``cfg.dataset_size`` pool samples (part ``seed_new``) to ``out``; records them as used
     (``used``); writes creation and selection events of the pool (``events``). Returns the metrics."""
     t0 = time.perf_counter()
@@ -119,7 +127,9 @@ def run_select(*, pool: str | Path, out: str | Path, used: str | Path, events: s
     )
     pool_n = storage.query(f"SELECT count(*) AS n FROM {storage.parquet_source(pool)}", con=con).item()
     if d1.height < cfg.dataset_size:
-        raise ValueError(f"{pool}: pool has {pool_n} samples, select.dataset_size asks for {cfg.dataset_size}")
+        raise ValueError(
+            f"{pool}: pool has {pool_n} samples, select.dataset_size asks for {cfg.dataset_size}"
+        )
     storage.write_parquet(d1, out, TRAIN)
     storage.write_parquet(d1.select("sample_id"), used, USED)
     created = storage.query(
@@ -137,8 +147,15 @@ def run_select(*, pool: str | Path, out: str | Path, used: str | Path, events: s
         pl.lit(None, pl.String).alias("parent_id"),
         pl.lit(json.dumps({"into": 1, "part": "seed_new"})).alias("detail"),
     )
-    storage.write_parquet(pl.concat([created.with_columns(pl.col("detail").cast(pl.String)), sel]), events, EVENT)
-    return {"size": d1.height, "pool": pool_n, "patterns": _count(d1, "pattern"), "seconds": round(time.perf_counter() - t0, 3)}
+    storage.write_parquet(
+        pl.concat([created.with_columns(pl.col("detail").cast(pl.String)), sel]), events, EVENT
+    )
+    return {
+        "size": d1.height,
+        "pool": pool_n,
+        "patterns": _count(d1, "pattern"),
+        "seconds": round(time.perf_counter() - t0, 3),
+    }
 
 
 def _count(df: pl.DataFrame, meta_key: str) -> dict[str, int]:
@@ -239,7 +256,9 @@ def run_merge(
             con=con,
         )
         nxt = pl.concat([kept.drop("_prio"), fresh], how="vertical_relaxed")
-        used = pl.concat([storage.read_parquet(inp.used, USED), fresh.select("sample_id")]).unique(maintain_order=True)
+        used = pl.concat([storage.read_parquet(inp.used, USED), fresh.select("sample_id")]).unique(
+            maintain_order=True
+        )
 
     nxt = TRAIN.validate(nxt, where=str(out))
     storage.write_parquet(nxt, out, TRAIN)
@@ -255,9 +274,13 @@ def run_merge(
         "size": nxt.height,
         "parts": {p: int(parts.get(p, 0)) for p in PARTS},
         "fractions": {p: round(parts.get(p, 0) / max(nxt.height, 1), 4) for p in PARTS},
-        "relabeled": int(nxt.filter(pl.col("part") == "error_seed").select((pl.col("label_rev") > 0).sum()).item() or 0),
+        "relabeled": int(
+            nxt.filter(pl.col("part") == "error_seed").select((pl.col("label_rev") > 0).sum()).item() or 0
+        ),
         "available": {"failed": n_failed, "mastered": n_mastered, "expansions": n_exp},
-        "dropped_for_size": int(max(candidates.height - nxt.filter(pl.col("part") != "seed_new").height, 0)) if not static else 0,
+        "dropped_for_size": int(max(candidates.height - nxt.filter(pl.col("part") != "seed_new").height, 0))
+        if not static
+        else 0,
         "pool_used": used.height,
         "static": static,
         "seconds": round(time.perf_counter() - t0, 3),
@@ -314,4 +337,3 @@ def _events(con, inp: LoopInputs, iteration: int, nxt: pl.DataFrame) -> pl.DataF
         pl.format('{{"into":{},"part":"{}"}}', pl.lit(j + 1), pl.col("part")).alias("detail"),
     )
     return pl.concat([df.cast({"iteration": pl.Int64}), sel])
-

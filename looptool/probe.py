@@ -62,14 +62,18 @@ def probe(df: pl.DataFrame, backend: Backend, cfg: ProbeConfig, iteration: int) 
     """Greedy-decode every sample of ``df`` (TRAIN or SAMPLE schema); return PROBE rows."""
     if cfg.limit is not None:
         df = df.head(cfg.limit)
-    sampling = Sampling(max_new_tokens=cfg.max_new_tokens, temperature=0.0, logprobs=True, stop=tuple(cfg.stop))
+    sampling = Sampling(
+        max_new_tokens=cfg.max_new_tokens, temperature=0.0, logprobs=True, stop=tuple(cfg.stop)
+    )
     completions = backend.generate(requests_for(df), sampling)
     fmt = cfg.call_format
     if fmt == "template":
         fmt = call_format_of(getattr(backend, "tokenizer", None))
     rows = []
     for (sid, tools, label), comp in zip(df.select("sample_id", "tools", "label").iter_rows(), completions):
-        parsed = parse_as(comp.text, fmt) if comp.ok else None  # a backend error is no answer: neither mastered nor failed
+        parsed = (
+            parse_as(comp.text, fmt) if comp.ok else None
+        )  # a backend error is no answer: neither mastered nor failed
         rows.append(
             {
                 "sample_id": sid,
@@ -86,10 +90,16 @@ def probe(df: pl.DataFrame, backend: Backend, cfg: ProbeConfig, iteration: int) 
     return frame(rows, PROBE)
 
 
-def probe_metrics(probed: pl.DataFrame, data: pl.DataFrame, seconds: float, cache: dict[str, Any] | None) -> dict[str, Any]:
+def probe_metrics(
+    probed: pl.DataFrame, data: pl.DataFrame, seconds: float, cache: dict[str, Any] | None
+) -> dict[str, Any]:
     """Mastery overall and per pattern, parse errors, PPL of mastered outputs, backend errors."""
     joined = probed.join(
-        data.select("sample_id", pl.col("meta").str.json_path_match("$.pattern").fill_null("?").alias("pattern"), "part"),
+        data.select(
+            "sample_id",
+            pl.col("meta").str.json_path_match("$.pattern").fill_null("?").alias("pattern"),
+            "part",
+        ),
         on="sample_id",
     )
     per_pattern = {
@@ -97,7 +107,8 @@ def probe_metrics(probed: pl.DataFrame, data: pl.DataFrame, seconds: float, cach
         for p, m in joined.group_by("pattern").agg(pl.col("mastered").mean()).sort("pattern").iter_rows()
     }
     per_part = {
-        p: round(float(m), 4) for p, m in joined.group_by("part").agg(pl.col("mastered").mean()).sort("part").iter_rows()
+        p: round(float(m), 4)
+        for p, m in joined.group_by("part").agg(pl.col("mastered").mean()).sort("part").iter_rows()
     }
     mastered = probed.filter(pl.col("mastered"))
     return {
@@ -109,15 +120,21 @@ def probe_metrics(probed: pl.DataFrame, data: pl.DataFrame, seconds: float, cach
         "parse_errors": int(probed["parse_error"].is_not_null().sum()),
         "unprobed": int(probed["error"].is_not_null().sum()),
         "backend_errors": int(probed["error"].is_not_null().sum()),
-        "ppl_mastered_mean": round(float(mastered["ppl"].mean()), 4) if mastered.height and mastered["ppl"].null_count() < mastered.height else None,
-        "ppl_mastered_max": round(float(mastered["ppl"].max()), 4) if mastered.height and mastered["ppl"].null_count() < mastered.height else None,
+        "ppl_mastered_mean": round(float(mastered["ppl"].mean()), 4)
+        if mastered.height and mastered["ppl"].null_count() < mastered.height
+        else None,
+        "ppl_mastered_max": round(float(mastered["ppl"].max()), 4)
+        if mastered.height and mastered["ppl"].null_count() < mastered.height
+        else None,
         "tokens_mean": round(float(probed["n_tokens"].mean() or 0.0), 2),
         "seconds": round(seconds, 2),
         "cache": cache or {},
     }
 
 
-def run_probe(*, data: str | Path, out: str | Path, cfg: ProbeConfig, iteration: int, backend: Backend) -> dict[str, Any]:
+def run_probe(
+    *, data: str | Path, out: str | Path, cfg: ProbeConfig, iteration: int, backend: Backend
+) -> dict[str, Any]:
     """Stage probe@j: greedy-decode D_j (``data``) with model_j (``backend``), write PROBE rows to ``out``;
     returns the metrics."""
     t0 = time.perf_counter()

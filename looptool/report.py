@@ -30,8 +30,17 @@ from looptool.schema import PARTS, VERDICTS
 from looptool.stats import add_ci, wilson
 
 STAGES = ("train", "probe", "verify", "expand", "merge")
-ACCURACY_KEYS = ("heldout", "bfcl_overall", "bfcl_single_turn", "bfcl_non_live", "bfcl_live", "bfcl_multi_turn",
-                 "acebench_overall", "acebench_normal", "acebench_special")
+ACCURACY_KEYS = (
+    "heldout",
+    "bfcl_overall",
+    "bfcl_single_turn",
+    "bfcl_non_live",
+    "bfcl_live",
+    "bfcl_multi_turn",
+    "acebench_overall",
+    "acebench_normal",
+    "acebench_special",
+)
 ACCURACY_LABELS = {
     "heldout": "held-out (ToolMatch)",
     "bfcl_overall": "BFCL overall (v3)",
@@ -43,8 +52,12 @@ ACCURACY_LABELS = {
     "acebench_normal": "ACEBench normal",
     "acebench_special": "ACEBench special",
 }
-PART_LABELS = {"seed_new": "Seed-new", "error_seed": "ES (error seeds)", "expansion": "EE (expansions)",
-               "high_ppl": "HPPL (high perplexity)"}
+PART_LABELS = {
+    "seed_new": "Seed-new",
+    "error_seed": "ES (error seeds)",
+    "expansion": "EE (expansions)",
+    "high_ppl": "HPPL (high perplexity)",
+}
 
 
 def _read(path: Path) -> dict[str, Any] | None:
@@ -102,14 +115,16 @@ def train_curve(loop: dict[str, Any]) -> list[dict[str, Any]]:
             continue
         steps = max(int(tr.get("steps") or 0), max(int(r.get("step") or 0) for r in tr["series"]), 1)
         for r in tr["series"]:
-            out.append({
-                "x": round(j - 1 + int(r.get("step") or 0) / steps, 4),
-                "iteration": j,
-                "step": r.get("step"),
-                "reward": r.get("reward"),
-                "zero_std_frac": r.get("zero_std_frac"),
-                "loss": r.get("loss"),
-            })
+            out.append(
+                {
+                    "x": round(j - 1 + int(r.get("step") or 0) / steps, 4),
+                    "iteration": j,
+                    "step": r.get("step"),
+                    "reward": r.get("reward"),
+                    "zero_std_frac": r.get("zero_std_frac"),
+                    "loss": r.get("loss"),
+                }
+            )
     return out
 
 
@@ -121,16 +136,27 @@ def plot_rows(loop: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         if "eval" in row:
             s = _summary(row["eval"])
             lo, hi, n = _heldout_ci(row["eval"])
-            accuracy.append({"iteration": j, **{k: s.get(k) for k in ACCURACY_KEYS},
-                             "heldout_ci95_lo": lo, "heldout_ci95_hi": hi, "heldout_n": n})
+            accuracy.append(
+                {
+                    "iteration": j,
+                    **{k: s.get(k) for k in ACCURACY_KEYS},
+                    "heldout_ci95_lo": lo,
+                    "heldout_ci95_hi": hi,
+                    "heldout_n": n,
+                }
+            )
         if "verify" in row:
             counts = row["verify"].get("verdicts") or {}
             verdicts.append({"iteration": j, **{k: int(counts.get(k, 0)) for k in VERDICTS}})
         if "merge" in row:  # merge of iteration j builds D_{j+1}
             parts = row["merge"].get("parts") or {}
             total = sum(int(parts.get(k, 0)) for k in PARTS)
-            mix.append({"iteration": j + 1, **{k: round(int(parts.get(k, 0)) / total, 4) if total else None
-                                              for k in PARTS}})
+            mix.append(
+                {
+                    "iteration": j + 1,
+                    **{k: round(int(parts.get(k, 0)) / total, 4) if total else None for k in PARTS},
+                }
+            )
     if mix and not any(r["iteration"] == 1 for r in mix):
         # D_1 is a sample of the seed pool: all Seed-new by construction (stage select).
         mix.insert(0, {"iteration": 1, "seed_new": 1.0, "error_seed": 0.0, "expansion": 0.0, "high_ppl": 0.0})
@@ -184,11 +210,22 @@ def charts(rows: dict[str, list[dict[str, Any]]], loop: dict[str, Any]) -> dict[
             pts = [(r["iteration"], r[k]) for r in acc if r.get(k) is not None]
             if not pts:
                 continue
-            if k == "heldout" and all(r.get("heldout_ci95_lo") is not None for r in acc if r.get(k) is not None):
+            if k == "heldout" and all(
+                r.get("heldout_ci95_lo") is not None for r in acc if r.get(k) is not None
+            ):
                 ci = [(r["heldout_ci95_lo"], r["heldout_ci95_hi"]) for r in acc if r.get(k) is not None]
-                err = [[p[1] - c[0] for p, c in zip(pts, ci, strict=True)], [c[1] - p[1] for p, c in zip(pts, ci, strict=True)]]
-                ax.errorbar([p[0] for p in pts], [p[1] for p in pts], yerr=err, marker="o", capsize=4,
-                            label=ACCURACY_LABELS[k] + " (95% CI)")
+                err = [
+                    [p[1] - c[0] for p, c in zip(pts, ci, strict=True)],
+                    [c[1] - p[1] for p, c in zip(pts, ci, strict=True)],
+                ]
+                ax.errorbar(
+                    [p[0] for p in pts],
+                    [p[1] for p in pts],
+                    yerr=err,
+                    marker="o",
+                    capsize=4,
+                    label=ACCURACY_LABELS[k] + " (95% CI)",
+                )
             else:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=ACCURACY_LABELS[k])
         ax.set_ylabel("accuracy")
@@ -222,7 +259,12 @@ def charts(rows: dict[str, list[dict[str, Any]]], loop: dict[str, Any]) -> dict[
     probe = [(r["iteration"], r["probe"]) for r in loop["iterations"] if "probe" in r]
     if probe:
         fig, ax = plt.subplots(figsize=(7.5, 3.2))
-        ax.plot([j for j, _ in probe], [p.get("mastered_rate") for _, p in probe], marker="o", label="mastered (D_j)")
+        ax.plot(
+            [j for j, _ in probe],
+            [p.get("mastered_rate") for _, p in probe],
+            marker="o",
+            label="mastered (D_j)",
+        )
         axis(ax)
         ax.set_ylim(-0.02, 1.02)
         ax.set_ylabel("fraction of D_j")
@@ -233,7 +275,11 @@ def charts(rows: dict[str, list[dict[str, Any]]], loop: dict[str, Any]) -> dict[
     curve = rows.get("train_curve") or []
     if curve:
         fig, ax = plt.subplots(figsize=(7.5, 3.6))
-        for key, label in (("reward", "GRPO reward"), ("zero_std_frac", "zero-advantage fraction"), ("loss", "SFT loss")):
+        for key, label in (
+            ("reward", "GRPO reward"),
+            ("zero_std_frac", "zero-advantage fraction"),
+            ("loss", "SFT loss"),
+        ):
             if key == "loss" and any(r.get("reward") is not None for r in curve):
                 continue  # GRPO's loss is not comparable across steps; its reward and signal are shown
             pts = [(r["x"], r[key]) for r in curve if r.get(key) is not None]
@@ -296,7 +342,9 @@ def _skipped_line(iterations: list[dict[str, Any]]) -> str:
     skipped = skipped_of(evals[-1])
     if not skipped:
         return ""
-    items = "".join(f"<li><b>{html.escape(k)}</b> not evaluated: {html.escape(v)}</li>" for k, v in skipped.items())
+    items = "".join(
+        f"<li><b>{html.escape(k)}</b> not evaluated: {html.escape(v)}</li>" for k, v in skipped.items()
+    )
     return f"<ul class='notes'>{items}</ul>"
 
 
@@ -315,8 +363,10 @@ def _notes(loop: dict[str, Any]) -> list[str]:
             notes.append(f"iteration {r['iteration']}: ACEBench agent categories skipped: {ag}")
         run = ev.get("run") or {}
         if run.get("limit"):
-            notes.append(f"iteration {r['iteration']}: at most {run['limit']} entries per benchmark category "
-                         f"({run.get('prompts')} prompts, {run.get('seconds')} s)")
+            notes.append(
+                f"iteration {r['iteration']}: at most {run['limit']} entries per benchmark category "
+                f"({run.get('prompts')} prompts, {run.get('seconds')} s)"
+            )
     return list(dict.fromkeys(notes))
 
 
@@ -340,30 +390,46 @@ def render_html(loop: dict[str, Any], rows: dict[str, list[dict[str, Any]]], png
             continue
         s = _summary(r["eval"]) if "eval" in r else {}
         lo, hi, n = _heldout_ci(r["eval"]) if "eval" in r else (None, None, None)
-        held = f"{s['heldout']:.3f} [{lo:.3f}, {hi:.3f}] n={n}" if s.get("heldout") is not None and n else s.get("heldout")
+        held = (
+            f"{s['heldout']:.3f} [{lo:.3f}, {hi:.3f}] n={n}"
+            if s.get("heldout") is not None and n
+            else s.get("heldout")
+        )
         probe, train, verify, merge = (r.get(k) or {} for k in ("probe", "train", "verify", "merge"))
-        head_rows.append([
-            r["iteration"],
-            held,
-            *[s.get(k) for k in ACCURACY_KEYS[1:]],
-            train.get("reward_last"),
-            probe.get("mastered_rate"),
-            (verify.get("verdicts") or {}).get("LABEL_WRONG"),
-            merge.get("size"),
-        ])
+        head_rows.append(
+            [
+                r["iteration"],
+                held,
+                *[s.get(k) for k in ACCURACY_KEYS[1:]],
+                train.get("reward_last"),
+                probe.get("mastered_rate"),
+                (verify.get("verdicts") or {}).get("LABEL_WRONG"),
+                merge.get("size"),
+            ]
+        )
     headline = _table(
-        ["iteration", ACCURACY_LABELS["heldout"] + " [95% CI] n", *[ACCURACY_LABELS[k] for k in ACCURACY_KEYS[1:]],
-         "train reward (last)", "probe mastered",
-         "relabeled (LABEL_WRONG)", "|D_j+1|"],
+        [
+            "iteration",
+            ACCURACY_LABELS["heldout"] + " [95% CI] n",
+            *[ACCURACY_LABELS[k] for k in ACCURACY_KEYS[1:]],
+            "train reward (last)",
+            "probe mastered",
+            "relabeled (LABEL_WRONG)",
+            "|D_j+1|",
+        ],
         head_rows,
     )
     headline += _skipped_line(its)
     imgs = "".join(
         f'<div><img alt="{html.escape(k)}" src="data:image/png;base64,{v}"></div>' for k, v in pngs.items()
     )
-    mix = _table(["dataset", *[PART_LABELS[k] for k in PARTS]],
-                 [[f"D_{r['iteration']}", *[r.get(k) for k in PARTS]] for r in rows["data_mix"]])
-    verd = _table(["iteration", *VERDICTS], [[r["iteration"], *[r[k] for k in VERDICTS]] for r in rows["verdicts"]])
+    mix = _table(
+        ["dataset", *[PART_LABELS[k] for k in PARTS]],
+        [[f"D_{r['iteration']}", *[r.get(k) for k in PARTS]] for r in rows["data_mix"]],
+    )
+    verd = _table(
+        ["iteration", *VERDICTS], [[r["iteration"], *[r[k] for k in VERDICTS]] for r in rows["verdicts"]]
+    )
     notes = _notes(loop)
     sections = [
         "<h1>LoopTool: the loop at a glance</h1><p class='muted'>"
@@ -387,10 +453,13 @@ def render_html(loop: dict[str, Any], rows: dict[str, list[dict[str, Any]]], png
     hp = [(r["iteration"], (r["eval"].get("heldout") or {}).get("by_pattern")) for r in its if "eval" in r]
     pats = sorted({p for _, bp in hp if bp for p in bp})
     if pats:
-        sections.append("<h2>Held-out accuracy per pattern</h2>" + _table(
-            ["pattern", *[f"iter {j}" for j, _ in hp]],
-            [[p, *[((bp or {}).get(p) or {}).get("accuracy") for _, bp in hp]] for p in pats],
-        ))
+        sections.append(
+            "<h2>Held-out accuracy per pattern</h2>"
+            + _table(
+                ["pattern", *[f"iter {j}" for j, _ in hp]],
+                [[p, *[((bp or {}).get(p) or {}).get("accuracy") for _, bp in hp]] for p in pats],
+            )
+        )
     body = "\n".join(sections)
     return f"<!doctype html><html><head><meta charset='utf-8'><title>LoopTool report</title><style>{_CSS}</style></head><body>{body}</body></html>\n"
 

@@ -133,7 +133,9 @@ class Schema:
                 frac = s.is_not_null() & ((s != s.floor()) | s.is_nan() | s.is_infinite())
                 if frac.any():
                     row = int(frac.arg_max())
-                    raise SchemaError(f"{where}: row {row} column '{col.name}': {s[row]!r} is not a whole number")
+                    raise SchemaError(
+                        f"{where}: row {row} column '{col.name}': {s[row]!r} is not a whole number"
+                    )
             if s.dtype != col.dtype:
                 try:
                     s = s.cast(col.dtype, strict=True)
@@ -180,7 +182,9 @@ def _check_json_column(s: pl.Series, col: Column, where: str) -> None:
         except jsonutil.DepthError as e:
             raise SchemaError(f"{where}: row {row} column '{col.name}': JSON {e}") from None
         except (TypeError, json.JSONDecodeError, RecursionError) as e:
-            raise SchemaError(f"{where}: row {row} column '{col.name}': not valid JSON ({type(e).__name__}: {e})") from None
+            raise SchemaError(
+                f"{where}: row {row} column '{col.name}': not valid JSON ({type(e).__name__}: {e})"
+            ) from None
         msg = col.json(value)
         if msg:
             raise SchemaError(f"{where}: row {row} column '{col.name}': {msg}")

@@ -85,7 +85,11 @@ def _check_item(item: Mapping[str, Any], key: int | str) -> None:
 
 
 def section_config(
-    cls: type[T], name: str, params_path: str = "params.yaml", key: int | str | None = None, params: Mapping | None = None
+    cls: type[T],
+    name: str,
+    params_path: str = "params.yaml",
+    key: int | str | None = None,
+    params: Mapping | None = None,
 ) -> T:
     """Config dataclass ``cls`` from params section ``name`` (dotted, e.g. ``backends.student``), with
     iteration ``key``'s overrides (``iterations.<key>.<name>``) merged in."""
@@ -144,8 +148,19 @@ def iteration_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
     for option in reversed(
         (
-            click.option("--params", "params_path", default="params.yaml", show_default=True, help="params.yaml to read."),
-            click.option("--iteration", type=int, required=True, help="Iteration j (an item of params.yaml iterations)."),
+            click.option(
+                "--params",
+                "params_path",
+                default="params.yaml",
+                show_default=True,
+                help="params.yaml to read.",
+            ),
+            click.option(
+                "--iteration",
+                type=int,
+                required=True,
+                help="Iteration j (an item of params.yaml iterations).",
+            ),
             click.option("--data", required=True, help="D_j (data/iter_j/train.parquet)."),
         )
     ):

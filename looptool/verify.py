@@ -104,7 +104,12 @@ def rule_decision(
     label_bad = validate_calls(label, tools)
     if pred is None:
         if label_bad:
-            return Decision("BOTH_WRONG", "rule", f"unparseable prediction ({parse_error}); label violates schema: {'; '.join(label_bad)}", []), ""
+            return Decision(
+                "BOTH_WRONG",
+                "rule",
+                f"unparseable prediction ({parse_error}); label violates schema: {'; '.join(label_bad)}",
+                [],
+            ), ""
         return Decision("PRED_WRONG", "rule", f"unparseable prediction: {parse_error}", []), ""
     pred_bad = validate_calls(pred, tools)
     if pred_bad and not label_bad:
@@ -112,10 +117,15 @@ def rule_decision(
     if label_bad and not pred_bad:
         return Decision("LABEL_WRONG", "rule", "label violates schema: " + "; ".join(label_bad), []), ""
     if label_bad and pred_bad:
-        return Decision("BOTH_WRONG", "rule", "both violate schema: " + "; ".join(pred_bad + label_bad), []), ""
+        return Decision(
+            "BOTH_WRONG", "rule", "both violate schema: " + "; ".join(pred_bad + label_bad), []
+        ), ""
     if tool_match(_fill_defaults(pred, tools), _fill_defaults(label, tools), tools):
         return Decision("BOTH_CORRECT", "rule", "equal once schema defaults are filled in", []), ""
-    u_pred, u_label = ungrounded_arguments(pred, tools, messages), ungrounded_arguments(label, tools, messages)
+    u_pred, u_label = (
+        ungrounded_arguments(pred, tools, messages),
+        ungrounded_arguments(label, tools, messages),
+    )
     evidence = ""
     if u_pred and not u_label:
         evidence = f"prediction invents values not in the conversation: {', '.join(u_pred)}"
@@ -182,27 +192,57 @@ def verify(
     enabled: bool = True,
 ) -> pl.DataFrame:
     """A verdict for every failed sample of D_j (VERDICT rows)."""
-    failed = probed.filter(~pl.col("mastered") & pl.col("error").is_null()).join(data, on="sample_id", how="inner")
+    failed = probed.filter(~pl.col("mastered") & pl.col("error").is_null()).join(
+        data, on="sample_id", how="inner"
+    )
     rows: list[dict[str, Any]] = []
     pending: list[tuple[dict[str, Any], list[tuple[Request, int]], str]] = []
     for r in failed.iter_rows(named=True):
         label = json.loads(r["label"])
         base = {"sample_id": r["sample_id"], "iteration": iteration, "old_label": label}
         if not enabled:
-            rows.append({**base, "verdict": "ABSTAIN", "decided_by": "abstain", "rationale": "JGLV disabled (loop.jglv=false)", "new_label": None, "votes": []})
+            rows.append(
+                {
+                    **base,
+                    "verdict": "ABSTAIN",
+                    "decided_by": "abstain",
+                    "rationale": "JGLV disabled (loop.jglv=false)",
+                    "new_label": None,
+                    "votes": [],
+                }
+            )
             continue
         tools, messages = json.loads(r["tools"]), json.loads(r["messages"])
         pred = json.loads(r["calls"]) if r["calls"] is not None else None
-        decision, evidence = rule_decision(pred, r["parse_error"], label, tools, messages, decide_grounding=judge is None and cfg.grounding_rule)
+        decision, evidence = rule_decision(
+            pred,
+            r["parse_error"],
+            label,
+            tools,
+            messages,
+            decide_grounding=judge is None and cfg.grounding_rule,
+        )
         if decision is not None:
             rows.append(_row(base, decision, pred))
             continue
         if judge is None:
-            why = "no rule applies and no judge is configured" + (f"; evidence: {evidence}" if evidence else "")
+            why = "no rule applies and no judge is configured" + (
+                f"; evidence: {evidence}" if evidence else ""
+            )
             rows.append(_row(base, Decision("ABSTAIN", "abstain", why, []), pred))
             continue
         meta = json.loads(r["meta"]) if r["meta"] else {}
-        reqs = judge_requests(r["sample_id"], tools, messages, pred or [], r["prediction"], label, meta.get("reply"), cfg, iteration)
+        reqs = judge_requests(
+            r["sample_id"],
+            tools,
+            messages,
+            pred or [],
+            r["prediction"],
+            label,
+            meta.get("reply"),
+            cfg,
+            iteration,
+        )
         pending.append((base | {"_pred": pred}, reqs, evidence))
 
     if pending:
@@ -210,7 +250,11 @@ def verify(
         if cfg.judge_mode == "likelihood":
             comps = likelihood_verdicts(judge, flat)
         else:
-            sampling = Sampling(max_new_tokens=cfg.max_new_tokens, temperature=cfg.judge_temperature, seed=cfg.seed + iteration)
+            sampling = Sampling(
+                max_new_tokens=cfg.max_new_tokens,
+                temperature=cfg.judge_temperature,
+                seed=cfg.seed + iteration,
+            )
             comps = judge.generate(flat, sampling)
         k = 0
         for base, reqs, evidence in pending:
@@ -231,10 +275,14 @@ def verify(
             winner = majority(mapped)
             pred = base.pop("_pred")
             if winner is None:
-                why = "judge votes split or unparseable: " + ", ".join(str(v["verdict"] or v["error"]) for v in votes)
+                why = "judge votes split or unparseable: " + ", ".join(
+                    str(v["verdict"] or v["error"]) for v in votes
+                )
                 rows.append(_row(base, Decision("ABSTAIN", "abstain", why, votes), pred))
             else:
-                analysis = next((v["analysis"] for v in votes if v["verdict"] == winner and v["analysis"]), "")
+                analysis = next(
+                    (v["analysis"] for v in votes if v["verdict"] == winner and v["analysis"]), ""
+                )
                 why = analysis or f"judge verdict {winner}"
                 if evidence:
                     why += f" [rule evidence: {evidence}]"
@@ -270,17 +318,32 @@ def likelihood_verdicts(judge: Backend, requests: list[Request]) -> list[Complet
 
 def _row(base: dict[str, Any], d: Decision, pred: list[dict[str, Any]] | None) -> dict[str, Any]:
     relabel = d.verdict == "LABEL_WRONG" and pred is not None
-    return {**base, "verdict": d.verdict, "decided_by": d.decided_by, "rationale": d.rationale, "new_label": pred if relabel else None, "votes": d.votes}
+    return {
+        **base,
+        "verdict": d.verdict,
+        "decided_by": d.decided_by,
+        "rationale": d.rationale,
+        "new_label": pred if relabel else None,
+        "votes": d.votes,
+    }
 
 
-def recovery(data: pl.DataFrame, probed: pl.DataFrame, verdicts: pl.DataFrame, truth: pl.DataFrame) -> dict[str, Any]:
+def recovery(
+    data: pl.DataFrame, probed: pl.DataFrame, verdicts: pl.DataFrame, truth: pl.DataFrame
+) -> dict[str, Any]:
     """Precision and recall of label corrections against the injected noise (``noise_truth.parquet``).
 
     A noisy sample counts while its label in D_j is still the noisy one. A correction is right when the new
     label ToolMatches the clean label.
     """
     t = truth.join(data.select("sample_id", "label", "tools"), on="sample_id", how="inner")
-    noisy = {sid: (clean, tools) for sid, clean, noisy_label, label, tools in t.select("sample_id", "clean_label", "noisy_label", "label", "tools").iter_rows() if tool_match(json.loads(label), noisy_label, tools)}
+    noisy = {
+        sid: (clean, tools)
+        for sid, clean, noisy_label, label, tools in t.select(
+            "sample_id", "clean_label", "noisy_label", "label", "tools"
+        ).iter_rows()
+        if tool_match(json.loads(label), noisy_label, tools)
+    }
     kinds = dict(t.select("sample_id", "kind").iter_rows())
     failed = set(probed.filter(~pl.col("mastered"))["sample_id"].to_list())
     corrections = verdicts.filter(pl.col("verdict") == "LABEL_WRONG")
@@ -304,7 +367,9 @@ def recovery(data: pl.DataFrame, probed: pl.DataFrame, verdicts: pl.DataFrame, t
     }
 
 
-def verify_metrics(verdicts: pl.DataFrame, n_failed: int, seconds: float, extra: dict[str, Any]) -> dict[str, Any]:
+def verify_metrics(
+    verdicts: pl.DataFrame, n_failed: int, seconds: float, extra: dict[str, Any]
+) -> dict[str, Any]:
     counts = Counter(verdicts["verdict"].to_list())
     by = Counter(verdicts["decided_by"].to_list())
     return {
@@ -337,11 +402,17 @@ def run_verify(
     check_probe(probed, rows, str(probe), str(data))
     verdicts = verify(rows, probed, cfg, iteration, judge, enabled)
     storage.write_parquet(verdicts, out, VERDICT)
-    extra: dict[str, Any] = {"iteration": iteration, "judge": judge.identity() if judge is not None else None, "enabled": enabled}
+    extra: dict[str, Any] = {
+        "iteration": iteration,
+        "judge": judge.identity() if judge is not None else None,
+        "enabled": enabled,
+    }
     if judge is not None and judge.stats() is not None:
         extra["cache"] = judge.stats()
     if noise_truth and Path(noise_truth).exists():
-        extra["noise_recovery"] = recovery(rows, probed, verdicts, storage.read_parquet(noise_truth, NOISE_TRUTH))
+        extra["noise_recovery"] = recovery(
+            rows, probed, verdicts, storage.read_parquet(noise_truth, NOISE_TRUTH)
+        )
     return verify_metrics(verdicts, len(failed_ids(probed)), time.perf_counter() - t0, extra)
 
 

@@ -11,13 +11,19 @@ import click
 
 
 @click.command()
-@click.option("--params", "params_path", default="params.yaml", show_default=True, help="params.yaml to read.")
+@click.option(
+    "--params", "params_path", default="params.yaml", show_default=True, help="params.yaml to read."
+)
 @click.option("--iteration", type=int, required=True, help="Iteration j (0: the warm-up model).")
 @click.option("--model", required=True, help="Checkpoint to evaluate (models/iter_j).")
-@click.option("--heldout", default=None, help="Held-out split (data/seed/heldout.parquet); skipped if absent.")
+@click.option(
+    "--heldout", default=None, help="Held-out split (data/seed/heldout.parquet); skipped if absent."
+)
 @click.option("--metrics", required=True, help="Metrics JSON (metrics/eval/iter_j.json).")
 @click.option("--results", default=None, help="One row per answer (data/eval/iter_j.parquet).")
-def main(params_path: str, iteration: int, model: str, heldout: str | None, metrics: str, results: str | None) -> None:
+def main(
+    params_path: str, iteration: int, model: str, heldout: str | None, metrics: str, results: str | None
+) -> None:
     """Evaluate one checkpoint with greedy decoding through the student backend."""
     from looptool.evaluate import EvalConfig, run_evaluate
     from looptool.llm.config import BackendConfig
@@ -35,7 +41,13 @@ def main(params_path: str, iteration: int, model: str, heldout: str | None, metr
         opened_backend(user_cfg if needs_user else None) as user,
     ):
         m = run_evaluate(
-            model=model, heldout=heldout, results=results, cfg=cfg, iteration=iteration, backend=backend, user=user
+            model=model,
+            heldout=heldout,
+            results=results,
+            cfg=cfg,
+            iteration=iteration,
+            backend=backend,
+            user=user,
         )
     write_json(m, metrics)
     shown = ", ".join(f"{k} {v:.3f}" for k, v in m["summary"].items() if v is not None) or "nothing evaluated"

@@ -16,7 +16,9 @@ from looptool.synth import SeedConfig
 @click.option("--pool", required=True, help="Seed pool (for de-duplication).")
 @click.option("--heldout", required=True, help="Held-out split (for de-duplication).")
 @click.option("--out", required=True, help="New samples (data/iter_j/expansions.parquet).")
-@click.option("--rejected", required=True, help="Rejected candidates (data/iter_j/expansions_rejected.parquet).")
+@click.option(
+    "--rejected", required=True, help="Rejected candidates (data/iter_j/expansions_rejected.parquet)."
+)
 @click.option("--metrics", required=True, help="Metrics JSON (metrics/expand/iter_j.json).")
 def main(
     params_path: str,
@@ -41,7 +43,9 @@ def main(
             cfg=cfg, synth_cfg=synth_cfg, iteration=iteration, enabled=loop.edde, generator=generator,
         )  # fmt: skip
     write_json(m, metrics)
-    click.echo(f"expand@{iteration}: {m['seeds']} seeds -> {m['made']} new samples, {m['rejected']} rejected {m['rejected_by_reason']}")
+    click.echo(
+        f"expand@{iteration}: {m['seeds']} seeds -> {m['made']} new samples, {m['rejected']} rejected {m['rejected_by_reason']}"
+    )
 
 
 if __name__ == "__main__":

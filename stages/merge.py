@@ -48,7 +48,9 @@ def main(
         Path(data), Path(probe_path), Path(verdicts), Path(expansions), Path(pool), Path(used), Path(first),
         Path(expansions_rejected) if expansions_rejected else None,
     )  # fmt: skip
-    m = run_merge(inputs=inputs, out=out, used_out=out_used, events=events, cfg=cfg, loop=loop, iteration=iteration)
+    m = run_merge(
+        inputs=inputs, out=out, used_out=out_used, events=events, cfg=cfg, loop=loop, iteration=iteration
+    )
     write_json(m, metrics)
     click.echo(f"merge@{iteration}: D_{iteration + 1} = {m['parts']} ({m['size']} samples)")
 

@@ -20,7 +20,9 @@ def main(params_path: str, iteration: int, model: str, data: str, out: str, metr
     with opened_backend(student, model=model) as backend:
         m = run_probe(data=data, out=out, cfg=cfg, iteration=iteration, backend=backend)
     write_json(m, metrics)
-    click.echo(f"probe@{iteration}: mastered {m['mastered']}/{m['n']} ({m['mastered_rate']:.1%}) in {m['seconds']} s")
+    click.echo(
+        f"probe@{iteration}: mastered {m['mastered']}/{m['n']} ({m['mastered_rate']:.1%}) in {m['seconds']} s"
+    )
 
 
 if __name__ == "__main__":

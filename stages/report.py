@@ -6,13 +6,24 @@ import click
 
 
 @click.command()
-@click.option("--params", "params_path", default="params.yaml", show_default=True, help="params.yaml (iterations).")
+@click.option(
+    "--params", "params_path", default="params.yaml", show_default=True, help="params.yaml (iterations)."
+)
 @click.option("--metrics-dir", default="metrics", show_default=True, help="Where the stages' metrics are.")
 @click.option("--out", "loop_json", required=True, help="All figures per iteration (metrics/loop.json).")
 @click.option("--plots-dir", required=True, help="Plot data for dvc plots (reports/plots).")
 @click.option("--html", "html_path", default=None, help="Self-contained HTML report (reports/loop.html).")
-@click.option("--cards-dir", default=None, help="Model cards of every iteration (reports/cards/iter_j/README.md).")
-def main(params_path: str, metrics_dir: str, loop_json: str, plots_dir: str, html_path: str | None, cards_dir: str | None) -> None:
+@click.option(
+    "--cards-dir", default=None, help="Model cards of every iteration (reports/cards/iter_j/README.md)."
+)
+def main(
+    params_path: str,
+    metrics_dir: str,
+    loop_json: str,
+    plots_dir: str,
+    html_path: str | None,
+    cards_dir: str | None,
+) -> None:
     """Build the loop report from whatever metrics exist."""
     from looptool.config import load_params
     from looptool.report import run_report
@@ -22,7 +33,9 @@ def main(params_path: str, metrics_dir: str, loop_json: str, plots_dir: str, htm
     loop = run_report(metrics_dir=metrics_dir, iterations=iterations, plots_dir=plots_dir, html=html_path)
     write_json(loop, loop_json)
     have = {k for r in loop["iterations"] for k in r if k != "iteration"}
-    click.echo(f"report: {len(loop['iterations'])} iterations, metrics from {sorted(have) or 'nothing yet'} -> {loop_json}")
+    click.echo(
+        f"report: {len(loop['iterations'])} iterations, metrics from {sorted(have) or 'nothing yet'} -> {loop_json}"
+    )
     if cards_dir:
         from looptool.card import CardInputs, write_cards
 

@@ -8,7 +8,9 @@ from looptool.storage import write_json
 
 
 @click.command()
-@click.option("--params", "params_path", default="params.yaml", show_default=True, help="params.yaml to read.")
+@click.option(
+    "--params", "params_path", default="params.yaml", show_default=True, help="params.yaml to read."
+)
 @click.option("--pool", required=True, help="Seed pool (data/seed/pool.parquet).")
 @click.option("--out", required=True, help="D_1 (data/iter_1/train.parquet).")
 @click.option("--used", required=True, help="Pool ids used so far.")

@@ -15,7 +15,13 @@ from looptool.verify import VerifyConfig, run_verify
 @click.option("--out", required=True, help="Verdicts (data/iter_j/verdicts.parquet).")
 @click.option("--metrics", required=True, help="Metrics JSON (metrics/verify/iter_j.json).")
 def main(
-    params_path: str, iteration: int, data: str, probe_path: str, noise_truth: str | None, out: str, metrics: str
+    params_path: str,
+    iteration: int,
+    data: str,
+    probe_path: str,
+    noise_truth: str | None,
+    out: str,
+    metrics: str,
 ) -> None:
     """Rules first, then the judge backend (when configured and loop.jglv)."""
     cfg = section_config(VerifyConfig, "verify", params_path, key=iteration)

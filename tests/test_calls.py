@@ -28,8 +28,16 @@ CASES = [
         [C("f", {}), C("g", {"b": "x"})],
         None,
     ),
-    ('<think>I should call f.</think>\n<tool_call>{"name":"f","arguments":{}}</tool_call>', [C("f", {})], None),
-    ('<think>\n\n</think>\n\n<tool_call>{"name":"f","arguments":{"q":"<tool_call>"}}</tool_call>', [C("f", {"q": "<tool_call>"})], None),
+    (
+        '<think>I should call f.</think>\n<tool_call>{"name":"f","arguments":{}}</tool_call>',
+        [C("f", {})],
+        None,
+    ),
+    (
+        '<think>\n\n</think>\n\n<tool_call>{"name":"f","arguments":{"q":"<tool_call>"}}</tool_call>',
+        [C("f", {"q": "<tool_call>"})],
+        None,
+    ),
     ('reasoning...</think><tool_call>{"name":"f","arguments":{}}</tool_call>', [C("f", {})], None),
     ('<think>never closed <tool_call>{"name":"f","arguments":{}}</tool_call>', None, "unclosed <think>"),
     ('<tool_call>{"name": "f", "arguments": {"a": 1}', None, "unclosed <tool_call>"),
@@ -40,7 +48,7 @@ CASES = [
     ('<tool_call>{"name":"f","arguments":"not json"}</tool_call>', None, "not JSON"),
     ('<tool_call>{"arguments":{"a":1}}</tool_call>', None, "missing or empty 'name'"),
     ('<tool_call>{"name":"f","arguments":[1,2]}</tool_call>', None, "must be an object"),
-    ('<tool_call>[1, 2]</tool_call>', None, "must be a JSON object"),
+    ("<tool_call>[1, 2]</tool_call>", None, "must be a JSON object"),
     ('<tool_call>{"name":"f","arguments":{},"extra":1}</tool_call>', None, "unexpected key"),
     ('<tool_call>{"name":"f","parameters":{"a":1}}</tool_call>', [C("f", {"a": 1})], None),
     ('<tool_call>{"name":"f"}</tool_call>', [C("f", {})], None),
@@ -54,7 +62,11 @@ CASES = [
     ('<tool_call>{"name":"f","arguments":{"s":"a}b{c"}}</tool_call>', [C("f", {"s": "a}b{c"})], None),
     # --- bare JSON
     ('{"name": "f", "arguments": {"x": [1, {"y": null}]}}', [C("f", {"x": [1, {"y": None}]})], None),
-    ('[{"name":"f","arguments":{}},{"name":"g","arguments":{"a":true}}]', [C("f", {}), C("g", {"a": True})], None),
+    (
+        '[{"name":"f","arguments":{}},{"name":"g","arguments":{"a":true}}]',
+        [C("f", {}), C("g", {"a": True})],
+        None,
+    ),
     ("[]", [], None),
     ('{"name": "f", "arguments": {', None, "invalid JSON"),
     ('{"foo": 1}', None, "missing or empty 'name'"),
@@ -98,7 +110,17 @@ def test_parse_cases(text, expected, error):
 
 
 def test_parse_never_raises_on_junk():
-    for junk in ["<tool_call>", "</think>", "[", "{", "((", "[f(a=1)]]", "\x00", "<tool_call>\n</tool_call>", None]:
+    for junk in [
+        "<tool_call>",
+        "</think>",
+        "[",
+        "{",
+        "((",
+        "[f(a=1)]]",
+        "\x00",
+        "<tool_call>\n</tool_call>",
+        None,
+    ]:
         p = parse(junk)
         assert isinstance(p.calls, tuple)
 
@@ -137,12 +159,16 @@ TOOLS = [
 
 
 def test_validate_ok():
-    assert validate_call({"name": "book", "arguments": {"city": "Rome", "nights": 2, "kind": "double"}}, TOOLS) == []
+    assert (
+        validate_call({"name": "book", "arguments": {"city": "Rome", "nights": 2, "kind": "double"}}, TOOLS)
+        == []
+    )
 
 
 def test_validate_every_violation_reported():
     problems = validate_call(
-        {"name": "book", "arguments": {"nights": "2", "kind": "suite", "pets": 1, "date": "2024-13-40"}}, TOOLS
+        {"name": "book", "arguments": {"nights": "2", "kind": "suite", "pets": 1, "date": "2024-13-40"}},
+        TOOLS,
     )
     text = "\n".join(problems)
     assert "missing required argument 'city'" in text
@@ -155,7 +181,9 @@ def test_validate_every_violation_reported():
 
 def test_validate_unknown_function_and_list():
     assert "unknown function 'fly'" in validate_call(Call("fly", {}), TOOLS)[0]
-    assert validate_calls([Call("book", {"city": "x", "nights": 0}), Call("fly", {})], TOOLS)[0].startswith("book")
+    assert validate_calls([Call("book", {"city": "x", "nights": 0}), Call("fly", {})], TOOLS)[0].startswith(
+        "book"
+    )
 
 
 def test_validate_additional_properties_allowed():
@@ -190,10 +218,15 @@ def test_llama3_and_mistral_formats_parse():
 
     want = [{"name": "f", "arguments": {"x": 1}}, {"name": "g", "arguments": {}}]
     llama = '<|python_tag|>{"name": "f", "parameters": {"x": 1}}; {"name": "g", "parameters": {}}<|eom_id|>'
-    llama_py = '<|python_tag|>[f(x=1), g()]<|eot_id|>'
+    llama_py = "<|python_tag|>[f(x=1), g()]<|eot_id|>"
     mistral_v3 = '[TOOL_CALLS] [{"name": "f", "arguments": {"x": 1}}, {"name": "g", "arguments": {}, "id": "abc123XYZ"}]</s>'
     mistral_v11 = '[TOOL_CALLS]f[ARGS]{"x": 1}[TOOL_CALLS]g[CALL_ID]abc123XYZ[ARGS]{}'
-    for text, fmt in ((llama, "llama3"), (llama_py, "llama3"), (mistral_v3, "mistral"), (mistral_v11, "mistral")):
+    for text, fmt in (
+        (llama, "llama3"),
+        (llama_py, "llama3"),
+        (mistral_v3, "mistral"),
+        (mistral_v11, "mistral"),
+    ):
         assert parse(text).label() == want, text
         assert parse_as(text, fmt).label() == want, text
     # Llama 3.1 without the tag: a bare JSON call with "parameters"

@@ -42,7 +42,7 @@ def test_nested_and_validation():
 def test_iteration_overrides(tmp_path):
     p = tmp_path / "params.yaml"
     p.write_text(
-        'train: {lr: 1.0e-6, lora: {r: 8}}\n'
+        "train: {lr: 1.0e-6, lora: {r: 8}}\n"
         'iterations:\n  "1": {prev: "0", next: "2"}\n  "2": {prev: "1", next: "3", train: {lora: {r: 16}}}\n'
     )
     assert section_config(Cfg, "train", str(p), key=1).lora.r == 8
@@ -60,7 +60,9 @@ def test_iteration_wiring_checked():
     with pytest.raises(ConfigError, match=r"iterations.1.seed is now iterations.1.train.seed"):
         iteration({"iterations": {"1": {"prev": "0", "next": "2", "seed": 3}}}, 1)
     with pytest.raises(ConfigError, match=r"iterations.1 has unknown key\(s\) \['trian'\]"):
-        section_config(Cfg, "train", params={"iterations": {"1": {"prev": "0", "next": "2", "trian": {}}}}, key=1)
+        section_config(
+            Cfg, "train", params={"iterations": {"1": {"prev": "0", "next": "2", "trian": {}}}}, key=1
+        )
 
 
 def test_deep_merge_does_not_mutate():

@@ -49,8 +49,15 @@ def test_bfcl_aggregation_on_hand_made_figures():
     assert agg["irrelevance"] == round((0.9 + 0.8) / 2, 4)
     assert agg["categories_missing"] == ["javascript", "live_parallel", "live_parallel_multiple"]
     # weights are category sizes (n_total), not the entries evaluated
-    assert bfcl.aggregate({"live_simple": {"accuracy": 1.0, "n": 5, "n_total": 300},
-                           "live_multiple": {"accuracy": 0.0, "n": 5, "n_total": 100}})["live"]["overall"] == 0.75
+    assert (
+        bfcl.aggregate(
+            {
+                "live_simple": {"accuracy": 1.0, "n": 5, "n_total": 300},
+                "live_multiple": {"accuracy": 0.0, "n": 5, "n_total": 100},
+            }
+        )["live"]["overall"]
+        == 0.75
+    )
     assert bfcl.aggregate({})["overall_single_turn"] is None
 
 
@@ -70,7 +77,9 @@ def test_acebench_aggregation_on_hand_made_figures():
     assert agg["normal_summary"] == round(normal, 4) and agg["special_summary"] == round(special, 4)
     assert "summary" not in agg and agg["agent_skipped"] == "agent skipped"
     assert agg["summary_without_agent"] == round((0.2676 * special + 0.578 * normal) / (0.2676 + 0.578), 4)
-    full = ace.aggregate({**per, "agent_multi_turn": {"accuracy": 0.5}, "agent_multi_step": {"accuracy": 0.5}}, None)
+    full = ace.aggregate(
+        {**per, "agent_multi_turn": {"accuracy": 0.5}, "agent_multi_step": {"accuracy": 0.5}}, None
+    )
     assert full["summary"] == round(0.2676 * special + 0.578 * normal + 0.1545 * 0.5, 4)
 
 
@@ -85,7 +94,10 @@ def test_bfcl_tool_conversion_follows_bfcl():
                     "base": {"type": "float", "description": "Base."},
                     "dims": {"type": "tuple", "items": {"type": "float"}, "description": "Dims."},
                     "opts": {"type": "dict", "properties": {"unit": {"type": "any", "description": "u"}}},
-                    "rows": {"type": "array", "items": {"type": "dict", "properties": {"k": {"type": "float"}}}},
+                    "rows": {
+                        "type": "array",
+                        "items": {"type": "dict", "properties": {"k": {"type": "float"}}},
+                    },
                 },
                 "required": ["base"],
             },
@@ -96,15 +108,29 @@ def test_bfcl_tool_conversion_follows_bfcl():
     assert tool["description"].endswith("Note that the provided function is in Python 3 syntax.")
     props = tool["parameters"]["properties"]
     assert tool["parameters"]["type"] == "object"
-    assert props["base"] == {"type": "number", "format": "float", "description": "Base. This is a float type value."}
+    assert props["base"] == {
+        "type": "number",
+        "format": "float",
+        "description": "Base. This is a float type value.",
+    }
     assert props["dims"]["type"] == "array" and props["dims"]["items"]["type"] == "number"
     assert props["opts"]["type"] == "object" and props["opts"]["properties"]["unit"]["type"] == "string"
     assert props["rows"]["items"]["type"] == "object"
     assert props["rows"]["items"]["properties"]["k"]["type"] == "number"
     assert functions[0]["parameters"]["type"] == "dict"  # the docs themselves are untouched
     (jtool,) = bfcl.to_tools(
-        [{"name": "f", "description": "d", "parameters": {"type": "dict", "properties": {
-            "ids": {"type": "ArrayList", "items": {"type": "long"}, "description": "x."}}}}],
+        [
+            {
+                "name": "f",
+                "description": "d",
+                "parameters": {
+                    "type": "dict",
+                    "properties": {
+                        "ids": {"type": "ArrayList", "items": {"type": "long"}, "description": "x."}
+                    },
+                },
+            }
+        ],
         "java",
     )
     ids = jtool["parameters"]["properties"]["ids"]
@@ -113,9 +139,19 @@ def test_bfcl_tool_conversion_follows_bfcl():
 
 def test_acebench_tools_and_prompts():
     entry = ace.Entry(
-        "special_incomplete_0", "special_incomplete", "user: book it", [
-            {"name": "f", "description": "d", "arguments": {"type": "dict", "properties": {"x": {"type": "float"}}}}
-        ], "The current time is 2024-01-01.", "", {"f": ["x"]},
+        "special_incomplete_0",
+        "special_incomplete",
+        "user: book it",
+        [
+            {
+                "name": "f",
+                "description": "d",
+                "arguments": {"type": "dict", "properties": {"x": {"type": "float"}}},
+            }
+        ],
+        "The current time is 2024-01-01.",
+        "",
+        {"f": ["x"]},
     )
     (tool,) = ace.to_tools(entry.functions)
     assert tool["parameters"] == {"type": "object", "properties": {"x": {"type": "number"}}}
@@ -127,12 +163,23 @@ def test_acebench_tools_and_prompts():
 def test_category_files_v3_and_v4_names(benchmarks_dir, tmp_path):
     v3 = benchmarks_dir / "bfcl_v3"
     (tmp_path / "possible_answer").mkdir()
-    for src, dst in (("simple", "simple_python"), ("irrelevance", "irrelevance"), ("live_simple", "live_simple")):
+    for src, dst in (
+        ("simple", "simple_python"),
+        ("irrelevance", "irrelevance"),
+        ("live_simple", "live_simple"),
+    ):
         shutil.copy(v3 / f"BFCL_v3_{src}.json", tmp_path / f"BFCL_v4_{dst}.json")
         if src != "irrelevance":
-            shutil.copy(v3 / "possible_answer" / f"BFCL_v3_{src}.json", tmp_path / "possible_answer" / f"BFCL_v4_{dst}.json")
+            shutil.copy(
+                v3 / "possible_answer" / f"BFCL_v3_{src}.json",
+                tmp_path / "possible_answer" / f"BFCL_v4_{dst}.json",
+            )
     entries, n = bfcl.load_category(tmp_path, "simple")
-    assert n == 400 and entries[0].answer and bfcl.category_file(tmp_path, "simple").name == "BFCL_v4_simple_python.json"
+    assert (
+        n == 400
+        and entries[0].answer
+        and bfcl.category_file(tmp_path, "simple").name == "BFCL_v4_simple_python.json"
+    )
     assert bfcl.load_category(tmp_path, "irrelevance")[1] == 240
     assert bfcl.load_category(v3, "simple")[1] == 400
     with pytest.raises(FileNotFoundError):
@@ -160,24 +207,48 @@ class ScriptedBackend(Backend):
 def _gold_bfcl_text(entry: bfcl.Entry) -> str:
     calls = []
     for gt in entry.answer:
-        (name, params), = gt.items()
-        args = {p: next(v for v in vals if v != "") for p, vals in params.items() if any(v != "" for v in vals)}
+        ((name, params),) = gt.items()
+        args = {
+            p: next(v for v in vals if v != "") for p, vals in params.items() if any(v != "" for v in vals)
+        }
         calls.append("<tool_call>" + json.dumps({"name": name, "arguments": args}) + "</tool_call>")
     return "\n".join(calls)
 
 
 def _heldout(path: Path) -> Path:
-    tools = [{"name": "get_weather", "description": "Weather.", "parameters": {"type": "object", "properties": {
-        "city": {"type": "string"}}, "required": ["city"]}}]
+    tools = [
+        {
+            "name": "get_weather",
+            "description": "Weather.",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string"}},
+                "required": ["city"],
+            },
+        }
+    ]
     rows = []
     for i, (pattern, label) in enumerate(
-        [("single", [{"name": "get_weather", "arguments": {"city": "Paris"}}]),
-         ("single", [{"name": "get_weather", "arguments": {"city": "Rome"}}]),
-         ("irrelevant", [])]
+        [
+            ("single", [{"name": "get_weather", "arguments": {"city": "Paris"}}]),
+            ("single", [{"name": "get_weather", "arguments": {"city": "Rome"}}]),
+            ("irrelevant", []),
+        ]
     ):
         messages = [{"role": "user", "content": f"question {i}"}]
-        rows.append({"sample_id": make_sample_id(tools, messages), "tools": tools, "messages": messages, "label": label,
-                     "origin": "seed", "parent_id": None, "iteration": 0, "label_rev": 0, "meta": {"pattern": pattern}})
+        rows.append(
+            {
+                "sample_id": make_sample_id(tools, messages),
+                "tools": tools,
+                "messages": messages,
+                "label": label,
+                "origin": "seed",
+                "parent_id": None,
+                "iteration": 0,
+                "label_rev": 0,
+                "meta": {"pattern": pattern},
+            }
+        )
     storage.write_parquet(frame(rows, SAMPLE), path, SAMPLE)
     return path
 
@@ -187,8 +258,12 @@ def test_evaluate_scores_gold_and_wrong_answers(benchmarks_dir, tmp_path):
         bfcl_dir=str(benchmarks_dir / "bfcl_v3"),
         acebench_dir=str(benchmarks_dir / "acebench_en"),
         bfcl_categories=["simple", "parallel", "irrelevance", "live_relevance"],
-        acebench_categories=["normal_single_turn_single_function", "normal_multi_turn_user_adjust",
-                             "special_irrelevant", "agent_multi_step"],
+        acebench_categories=[
+            "normal_single_turn_single_function",
+            "normal_multi_turn_user_adjust",
+            "special_irrelevant",
+            "agent_multi_step",
+        ],
         limit=3,
     )
     heldout = _heldout(tmp_path / "heldout.parquet")
@@ -197,7 +272,7 @@ def test_evaluate_scores_gold_and_wrong_answers(benchmarks_dir, tmp_path):
         for e in bfcl.load_category(cfg.bfcl_dir, cat)[0][:3]:
             answers[f"bfcl/{e.id}"] = _gold_bfcl_text(e)
     for e in bfcl.load_category(cfg.bfcl_dir, "live_relevance")[0][:3]:
-        answers[f"bfcl/{e.id}"] = f'[{e.functions[0]["name"]}()]'  # any call counts for relevance
+        answers[f"bfcl/{e.id}"] = f"[{e.functions[0]['name']}()]"  # any call counts for relevance
     for cat in ("normal_single_turn_single_function", "normal_multi_turn_user_adjust"):
         entries = ace.limit_entries(ace.load_category(cfg.acebench_dir, cat)[0], 3)
         for i, e in enumerate(entries):
@@ -206,11 +281,17 @@ def test_evaluate_scores_gold_and_wrong_answers(benchmarks_dir, tmp_path):
             # turn 1 of the first conversation wrong: that conversation fails end to end
             answers[f"acebench/{e.id}"] = json.dumps(calls) if i != 1 else "no call"
     for e in ace.load_category(cfg.acebench_dir, "special_irrelevant")[0][:3]:
-        answers[f"acebench/{e.id}"] = '["Due to the limitations of the function, I cannot solve this problem."]'
+        answers[f"acebench/{e.id}"] = (
+            '["Due to the limitations of the function, I cannot solve this problem."]'
+        )
     df = storage.read_parquet(heldout, SAMPLE)
     sid = df["sample_id"].to_list()
-    answers[f"heldout/{sid[0]}"] = '<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>'
-    answers[f"heldout/{sid[1]}"] = '<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}}</tool_call>'
+    answers[f"heldout/{sid[0]}"] = (
+        '<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>'
+    )
+    answers[f"heldout/{sid[1]}"] = (
+        '<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}}</tool_call>'
+    )
     answers[f"heldout/{sid[2]}"] = "I can't answer that with these tools."
 
     backend = ScriptedBackend(answers)
@@ -236,12 +317,16 @@ def test_evaluate_scores_gold_and_wrong_answers(benchmarks_dir, tmp_path):
 
     h = metrics["heldout"]
     assert h["accuracy"] == round(2 / 3, 4)
-    assert h["by_pattern"] == {"irrelevant": {"accuracy": 1.0, "n": 1, "correct": 1},
-                               "single": {"accuracy": 0.5, "n": 2, "correct": 1}}
+    assert h["by_pattern"] == {
+        "irrelevant": {"accuracy": 1.0, "n": 1, "correct": 1},
+        "single": {"accuracy": 0.5, "n": 2, "correct": 1},
+    }
     assert metrics["summary"]["heldout"] == h["accuracy"]
     assert metrics["summary"]["bfcl_single_turn"] == metrics["bfcl"]["overall_single_turn"]
     # no multi-turn category: no v3 overall, labelled single-turn only
-    assert metrics["summary"]["bfcl_overall"] is None and metrics["bfcl"]["overall_kind"] == "single-turn only"
+    assert (
+        metrics["summary"]["bfcl_overall"] is None and metrics["bfcl"]["overall_kind"] == "single-turn only"
+    )
     assert metrics["run"]["prompts"] == results.height == len(backend.seen)
 
     wrong = ScriptedBackend({}, default='<tool_call>{"name": "nope", "arguments": {}}</tool_call>')
@@ -282,8 +367,10 @@ def test_heldout_limit_takes_a_fixed_subset(tmp_path):
 
 
 def test_a_named_data_folder_must_exist(tmp_path):
-    for cfg in (EvalConfig(bfcl_dir=str(tmp_path / "nope"), acebench_dir=None),
-                EvalConfig(bfcl_dir=None, acebench_dir=str(tmp_path / "nope"))):
+    for cfg in (
+        EvalConfig(bfcl_dir=str(tmp_path / "nope"), acebench_dir=None),
+        EvalConfig(bfcl_dir=None, acebench_dir=str(tmp_path / "nope")),
+    ):
         with pytest.raises(FileNotFoundError, match="eval.(bfcl|acebench)_dir: data folder .*nope not found"):
             evaluate(ScriptedBackend({}), cfg, None)
 
@@ -292,12 +379,18 @@ def test_bfcl_auto_is_the_package_data_and_overall_needs_all_three_groups(tmp_pa
     pytest.importorskip("bfcl_eval")
     from looptool.evaluate import skipped_of
 
-    cfg = EvalConfig(bfcl_dir="auto", acebench_dir=None, limit=1,
-                     bfcl_categories=["simple", "live_simple", "multi_turn_base"])
+    cfg = EvalConfig(
+        bfcl_dir="auto",
+        acebench_dir=None,
+        limit=1,
+        bfcl_categories=["simple", "live_simple", "multi_turn_base"],
+    )
     metrics, results = evaluate(ScriptedBackend({}, default="I cannot help."), cfg, None)
     b = metrics["bfcl"]
     assert b["data_dir"].endswith("bfcl_eval/data")
-    assert b["categories"]["multi_turn_base"]["n"] == 1 and b["categories"]["multi_turn_base"]["accuracy"] == 0.0
+    assert (
+        b["categories"]["multi_turn_base"]["n"] == 1 and b["categories"]["multi_turn_base"]["accuracy"] == 0.0
+    )
     assert b["multi_turn"]["overall"] == 0.0
     assert b["overall"] == 0.0 and b["overall_kind"].startswith("v3")
     assert metrics["summary"]["bfcl_overall"] == 0.0 and metrics["summary"]["bfcl_multi_turn"] == 0.0
@@ -312,9 +405,14 @@ def test_eval_summary_table_shows_intervals_when_present_and_skips():
 
     m = {
         "heldout": {"skipped": "held-out split not found"},
-        "bfcl": {"categories": {"simple": {"accuracy": 0.5, "n": 4, "ci95": [0.15, 0.85]},
-                                "multi_turn_base": {"accuracy": 0.0, "n": 2}},
-                 "overall": None, "overall_kind": "single-turn only"},
+        "bfcl": {
+            "categories": {
+                "simple": {"accuracy": 0.5, "n": 4, "ci95": [0.15, 0.85]},
+                "multi_turn_base": {"accuracy": 0.0, "n": 2},
+            },
+            "overall": None,
+            "overall_kind": "single-turn only",
+        },
         "acebench": {"skipped": "no acebench data folder configured (eval.acebench_dir is null)"},
         "summary": {"bfcl_single_turn": 0.5, "bfcl_overall": None},
     }

@@ -30,11 +30,19 @@ def test_evaluate_tiny_model_end_to_end(benchmarks_dir, tiny_model_dir, tmp_path
     pytest.importorskip("looptool.llm", reason="student backends not available").get_backend  # noqa: B018
     student = BackendConfig(backend="transformers", batch_size=4, device="cpu", cache=False)
     with opened_backend(student, model=str(tiny_model_dir)) as backend:
-        m = run_evaluate(model=str(tiny_model_dir), heldout=None, results=tmp_path / "r.parquet",
-                         cfg=_cfg(benchmarks_dir), iteration=0, backend=backend)
+        m = run_evaluate(
+            model=str(tiny_model_dir),
+            heldout=None,
+            results=tmp_path / "r.parquet",
+            cfg=_cfg(benchmarks_dir),
+            iteration=0,
+            backend=backend,
+        )
     assert m["run"]["prompts"] == 12 and m["run"]["backend_errors"] == 0
     assert m["iteration"] == 0 and m["model"] == str(tiny_model_dir)
-    assert list(tmp_path.iterdir()) == [tmp_path / "r.parquet"]  # the caller writes the metrics, not the library
+    assert list(tmp_path.iterdir()) == [
+        tmp_path / "r.parquet"
+    ]  # the caller writes the metrics, not the library
     results = storage.read_parquet(tmp_path / "r.parquet", EVAL_RESULT)
     assert results.height == 12
     assert set(results["benchmark"].unique()) == {"bfcl", "acebench"}
@@ -60,8 +68,18 @@ def test_eval_command(benchmarks_dir, tiny_model_dir, tmp_path, monkeypatch):
     )
     res = CliRunner().invoke(
         main,
-        ["eval", str(tiny_model_dir), "--bfcl", str(benchmarks_dir / "bfcl_v3"), "--acebench",
-         str(benchmarks_dir / "acebench_en"), "--limit", "1", "--out", "out/m.json"],
+        [
+            "eval",
+            str(tiny_model_dir),
+            "--bfcl",
+            str(benchmarks_dir / "bfcl_v3"),
+            "--acebench",
+            str(benchmarks_dir / "acebench_en"),
+            "--limit",
+            "1",
+            "--out",
+            "out/m.json",
+        ],
         catch_exceptions=False,
     )
     assert res.exit_code == 0, res.output
@@ -77,7 +95,9 @@ def test_evaluate_stage_script(benchmarks_dir, tiny_model_dir, tmp_path):
     import importlib.util
     from pathlib import Path
 
-    spec = importlib.util.spec_from_file_location("stage_evaluate", Path(__file__).parents[1] / "stages" / "evaluate.py")
+    spec = importlib.util.spec_from_file_location(
+        "stage_evaluate", Path(__file__).parents[1] / "stages" / "evaluate.py"
+    )
     stage = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(stage)
     params = tmp_path / "params.yaml"
@@ -90,8 +110,18 @@ def test_evaluate_stage_script(benchmarks_dir, tiny_model_dir, tmp_path):
     for j, expected in ((0, {"simple", "irrelevance"}), (1, {"irrelevance"})):
         res = CliRunner().invoke(
             stage.main,
-            ["--params", str(params), "--iteration", str(j), "--model", str(tiny_model_dir),
-             "--metrics", str(tmp_path / f"iter_{j}.json"), "--results", str(tmp_path / f"iter_{j}.parquet")],
+            [
+                "--params",
+                str(params),
+                "--iteration",
+                str(j),
+                "--model",
+                str(tiny_model_dir),
+                "--metrics",
+                str(tmp_path / f"iter_{j}.json"),
+                "--results",
+                str(tmp_path / f"iter_{j}.parquet"),
+            ],
             catch_exceptions=False,
         )
         assert res.exit_code == 0, res.output

@@ -30,11 +30,32 @@ def _iteration(pool: pl.DataFrame, n: int = 12):
     rows, verdicts = [], []
     for i, r in enumerate(data.iter_rows(named=True)):
         wrong = [{"name": "nope", "arguments": {}}]
-        rows.append({"sample_id": r["sample_id"], "iteration": 1, "prediction": "x", "calls": wrong, "parse_error": None,
-                     "mastered": False, "ppl": 2.0, "n_tokens": 5, "error": None})
+        rows.append(
+            {
+                "sample_id": r["sample_id"],
+                "iteration": 1,
+                "prediction": "x",
+                "calls": wrong,
+                "parse_error": None,
+                "mastered": False,
+                "ppl": 2.0,
+                "n_tokens": 5,
+                "error": None,
+            }
+        )
         v = ["PRED_WRONG", "LABEL_WRONG", "ABSTAIN", "BOTH_WRONG"][i % 4]
-        verdicts.append({"sample_id": r["sample_id"], "iteration": 1, "verdict": v, "decided_by": "rule", "rationale": "r",
-                         "old_label": r["label"], "new_label": r["label"] if v == "LABEL_WRONG" else None, "votes": []})
+        verdicts.append(
+            {
+                "sample_id": r["sample_id"],
+                "iteration": 1,
+                "verdict": v,
+                "decided_by": "rule",
+                "rationale": "r",
+                "old_label": r["label"],
+                "new_label": r["label"] if v == "LABEL_WRONG" else None,
+                "votes": [],
+            }
+        )
     return data, frame(rows, PROBE), frame(verdicts, VERDICT)
 
 
@@ -55,8 +76,19 @@ def test_structured_expansion_keeps_signature(seed_rows):
         assert same_signature(meta["signature"], pmeta["signature"])
         assert meta["domain"] != pmeta["domain"] and meta["domain"] not in held
         assert r["origin"] == "expansion" and r["iteration"] == 1 and r["sample_id"] not in known
-        assert verify_sample({**r, "tools": json.loads(r["tools"]), "messages": json.loads(r["messages"]),
-                              "label": json.loads(r["label"]), "meta": meta}, cfg) == []
+        assert (
+            verify_sample(
+                {
+                    **r,
+                    "tools": json.loads(r["tools"]),
+                    "messages": json.loads(r["messages"]),
+                    "label": json.loads(r["label"]),
+                    "meta": meta,
+                },
+                cfg,
+            )
+            == []
+        )
     assert made["sample_id"].n_unique() == made.height
     # deterministic
     again, _, _ = expand(data, probed, verdicts, known, ExpandConfig(k=2, max_samples=None), 1, cfg)
@@ -87,7 +119,17 @@ class ScriptedGenerator(Backend):
 
 
 GOOD = {
-    "tools": [{"name": "find_cafe", "description": "Find a cafe in a city.", "parameters": {"type": "object", "properties": {"city": {"type": "string", "description": "City."}}, "required": ["city"]}}],
+    "tools": [
+        {
+            "name": "find_cafe",
+            "description": "Find a cafe in a city.",
+            "parameters": {
+                "type": "object",
+                "properties": {"city": {"type": "string", "description": "City."}},
+                "required": ["city"],
+            },
+        }
+    ],
     "messages": [{"role": "user", "content": "Any nice cafe in Porto?"}],
     "label": [{"name": "find_cafe", "arguments": {"city": "Porto"}}],
     "reply": None,
@@ -101,7 +143,9 @@ def test_llm_mode_parses_verifies_and_rejects(seed_rows):
     ungrounded = dict(GOOD, label=[{"name": "find_cafe", "arguments": {"city": "Lisbon"}}])
     outputs = ["Sure! " + json.dumps(GOOD), "not json at all", json.dumps(ungrounded), json.dumps(GOOD)]
     gen = ScriptedGenerator(outputs)
-    made, rejected, m = expand(data, probed, verdicts, set(), ExpandConfig(k=2, mode="llm", tries=1, max_samples=None), 1, cfg, gen)
+    made, rejected, m = expand(
+        data, probed, verdicts, set(), ExpandConfig(k=2, mode="llm", tries=1, max_samples=None), 1, cfg, gen
+    )
     assert m["requested"] == 4
     reasons = sorted(rejected["reason"].to_list())
     assert made.height == 1  # the second GOOD is a duplicate of the first
@@ -119,7 +163,16 @@ def test_llm_mode_on_the_tiny_model(seed_rows, tiny_model_dir, tmp_path, monkeyp
     cfg, pool = seed_rows
     data, probed, verdicts = _iteration(pool, 2)
     with get_backend(BackendConfig(backend="transformers"), model=str(tiny_model_dir)) as gen:
-        made, rejected, m = expand(data, probed, verdicts, set(), ExpandConfig(k=1, mode="llm", tries=1, max_new_tokens=8), 1, cfg, gen)
+        made, rejected, m = expand(
+            data,
+            probed,
+            verdicts,
+            set(),
+            ExpandConfig(k=1, mode="llm", tries=1, max_new_tokens=8),
+            1,
+            cfg,
+            gen,
+        )
     assert made.height == 0 and rejected.height == m["requested"] == 2
     assert set(rejected["reason"]) <= {"unparseable"}
 
@@ -128,7 +181,10 @@ def test_llm_mode_on_the_tiny_model(seed_rows, tiny_model_dir, tmp_path, monkeyp
     ("text", "error"),
     [
         ('{"tools": [], "messages": [], "label": []}', "non-empty"),
-        ('{"tools": [{"name": "f"}], "messages": [{"role": "assistant", "content": "x"}], "label": []}', "must end"),
+        (
+            '{"tools": [{"name": "f"}], "messages": [{"role": "assistant", "content": "x"}], "label": []}',
+            "must end",
+        ),
         ('{"tools": [{"name": "f"}], "messages": [{"role": "user", "content": "x"}]}', "lacks"),
         ("```json\n" + json.dumps(GOOD) + "\n```", None),
         ('{"tools": [1', "not valid JSON"),

@@ -191,7 +191,6 @@ def test_params_good_values_still_load(tmp_path):
     params = load_params(ROOT / "params.yaml")
     overlay = yaml.safe_load((ROOT / "configs" / "profiles" / "paper-gpu.yaml").read_text())
     from looptool.config import check_params
-
     from looptool.stage import deep_merge
 
     check_params(deep_merge(params, overlay))

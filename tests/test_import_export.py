@@ -637,7 +637,15 @@ def test_bfcl_any_is_a_string_everywhere():
     from looptool.match import bfcl as checker
 
     assert json_schema_type("any") == json_schema_type("Any") == "string"
-    fn = {"name": "f", "description": "d", "parameters": {"type": "dict", "properties": {"x": {"type": "any", "description": "x"}}, "required": ["x"]}}
+    fn = {
+        "name": "f",
+        "description": "d",
+        "parameters": {
+            "type": "dict",
+            "properties": {"x": {"type": "any", "description": "x"}},
+            "required": ["x"],
+        },
+    }
     assert to_tools([fn], "simple")[0]["parameters"]["properties"]["x"]["type"] == "string"
     assert bfcl_schema(fn["parameters"])["properties"]["x"] == {"type": "string", "description": "x"}
     assert checker.check([fn], [{"name": "f", "arguments": {"x": "a"}}], [{"f": {"x": ["a"]}}]).valid

@@ -239,9 +239,13 @@ def test_get_backend_follows_pointer_and_caches(tiny_model_dir, tmp_path, monkey
     from looptool.model import ModelConfig, run_prepare_model
 
     monkeypatch.setenv("LOOPTOOL_CACHE_DIR", str(tmp_path / "cache"))
-    run_prepare_model(out=tmp_path / "base", cfg=ModelConfig(source=str(tiny_model_dir)))  # a pointer, no weights copied
+    run_prepare_model(
+        out=tmp_path / "base", cfg=ModelConfig(source=str(tiny_model_dir))
+    )  # a pointer, no weights copied
     with get_backend(BackendConfig(batch_size=2), model=str(tmp_path / "base")) as b:
-        assert isinstance(b.inner, CachedBackend) and b.inner.inner.model == str(tiny_model_dir)  # behind the error budget
+        assert isinstance(b.inner, CachedBackend) and b.inner.inner.model == str(
+            tiny_model_dir
+        )  # behind the error budget
         assert b.identity()["weights"] == weights_fingerprint(str(tiny_model_dir))
         [c] = b.generate([Request.text("hello")], Sampling(max_new_tokens=3))
         assert c.ok and len(c.token_ids) == 3 and b.stats() == {"hits": 0, "misses": 1, "errors": 0}

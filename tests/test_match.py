@@ -93,9 +93,25 @@ def test_fast_path_agrees_with_canonical_forms():
     import random
 
     rng = random.Random(0)
-    values = [1, 1.0, 2, "1", True, False, None, [1, 2], [2, 1], [1.0, 2.0], {"k": 1}, {"k": 1.0}, {"t": "a"}, "a"]
+    values = [
+        1,
+        1.0,
+        2,
+        "1",
+        True,
+        False,
+        None,
+        [1, 2],
+        [2, 1],
+        [1.0, 2.0],
+        {"k": 1},
+        {"k": 1.0},
+        {"t": "a"},
+        "a",
+    ]
     names = ["f", "g"]
     for _ in range(3000):
+
         def call():
             keys = rng.sample(["n", "i", "s", "b", "xs", "o", "u", "z"], rng.randint(0, 3))
             return {"name": rng.choice(names), "arguments": {k: rng.choice(values) for k in keys}}

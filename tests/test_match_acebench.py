@@ -100,7 +100,9 @@ def test_normal_ground_truth_passes_and_mutations_fail(benchmarks_dir, category)
         params = _params(entry, first.name)
         required = [p for p in params.get("required", []) if p in first.arguments]
         if required:
-            mutated = _each(calls, first.name, lambda a, r=required[0]: {k: v for k, v in a.items() if k != r})
+            mutated = _each(
+                calls, first.name, lambda a, r=required[0]: {k: v for k, v in a.items() if k != r}
+            )
             res = acebench.check_normal(funcs, mutated, gt, category)
             assert not res.valid and res.error_type, (eid, res.to_dict())
             counts["drop_required"] += 1
@@ -130,7 +132,9 @@ def test_normal_ground_truth_passes_and_mutations_fail(benchmarks_dir, category)
                 and not any(isinstance(x, (dict, list)) for x in v)
             ):
                 rev = list(reversed(v))
-                if [acebench.standardize_string(x) for x in rev] != [acebench.standardize_string(x) for x in v]:
+                if [acebench.standardize_string(x) for x in rev] != [
+                    acebench.standardize_string(x) for x in v
+                ]:
                     mutated = _each(calls, first.name, lambda a, p=p, rev=rev: {**a, p: rev})
                     assert not acebench.check_normal(funcs, mutated, gt, category).valid, (eid, "array order")
                     counts["array_swap"] += 1
@@ -226,8 +230,21 @@ def test_multi_turn_accuracy():
 
 # --- ACEBench's own decoding (eval_main) and the named project mode -------------------------------------
 
-_FN = [{"name": "set_alarm", "description": "d", "parameters": {"type": "dict", "required": ["time", "loud"],
-        "properties": {"time": {"type": "string"}, "loud": {"type": "boolean"}, "days": {"type": "array", "items": {"type": "string"}}}}}]
+_FN = [
+    {
+        "name": "set_alarm",
+        "description": "d",
+        "parameters": {
+            "type": "dict",
+            "required": ["time", "loud"],
+            "properties": {
+                "time": {"type": "string"},
+                "loud": {"type": "boolean"},
+                "days": {"type": "array", "items": {"type": "string"}},
+            },
+        },
+    }
+]
 _GT = {"set_alarm": {"time": "07:30 am", "loud": True, "days": ["Mon", "Tue"]}}
 
 
@@ -236,7 +253,9 @@ def test_official_decoding_removes_whitespace_and_reads_bare_true():
 
     text = '[set_alarm(time="07:30 am", loud=true, days=["Mon", "Tue"])]'
     decoded, why = decode_official(text)
-    assert why is None and decoded == [{"set_alarm": {"time": "07:30am", "loud": "true", "days": ["Mon", "Tue"]}}]
+    assert why is None and decoded == [
+        {"set_alarm": {"time": "07:30am", "loud": "true", "days": ["Mon", "Tue"]}}
+    ]
     assert check_normal_text(_FN, text, _GT, "normal_atom_bool", "official").valid
     assert check_normal_text(_FN, text, _GT, "normal_atom_bool", "looptool").valid
 

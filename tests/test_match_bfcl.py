@@ -52,10 +52,22 @@ BFCL_UNANSWERABLE = {
     "java_36": ("value_error:list/tuple", "ArrayList of 'any': BFCL converts every element to a string"),
     "java_65": ("value_error:list/tuple", "ArrayList of 'any': BFCL converts every element to a string"),
     "java_64": ("value_error:dict_value", "HashMap answer value is a bare string, iterated as characters"),
-    "live_simple_106-63-0": ("simple_function_checker:missing_required", "required parameters with no acceptable value"),
-    "live_simple_112-68-0": ("simple_function_checker:missing_required", "required parameters with no acceptable value"),
-    "live_multiple_862-181-3": ("simple_function_checker:unexpected_param", "answer names a parameter the doc lacks"),
-    "live_multiple_964-207-0": ("simple_function_checker:missing_required", "answer names 'question', doc 'statement'"),
+    "live_simple_106-63-0": (
+        "simple_function_checker:missing_required",
+        "required parameters with no acceptable value",
+    ),
+    "live_simple_112-68-0": (
+        "simple_function_checker:missing_required",
+        "required parameters with no acceptable value",
+    ),
+    "live_multiple_862-181-3": (
+        "simple_function_checker:unexpected_param",
+        "answer names a parameter the doc lacks",
+    ),
+    "live_multiple_964-207-0": (
+        "simple_function_checker:missing_required",
+        "answer names 'question', doc 'statement'",
+    ),
 }
 
 
@@ -98,7 +110,12 @@ def _python_value(v, schema: dict, omit_optional: bool):
     if t == "dict" and isinstance(v, dict):
         return _materialize_dict(v, omit_optional)
     items = schema.get("items") or {}
-    if t == "array" and items.get("type") == "dict" and isinstance(v, list) and all(isinstance(x, dict) for x in v):
+    if (
+        t == "array"
+        and items.get("type") == "dict"
+        and isinstance(v, list)
+        and all(isinstance(x, dict) for x in v)
+    ):
         return [_materialize_dict(x, omit_optional) for x in v]
     return copy.deepcopy(v)
 
@@ -180,7 +197,7 @@ def _build(entry: dict, answer: dict, category: str, omit_optional: bool) -> lis
     render = {bfcl.PYTHON: _python_value, bfcl.JAVA: _java_value, bfcl.JAVASCRIPT: _js_value}[language]
     calls = []
     for gt in answer["ground_truth"]:
-        (name, params), = gt.items()
+        ((name, params),) = gt.items()
         # BFCL checks a simple entry against its one function doc; the answer's key is not consulted (two v3
         # entries, simple_363 and javascript_41, name a different function there).
         doc = entry["function"][0] if _is_simple(category) else docs[name]
@@ -273,9 +290,7 @@ def test_every_possible_answer_passes_and_mutations_fail(benchmarks_dir, categor
             res = _check(entry, calls, answer, category)
             assert res.valid, (eid, omit, calls, res.to_dict())
             # The same answer as model text (JSON tool calls) goes through the parser too.
-            text = "\n".join(
-                "<tool_call>" + json.dumps(c.to_dict()) + "</tool_call>" for c in calls
-            )
+            text = "\n".join("<tool_call>" + json.dumps(c.to_dict()) + "</tool_call>" for c in calls)
             assert _check(entry, parse(text), answer, category).valid, eid
         counts["entries"] += 1
 
@@ -287,7 +302,9 @@ def test_every_possible_answer_passes_and_mutations_fail(benchmarks_dir, categor
         # drop a required argument
         required = [p for p in doc["parameters"].get("required", []) if p in first.arguments]
         if required:
-            mutated = [Call(first.name, {k: v for k, v in first.arguments.items() if k != required[0]})] + calls[1:]
+            mutated = [
+                Call(first.name, {k: v for k, v in first.arguments.items() if k != required[0]})
+            ] + calls[1:]
             res = _check(entry, mutated, answer, category)
             assert not res.valid and res.error_type is not None, (eid, "drop", required[0])
             counts["drop_required"] += 1
@@ -377,12 +394,18 @@ FUNCS = [
                 "nights": {"type": "integer"},
                 "price": {"type": "float"},
                 "tags": {"type": "array", "items": {"type": "string"}},
-                "guest": {"type": "dict", "properties": {"name": {"type": "string"}, "age": {"type": "integer"}}},
+                "guest": {
+                    "type": "dict",
+                    "properties": {"name": {"type": "string"}, "age": {"type": "integer"}},
+                },
             },
             "required": ["city"],
         },
     },
-    {"name": "cancel", "parameters": {"type": "dict", "properties": {"id": {"type": "integer"}}, "required": ["id"]}},
+    {
+        "name": "cancel",
+        "parameters": {"type": "dict", "properties": {"id": {"type": "integer"}}, "required": ["id"]},
+    },
 ]
 
 
@@ -430,17 +453,31 @@ def test_java_and_javascript_type_conversion():
     assert bfcl.java_type_converter("123L", "long") == 123
     assert bfcl.java_type_converter("3.5f", "float") == 3.5
     assert bfcl.java_type_converter("new int[]{1, 2, 3}", "Array", "integer") == [1, 2, 3]
-    assert bfcl.java_type_converter('new ArrayList<>(Arrays.asList("a", "b"))', "ArrayList", "String") == ["a", "b"]
+    assert bfcl.java_type_converter('new ArrayList<>(Arrays.asList("a", "b"))', "ArrayList", "String") == [
+        "a",
+        "b",
+    ]
     assert bfcl.java_type_converter('new HashMap<String, Object>() {{ put("k", 1); }}', "HashMap") == {"k": 1}
     assert bfcl.java_type_converter("mapController", "integer") == "mapController"  # a variable stays text
     assert bfcl.js_type_converter("[1, 2]", "array", "integer") == [1, 2]
     assert bfcl.js_type_converter("{'a': 1, 'b': true}", "dict") == {"a": 1, "b": True}
     assert bfcl.js_type_converter("10n", "Bigint") == 10
-    funcs = [{"name": "f", "parameters": {"type": "dict", "properties": {"n": {"type": "integer"}}, "required": ["n"]}}]
+    funcs = [
+        {
+            "name": "f",
+            "parameters": {"type": "dict", "properties": {"n": {"type": "integer"}}, "required": ["n"]},
+        }
+    ]
     answer = [{"f": {"n": [5]}}]
     assert bfcl.check(funcs, [{"name": "f", "arguments": {"n": "5"}}], answer, "java").valid
-    assert bfcl.check(funcs, [{"name": "f", "arguments": {"n": 5}}], answer, "java").error_type == "type_error:java"
-    assert bfcl.check(funcs, [{"name": "f", "arguments": {"n": 5}}], answer, "javascript").error_type == "type_error:js"
+    assert (
+        bfcl.check(funcs, [{"name": "f", "arguments": {"n": 5}}], answer, "java").error_type
+        == "type_error:java"
+    )
+    assert (
+        bfcl.check(funcs, [{"name": "f", "arguments": {"n": 5}}], answer, "javascript").error_type
+        == "type_error:js"
+    )
 
 
 def test_model_output_forms():
@@ -453,4 +490,7 @@ def test_model_output_forms():
     assert bfcl.to_model_output(parse("[f(a=1)]")) == expected
     assert bfcl.to_model_output(parse("<tool_call>{oops</tool_call>")) is None
     assert bfcl.language_of("live_simple") == bfcl.PYTHON and bfcl.language_of("java") == bfcl.JAVA
-    assert bfcl.language_of("simple_javascript") == bfcl.JAVASCRIPT and bfcl.language_of("simple_python") == bfcl.PYTHON
+    assert (
+        bfcl.language_of("simple_javascript") == bfcl.JAVASCRIPT
+        and bfcl.language_of("simple_python") == bfcl.PYTHON
+    )

@@ -21,7 +21,9 @@ def test_tiny_model_builds_and_generates(tiny_model_dir, smollm2_tokenizer):
     model = load_causal_lm(tiny_model_dir, device="cpu")
     ids = smollm2_tokenizer("hello", return_tensors="pt").input_ids
     with torch.inference_mode():
-        out = model.generate(ids, max_new_tokens=5, do_sample=False, pad_token_id=smollm2_tokenizer.pad_token_id)
+        out = model.generate(
+            ids, max_new_tokens=5, do_sample=False, pad_token_id=smollm2_tokenizer.pad_token_id
+        )
     assert out.shape[1] == ids.shape[1] + 5
     assert time.perf_counter() - t0 < 60  # a generous sanity bound, not a speed test
     assert model.num_parameters() < 5_000_000
@@ -49,7 +51,9 @@ def test_bad_dtype():
 
 def test_link_or_copy_tree(tiny_model_dir, tmp_path):
     link_or_copy_tree(tiny_model_dir, tmp_path / "copy")
-    assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == sorted(p.name for p in tiny_model_dir.iterdir())
+    assert sorted(p.name for p in (tmp_path / "copy").iterdir()) == sorted(
+        p.name for p in tiny_model_dir.iterdir()
+    )
 
 
 @pytest.mark.slow
@@ -57,7 +61,16 @@ def test_prepare_model_cli_embedded_gguf_generates(tmp_path):
     """`looptool prepare-model` converts the shipped GGUF into a checkpoint that greedy-generates text."""
     out = tmp_path / "base"
     subprocess.run(
-        [sys.executable, "-m", "looptool.cli", "prepare-model", "--params", str(tmp_path / "none.yaml"), "--out", str(out)],
+        [
+            sys.executable,
+            "-m",
+            "looptool.cli",
+            "prepare-model",
+            "--params",
+            str(tmp_path / "none.yaml"),
+            "--out",
+            str(out),
+        ],
         check=True,
         capture_output=True,
     )
@@ -69,9 +82,13 @@ def test_prepare_model_cli_embedded_gguf_generates(tmp_path):
     tok = load_tokenizer(out)
     model = load_causal_lm(out, device="cpu")
     assert model.num_parameters() == 134_515_008
-    prompt = tok.apply_chat_template([{"role": "user", "content": "What is the capital of France?"}], tokenize=False, add_generation_prompt=True)
+    prompt = tok.apply_chat_template(
+        [{"role": "user", "content": "What is the capital of France?"}],
+        tokenize=False,
+        add_generation_prompt=True,
+    )
     ids = tok(prompt, return_tensors="pt")
     with torch.inference_mode():
         gen = model.generate(**ids, max_new_tokens=12, do_sample=False)
-    text = tok.decode(gen[0, ids.input_ids.shape[1]:], skip_special_tokens=True)
+    text = tok.decode(gen[0, ids.input_ids.shape[1] :], skip_special_tokens=True)
     assert "Paris" in text

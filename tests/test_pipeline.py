@@ -23,7 +23,9 @@ pytestmark = [pytest.mark.dvc, pytest.mark.slow]
 def _run(args, cwd, env, check=True):
     p = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
     if check and p.returncode != 0:
-        raise AssertionError(f"{' '.join(args)} failed ({p.returncode}):\n{p.stdout[-4000:]}\n{p.stderr[-4000:]}")
+        raise AssertionError(
+            f"{' '.join(args)} failed ({p.returncode}):\n{p.stdout[-4000:]}\n{p.stderr[-4000:]}"
+        )
     return p
 
 
@@ -52,18 +54,29 @@ def small_params(base: dict, model_dir: Path, benchmarks: Path | None) -> dict:
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory, tiny_model_dir):
     repo = tmp_path_factory.mktemp("pipeline") / "repo"
-    files = subprocess.run(["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout.split()
+    files = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
     for f in files:
         if f.startswith(("data/", "models/", "metrics/", "reports/")) or not (ROOT / f).is_file():
             continue
         (repo / f).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / f, repo / f)
     bench = Path(os.environ.get("LOOPTOOL_BENCHMARKS", ROOT.parent / "shared" / "benchmarks"))
-    params = small_params(yaml.safe_load((ROOT / "params.yaml").read_text()), tiny_model_dir, bench if bench.exists() else None)
+    params = small_params(
+        yaml.safe_load((ROOT / "params.yaml").read_text()), tiny_model_dir, bench if bench.exists() else None
+    )
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
-    env = dict(os.environ, DVC_NO_ANALYTICS="1", LOOPTOOL_CACHE_DIR=str(repo / ".looptool-cache"),
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    env = dict(
+        os.environ,
+        DVC_NO_ANALYTICS="1",
+        LOOPTOOL_CACHE_DIR=str(repo / ".looptool-cache"),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    )
     _run(["git", "init", "-q"], repo, env)
     _run(["git", "config", "user.email", "t@t"], repo, env)
     _run(["git", "config", "user.name", "t"], repo, env)
@@ -91,7 +104,9 @@ def test_full_run_writes_every_output(pipeline):
 
 def test_changing_iteration_2_leaves_iteration_1_alone(pipeline):
     repo, env, _ = pipeline
-    assert "up to date" in _run(["dvc", "status"], repo, env).stdout.lower() or _run(["dvc", "status", "--json"], repo, env).stdout.strip() in ("{}", "")
+    assert "up to date" in _run(["dvc", "status"], repo, env).stdout.lower() or _run(
+        ["dvc", "status", "--json"], repo, env
+    ).stdout.strip() in ("{}", "")
     params = yaml.safe_load((repo / "params.yaml").read_text())
     params["iterations"]["2"]["train"] = {"learning_rate": 1.0e-4}
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))

@@ -12,7 +12,13 @@ from looptool.llm import BackendConfig, get_backend
 from looptool.probe import ProbeConfig, probe, probe_metrics
 from looptool.schema import PROBE, TRAIN, frame, make_sample_id
 
-TOOLS = [{"name": "get_weather", "description": "Weather.", "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]
+TOOLS = [
+    {
+        "name": "get_weather",
+        "description": "Weather.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    }
+]
 
 
 def _data(n=6):
@@ -20,9 +26,20 @@ def _data(n=6):
     for i in range(n):
         msgs = [{"role": "user", "content": f"Weather in city number {i}?"}]
         label = [] if i % 2 else [{"name": "get_weather", "arguments": {"city": f"c{i}"}}]
-        rows.append({"sample_id": make_sample_id(TOOLS, msgs), "tools": TOOLS, "messages": msgs, "label": label,
-                     "origin": "seed", "parent_id": None, "iteration": 0, "label_rev": 0,
-                     "meta": {"pattern": "irrelevant" if i % 2 else "single"}, "part": "seed_new"})
+        rows.append(
+            {
+                "sample_id": make_sample_id(TOOLS, msgs),
+                "tools": TOOLS,
+                "messages": msgs,
+                "label": label,
+                "origin": "seed",
+                "parent_id": None,
+                "iteration": 0,
+                "label_rev": 0,
+                "meta": {"pattern": "irrelevant" if i % 2 else "single"},
+                "part": "seed_new",
+            }
+        )
     return frame(rows, TRAIN)
 
 
@@ -57,10 +74,27 @@ def test_probe_stage_cli(tiny_model_dir, tmp_path, monkeypatch):
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     params = tmp_path / "params.yaml"
-    params.write_text('backends: {student: {backend: transformers, batch_size: 2}}\nprobe: {max_new_tokens: 4}\niterations: {"1": {prev: "0", next: "2"}}\n')
+    params.write_text(
+        'backends: {student: {backend: transformers, batch_size: 2}}\nprobe: {max_new_tokens: 4}\niterations: {"1": {prev: "0", next: "2"}}\n'
+    )
     data = storage.write_parquet(_data(4), tmp_path / "d.parquet", TRAIN)
-    res = CliRunner().invoke(mod.main, ["--params", str(params), "--iteration", "1", "--model", str(tiny_model_dir), "--data", str(data),
-                                        "--out", str(tmp_path / "p.parquet"), "--metrics", str(tmp_path / "m.json")])
+    res = CliRunner().invoke(
+        mod.main,
+        [
+            "--params",
+            str(params),
+            "--iteration",
+            "1",
+            "--model",
+            str(tiny_model_dir),
+            "--data",
+            str(data),
+            "--out",
+            str(tmp_path / "p.parquet"),
+            "--metrics",
+            str(tmp_path / "m.json"),
+        ],
+    )
     assert res.exit_code == 0, res.output
     m = json.loads((tmp_path / "m.json").read_text())
     assert m["n"] == 4 and m["iteration"] == 1

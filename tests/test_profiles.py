@@ -30,7 +30,12 @@ def test_apply_paper_gpu_keeps_comments_and_loads(tmp_path):
     after = params.read_text()
     assert _comments(after) == _comments(before)  # every comment, in order
     keys = {k for k, _, _ in changes}
-    assert {"train.grpo.num_generations", "train.launcher", "warmup.enabled", "backends.judge.base_url"} <= keys
+    assert {
+        "train.grpo.num_generations",
+        "train.launcher",
+        "warmup.enabled",
+        "backends.judge.base_url",
+    } <= keys
     p = yaml.safe_load(after)
     assert p["train"]["grpo"]["num_generations"] == 16 and p["train"]["lora"]["enabled"] is False
     assert p["train"]["grpo"]["epsilon_high"] == 0.28  # a nested mapping merged key by key

@@ -53,7 +53,10 @@ def test_hermes_rendering(smollm2_tokenizer):
     text = render_prompt(smollm2_tokenizer, TOOLS, msgs)
     assert msgs == MSGS  # inputs untouched
     assert text.count("<|im_start|>system") == 1
-    assert "Be brief." in text and "<tools>\nget_weather(city: string) - Current weather for a city.\n</tools>" in text
+    assert (
+        "Be brief." in text
+        and "<tools>\nget_weather(city: string) - Current weather for a city.\n</tools>" in text
+    )
     # both calls rendered as parseable blocks in the assistant turn
     assistant = text.split("<|im_start|>assistant\n")[1].split("<|im_end|>")[0]
     assert [c.arguments["city"] for c in parse(assistant).calls] == ["Paris", "Rome"]
@@ -77,7 +80,14 @@ def test_tool_signature_keeps_schema_information():
                 "nights": {"type": "integer", "minimum": 1, "maximum": 30, "default": 1},
                 "kind": {"type": "string", "enum": ["single", "double"]},
                 "date": {"type": "string", "format": "date"},
-                "guests": {"type": "array", "items": {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}},
+                "guests": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"name": {"type": "string"}},
+                        "required": ["name"],
+                    },
+                },
                 "tags": {"type": "array", "items": {"type": "string", "enum": ["a", "b"]}},
                 "note": {"type": ["string", "null"]},
             },

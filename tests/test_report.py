@@ -22,14 +22,28 @@ ROOT = Path(__file__).resolve().parents[1]
 def _eval(heldout: float | None, bfcl: float, skipped_ace: bool = False) -> dict:
     m = {
         "model": "models/iter_x",
-        "heldout": {"accuracy": heldout, "n": 10, "correct": round(heldout * 10),
-                    "by_pattern": {"single": {"accuracy": heldout, "n": 6}}}
-        if heldout is not None else {"skipped": "held-out split not found"},
-        "bfcl": {"categories": {"simple": {"accuracy": bfcl, "n": 20}}, "overall_single_turn": bfcl,
-                 "non_live": {"overall": bfcl}, "live": {"overall": None}},
-        "acebench": {"skipped": "no acebench data folder configured"} if skipped_ace else {
-            "categories": {"special_irrelevant": {"accuracy": 0.5, "n": 20}}, "normal_summary": 0.2,
-            "special_summary": 0.5, "agent_skipped": "needs a simulated user"},
+        "heldout": {
+            "accuracy": heldout,
+            "n": 10,
+            "correct": round(heldout * 10),
+            "by_pattern": {"single": {"accuracy": heldout, "n": 6}},
+        }
+        if heldout is not None
+        else {"skipped": "held-out split not found"},
+        "bfcl": {
+            "categories": {"simple": {"accuracy": bfcl, "n": 20}},
+            "overall_single_turn": bfcl,
+            "non_live": {"overall": bfcl},
+            "live": {"overall": None},
+        },
+        "acebench": {"skipped": "no acebench data folder configured"}
+        if skipped_ace
+        else {
+            "categories": {"special_irrelevant": {"accuracy": 0.5, "n": 20}},
+            "normal_summary": 0.2,
+            "special_summary": 0.5,
+            "agent_skipped": "needs a simulated user",
+        },
         "run": {"prompts": 40, "seconds": 12.5, "limit": 20},
     }
     from looptool.evaluate import summary_of
@@ -43,15 +57,42 @@ def _fixture(metrics: Path) -> None:
     storage.write_json(_eval(0.3, 0.15), metrics / "eval" / "iter_1.json")
     storage.write_json(_eval(None, 0.2, skipped_ace=True), metrics / "eval" / "iter_2.json")
     for j in (1, 2):
-        series = [{"step": s, "reward": 0.1 * s, "zero_std_frac": 1.0 - 0.25 * s, "loss": None} for s in (1, 2)]
-        storage.write_json({"iteration": j, "reward_first": 0.1, "reward_last": 0.2 * j, "steps": 2, "series": series},
-                           metrics / "train" / f"iter_{j}.json")
-        storage.write_json({"iteration": j, "mastered_rate": 0.3 * j, "n": 50}, metrics / "probe" / f"iter_{j}.json")
-        storage.write_json({"iteration": j, "verdicts": {"PRED_WRONG": 10, "LABEL_WRONG": 3 * j, "BOTH_CORRECT": 1,
-                                                   "BOTH_WRONG": 2, "ABSTAIN": 0}}, metrics / "verify" / f"iter_{j}.json")
-        storage.write_json({"iteration": j, "size": 100, "parts": {"seed_new": 100 - 40 * j, "error_seed": 20 * j,
-                                                             "expansion": 15 * j, "high_ppl": 5 * j}},
-                      metrics / "merge" / f"iter_{j}.json")
+        series = [
+            {"step": s, "reward": 0.1 * s, "zero_std_frac": 1.0 - 0.25 * s, "loss": None} for s in (1, 2)
+        ]
+        storage.write_json(
+            {"iteration": j, "reward_first": 0.1, "reward_last": 0.2 * j, "steps": 2, "series": series},
+            metrics / "train" / f"iter_{j}.json",
+        )
+        storage.write_json(
+            {"iteration": j, "mastered_rate": 0.3 * j, "n": 50}, metrics / "probe" / f"iter_{j}.json"
+        )
+        storage.write_json(
+            {
+                "iteration": j,
+                "verdicts": {
+                    "PRED_WRONG": 10,
+                    "LABEL_WRONG": 3 * j,
+                    "BOTH_CORRECT": 1,
+                    "BOTH_WRONG": 2,
+                    "ABSTAIN": 0,
+                },
+            },
+            metrics / "verify" / f"iter_{j}.json",
+        )
+        storage.write_json(
+            {
+                "iteration": j,
+                "size": 100,
+                "parts": {
+                    "seed_new": 100 - 40 * j,
+                    "error_seed": 20 * j,
+                    "expansion": 15 * j,
+                    "high_ppl": 5 * j,
+                },
+            },
+            metrics / "merge" / f"iter_{j}.json",
+        )
     # expand has no file for iteration 2: a missing stage is not an error
     storage.write_json({"iteration": 1, "accepted": 12}, metrics / "expand" / "iter_1.json")
 
@@ -59,7 +100,9 @@ def _fixture(metrics: Path) -> None:
 def test_report_from_fixture_metrics(tmp_path):
     metrics = tmp_path / "metrics"
     _fixture(metrics)
-    loop = run_report(metrics_dir=metrics, iterations=["1", "2"], plots_dir=tmp_path / "plots", html=tmp_path / "loop.html")
+    loop = run_report(
+        metrics_dir=metrics, iterations=["1", "2"], plots_dir=tmp_path / "plots", html=tmp_path / "loop.html"
+    )
 
     assert [r["iteration"] for r in loop["iterations"]] == [0, 1, 2]
     it1 = loop["iterations"][1]
@@ -77,17 +120,41 @@ def test_report_from_fixture_metrics(tmp_path):
     assert (acc[0]["heldout_ci95_lo"], acc[0]["heldout_ci95_hi"], acc[0]["heldout_n"]) == (0.0567, 0.5098, 10)
     assert loop["iterations"][0]["eval"]["heldout"]["ci95"] == [0.0567, 0.5098]
     curve = json.loads((tmp_path / "plots" / "train_curve.json").read_text())
-    assert [(r["x"], r["iteration"], r["step"]) for r in curve] == [(0.5, 1, 1), (1.0, 1, 2), (1.5, 2, 1), (2.0, 2, 2)]
+    assert [(r["x"], r["iteration"], r["step"]) for r in curve] == [
+        (0.5, 1, 1),
+        (1.0, 1, 2),
+        (1.5, 2, 1),
+        (2.0, 2, 2),
+    ]
     assert curve[1]["zero_std_frac"] == 0.5 and curve[1]["reward"] == 0.2
     verd = json.loads((tmp_path / "plots" / "verdicts.json").read_text())
-    assert verd == [{"iteration": 1, "PRED_WRONG": 10, "LABEL_WRONG": 3, "BOTH_CORRECT": 1, "BOTH_WRONG": 2,
-                     "ABSTAIN": 0},
-                    {"iteration": 2, "PRED_WRONG": 10, "LABEL_WRONG": 6, "BOTH_CORRECT": 1, "BOTH_WRONG": 2,
-                     "ABSTAIN": 0}]
+    assert verd == [
+        {
+            "iteration": 1,
+            "PRED_WRONG": 10,
+            "LABEL_WRONG": 3,
+            "BOTH_CORRECT": 1,
+            "BOTH_WRONG": 2,
+            "ABSTAIN": 0,
+        },
+        {
+            "iteration": 2,
+            "PRED_WRONG": 10,
+            "LABEL_WRONG": 6,
+            "BOTH_CORRECT": 1,
+            "BOTH_WRONG": 2,
+            "ABSTAIN": 0,
+        },
+    ]
     mix = json.loads((tmp_path / "plots" / "data_mix.json").read_text())
     assert [r["iteration"] for r in mix] == [1, 2, 3]  # D_1 by construction, then merge j -> D_{j+1}
-    assert mix[0]["seed_new"] == 1.0 and mix[1] == {"iteration": 2, "seed_new": 0.6, "error_seed": 0.2,
-                                                   "expansion": 0.15, "high_ppl": 0.05}
+    assert mix[0]["seed_new"] == 1.0 and mix[1] == {
+        "iteration": 2,
+        "seed_new": 0.6,
+        "error_seed": 0.2,
+        "expansion": 0.15,
+        "high_ppl": 0.05,
+    }
 
     page = (tmp_path / "loop.html").read_text()
     assert page.startswith("<!doctype html>") and "</html>" in page
@@ -110,7 +177,12 @@ def test_report_with_no_metrics_yet(tmp_path):
     loop = collect(tmp_path / "metrics", ["1"])
     assert loop["iterations"] == [{"iteration": 0}, {"iteration": 1}]
     assert plot_rows(loop) == {"accuracy": [], "verdicts": [], "data_mix": [], "train_curve": []}
-    run_report(metrics_dir=tmp_path / "metrics", iterations=["1"], plots_dir=tmp_path / "plots", html=tmp_path / "r.html")
+    run_report(
+        metrics_dir=tmp_path / "metrics",
+        iterations=["1"],
+        plots_dir=tmp_path / "plots",
+        html=tmp_path / "r.html",
+    )
     assert "No metrics yet" in (tmp_path / "r.html").read_text()
 
 
@@ -130,15 +202,27 @@ def test_dvc_plots_show_renders_the_project_plots(tmp_path):
     env = {**os.environ, "DVC_NO_ANALYTICS": "1"}
     subprocess.run([dvc, "init", "--no-scm", "-q"], cwd=tmp_path, check=True, env=env)
     _fixture(tmp_path / "metrics")
-    run_report(metrics_dir=tmp_path / "metrics", iterations=["1", "2"], plots_dir=tmp_path / "reports" / "plots")
-    out = subprocess.run([dvc, "plots", "show", "--json"], cwd=tmp_path, check=True, env=env, capture_output=True,
-                         text=True)
+    run_report(
+        metrics_dir=tmp_path / "metrics", iterations=["1", "2"], plots_dir=tmp_path / "reports" / "plots"
+    )
+    out = subprocess.run(
+        [dvc, "plots", "show", "--json"], cwd=tmp_path, check=True, env=env, capture_output=True, text=True
+    )
     shown = json.loads(out.stdout)
     titles = set(shown.get("data", shown))
-    assert {"Accuracy per iteration (0 = warm-up model)", "Judge verdicts on failed samples",
-            "Data mix of D_j (fractions)"} <= titles, titles
-    rendered = subprocess.run([dvc, "plots", "show", "-o", str(tmp_path / "html")], cwd=tmp_path, check=True,
-                              env=env, capture_output=True, text=True)
+    assert {
+        "Accuracy per iteration (0 = warm-up model)",
+        "Judge verdicts on failed samples",
+        "Data mix of D_j (fractions)",
+    } <= titles, titles
+    rendered = subprocess.run(
+        [dvc, "plots", "show", "-o", str(tmp_path / "html")],
+        cwd=tmp_path,
+        check=True,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert (tmp_path / "html" / "index.html").exists(), rendered.stdout
     body = (tmp_path / "html" / "index.html").read_text()
     assert "bfcl_overall" in body and "LABEL_WRONG" in body and "high_ppl" in body
@@ -157,9 +241,13 @@ def test_report_outputs_carry_no_wall_clock_time(tmp_path):
         d = tmp_path / run
         from looptool.report import run_report
 
-        summary = run_report(metrics_dir=metrics, iterations=["1", "2"], plots_dir=d / "plots", html=d / "loop.html")
+        summary = run_report(
+            metrics_dir=metrics, iterations=["1", "2"], plots_dir=d / "plots", html=d / "loop.html"
+        )
         storage.write_json(summary, d / "loop.json")
-        outs.append({p.relative_to(d).as_posix(): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()})
+        outs.append(
+            {p.relative_to(d).as_posix(): p.read_bytes() for p in sorted(d.rglob("*")) if p.is_file()}
+        )
         time.sleep(1.1)  # a timestamp to the second would differ
     assert outs[0] == outs[1], [k for k in outs[0] if outs[0][k] != outs[1].get(k)]
     for name, data in outs[0].items():

@@ -12,7 +12,13 @@ import pytest
 from looptool import storage
 from looptool.schema import EVENT, SAMPLE, TRAIN, SchemaError, frame, make_sample_id, rows
 
-TOOLS = [{"name": "f", "description": "d", "parameters": {"type": "object", "properties": {"a": {"type": "integer"}}}}]
+TOOLS = [
+    {
+        "name": "f",
+        "description": "d",
+        "parameters": {"type": "object", "properties": {"a": {"type": "integer"}}},
+    }
+]
 
 
 def sample(i: int = 0, **over):
@@ -105,7 +111,11 @@ def test_read_missing_or_corrupt(tmp_path):
 
 def test_duckdb_over_parquet_globs(tmp_path):
     for j in (1, 2):
-        storage.write_parquet(frame([sample(i + 10 * j) for i in range(3)], SAMPLE), tmp_path / f"iter_{j}" / "t.parquet", SAMPLE)
+        storage.write_parquet(
+            frame([sample(i + 10 * j) for i in range(3)], SAMPLE),
+            tmp_path / f"iter_{j}" / "t.parquet",
+            SAMPLE,
+        )
     src = storage.parquet_source(str(tmp_path / "iter_*" / "t.parquet"))
     out = storage.query(f"SELECT count(*) AS n, count(DISTINCT sample_id) AS u FROM {src}")
     assert out.row(0) == (6, 6)
@@ -125,7 +135,18 @@ def test_write_json_atomic_sorted(tmp_path):
 
 
 def test_event_schema():
-    df = frame([{"sample_id": "s", "iteration": 1, "event": "judged", "parent_id": None, "detail": {"verdict": "PRED_WRONG"}}], EVENT)
+    df = frame(
+        [
+            {
+                "sample_id": "s",
+                "iteration": 1,
+                "event": "judged",
+                "parent_id": None,
+                "detail": {"verdict": "PRED_WRONG"},
+            }
+        ],
+        EVENT,
+    )
     EVENT.validate(df, "events.parquet")
     with pytest.raises(SchemaError, match="JSON object"):
         EVENT.validate(df.with_columns(pl.lit("[1]").alias("detail")), "events.parquet")

@@ -486,7 +486,9 @@ def test_decontamination_rejects_a_copied_question(benchmarks_dir, monkeypatch, 
 
     monkeypatch.setattr(agents_mod, "compose", leaky)
     metrics = run_seed(
-        out_dir=tmp_path, cfg=small_cfg(pool_size=12, heldout_size=0, decontam_dirs=[str(benchmarks_dir)]), progress=False
+        out_dir=tmp_path,
+        cfg=small_cfg(pool_size=12, heldout_size=0, decontam_dirs=[str(benchmarks_dir)]),
+        progress=False,
     )
     rejected = _rows(tmp_path, "rejected")
     reasons = Counter(r["reason"] for r in rejected)

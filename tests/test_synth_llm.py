@@ -203,7 +203,9 @@ def test_bad_agent_output_becomes_a_rejected_row(tmp_path, agent, reason):
 
 def test_llm_judge_verdicts_are_recorded(tmp_path):
     cfg = llm_cfg(mode="procedural", pool_size=18, max_attempts=1.0)
-    m = run_seed(out_dir=tmp_path, cfg=cfg, generator=None, judge=ScriptedAgents(judge_rejects=True), progress=False)
+    m = run_seed(
+        out_dir=tmp_path, cfg=cfg, generator=None, judge=ScriptedAgents(judge_rejects=True), progress=False
+    )
     pool, rejected = _load(tmp_path, "pool"), _load(tmp_path, "rejected")
     assert m["judge"]["enabled"] and m["judge"]["reject"] >= 1
     assert all(r["label"] == [] for r in pool)

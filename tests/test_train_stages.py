@@ -122,7 +122,9 @@ def test_train_stage_rejects_unknown_param(tiny_model_dir, data_dir, tmp_path):
             str(params),
         ],
     )
-    assert res.exit_code != 0 and "num_generation" in (res.output + str(res.exception))  # one-line ConfigError
+    assert res.exit_code != 0 and "num_generation" in (
+        res.output + str(res.exception)
+    )  # one-line ConfigError
 
 
 def test_warmup_stage_disabled(tiny_model_dir, data_dir, tmp_path):

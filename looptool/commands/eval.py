@@ -18,21 +18,69 @@ def _folder_or(value: str | None, *keywords: str) -> str | None:
 
 @click.command("eval")
 @click.argument("model")
-@click.option("--bfcl", "bfcl_dir", default=None, callback=lambda c, p, v: _folder_or(v, "auto", "none"), help="BFCL data folder (BFCL_v3_*.json or bfcl-eval's BFCL_v4_*.json, with possible_answer/), 'auto' (the bfcl-eval package's data) or 'none'; default: params eval.bfcl_dir, else auto.")
-@click.option("--acebench", "acebench_dir", default=None, callback=lambda c, p, v: _folder_or(v, "none"), help="ACEBench English data folder (data_*.json, with possible_answer/) or 'none'; default: params eval.acebench_dir.")
-@click.option("--acebench-code", "acebench_code_dir", default=None, help="ACEBench checkout for the agent categories (its scenario classes and prompts); default: params eval.acebench_code_dir, or the checkout holding --acebench.")
-@click.option("--user-url", default=None, help="agent_multi_turn's simulated user: an OpenAI-compatible server (e.g. http://127.0.0.1:8000/v1); default: params backends.user.")
+@click.option(
+    "--bfcl",
+    "bfcl_dir",
+    default=None,
+    callback=lambda c, p, v: _folder_or(v, "auto", "none"),
+    help="BFCL data folder (BFCL_v3_*.json or bfcl-eval's BFCL_v4_*.json, with possible_answer/), 'auto' (the bfcl-eval package's data) or 'none'; default: params eval.bfcl_dir, else auto.",
+)
+@click.option(
+    "--acebench",
+    "acebench_dir",
+    default=None,
+    callback=lambda c, p, v: _folder_or(v, "none"),
+    help="ACEBench English data folder (data_*.json, with possible_answer/) or 'none'; default: params eval.acebench_dir.",
+)
+@click.option(
+    "--acebench-code",
+    "acebench_code_dir",
+    default=None,
+    help="ACEBench checkout for the agent categories (its scenario classes and prompts); default: params eval.acebench_code_dir, or the checkout holding --acebench.",
+)
+@click.option(
+    "--user-url",
+    default=None,
+    help="agent_multi_turn's simulated user: an OpenAI-compatible server (e.g. http://127.0.0.1:8000/v1); default: params backends.user.",
+)
 @click.option("--user-model", default=None, help="The simulated user's served model name (with --user-url).")
-@click.option("--heldout", default=None, type=click.Path(exists=True, dir_okay=False), help="Held-out split Parquet (SAMPLE schema), e.g. data/seed/heldout.parquet.")
-@click.option("--limit", type=int, default=None, help="Entries per category (default: params eval.limit; 0 = all).")
-@click.option("--bfcl-categories", default=None, help="Comma-separated BFCL categories: single-turn (simple, ..., live_relevance), multi-turn (multi_turn_base, multi_turn_miss_func, multi_turn_miss_param, multi_turn_long_context, or multi_turn for all four) (default: params or all single-turn python).")
-@click.option("--acebench-categories", default=None, help="Comma-separated ACEBench categories: normal_*, special_*, agent_multi_turn, agent_multi_step (default: params or normal+special).")
-@click.option("--acebench-scoring", type=click.Choice(["official", "looptool"]), default=None, help="ACEBench answer decoding: official (as ACEBench's eval_main) or looptool (the project's parser) (default: params or official).")
-@click.option("--max-new-tokens", type=int, default=None, help="Longest answer (default: params eval.max_new_tokens).")
+@click.option(
+    "--heldout",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Held-out split Parquet (SAMPLE schema), e.g. data/seed/heldout.parquet.",
+)
+@click.option(
+    "--limit", type=int, default=None, help="Entries per category (default: params eval.limit; 0 = all)."
+)
+@click.option(
+    "--bfcl-categories",
+    default=None,
+    help="Comma-separated BFCL categories: single-turn (simple, ..., live_relevance), multi-turn (multi_turn_base, multi_turn_miss_func, multi_turn_miss_param, multi_turn_long_context, or multi_turn for all four) (default: params or all single-turn python).",
+)
+@click.option(
+    "--acebench-categories",
+    default=None,
+    help="Comma-separated ACEBench categories: normal_*, special_*, agent_multi_turn, agent_multi_step (default: params or normal+special).",
+)
+@click.option(
+    "--acebench-scoring",
+    type=click.Choice(["official", "looptool"]),
+    default=None,
+    help="ACEBench answer decoding: official (as ACEBench's eval_main) or looptool (the project's parser) (default: params or official).",
+)
+@click.option(
+    "--max-new-tokens", type=int, default=None, help="Longest answer (default: params eval.max_new_tokens)."
+)
 @click.option("--out", "out_path", default=None, help="Write the metrics JSON here (default: print only).")
 @click.option("--results", "results_path", default=None, help="Write one Parquet row per answer here.")
-@click.option("--params", "params_path", default="params.yaml", show_default=True,
-              help="params.yaml for the eval and backends.student defaults (ignored if absent).")
+@click.option(
+    "--params",
+    "params_path",
+    default="params.yaml",
+    show_default=True,
+    help="params.yaml for the eval and backends.student defaults (ignored if absent).",
+)
 def eval_cmd(
     model: str,
     bfcl_dir: str | None,
@@ -65,7 +113,9 @@ def eval_cmd(
     from looptool.model import check_model_ref
 
     check_model_ref(model)  # before anything slow: a mistyped folder fails in a second, with no network call
-    explicit = click.get_current_context().get_parameter_source("params_path") != click.core.ParameterSource.DEFAULT
+    explicit = (
+        click.get_current_context().get_parameter_source("params_path") != click.core.ParameterSource.DEFAULT
+    )
     if explicit and not Path(params_path).is_file():
         raise click.BadParameter(f"{params_path}: no such file", param_hint="--params")
 
@@ -94,7 +144,9 @@ def eval_cmd(
     if max_new_tokens is not None:
         data["max_new_tokens"] = max_new_tokens
     cfg = from_dict(EvalConfig, data, "eval (params + options)")
-    student = from_dict(BackendConfig, (params.get("backends") or {}).get("student") or {}, "backends.student")
+    student = from_dict(
+        BackendConfig, (params.get("backends") or {}).get("student") or {}, "backends.student"
+    )
     user_data = dict((params.get("backends") or {}).get("user") or {"backend": "none"})
     if user_url:
         user_data.update({"backend": "openai", "base_url": user_url})
@@ -134,14 +186,29 @@ def summary_table(m: dict) -> str:
     h = m.get("heldout") or {}
     if "accuracy" in h:
         ci = h.get("ci95")
-        rows.append(("heldout", "heldout", _fmt(h.get("n")), _fmt(h["accuracy"]),
-                     f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "-"))
+        rows.append(
+            (
+                "heldout",
+                "heldout",
+                _fmt(h.get("n")),
+                _fmt(h["accuracy"]),
+                f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "-",
+            )
+        )
     for bench in ("bfcl", "acebench"):
         for cat, v in ((m.get(bench) or {}).get("categories") or {}).items():
             if "accuracy" not in v:
                 continue
             ci = v.get("ci95")
-            rows.append((bench, cat, _fmt(v.get("n")), _fmt(v["accuracy"]), f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "-"))
+            rows.append(
+                (
+                    bench,
+                    cat,
+                    _fmt(v.get("n")),
+                    _fmt(v["accuracy"]),
+                    f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "-",
+                )
+            )
     for key, val in (m.get("summary") or {}).items():
         if val is not None and key != "heldout":
             rows.append(("summary", key, "", _fmt(val), ""))

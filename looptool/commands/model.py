@@ -6,10 +6,25 @@ import click
 
 
 @click.command("prepare-model")
-@click.option("--source", default=None, help="embedded:smollm2-135m-instruct, a HF directory, a .gguf file or a hub id (default: params.yaml model.source).")
-@click.option("--params", "params_path", default="params.yaml", show_default=True, help="params.yaml to read model.* from (ignored if absent).")
+@click.option(
+    "--source",
+    default=None,
+    help="embedded:smollm2-135m-instruct, a HF directory, a .gguf file or a hub id (default: params.yaml model.source).",
+)
+@click.option(
+    "--params",
+    "params_path",
+    default="params.yaml",
+    show_default=True,
+    help="params.yaml to read model.* from (ignored if absent).",
+)
 @click.option("--out", "out_dir", default="models/base", show_default=True, help="Output folder.")
-@click.option("--metrics", "metrics_path", default=None, help="Write what was prepared to this JSON (metrics/prepare_model.json).")
+@click.option(
+    "--metrics",
+    "metrics_path",
+    default=None,
+    help="Write what was prepared to this JSON (metrics/prepare_model.json).",
+)
 def prepare_model_cmd(source: str | None, params_path: str, out_dir: str, metrics_path: str | None) -> None:
     """Turn the base model into a Hugging Face checkpoint (or a pointer) under OUT.
 

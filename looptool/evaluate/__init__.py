@@ -135,7 +135,10 @@ def _dir_status(path: str | None, what: str) -> tuple[Path | None, str | None]:
     if path == "auto" and what == "bfcl":
         p = bfcl_mt.package_data_dir()
         if p is None:
-            return None, "eval.bfcl_dir is auto but the bfcl-eval package is not installed (make install adds it)"
+            return (
+                None,
+                "eval.bfcl_dir is auto but the bfcl-eval package is not installed (make install adds it)",
+            )
         return p, None
     p = Path(path)
     if not p.is_dir():
@@ -156,7 +159,9 @@ def _collect(
     if heldout_path and Path(heldout_path).exists():
         heldout_df = held.load(heldout_path, cfg.heldout_limit)
         for row, req in zip(heldout_df.iter_rows(named=True), held.requests_for(heldout_df), strict=True):
-            items.append(_Item("heldout", "heldout", row["sample_id"], req, label=row["label"], tools=row["tools"]))
+            items.append(
+                _Item("heldout", "heldout", row["sample_id"], req, label=row["label"], tools=row["tools"])
+            )
         info["heldout"] = {"path": heldout_path}
     else:
         info["heldout"] = {"skipped": f"held-out split {heldout_path or '(none given)'} not found"}
@@ -174,7 +179,10 @@ def _collect(
                     info["bfcl"]["categories"][cat] = {"skipped": str(e)}
                     continue
                 multi[cat] = mt_entries[: cfg.limit] if cfg.limit else mt_entries
-                info["bfcl"]["categories"][cat] = {"n_total": n_total, "file": bfcl.category_file(root, cat).name}
+                info["bfcl"]["categories"][cat] = {
+                    "n_total": n_total,
+                    "file": bfcl.category_file(root, cat).name,
+                }
                 continue
             try:
                 entries, n_total = bfcl.load_category(root, cat)
@@ -232,7 +240,9 @@ def _generate(backend: Backend, requests: list[Request], sampling: Sampling, chu
         part = requests[start : start + chunk]
         got = backend.generate(part, sampling)
         if len(got) != len(part):
-            raise RuntimeError(f"backend {backend.name} returned {len(got)} completions for {len(part)} requests")
+            raise RuntimeError(
+                f"backend {backend.name} returned {len(got)} completions for {len(part)} requests"
+            )
         out += got
     return out
 
@@ -315,11 +325,16 @@ def _per_category(results: pl.DataFrame) -> dict[tuple[str, str], dict[str, Any]
         )
     finally:
         con.close()
-    return {(b, c): {"n": int(n), "correct": int(k), "accuracy": int(k) / int(n)} for b, c, n, k in df.iter_rows()}
+    return {
+        (b, c): {"n": int(n), "correct": int(k), "accuracy": int(k) / int(n)} for b, c, n, k in df.iter_rows()
+    }
 
 
 def _metrics(
-    results: pl.DataFrame, info: dict[str, Any], heldout_df: pl.DataFrame | None, process: dict[str, float] | None = None
+    results: pl.DataFrame,
+    info: dict[str, Any],
+    heldout_df: pl.DataFrame | None,
+    process: dict[str, float] | None = None,
 ) -> dict[str, Any]:
     process = process or {}
     per_cat = _per_category(results)
@@ -349,11 +364,20 @@ def _metrics(
                 continue
             r = per_cat.get(("bfcl", cat))
             if r is not None:
-                cats[cat] = {**meta, "n": r["n"], "correct": r["correct"], "accuracy": round(r["accuracy"], 4)}
+                cats[cat] = {
+                    **meta,
+                    "n": r["n"],
+                    "correct": r["correct"],
+                    "accuracy": round(r["accuracy"], 4),
+                }
                 if cat in bfcl.MULTI_TURN:
                     sub = results.filter((pl.col("benchmark") == "bfcl") & (pl.col("category") == cat))
-                    cats[cat]["context_overflow"] = int((sub["error_type"] == "multi_turn:context_overflow").sum())
-                    cats[cat]["force_terminated"] = int((sub["error_type"] == "multi_turn:force_terminated").sum())
+                    cats[cat]["context_overflow"] = int(
+                        (sub["error_type"] == "multi_turn:context_overflow").sum()
+                    )
+                    cats[cat]["force_terminated"] = int(
+                        (sub["error_type"] == "multi_turn:force_terminated").sum()
+                    )
         scored = {c: v for c, v in cats.items() if "accuracy" in v}
         out["bfcl"] = {"data_dir": b["data_dir"], "categories": cats, **bfcl.aggregate(scored)}
 
@@ -376,12 +400,18 @@ def _metrics(
             if ace_checker.category_kind(cat) == "normal_multi_turn":
                 sub = results.filter((pl.col("benchmark") == "acebench") & (pl.col("category") == cat))
                 end, process = ace_checker.multi_turn_accuracy(sub["id"].to_list(), sub["valid"].to_list())
-                entry.update({"turn_accuracy": entry["accuracy"], "accuracy": end, "process_accuracy": process})
+                entry.update(
+                    {"turn_accuracy": entry["accuracy"], "accuracy": end, "process_accuracy": process}
+                )
             cats[cat] = entry
         scored = {c: v for c, v in cats.items() if "accuracy" in v}
         skipped_agent = [cats[c]["skipped"] for c in ace.AGENT if c in cats and "skipped" in cats[c]]
         agent_note = (
-            (skipped_agent[0] if skipped_agent else "agent categories not requested (eval.acebench_categories)")
+            (
+                skipped_agent[0]
+                if skipped_agent
+                else "agent categories not requested (eval.acebench_categories)"
+            )
             if skipped_agent or not all(c in scored for c in ace.AGENT)
             else None
         )
@@ -438,16 +468,21 @@ def evaluate(
     # one bar over the stage: each backend request counts itself on it (multi-turn conversations add theirs as
     # they are sent, since their number of turns is not known in advance)
     with stage_progress("evaluate", total=len(items)):
-        completions = _generate(backend, [i.request for i in items], sampling, cfg.chunk_size) if items else []
+        completions = (
+            _generate(backend, [i.request for i in items], sampling, cfg.chunk_size) if items else []
+        )
         rows = [_score(item, comp, cfg) for item, comp in zip(items, completions, strict=True)]
-        code = ace_agent.AceCode.load(info["acebench"]["code_dir"]) if "code_dir" in info["acebench"] else None
+        code = (
+            ace_agent.AceCode.load(info["acebench"]["code_dir"]) if "code_dir" in info["acebench"] else None
+        )
         process: dict[str, float] = {}
         for cat, entries in multi.items():
             if cat in bfcl.MULTI_TURN:
                 rows += [_multi_turn_row(r) for r in bfcl_mt.run(backend, entries, sampling)]
             else:
-                got = ace_agent.run(backend, user, code, entries, sampling,
-                                    max_messages=cfg.acebench_max_messages)
+                got = ace_agent.run(
+                    backend, user, code, entries, sampling, max_messages=cfg.acebench_max_messages
+                )
                 process[cat] = sum(r.process for r in got) / len(got) if got else 0.0
                 rows += [_agent_row(r) for r in got]
     results = frame(rows, EVAL_RESULT) if rows else EVAL_RESULT.empty()

@@ -118,7 +118,15 @@ def load_category(data_dir: str | Path, category: str) -> tuple[list[Entry], int
             raise ValueError(f"{qpath}:{n}: entry {q['id']} has no possible answer in {apath}")
         functions = q["function"] if isinstance(q["function"], list) else [q["function"]]
         entries.append(
-            Entry(q["id"], category, q["question"], functions, q.get("time") or "", q.get("profile") or "", answers[q["id"]])
+            Entry(
+                q["id"],
+                category,
+                q["question"],
+                functions,
+                q.get("time") or "",
+                q.get("profile") or "",
+                answers[q["id"]],
+            )
         )
     return entries, len(questions)
 
@@ -165,7 +173,13 @@ def to_tools(functions: list[dict[str, Any]]) -> list[dict[str, Any]]:
     tools = []
     for f in functions:
         params = f.get("parameters", f.get("arguments")) or {"type": "object", "properties": {}}
-        tools.append({"name": f["name"], "description": f.get("description", ""), "parameters": _json_schema(copy.deepcopy(params))})
+        tools.append(
+            {
+                "name": f["name"],
+                "description": f.get("description", ""),
+                "parameters": _json_schema(copy.deepcopy(params)),
+            }
+        )
     return tools
 
 
@@ -177,7 +191,10 @@ def messages_for(entry: Entry) -> list[dict[str, str]]:
         system = PREFERENCE_PROMPT.format(profile=entry.profile)
     else:
         system = NORMAL_PROMPT.format(time=entry.time)
-    return [{"role": "system", "content": system}, {"role": "user", "content": USER_PROMPT.format(question=entry.question)}]
+    return [
+        {"role": "system", "content": system},
+        {"role": "user", "content": USER_PROMPT.format(question=entry.question)},
+    ]
 
 
 def request_for(entry: Entry) -> Request:
@@ -217,8 +234,12 @@ def aggregate(per_category: dict[str, dict[str, Any]], agent_skipped: str | None
     if agent_skipped:
         out["agent_skipped"] = agent_skipped
     if normal is not None and special is not None and agent is not None:
-        out["summary"] = round(WEIGHTS["special"] * special + WEIGHTS["normal"] * normal + WEIGHTS["agent"] * agent, 4)
+        out["summary"] = round(
+            WEIGHTS["special"] * special + WEIGHTS["normal"] * normal + WEIGHTS["agent"] * agent, 4
+        )
     if normal is not None and special is not None:
         w = WEIGHTS["special"] + WEIGHTS["normal"]
-        out["summary_without_agent"] = round((WEIGHTS["special"] * special + WEIGHTS["normal"] * normal) / w, 4)
+        out["summary_without_agent"] = round(
+            (WEIGHTS["special"] * special + WEIGHTS["normal"] * normal) / w, 4
+        )
     return out

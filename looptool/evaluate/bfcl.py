@@ -48,14 +48,24 @@ from looptool.llm.base import Request
 from looptool.match import bfcl as checker
 
 NON_LIVE = ("simple", "java", "javascript", "multiple", "parallel", "parallel_multiple", "irrelevance")
-LIVE = ("live_simple", "live_multiple", "live_parallel", "live_parallel_multiple", "live_irrelevance", "live_relevance")
+LIVE = (
+    "live_simple",
+    "live_multiple",
+    "live_parallel",
+    "live_parallel_multiple",
+    "live_irrelevance",
+    "live_relevance",
+)
 ALL_CATEGORIES = NON_LIVE + LIVE
 DEFAULT_CATEGORIES = tuple(c for c in ALL_CATEGORIES if c not in ("java", "javascript"))
 MULTI_TURN = ("multi_turn_base", "multi_turn_miss_func", "multi_turn_miss_param", "multi_turn_long_context")
 """Multi-turn categories, run by :mod:`looptool.evaluate.bfcl_multi` (bfcl-eval's environments and checker)."""
 # v3 name -> the names the category's file may carry (bfcl-eval's v4 files renamed three categories)
-FILE_NAMES = {"simple": ("simple", "simple_python"), "java": ("java", "simple_java"),
-              "javascript": ("javascript", "simple_javascript")}
+FILE_NAMES = {
+    "simple": ("simple", "simple_python"),
+    "java": ("java", "simple_java"),
+    "javascript": ("javascript", "simple_javascript"),
+}
 
 # The one BFCL type -> JSON Schema type map (BFCL's GORILLA_TO_OPENAPI, plus JavaScript's "Boolean"), used for
 # the evaluation prompt (as bfcl-eval does) and for imported BFCL data alike. ``any`` is a string, as
@@ -167,7 +177,9 @@ def load_category(data_dir: str | Path, category: str) -> tuple[list[Entry], int
     if not checker.is_relevance_category(category):
         apath = category_file(data_dir, category, answers=True)
         if apath is None:
-            raise FileNotFoundError(f"{data_dir}/possible_answer: no BFCL_v*_{category}.json for {qpath.name}")
+            raise FileNotFoundError(
+                f"{data_dir}/possible_answer: no BFCL_v*_{category}.json for {qpath.name}"
+            )
         answers = read_answers(apath)
     entries = []
     for n, q in enumerate(questions, 1):
@@ -176,9 +188,13 @@ def load_category(data_dir: str | Path, category: str) -> tuple[list[Entry], int
                 raise ValueError(f"{qpath}:{n}: entry without '{key}'")
         turns = q["question"]
         if not turns or not isinstance(turns[0], list):
-            raise ValueError(f"{qpath}:{n} ({q['id']}): 'question' must be a list of turns (lists of messages)")
+            raise ValueError(
+                f"{qpath}:{n} ({q['id']}): 'question' must be a list of turns (lists of messages)"
+            )
         if len(turns) != 1:
-            raise ValueError(f"{qpath}:{n} ({q['id']}): {len(turns)} turns; only single-turn categories are supported")
+            raise ValueError(
+                f"{qpath}:{n} ({q['id']}): {len(turns)} turns; only single-turn categories are supported"
+            )
         answer = None
         if not checker.is_relevance_category(category):
             if str(q["id"]) not in answers:
@@ -212,9 +228,13 @@ def language_specific_docs(functions: list[dict[str, Any]], category: str) -> li
             for value in properties.values():
                 value.setdefault("description", "")
                 if value.get("type") == "any":
-                    value["description"] += " This parameter can be of any type of Java object in string representation."
+                    value["description"] += (
+                        " This parameter can be of any type of Java object in string representation."
+                    )
                 else:
-                    value["description"] += f" This is Java {value.get('type')} type parameter in string representation."
+                    value["description"] += (
+                        f" This is Java {value.get('type')} type parameter in string representation."
+                    )
                 if value.get("type") in ("ArrayList", "Array") and "items" in value:
                     value["description"] += (
                         f" The list elements are of type {value['items'].get('type')}; they are not in string "
@@ -292,7 +312,9 @@ def score(entry: Entry, prediction: Any, enforce_order: bool = False) -> checker
     """BFCL's verdict on one parsed prediction (see :func:`looptool.match.bfcl.check`)."""
     if checker.is_relevance_category(entry.category):
         return checker.check_relevance(prediction, entry.category)
-    return checker.check(entry.functions, prediction, entry.answer or [], entry.category, enforce_order=enforce_order)
+    return checker.check(
+        entry.functions, prediction, entry.answer or [], entry.category, enforce_order=enforce_order
+    )
 
 
 # --- aggregation (eval_runner_helper.py) -------------------------------------------------------------------
@@ -301,7 +323,10 @@ def score(entry: Entry, prediction: Any, enforce_order: bool = False) -> checker
 def _unweighted(parts: list[dict[str, Any]]) -> dict[str, Any] | None:
     if not parts:
         return None
-    return {"accuracy": sum(p["accuracy"] for p in parts) / len(parts), "total_count": sum(p["total_count"] for p in parts)}
+    return {
+        "accuracy": sum(p["accuracy"] for p in parts) / len(parts),
+        "total_count": sum(p["total_count"] for p in parts),
+    }
 
 
 def _weighted(parts: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -330,7 +355,9 @@ def aggregate(per_category: dict[str, dict[str, Any]]) -> dict[str, Any]:
     summary_ast_non_live = _unweighted(ast_parts)
     overall_non_live = _unweighted(ast_parts + part("irrelevance"))
 
-    live_ast = part("live_simple") + part("live_multiple") + part("live_parallel") + part("live_parallel_multiple")
+    live_ast = (
+        part("live_simple") + part("live_multiple") + part("live_parallel") + part("live_parallel_multiple")
+    )
     summary_ast_live = _weighted(live_ast)
     overall_live = _weighted(live_ast + part("live_irrelevance") + part("live_relevance"))
 
@@ -339,10 +366,19 @@ def aggregate(per_category: dict[str, dict[str, Any]]) -> dict[str, Any]:
     overall_multi = _unweighted([p for c in MULTI_TURN for p in part(c)])
     groups = (overall_non_live, overall_live, overall_multi)
     if all(g is not None for g in groups):
-        v3, kind = _unweighted([g for g in groups if g is not None]), "v3: unweighted mean of non-live, live and multi-turn"
+        v3, kind = (
+            _unweighted([g for g in groups if g is not None]),
+            "v3: unweighted mean of non-live, live and multi-turn",
+        )
     else:
         v3 = None
-        kind = "single-turn only" if overall is not None else "multi-turn only" if overall_multi else "nothing evaluated"
+        kind = (
+            "single-turn only"
+            if overall is not None
+            else "multi-turn only"
+            if overall_multi
+            else "nothing evaluated"
+        )
     return {
         "overall": _acc(v3),
         "overall_kind": kind,
@@ -374,7 +410,9 @@ def iter_categories(categories: Iterable[str]) -> list[str]:
     for c in expanded:
         c = v4.get(c, c)
         if c not in ALL_CATEGORIES + MULTI_TURN:
-            raise ValueError(f"unknown BFCL category {c!r}; known: {list(ALL_CATEGORIES + MULTI_TURN)} or multi_turn")
+            raise ValueError(
+                f"unknown BFCL category {c!r}; known: {list(ALL_CATEGORIES + MULTI_TURN)} or multi_turn"
+            )
         if c not in out:
             out.append(c)
     return out

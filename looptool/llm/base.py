@@ -82,7 +82,9 @@ class Request:
         key: str = "",
         json_schema: dict[str, Any] | None = None,
     ) -> Request:
-        return cls(messages=list(messages), tools=list(tools) if tools else None, key=key, json_schema=json_schema)
+        return cls(
+            messages=list(messages), tools=list(tools) if tools else None, key=key, json_schema=json_schema
+        )
 
     @classmethod
     def text(cls, prompt: str, key: str = "") -> Request:

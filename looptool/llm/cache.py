@@ -42,7 +42,8 @@ def completion_problem(resp: Any) -> str | None:
     if not isinstance(ids, list) or not all(isinstance(t, int) and not isinstance(t, bool) for t in ids):
         return "'token_ids' is not a list of integers"
     if lps is not None and (
-        not isinstance(lps, list) or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in lps)
+        not isinstance(lps, list)
+        or not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in lps)
     ):
         return "'logprobs' is not a list of numbers"
     if not text and not ids:
@@ -60,7 +61,9 @@ class CallCache:
     def __init__(self, path: str | Path | None = None):
         directory = Path(path) if path is not None else Path(cache_dir())
         if directory.exists() and not directory.is_dir():
-            raise CacheError(f"{directory}: call cache folder is a file (LOOPTOOL_CACHE_DIR must name a folder)")
+            raise CacheError(
+                f"{directory}: call cache folder is a file (LOOPTOOL_CACHE_DIR must name a folder)"
+            )
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / DB_NAME
         self.invalid = 0  # rows found that were not usable completions (re-run and overwritten)
@@ -90,7 +93,9 @@ class CallCache:
             for s in range(0, len(unique), _LOOKUP_CHUNK):
                 part = unique[s : s + _LOOKUP_CHUNK]
                 marks = ",".join("?" * len(part))
-                for key, resp in self.db.execute(f"SELECT key, response FROM calls WHERE key IN ({marks})", part):
+                for key, resp in self.db.execute(
+                    f"SELECT key, response FROM calls WHERE key IN ({marks})", part
+                ):
                     try:
                         obj = json.loads(resp)
                     except (TypeError, ValueError, RecursionError):
@@ -108,7 +113,9 @@ class CallCache:
         if not rows:
             return
         now = time.time()
-        rows = [r for r in rows if completion_problem(r[4]) is None]  # never store an error or an empty answer
+        rows = [
+            r for r in rows if completion_problem(r[4]) is None
+        ]  # never store an error or an empty answer
         try:
             with self.db:
                 self.db.executemany(
@@ -187,7 +194,12 @@ class CallCache:
         if not where and not invalid:
             return 0
         try:
-            keys = [k for (k,) in self.db.execute("SELECT key FROM calls" + (" WHERE " + " AND ".join(where) if where else ""), args)]
+            keys = [
+                k
+                for (k,) in self.db.execute(
+                    "SELECT key FROM calls" + (" WHERE " + " AND ".join(where) if where else ""), args
+                )
+            ]
             if invalid:
                 _, bad = self.verify()
                 bad_keys = {k for k, _ in bad}

@@ -167,7 +167,9 @@ def read_chat_reply(data: Any) -> Completion:
         calls.append({"name": fn["name"], "arguments": args})
     text = (content or "").strip() if calls else (content or "")
     if not calls and not text.strip():
-        raise ReplyError(f"reply has no content and no tool calls (finish_reason={choice.get('finish_reason')!r})")
+        raise ReplyError(
+            f"reply has no content and no tool calls (finish_reason={choice.get('finish_reason')!r})"
+        )
     if calls:
         text = (text + "\n" if text else "") + render_calls(calls)
     logprobs = None
@@ -229,7 +231,9 @@ class OpenAIBackend(Backend):
         self._rng = random.Random()
         self._lock = threading.Lock()
         self.calls = 0  # HTTP attempts made (tests and metrics)
-        self._no_schema = False  # set when the server refuses response_format: then plain text, parsed strictly
+        self._no_schema = (
+            False  # set when the server refuses response_format: then plain text, parsed strictly
+        )
 
     def identity(self) -> dict[str, Any]:
         ident: dict[str, Any] = {
@@ -394,7 +398,9 @@ class OpenAIBackend(Backend):
 def _refuses_schema(error: str) -> bool:
     """A 4xx that says the server does not take ``response_format`` / JSON schemas."""
     low = error.lower()
-    return error.startswith("HTTP 4") and any(w in low for w in ("response_format", "json_schema", "guided", "structured"))
+    return error.startswith("HTTP 4") and any(
+        w in low for w in ("response_format", "json_schema", "guided", "structured")
+    )
 
 
 def _retry_after(value: str | None) -> float | None:

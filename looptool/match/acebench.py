@@ -184,7 +184,9 @@ def _type_checker(
     return result
 
 
-def _string_checker(param: str, model_output: str, possible_answer: Any, func_name: str, category: str) -> dict:
+def _string_checker(
+    param: str, model_output: str, possible_answer: Any, func_name: str, category: str
+) -> dict:
     standardize_model_output = standardize_string(model_output)
     standardize_possible_answer_item = standardize_string(possible_answer)
     error = {
@@ -209,7 +211,9 @@ def _list_checker(param: str, model_output: list, possible_answer: Any, func_nam
         # DEVIATION: ACEBench would iterate a non-list answer by index; it cannot equal a list anyway.
         standardize_possible_answer: Any = possible_answer
     else:
-        standardize_possible_answer = [standardize_string(x) if type(x) is str else x for x in possible_answer]
+        standardize_possible_answer = [
+            standardize_string(x) if type(x) is str else x for x in possible_answer
+        ]
     if standardize_model_output != standardize_possible_answer:
         return {
             "valid": False,
@@ -290,7 +294,10 @@ def _nested_type(details: dict[str, Any]) -> str:
 
 
 def _simple_function_checker(
-    func_description: dict[str, Any], model_output: dict[str, Any], possible_answers: dict[str, Any], category: str
+    func_description: dict[str, Any],
+    model_output: dict[str, Any],
+    possible_answers: dict[str, Any],
+    category: str,
 ) -> dict[str, Any]:
     result: dict[str, Any] = {"valid": True, "error": [], "error_type": ""}
     possible_answer = list(possible_answers.values())[0]
@@ -302,7 +309,11 @@ def _simple_function_checker(
     if list(model_output.values())[0] == {} and parameters == {}:
         return result
     if list(model_output.values())[0] == {} or parameters == {}:
-        return {"valid": False, "error": ["no parameters given, or none expected"], "error_type": "wrong_param"}
+        return {
+            "valid": False,
+            "error": ["no parameters given, or none expected"],
+            "error_type": "wrong_param",
+        }
     if possible_answer == parameters.get("properties"):
         return result
     if possible_answer == {}:
@@ -356,7 +367,11 @@ def _simple_function_checker(
             func_name,
         )
         if not type_check_result["valid"]:
-            return {"valid": False, "error": type_check_result["error"], "error_type": type_check_result["error_type"]}
+            return {
+                "valid": False,
+                "error": type_check_result["error"],
+                "error_type": type_check_result["error_type"],
+            }
 
         if not type_check_result["is_variable"]:
             if expected_type_converted is dict:
@@ -392,7 +407,9 @@ def _normal_checker(
     # Repeated calls of one function are keyed f_1, f_2, ... in the answer. (One copy of ACEBench renames keys
     # only when there are several answers, another always; the data has no single answer keyed f_<n>.)
     if len(possible_answers_list) > 1:
-        possible_answers_list = [{re.sub(r"_\d+$", "", k): v for k, v in d.items()} for d in possible_answers_list]
+        possible_answers_list = [
+            {re.sub(r"_\d+$", "", k): v for k, v in d.items()} for d in possible_answers_list
+        ]
 
     output_list = _sum_key_list(model_output)
     answer_list = _sum_key_list(possible_answers_list)
@@ -414,7 +431,9 @@ def _normal_checker(
         if count != answer_list[name]:
             return {
                 "valid": False,
-                "error": [f"incorrect count for function {name}: [expected: {answer_list[name]}, actual: {count}]"],
+                "error": [
+                    f"incorrect count for function {name}: [expected: {answer_list[name]}, actual: {count}]"
+                ],
                 "error_type": "function_mismatch",
             }
 
@@ -433,7 +452,11 @@ def _normal_checker(
                 if result["valid"]:
                     break
             else:
-                result = {"valid": False, "error": ["wrong_function"], "error_type": "simple_function_checker:unclear"}
+                result = {
+                    "valid": False,
+                    "error": ["wrong_function"],
+                    "error_type": "simple_function_checker:unclear",
+                }
         if not result["valid"]:
             return result
     return result
@@ -471,16 +494,22 @@ def check_special(output: str | None, ground_truth: Any, category: str) -> Check
             if INCOMPLETE_PHRASE not in text:
                 return CheckResult(
                     False,
-                    [f"The user's instruction is missing necessary parameters ({values}) for the ({name}), but "
-                     "the model failed to correctly point it out"],
+                    [
+                        f"The user's instruction is missing necessary parameters ({values}) for the ({name}), but "
+                        "the model failed to correctly point it out"
+                    ],
                     "error_detection",
                 )
             if name not in text:
-                return CheckResult(False, [f"the answer does not name the function ({name})"], "error_correction")
+                return CheckResult(
+                    False, [f"the answer does not name the function ({name})"], "error_correction"
+                )
             for value in values:
                 if value not in text:
                     return CheckResult(
-                        False, [f"the answer does not name the missing parameter ({value})"], "error_correction"
+                        False,
+                        [f"the answer does not name the missing parameter ({value})"],
+                        "error_correction",
                     )
         return CheckResult(True)
     if "error" in category:
@@ -488,13 +517,17 @@ def check_special(output: str | None, ground_truth: Any, category: str) -> Check
             if ERROR_PARAM_PHRASE not in text:
                 return CheckResult(
                     False,
-                    [f"The user's instruction contains incorrect values ({values}) of the parameters ({name}), but "
-                     "the model failed to correctly point it out"],
+                    [
+                        f"The user's instruction contains incorrect values ({values}) of the parameters ({name}), but "
+                        "the model failed to correctly point it out"
+                    ],
                     "error_detection",
                 )
             for value in values:
                 if value not in text:
-                    return CheckResult(False, [f"the answer does not name the wrong value ({value})"], "error_correction")
+                    return CheckResult(
+                        False, [f"the answer does not name the wrong value ({value})"], "error_correction"
+                    )
         return CheckResult(True)
     if "irrelevant" in category:
         if IRRELEVANT_PHRASE not in text:
@@ -568,8 +601,15 @@ def _arith(node: Any) -> Any:
     import ast
     import operator
 
-    ops = {ast.Add: operator.add, ast.Sub: operator.sub, ast.Mult: operator.mul, ast.Div: operator.truediv,
-           ast.FloorDiv: operator.floordiv, ast.Mod: operator.mod, ast.Pow: operator.pow}
+    ops = {
+        ast.Add: operator.add,
+        ast.Sub: operator.sub,
+        ast.Mult: operator.mul,
+        ast.Div: operator.truediv,
+        ast.FloorDiv: operator.floordiv,
+        ast.Mod: operator.mod,
+        ast.Pow: operator.pow,
+    }
 
     def val(n: Any) -> Any:
         if isinstance(n, ast.BinOp):
@@ -577,7 +617,11 @@ def _arith(node: Any) -> Any:
         if isinstance(n, ast.UnaryOp) and isinstance(n.op, (ast.USub, ast.UAdd)):
             v = val(n.operand)
             return -v if isinstance(n.op, ast.USub) else v
-        if isinstance(n, ast.Constant) and isinstance(n.value, (int, float, str)) and not isinstance(n.value, bool):
+        if (
+            isinstance(n, ast.Constant)
+            and isinstance(n.value, (int, float, str))
+            and not isinstance(n.value, bool)
+        ):
             return n.value
         raise ValueError(f"Unsupported expression: {ast.unparse(n)}")
 
@@ -640,8 +684,16 @@ def decode_official(text: str | None) -> tuple[list[dict[str, Any]] | None, str 
                 raise ValueError("not a call")
             name = _official_name(elem.func)
             decoded.append({name: {kw.arg: _official_value(kw.value) for kw in elem.keywords}})
-    except (SyntaxError, AttributeError, ValueError, TypeError, RecursionError, MemoryError, ZeroDivisionError,
-            OverflowError) as e:
+    except (
+        SyntaxError,
+        AttributeError,
+        ValueError,
+        TypeError,
+        RecursionError,
+        MemoryError,
+        ZeroDivisionError,
+        OverflowError,
+    ) as e:
         return None, f"Invalid syntax. Failed to decode AST. {type(e).__name__}: {e}"
     for item in decoded:
         if not isinstance(item, dict) or len(item) != 1 or not isinstance(next(iter(item.values())), dict):
@@ -650,7 +702,11 @@ def decode_official(text: str | None) -> tuple[list[dict[str, Any]] | None, str 
 
 
 def check_normal_text(
-    functions: list[dict[str, Any]], text: str | None, ground_truth: Any, category: str, mode: str = "official",
+    functions: list[dict[str, Any]],
+    text: str | None,
+    ground_truth: Any,
+    category: str,
+    mode: str = "official",
     parsed: Any = None,
 ) -> CheckResult:
     """A normal-category verdict from the answer's text, decoded as ``mode`` says (:data:`SCORING_MODES`)."""

@@ -130,7 +130,9 @@ def _ok() -> dict[str, Any]:
 
 
 def _result(d: dict[str, Any]) -> CheckResult:
-    return CheckResult(bool(d["valid"]), list(d.get("error") or []), None if d["valid"] else d.get("error_type"))
+    return CheckResult(
+        bool(d["valid"]), list(d.get("error") or []), None if d["valid"] else d.get("error_type")
+    )
 
 
 def language_of(category: str) -> str:
@@ -176,7 +178,7 @@ def to_model_output(prediction: Any) -> list[dict[str, dict[str, Any]]] | None:
         elif isinstance(item, dict) and set(item) <= {"name", "arguments"} and "name" in item:
             out.append({item["name"]: dict(item.get("arguments") or {})})
         elif isinstance(item, dict) and len(item) == 1:
-            (name, args), = item.items()
+            ((name, args),) = item.items()
             if not isinstance(args, dict):
                 return None
             out.append({name: args})
@@ -220,7 +222,12 @@ def type_checker(
     nested_type_converted: type | None,
 ) -> dict[str, Any]:
     """Is ``value`` of the declared type (one level of nesting), or of the possible answer's type (a variable)?"""
-    result: dict[str, Any] = {"valid": True, "error": [], "is_variable": False, "error_type": "type_error:simple"}
+    result: dict[str, Any] = {
+        "valid": True,
+        "error": [],
+        "is_variable": False,
+        "error_type": "type_error:simple",
+    }
 
     is_variable = False
     # A value of the possible answer's type where the declared type differs is a variable name.
@@ -237,7 +244,12 @@ def type_checker(
             if type(possible_answer_item) is list:
                 for value_item in value:
                     checker_result = type_checker(
-                        param, value_item, possible_answer_item, str(nested_type_converted), nested_type_converted, None
+                        param,
+                        value_item,
+                        possible_answer_item,
+                        str(nested_type_converted),
+                        nested_type_converted,
+                        None,
                     )
                     if not checker_result["valid"]:
                         flag = False
@@ -305,7 +317,9 @@ def list_checker(param: str, model_output: list[Any], possible_answer: list[Any]
     if standardize_model_output not in standardize_possible_answer:
         return {
             "valid": False,
-            "error": [f"Invalid value for parameter {param!r}: {model_output!r}. Expected one of {possible_answer}."],
+            "error": [
+                f"Invalid value for parameter {param!r}: {model_output!r}. Expected one of {possible_answer}."
+            ],
             "error_type": "value_error:list/tuple",
         }
     return _ok()
@@ -387,7 +401,9 @@ def _items_type(details: dict[str, Any]) -> str | None:
 def _unsupported(param: str, type_name: Any, language: str) -> dict[str, Any]:
     return {
         "valid": False,
-        "error": [f"Parameter {param!r} has type {type_name!r}, which BFCL's {language} checker does not know."],
+        "error": [
+            f"Parameter {param!r} has type {type_name!r}, which BFCL's {language} checker does not know."
+        ],
         "error_type": "type_error:unsupported",
     }
 
@@ -573,7 +589,9 @@ def parallel_function_checker_enforce_order(
         func_description = _description_for(func_descriptions, name)
         if func_description is None:
             return _no_description(name, "parallel_function_checker_enforce_order")
-        result = simple_function_checker(func_description, model_output[i], answer, language, underscore_to_dot)
+        result = simple_function_checker(
+            func_description, model_output[i], answer, language, underscore_to_dot
+        )
         if not result["valid"]:
             return result
     return _ok()
@@ -653,7 +671,9 @@ def multiple_function_checker(
     func_description = _description_for(func_descriptions, func_name_expected)
     if func_description is None:
         return _no_description(func_name_expected, "multiple_function_checker")
-    return simple_function_checker(func_description, model_output[0], possible_answers[0], language, underscore_to_dot)
+    return simple_function_checker(
+        func_description, model_output[0], possible_answers[0], language, underscore_to_dot
+    )
 
 
 def check(
@@ -682,7 +702,9 @@ def check(
     if model_output is None:
         return CheckResult(False, ["Invalid syntax. Failed to decode AST."], "ast_decoder:decoder_failed")
     if "parallel" in category:
-        checker = parallel_function_checker_enforce_order if enforce_order else parallel_function_checker_no_order
+        checker = (
+            parallel_function_checker_enforce_order if enforce_order else parallel_function_checker_no_order
+        )
         return _result(checker(functions, model_output, possible_answer, language, underscore_to_dot))
     if "multiple" in category:
         return _result(
@@ -692,7 +714,9 @@ def check(
         return CheckResult(False, ["Wrong number of functions."], "simple_function_checker:wrong_count")
     # BFCL checks a simple entry against its one function doc; the possible answer's key is not consulted.
     return _result(
-        simple_function_checker(functions[0], model_output[0], possible_answer[0], language, underscore_to_dot)
+        simple_function_checker(
+            functions[0], model_output[0], possible_answer[0], language, underscore_to_dot
+        )
     )
 
 
@@ -704,13 +728,17 @@ def check_relevance(prediction: Any, category: str) -> CheckResult:
     if "irrelevance" in category:
         if contains_call:
             return CheckResult(
-                False, ["Valid syntax. Successfully decode AST when it should not."], "irrelevance_error:decoder_success"
+                False,
+                ["Valid syntax. Successfully decode AST when it should not."],
+                "irrelevance_error:decoder_success",
             )
         return CheckResult(True)
     if "relevance" in category:
         if not contains_call:
             return CheckResult(
-                False, ["Invalid syntax. Failed to decode AST when it should have."], "relevance_error:decoder_failed"
+                False,
+                ["Invalid syntax. Failed to decode AST when it should have."],
+                "relevance_error:decoder_failed",
             )
         return CheckResult(True)
     raise ValueError(f"category {category!r} is not a relevance category")
@@ -781,7 +809,9 @@ def _parse_arraylist(input_str: str, nested_type: str | None = None) -> Any:
         return [_java_element(e.strip(), nested_type) for e in match_as_list.group(1).split(",")]
     match_add = re.search(r"new\s+ArrayList<\w*>\(\)\s*\{\{\s*(.+?)\s*\}\}", input_str, re.DOTALL)
     if match_add:
-        return [_java_element(m.strip(), nested_type) for m in re.findall(r"add\((.+?)\)", match_add.group(1))]
+        return [
+            _java_element(m.strip(), nested_type) for m in re.findall(r"add\((.+?)\)", match_add.group(1))
+        ]
     if re.search(r"new\s+ArrayList<\w*>\(\)", input_str):
         return []
     return input_str

@@ -92,7 +92,10 @@ _THINK = re.compile(r"<think>.*?</think>", re.S)
 # The verdict as a JSON schema: servers with structured output (vLLM, OpenAI) then decode only valid verdicts.
 VERDICT_SCHEMA: dict[str, Any] = {
     "type": "object",
-    "properties": {"analysis": {"type": "string"}, "verdict": {"type": "string", "enum": list(JUDGE_VERDICTS)}},
+    "properties": {
+        "analysis": {"type": "string"},
+        "verdict": {"type": "string", "enum": list(JUDGE_VERDICTS)},
+    },
     "required": ["analysis", "verdict"],
     "additionalProperties": False,
 }
@@ -163,7 +166,9 @@ def parse_judge(text: str | None) -> JudgeReply:
     if not values and not keys:
         return JudgeReply(None, "", "no JSON object with a verdict")
     if keys != len(values):
-        return JudgeReply(None, "", "a verdict in the reply cannot be read (duplicate key, truncated or malformed object)")
+        return JudgeReply(
+            None, "", "a verdict in the reply cannot be read (duplicate key, truncated or malformed object)"
+        )
     invalid = [v for v in values if not isinstance(v, str) or v.strip() not in JUDGE_VERDICTS]
     if invalid:
         return JudgeReply(None, "", f"invalid verdict value(s) {invalid[:3]}")
@@ -172,6 +177,8 @@ def parse_judge(text: str | None) -> JudgeReply:
         return JudgeReply(None, "", f"conflicting verdicts {sorted(distinct)}")
     last, _, end = objects[-1]
     if end != len(body) or not isinstance(last, dict) or "verdict" not in last:
-        return JudgeReply(None, "", "no JSON object with a verdict at the end of the reply (text follows the last verdict)")
+        return JudgeReply(
+            None, "", "no JSON object with a verdict at the end of the reply (text follows the last verdict)"
+        )
     analysis = last.get("analysis")
     return JudgeReply(last["verdict"].strip(), analysis if isinstance(analysis, str) else "")

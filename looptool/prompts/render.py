@@ -80,7 +80,11 @@ def supports_tools(tokenizer: Any) -> bool:
         return cached
     probe_tool = {
         "type": "function",
-        "function": {"name": "zz_probe_fn", "description": "d", "parameters": {"type": "object", "properties": {}}},
+        "function": {
+            "name": "zz_probe_fn",
+            "description": "d",
+            "parameters": {"type": "object", "properties": {}},
+        },
     }
     msgs = [{"role": "user", "content": "hi"}]
     try:
@@ -115,7 +119,9 @@ def message_calls(msg: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def hermes_messages(tools: list[dict[str, Any]] | None, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def hermes_messages(
+    tools: list[dict[str, Any]] | None, messages: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
     """Messages for a template without tool support: tools in the system prompt, calls and results as text."""
     out: list[dict[str, Any]] = []
     system = [m["content"] for m in messages if m["role"] == "system" and m.get("content")]
@@ -182,7 +188,9 @@ def render_prompt(
     )
 
 
-def chat_messages(tools: list[dict[str, Any]] | None, messages: list[dict[str, Any]], tokenizer: Any) -> list[dict]:
+def chat_messages(
+    tools: list[dict[str, Any]] | None, messages: list[dict[str, Any]], tokenizer: Any
+) -> list[dict]:
     """The messages list TRL trainers should see for a prompt (conversational format).
 
     For tool-less templates the tools are folded into the system prompt, so TRL's own
@@ -206,10 +214,16 @@ def conversation_text(messages: list[dict[str, Any]]) -> str:
         role = m["role"]
         if role == "assistant":
             calls = message_calls(m)
-            body = ((m.get("content") or "").strip() + "\n" + render_calls(calls)).strip() if calls else (m.get("content") or "")
+            body = (
+                ((m.get("content") or "").strip() + "\n" + render_calls(calls)).strip()
+                if calls
+                else (m.get("content") or "")
+            )
             lines.append(f"[assistant] {body}")
         elif role == "tool":
-            lines.append(f"[tool {m.get('name') or ''}] {m.get('content') or ''}".replace("[tool ]", "[tool]"))
+            lines.append(
+                f"[tool {m.get('name') or ''}] {m.get('content') or ''}".replace("[tool ]", "[tool]")
+            )
         else:
             lines.append(f"[{role}] {m.get('content') or ''}")
     return "\n".join(lines)

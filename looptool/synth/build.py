@@ -230,10 +230,14 @@ def run_seed(
     out_dir = Path(out_dir)
     sim = Simulator(cfg, generator)
     decontam = (
-        Decontaminator(cfg.decontam_dirs, cfg.decontam_ngram, cfg.decontam_threshold) if cfg.decontam_dirs else None
+        Decontaminator(cfg.decontam_dirs, cfg.decontam_ngram, cfg.decontam_threshold)
+        if cfg.decontam_dirs
+        else None
     )
     seen: set[str] = set()
-    pool = generate_split(cfg, "pool", cfg.pool_size, pool_domain_names(cfg), sim, seen, decontam, judge, progress)
+    pool = generate_split(
+        cfg, "pool", cfg.pool_size, pool_domain_names(cfg), sim, seen, decontam, judge, progress
+    )
     held = generate_split(
         cfg, "heldout", cfg.heldout_size, heldout_domain_names(cfg), sim, seen, decontam, judge, progress
     )

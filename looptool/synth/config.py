@@ -174,7 +174,9 @@ def load_seed_config(
     judge = backends.get("judge")
     return replace(
         cfg,
-        generator=from_dict(BackendConfig, gen, f"{params_path}:backends.generator") if gen else cfg.generator,
+        generator=from_dict(BackendConfig, gen, f"{params_path}:backends.generator")
+        if gen
+        else cfg.generator,
         judge=from_dict(BackendConfig, judge, f"{params_path}:backends.judge") if judge else cfg.judge,
     )
 

@@ -51,7 +51,9 @@ def sft_args(
         "eval_strategy": "no",
     }
     if isinstance(cfg, TrainConfig):
-        fields.update(cfg.sft_fields())  # TRL's own SFTConfig fields, passed through (names checked with the config)
+        fields.update(
+            cfg.sft_fields()
+        )  # TRL's own SFTConfig fields, passed through (names checked with the config)
     else:
         fields.update(max_length=cfg.max_length, completion_only_loss=True)
     return trl_config(SFTConfig, where, fields, cfg.extra_args)
