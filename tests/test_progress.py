@@ -31,6 +31,15 @@ TOOLS = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def _fresh_progress_state(monkeypatch):
+    """Each test starts with no open stage bar and no shared backend bar: a backend that another test module
+    opened and never closed would otherwise keep its bar as the shared one and add its counts to ours."""
+    monkeypatch.setattr(progress, "_current", None)
+    monkeypatch.setattr(progress, "_shared", None)
+    monkeypatch.setattr(progress, "_holders", set())
+
+
 @pytest.fixture
 def bars(monkeypatch):
     """Every tqdm bar over requests, drawn into a buffer (as on a terminal: LOOPTOOL_PROGRESS=1).
