@@ -9,7 +9,9 @@ import polars as pl
 
 from looptool.stats import paired_bootstrap, wilson
 
-G = sys.argv[1] if len(sys.argv) > 1 else "/work/coord/efficacy/gpu"
+if len(sys.argv) != 2:
+    sys.exit("usage: python docs/efficacy/analyze.py RUN_DIR  (the folder bench/efficacy.py wrote)")
+G = sys.argv[1]
 
 
 def sc(p):
