@@ -387,7 +387,7 @@ def test_bfcl_auto_is_the_package_data_and_overall_needs_all_three_groups(tmp_pa
     )
     metrics, results = evaluate(ScriptedBackend({}, default="I cannot help."), cfg, None)
     b = metrics["bfcl"]
-    assert b["data_dir"].endswith("bfcl_eval/data")
+    assert b["data_dir"].startswith("auto (bfcl-eval ")  # the package data, named without a machine path
     assert (
         b["categories"]["multi_turn_base"]["n"] == 1 and b["categories"]["multi_turn_base"]["accuracy"] == 0.0
     )
@@ -422,3 +422,14 @@ def test_eval_summary_table_shows_intervals_when_present_and_skips():
     assert row.split()[-1] == "-"  # no interval in the metrics: none printed
     assert "skipped: acebench: no acebench data folder" in text
     assert "skipped: bfcl overall (v3): single-turn only" in text
+
+
+def test_metrics_name_benchmark_data_without_machine_paths(tmp_path):
+    """Tracked metrics say where the data came from as the user named it, or bfcl-eval's version for ``auto``."""
+    from looptool.evaluate import _data_label
+
+    assert _data_label("auto", tmp_path / "site-packages" / "bfcl_eval" / "data").startswith(
+        "auto (bfcl-eval "
+    )
+    assert _data_label("../benchmarks/bfcl_v3", tmp_path / "abs") == "../benchmarks/bfcl_v3"
+    assert str(tmp_path) not in _data_label("auto", tmp_path)

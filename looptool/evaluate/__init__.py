@@ -170,7 +170,7 @@ def _collect(
     if root is None:
         info["bfcl"]["skipped"] = why
     else:
-        info["bfcl"]["data_dir"] = str(root)
+        info["bfcl"]["data_dir"] = _data_label(cfg.bfcl_dir, root)
         for cat in cfg.bfcl_categories:
             if cat in bfcl.MULTI_TURN:
                 try:
@@ -197,7 +197,7 @@ def _collect(
     if root is None:
         info["acebench"]["skipped"] = why
     else:
-        info["acebench"]["data_dir"] = str(root)
+        info["acebench"]["data_dir"] = _data_label(cfg.acebench_dir, root)
         code_dir = ace_agent.find_code_dir(cfg.acebench_code_dir, root)
         for cat in cfg.acebench_categories:
             if cat in ace.AGENT:
@@ -225,6 +225,19 @@ def _collect(
             info["acebench"]["categories"][cat] = {"n_total": n_total}
             items += [_Item("acebench", cat, e.id, ace.request_for(e), entry=e) for e in chosen]
     return items, info, heldout_df, multi
+
+
+def _data_label(configured: str | None, root: Path) -> str:
+    """Where a benchmark's data came from, as tracked metrics may hold it: the folder as the user named it
+    (params or option), or the package and version behind ``auto`` — never this machine's absolute path."""
+    if configured == "auto":
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            return f"auto (bfcl-eval {version('bfcl-eval')} package data)"
+        except PackageNotFoundError:
+            return "auto (bfcl-eval package data)"
+    return str(configured) if configured else root.name
 
 
 AGENT_SKIPPED = (
