@@ -13,7 +13,7 @@ import random
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from looptool import jsonutil
@@ -131,6 +131,16 @@ class Api:
     @property
     def required(self) -> list[ApiParam]:
         return [p for p in self.params if p.required]
+
+    @cached_property
+    def required_kinds(self) -> frozenset[str]:
+        """Constraint-tree kinds of the required parameters (computed once: the planner asks per plan)."""
+        return frozenset(surface.kind_of(p.schema) for p in self.params if p.required)
+
+    @cached_property
+    def param_kinds(self) -> frozenset[str]:
+        """Constraint-tree kinds of all parameters."""
+        return frozenset(surface.kind_of(p.schema) for p in self.params)
 
     @property
     def optional(self) -> list[ApiParam]:

@@ -117,13 +117,13 @@ def _kinds_ok(api: Api, kinds: Collection[str] | None) -> bool:
     """Whether a call of ``api`` can use only ``kinds`` (its required parameters fit)."""
     if kinds is None:
         return True
-    return all(kind_of(p.schema) in kinds for p in api.required)
+    return api.required_kinds.issubset(kinds)
 
 
 def _coverable(apis: Sequence[Api], kinds: Collection[str] | None) -> bool:
     if kinds is None:
         return True
-    have = {kind_of(p.schema) for a in apis for p in a.params}
+    have = set().union(*(a.param_kinds for a in apis))
     return set(kinds) <= have
 
 
@@ -163,6 +163,10 @@ class Planner:
         self.by_sub: dict[tuple[str, str], list[Api]] = {}
         for a in self.apis:
             self.by_sub.setdefault((a.leaf.domain, a.leaf.subdomain), []).append(a)
+        self._subs: dict[str, list[tuple[str, str]]] = {}
+        for key in self.by_sub:
+            self._subs.setdefault(key[0], []).append(key)
+        self._fit_cache: dict[tuple, list[Api]] = {}
 
     # structure ------------------------------------------------------------------------------------------
 
@@ -188,6 +192,24 @@ class Planner:
         return fn(rng, st, set(avoid))
 
     # helpers ----------------------------------------------------------------------------------------------
+
+    def _fitting(
+        self, key: tuple, apis: Sequence[Api], kinds: frozenset[str] | None, pred: Any = None
+    ) -> list[Api]:
+        """``apis`` (in order) whose calls can use only ``kinds`` and cover them, and that pass ``pred``.
+
+        Cached per (``key``, ``kinds``): a pure function of the catalog, asked for on every plan (expansion
+        plans many drafts per sample). Callers must not modify the list.
+        """
+        got = self._fit_cache.get((key, kinds))
+        if got is None:
+            got = [
+                a
+                for a in apis
+                if _kinds_ok(a, kinds) and _coverable([a], kinds) and (pred is None or pred(a))
+            ]
+            self._fit_cache[(key, kinds)] = got
+        return got
 
     def _main_domains(self, rng: random.Random, avoid: set[str]) -> list[str]:
         out = [d for d in self.domains if d not in avoid]
@@ -249,11 +271,7 @@ class Planner:
 
     def _plan_single(self, rng: random.Random, st: Structure, avoid: set[str]) -> Draft:
         for d in self._main_domains(rng, avoid):
-            cands = [
-                a
-                for a in self.catalog.by_domain[d]
-                if _kinds_ok(a, st.arg_types) and _coverable([a], st.arg_types)
-            ]
+            cands = self._fitting(("domain", d), self.catalog.by_domain[d], st.arg_types)
             if not cands:
                 continue
             api = rng.choice(cands)
@@ -266,11 +284,7 @@ class Planner:
         if st.n_distractors < 1 or st.n_tools < st.n_distractors + 1:
             raise PlanError("distractor needs n_distractors >= 1 and n_tools > n_distractors")
         for d in self._main_domains(rng, avoid):
-            cands = [
-                a
-                for a in self.catalog.by_domain[d]
-                if _kinds_ok(a, st.arg_types) and _coverable([a], st.arg_types)
-            ]
+            cands = list(self._fitting(("domain", d), self.catalog.by_domain[d], st.arg_types))
             rng.shuffle(cands)
             for api in cands[:5]:
                 try:
@@ -301,11 +315,9 @@ class Planner:
                 continue
             for d in self._main_domains(rng, avoid):
                 if mode == "same":
-                    cands = [
-                        a
-                        for a in self.catalog.by_domain[d]
-                        if _kinds_ok(a, st.arg_types) and _coverable([a], st.arg_types) and _varying_slots(a)
-                    ]
+                    cands = self._fitting(
+                        ("varying", d), self.catalog.by_domain[d], st.arg_types, _varying_slots
+                    )
                     if not cands:
                         continue
                     api = rng.choice(cands)
@@ -331,7 +343,7 @@ class Planner:
                     tools = [api] + self._fillers(rng, st.n_tools - 1, {d}, [api])
                     return self._draft("parallel", api, tools, calls, rng, parallel_mode="same", varying=pick)
                 # mixed: k different capabilities of one domain, preferring one subdomain
-                subs = [key for key in self.by_sub if key[0] == d]
+                subs = list(self._subs.get(d, ()))
                 rng.shuffle(subs)
                 pool = sorted(
                     self.catalog.by_domain[d], key=lambda a: (a.leaf.subdomain != subs[0][1], rng.random())
@@ -359,16 +371,12 @@ class Planner:
         if st.n_tools < 2:
             raise PlanError("multi_turn needs at least 2 tools")
         for d in self._main_domains(rng, avoid):
-            subs = [key for key in self.by_sub if key[0] == d]
+            subs = list(self._subs.get(d, ()))
             rng.shuffle(subs)
             for key in subs:
                 apis = self.by_sub[key]
-                producers = [a for a in apis if a.leaf.produces]
-                consumers = [
-                    a
-                    for a in apis
-                    if a.leaf.consumes and _kinds_ok(a, st.arg_types) and _coverable([a], st.arg_types)
-                ]
+                producers = self._fitting(("producer", key), apis, None, _produces)
+                consumers = self._fitting(("consumer", key), apis, st.arg_types, _consumes)
                 if not producers or not consumers:
                     continue
                 prod = rng.choice(producers)
@@ -404,7 +412,7 @@ class Planner:
 
     def _plan_missing_arg(self, rng: random.Random, st: Structure, avoid: set[str]) -> Draft:
         for d in self._main_domains(rng, avoid):
-            cands = [a for a in self.catalog.by_domain[d] if _askable(a)]
+            cands = self._fitting(("askable", d), self.catalog.by_domain[d], None, _askable)
             if not cands:
                 continue
             api = rng.choice(cands)
@@ -424,6 +432,14 @@ class Planner:
             draft.requested = Call(api, values)
             return draft
         raise PlanError("irrelevant: no domain fits")
+
+
+def _produces(api: Api) -> bool:
+    return api.leaf.produces
+
+
+def _consumes(api: Api) -> bool:
+    return api.leaf.consumes
 
 
 def _freeze(values: dict[str, Any]) -> str:
