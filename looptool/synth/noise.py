@@ -17,6 +17,7 @@ import copy
 import datetime as dt
 import json
 import random
+from collections import Counter
 from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
@@ -265,19 +266,19 @@ def apply_noise(
     quotas = _quotas({k: w for k, w in kinds.items() if w > 0}, want) if want else {}
     out = list(rows)
     chosen: dict[int, tuple[list[dict[str, Any]], str]] = {}
+    per_kind: Counter[str] = Counter()  # rows chosen per kind (a count, not a scan of chosen: linear time)
     order = [k for k in _KIND_ORDER if k in quotas]
     for fill_rest in (False, True):
         for kind in order:
             for i in eligible:
-                if len(chosen) >= want or (
-                    not fill_rest and sum(v[1] == kind for v in chosen.values()) >= quotas[kind]
-                ):
+                if len(chosen) >= want or (not fill_rest and per_kind[kind] >= quotas[kind]):
                     break
                 if i in chosen:
                     continue
                 noisy = corrupt_as(rows[i], kind, rng)
                 if noisy is not None:
                     chosen[i] = (noisy, kind)
+                    per_kind[kind] += 1
     truth = []
     for i, (noisy, kind) in chosen.items():
         out[i] = {**rows[i], "label": noisy}
