@@ -16,7 +16,6 @@ from __future__ import annotations
 import datetime as dt
 import random
 import re
-from functools import lru_cache
 from typing import Any
 
 from looptool.checks.vocab import COUNTRIES, CURRENCIES, LANGUAGES, MONTHS, NUMBER_WORDS
@@ -235,13 +234,26 @@ def forms(kind: str, value: Any) -> list[str]:
     return [_norm_form(str(value))]
 
 
-@lru_cache(maxsize=65536)
-def _form_re(form: str) -> re.Pattern[str]:
-    return re.compile(r"(?<![\w])" + re.escape(form) + r"(?![\w])")
+def _is_word(ch: str) -> bool:
+    """``re``'s ``\\w`` for one character of a str pattern (Unicode alphanumerics and the underscore)."""
+    return ch.isalnum() or ch == "_"
+
+
+def _said(form: str, text: str) -> bool:
+    """Whether ``form`` occurs in ``text`` with no word character right before or after it: the match of
+    ``(?<![\\w])form(?![\\w])``, found with ``str.find`` (values are mostly unique, so a compiled pattern
+    per value cost more than the search)."""
+    end = len(form)
+    i = text.find(form)
+    while i != -1:
+        if (i == 0 or not _is_word(text[i - 1])) and (i + end == len(text) or not _is_word(text[i + end])):
+            return True
+        i = text.find(form, i + 1)
+    return False
 
 
 def _mentioned(form_list: list[str], text: str) -> bool:
-    return any(f and f in text and _form_re(f).search(text) for f in form_list)
+    return any(f and _said(f, text) for f in form_list)
 
 
 def _words(name: str) -> list[str]:
