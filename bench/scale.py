@@ -251,7 +251,9 @@ def run_child(stage: str, d: Path, timeout: float, profile: bool) -> dict[str, A
     if profile:
         cmd += ["--profile", stage]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    proc = subprocess.Popen(
+        cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True
+    )
     deadline = t0 + timeout
     timed_out = False
     while True:
@@ -267,7 +269,12 @@ def run_child(stage: str, d: Path, timeout: float, profile: bool) -> dict[str, A
     wall = time.perf_counter() - t0
     out, err = proc.stdout.read(), proc.stderr.read()
     proc.returncode = os.waitstatus_to_exitcode(status)  # Popen must not wait for the reaped child
-    res: dict[str, Any] = {"stage": stage, "wall": wall, "peak_mib": ru.ru_maxrss / 1024, "rc": proc.returncode}
+    res: dict[str, Any] = {
+        "stage": stage,
+        "wall": wall,
+        "peak_mib": ru.ru_maxrss / 1024,
+        "rc": proc.returncode,
+    }
     if profile and err:
         print(err, file=sys.stderr)
     if timed_out:
@@ -281,7 +288,9 @@ def run_child(stage: str, d: Path, timeout: float, profile: bool) -> dict[str, A
 
 def fmt_row(n: int, r: dict[str, Any]) -> str:
     if "error" in r:
-        return f"{r['stage']:<8} {n:>7} {'-':>9} {r['peak_mib']:>9.0f} {'-':>9} {'-':>8}  FAILED: {r['error']}"
+        return (
+            f"{r['stage']:<8} {n:>7} {'-':>9} {r['peak_mib']:>9.0f} {'-':>9} {'-':>8}  FAILED: {r['error']}"
+        )
     per_k = r["seconds"] / (n / 1000)
     return (
         f"{r['stage']:<8} {n:>7} {r['seconds']:>9.2f} {r['peak_mib']:>9.0f} {per_k:>9.3f} {r['rows']:>8}  "
