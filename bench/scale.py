@@ -2,7 +2,7 @@
 (structured), merge and ``looptool diff``, at several dataset sizes, each stage in its own child process.
 
     python bench/scale.py [--sizes 2000 20000 200000] [--work-dir DIR] [--keep] [--stage-timeout 600]
-                          [--profile STAGE --sizes N]
+                          [--total-timeout S] [--profile STAGE --sizes N]
 
 ``n`` is the loop's dataset size |D_j| (the paper: ~18k samples per iteration). For each n the bench writes
 a params.yaml (this checkout's, with the demo's settings except the sizes: ``seed.pool_size`` 1.5 n, so merge
@@ -28,8 +28,9 @@ seeded perplexity (1 + lognormal) and token count. Its time is printed, marked `
 Per stage the table shows the seconds of the entry-point call (timed inside the child, imports excluded),
 the child's peak resident memory (``ru_maxrss`` of that one child from ``os.wait4``, so no stage inherits
 another's high-water mark; it includes the interpreter and imported libraries, ~the ``imports`` row), the
-rows the stage wrote, and seconds per 1,000 rows of n. A stage that fails, or runs past ``--stage-timeout``,
-is reported as such and the later stages of that size are skipped (they need its output).
+rows the stage wrote, and seconds per 1,000 rows of n. A stage that fails, or runs past ``--stage-timeout``
+(or what is left of ``--total-timeout``), is killed and reported as such, and the later stages of that size
+are skipped (they need its output).
 """
 
 from __future__ import annotations
@@ -278,7 +279,7 @@ def run_child(stage: str, d: Path, timeout: float, profile: bool) -> dict[str, A
     if profile and err:
         print(err, file=sys.stderr)
     if timed_out:
-        res["error"] = f"killed after {timeout:.0f} s (--stage-timeout)"
+        res["error"] = f"killed after {timeout:.0f} s (--stage-timeout / --total-timeout)"
     elif proc.returncode != 0:
         res["error"] = f"exit {proc.returncode}: " + (err.strip().splitlines() or ["?"])[-1][:300]
     else:
@@ -304,6 +305,12 @@ def main() -> None:
     ap.add_argument("--work-dir", type=Path, default=None, help="where the temporary folders go")
     ap.add_argument("--keep", action="store_true", help="keep the data written")
     ap.add_argument("--stage-timeout", type=float, default=600.0, help="seconds before a stage is killed")
+    ap.add_argument(
+        "--total-timeout",
+        type=float,
+        default=None,
+        help="seconds for the whole bench (stages get what is left)",
+    )
     ap.add_argument("--profile", default=None, help="print a cProfile of this stage (stderr)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--dir", type=Path, default=None, help=argparse.SUPPRESS)
@@ -335,7 +342,13 @@ def main() -> None:
             (d / "params.yaml").write_text(yaml.safe_dump(bench_params(base, n), sort_keys=False))
             for stage in STAGES:
                 prof = args.profile == stage
-                r = run_child(stage, d, args.stage_timeout, prof)
+                timeout = args.stage_timeout
+                if args.total_timeout is not None:
+                    timeout = min(timeout, args.total_timeout - (time.perf_counter() - t_all))
+                if timeout <= 0:
+                    print(f"# n={n}: stopped before {stage}: --total-timeout spent", flush=True)
+                    break
+                r = run_child(stage, d, timeout, prof)
                 print(fmt_row(n, r), flush=True)
                 if "error" in r:
                     print(f"# n={n}: stopped at {stage}; later stages need its output", flush=True)
