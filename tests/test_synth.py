@@ -150,6 +150,35 @@ def test_grounding_reads_human_forms_and_rejects_others():
     assert "march 7 2025" in forms("string:date", "2025-03-07")
 
 
+def test_mention_search_is_the_word_boundary_regex():
+    # grounding looks a form up with str.find and a word-character test instead of compiling
+    # (?<![\w])form(?![\w]) per value: both must agree, Unicode word characters and overlaps included
+    import re
+
+    from looptool.checks.surface import _said
+
+    def regex(form: str, text: str) -> bool:
+        return re.search(r"(?<![\w])" + re.escape(form) + r"(?![\w])", text) is not None
+
+    cases = [
+        ("aa", "aaa aa"),
+        ("aa", "aaa_aa"),
+        ("paris", "paris"),
+        ("5", "15 5"),
+        ("5", "1.5"),
+        ("é", "café é"),
+    ]
+    cases += [("3", "x३3"), ("ⅻ", "aⅻ"), ("-1", "a-1"), (".5", "0.5 .5")]
+    rng = random.Random(0)
+    alphabet = "ab1_ -.:é३Ⅻ$"
+    for _ in range(20000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 10)))
+        form = "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 3)))
+        cases.append((form, text))
+    for form, text in cases:
+        assert _said(form, text) == regex(form, text), (form, text)
+
+
 # --- the build ----------------------------------------------------------------------------------------------
 
 
