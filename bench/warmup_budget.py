@@ -50,6 +50,18 @@ def dev_samples(heldout: str, eval_limit: int | None, n: int, seed: int = 0) -> 
     return out
 
 
+def decode(model_dir: str, samples: list[dict[str, Any]], batch_size: int, max_new_tokens: int) -> list[str]:
+    """Greedy outputs through the project's transformers backend, call cache off (so the seconds are real)."""
+    from looptool.llm import get_backend
+    from looptool.llm.base import Request, Sampling
+    from looptool.llm.config import BackendConfig
+
+    requests = [Request.chat(s["messages"], s["tools"], key=s["sample_id"]) for s in samples]
+    cfg = BackendConfig(backend="transformers", batch_size=batch_size, device="cpu", cache=False)
+    with get_backend(cfg, model=model_dir) as b:
+        return [c.text for c in b.generate(requests, Sampling(max_new_tokens=max_new_tokens))]
+
+
 def _snapshot_callback(steps: set[int], where: Path, clock: dict[int, float]):
     from transformers import TrainerCallback
 
@@ -112,7 +124,7 @@ def main(
     import sys
 
     sys.path.insert(0, str(Path(__file__).parent))
-    from train_gain import decode, score
+    from train_gain import score
 
     from looptool.evaluate import EvalConfig
     from looptool.stage import section_config
