@@ -380,5 +380,5 @@ def run_expand(
     storage.write_parquet(rejected_rows, rejected, REJECTED)
     if generator is not None and generator.stats() is not None:
         metrics["cache"] = generator.stats()
-    metrics["seconds"] = round(time.perf_counter() - t0, 2)
+    metrics["wall_s"] = round(time.perf_counter() - t0, 2)
     return {"iteration": iteration, **metrics}

@@ -154,7 +154,7 @@ def run_select(
         "size": d1.height,
         "pool": pool_n,
         "patterns": _count(d1, "pattern"),
-        "seconds": round(time.perf_counter() - t0, 3),
+        "wall_s": round(time.perf_counter() - t0, 3),
     }
 
 
@@ -283,7 +283,7 @@ def run_merge(
         else 0,
         "pool_used": used.height,
         "static": static,
-        "seconds": round(time.perf_counter() - t0, 3),
+        "wall_s": round(time.perf_counter() - t0, 3),
     }
     con.close()
     return metrics

@@ -127,7 +127,7 @@ def probe_metrics(
         if mastered.height and mastered["ppl"].null_count() < mastered.height
         else None,
         "tokens_mean": round(float(probed["n_tokens"].mean() or 0.0), 2),
-        "seconds": round(seconds, 2),
+        "wall_s": round(seconds, 2),
         "cache": cache or {},
     }
 

@@ -365,7 +365,7 @@ def _notes(loop: dict[str, Any]) -> list[str]:
         if run.get("limit"):
             notes.append(
                 f"iteration {r['iteration']}: at most {run['limit']} entries per benchmark category "
-                f"({run.get('prompts')} prompts, {run.get('seconds')} s)"
+                f"({run.get('prompts')} prompts, {ev.get('wall_s', run.get('seconds'))} s)"
             )
     return list(dict.fromkeys(notes))
 

@@ -377,7 +377,7 @@ def verify_metrics(
         "verdicts": {v: int(counts.get(v, 0)) for v in VERDICTS},
         "decided_by": {d: int(by.get(d, 0)) for d in ("rule", "llm", "abstain")},
         "relabeled": int(verdicts["new_label"].is_not_null().sum()),
-        "seconds": round(seconds, 2),
+        "wall_s": round(seconds, 2),
         **extra,
     }
 

@@ -51,7 +51,7 @@ def main(
         )
     write_json(m, metrics)
     shown = ", ".join(f"{k} {v:.3f}" for k, v in m["summary"].items() if v is not None) or "nothing evaluated"
-    click.echo(f"evaluate@{iteration}: {shown} ({m['run']['prompts']} prompts, {m['run']['seconds']} s)")
+    click.echo(f"evaluate@{iteration}: {shown} ({m['run']['prompts']} prompts, {m['wall_s']} s)")
 
 
 if __name__ == "__main__":

@@ -21,7 +21,7 @@ def main(params_path: str, iteration: int, model: str, data: str, out: str, metr
         m = run_probe(data=data, out=out, cfg=cfg, iteration=iteration, backend=backend)
     write_json(m, metrics)
     click.echo(
-        f"probe@{iteration}: mastered {m['mastered']}/{m['n']} ({m['mastered_rate']:.1%}) in {m['seconds']} s"
+        f"probe@{iteration}: mastered {m['mastered']}/{m['n']} ({m['mastered_rate']:.1%}) in {m['wall_s']} s"
     )
 
 

@@ -366,6 +366,19 @@ def test_heldout_limit_takes_a_fixed_subset(tmp_path):
     assert held.load(path, 10).height == 3
 
 
+def test_heldout_limit_is_balanced_over_patterns(tmp_path):
+    """Two single rows and one irrelevant row: a subset of 2 holds one of each pattern (md5 order alone
+    would pick two singles for some ids)."""
+    import json
+
+    from looptool.evaluate import heldout as held
+
+    path = _heldout(tmp_path / "h.parquet")
+    two = held.load(path, 2)
+    patterns = sorted(json.loads(m)["pattern"] for m in two["meta"])
+    assert patterns == ["irrelevant", "single"]
+
+
 def test_a_named_data_folder_must_exist(tmp_path):
     for cfg in (
         EvalConfig(bfcl_dir=str(tmp_path / "nope"), acebench_dir=None),

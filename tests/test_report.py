@@ -44,7 +44,8 @@ def _eval(heldout: float | None, bfcl: float, skipped_ace: bool = False) -> dict
             "special_summary": 0.5,
             "agent_skipped": "needs a simulated user",
         },
-        "run": {"prompts": 40, "seconds": 12.5, "limit": 20},
+        "wall_s": 12.5,
+        "run": {"prompts": 40, "limit": 20},
     }
     from looptool.evaluate import summary_of
 

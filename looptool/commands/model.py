@@ -30,6 +30,7 @@ def prepare_model_cmd(source: str | None, params_path: str, out_dir: str, metric
 
     Example: looptool prepare-model --source ./my-checkpoint --out models/base
     """
+    import time
     from pathlib import Path
 
     from looptool.config import from_dict, load_params
@@ -40,7 +41,9 @@ def prepare_model_cmd(source: str | None, params_path: str, out_dir: str, metric
     cfg = from_dict(ModelConfig, data, f"{params_path}:model")
     if source:
         cfg.source = source
+    t0 = time.perf_counter()
     m = run_prepare_model(out=out_dir, cfg=cfg)
+    m["wall_s"] = round(time.perf_counter() - t0, 2)
     if metrics_path:
         write_json(m, metrics_path)
     click.echo(f"{out_dir}: {m}")

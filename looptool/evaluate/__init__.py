@@ -500,6 +500,7 @@ def evaluate(
                 rows += [_agent_row(r) for r in got]
     results = frame(rows, EVAL_RESULT) if rows else EVAL_RESULT.empty()
     metrics = _metrics(results, info, heldout_df, process)
+    metrics["wall_s"] = round(time.perf_counter() - t0, 2)
     metrics["run"] = {
         "prompts": len(items),
         "conversations": n_multi,
@@ -507,7 +508,6 @@ def evaluate(
         "backend_errors": int(results["backend_error"].is_not_null().sum()) if rows else 0,
         "acebench_scoring": cfg.acebench_scoring,
         "parse_errors": int(results["parse_error"].is_not_null().sum()) if rows else 0,
-        "seconds": round(time.perf_counter() - t0, 2),
         "limit": cfg.limit,
         "max_new_tokens": cfg.max_new_tokens,
         "backend": backend.identity(),

@@ -15,19 +15,35 @@ from looptool.schema import SAMPLE
 
 
 def load(path: str | Path, limit: int | None = None) -> pl.DataFrame:
-    """The held-out rows (SAMPLE schema); with ``limit``, a fixed pseudo-random subset of that size.
+    """The held-out rows (SAMPLE schema); with ``limit``, a fixed pseudo-random subset of that size, balanced
+    over ``meta.pattern``.
 
-    The subset is the ``limit`` rows with the smallest md5 of their sample_id, so it does not depend on the
-    file's order (a file sorted by pattern or domain would otherwise give a one-sided subset) and is the same
-    for every iteration's evaluation.
+    Rows are ranked by the md5 of their sample_id within their pattern, and the subset takes rank 1 of every
+    pattern, then rank 2, and so on (ties between patterns by md5), until ``limit`` rows. So each pattern gets
+    an equal share (a pattern with fewer rows gives its slots to the others), the per-pattern accuracies have
+    comparable n, and the subset depends neither on the file's order nor on the iteration. Rows without a
+    pattern (imported data) form one group: plain md5 order.
     """
     df = storage.read_parquet(path, SAMPLE)
     if limit is None or limit >= df.height:
         return df
     con = storage.connect()
     try:
-        con.register("h", df.select("sample_id").to_arrow())
-        keep = storage.query(f"SELECT sample_id FROM h ORDER BY md5(sample_id) LIMIT {int(limit)}", con=con)
+        con.register("h", df.select("sample_id", "meta").to_arrow())
+        keep = storage.query(
+            """
+            SELECT sample_id FROM (
+                SELECT sample_id, md5(sample_id) AS h,
+                       row_number() OVER (
+                           PARTITION BY coalesce(try(json_extract_string(meta, '$.pattern')), '?')
+                           ORDER BY md5(sample_id)
+                       ) AS rank_in_pattern
+                FROM h
+            ) ORDER BY rank_in_pattern, h LIMIT $n
+            """,
+            {"n": int(limit)},
+            con=con,
+        )
     finally:
         con.close()
     chosen = set(keep["sample_id"].to_list())

@@ -66,12 +66,14 @@ def warmup_sft(
     out_dir: str | Path,
     metrics_path: str | Path | None = None,
     heldout_path: str | Path | None = None,
+    callbacks: list[Any] | None = None,
 ) -> dict[str, Any]:
     """SFT ``model_path`` on the pool and save a full checkpoint to ``out_dir`` (or, disabled, link the base).
 
     With ``heldout_path`` and ``cfg.eval_samples`` > 0, the completion loss on that many held-out rows is
     measured before and after (cheap: forward passes only), so the metrics show whether the warm-up helped
-    beyond the rows it saw.
+    beyond the rows it saw. ``callbacks``: more ``TrainerCallback``s (``bench/warmup_budget.py`` snapshots the
+    adapter at chosen steps with one).
     """
     started = time.perf_counter()
     out = Path(out_dir)
@@ -111,7 +113,7 @@ def warmup_sft(
         eval_dataset=eval_dataset,
         processing_class=tokenizer,
         peft_config=cfg.lora.peft_config(),
-        callbacks=[series],
+        callbacks=[series, *(callbacks or [])],
     )
     trainable, total = count_params(trainer.model)
     with compact_logprobs(on_cpu and cfg.cpu_compact_logprobs) as compact:
