@@ -293,7 +293,15 @@ def run_cb(
     from transformers.generation.configuration_utils import ContinuousBatchingConfig
 
     gc = GenerationConfig(max_new_tokens=max_new, do_sample=False, eos_token_id=eos, pad_token_id=pad)
-    cbc = ContinuousBatchingConfig(max_requests_per_batch=bs)
+    # Size the paged cache for this workload: left to itself it takes 90% of free memory (on a CPU: RAM).
+    page = 256
+    longest = max(len(p) for p in prompts) + max_new
+    cbc = ContinuousBatchingConfig(
+        max_requests_per_batch=bs,
+        page_size=page,
+        num_blocks=bs * (-(-longest // page)) + 8,
+        max_batch_tokens=longest + bs,
+    )
     lm.generate_batch(
         inputs=prompts[:1], generation_config=gc, continuous_batching_config=cbc, max_new_tokens=2
     )
