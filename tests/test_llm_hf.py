@@ -100,27 +100,6 @@ def test_batched_greedy_equals_one_by_one(tiny_model_dir, smollm2_tokenizer, cha
         assert max(abs(x - y) for x, y in zip(f.logprobs, s.logprobs)) < 1e-4
 
 
-def test_finished_rows_riding_along_change_nothing(tiny_model_dir, smollm2_tokenizer, chatty_lm):
-    """At batch size 8 finished rows stay in the batch until two have ended (one cache copy instead of
-    two): same tokens and log-probs as dropping each at once, with fewer drops."""
-    reqs = _requests(23)
-    sampling = Sampling(max_new_tokens=24, logprobs=True)
-    got = {}
-    for lazy in (True, False):
-        backend = _backend(tiny_model_dir, smollm2_tokenizer, chatty_lm, 8)
-        backend.lazy_drop = lazy
-        drops = []
-        plain = backend._drop
-        backend._drop = lambda state, _d=drops, _p=plain: _d.append(1) or _p(state)
-        got[lazy] = (backend.generate(reqs, sampling), len(drops))
-    (lazy_out, lazy_drops), (eager_out, eager_drops) = got[True], got[False]
-    assert {c.finish_reason for c in eager_out} == {"stop", "length"}
-    assert lazy_drops < eager_drops
-    for a, b in zip(lazy_out, eager_out):
-        assert a.ok and b.ok and a.token_ids == b.token_ids and a.finish_reason == b.finish_reason
-        assert max(abs(x - y) for x, y in zip(a.logprobs, b.logprobs)) < 1e-4
-
-
 def test_greedy_matches_transformers_generate(tiny_model_dir, smollm2_tokenizer, chatty_lm):
     """The decode loop (with refills and trimming) gives what ``model.generate`` gives, request by request."""
     backend = _backend(tiny_model_dir, smollm2_tokenizer, chatty_lm, 3)

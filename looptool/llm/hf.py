@@ -165,7 +165,6 @@ class _Row:
     tokens: list[int] = field(default_factory=list)
     logprobs: list[float] = field(default_factory=list)
     finish: str | None = None
-    counted: bool = False  # handed to the caller (it may still sit in the batch until the next drop)
 
 
 @dataclass
@@ -221,7 +220,6 @@ class HFBackend(Backend):
         self._cache_arg = _cache_argument(self.lm, params)
         self.min_shared_prefix = MIN_SHARED_PREFIX
         self.refill = True
-        self.lazy_drop = True
         # Rows can join and leave a running batch only when every cache layer is a plain growing one (not
         # sliding-window or recurrent); otherwise batches run to completion (still with early exits).
         self.mergeable = all(type(layer) is _GROWING for layer in _new_cache(self.lm.config).layers)
@@ -343,32 +341,14 @@ class HFBackend(Backend):
                 else:
                     logits = self._step(state)
                     self._advance(state, logits, sampling)
-                fresh = [r for r in state.rows if r.finish is not None and not r.counted]
-                for r in fresh:
-                    r.counted = True
-                if fresh:
-                    done.extend(fresh)
-                    bar.update(len(fresh))
-                if self._should_drop(state):
+                finished = [r for r in state.rows if r.finish is not None]
+                if finished:
+                    done.extend(finished)
+                    bar.update(len(finished))
                     state = self._drop(state)
         finally:
             bar.close()
         return done
-
-    def _should_drop(self, state: _Batch) -> bool:
-        """Drop finished rows (a copy of the whole cache) only once a refill's worth of them has ended, all
-        have, or one sits at the context's end: until then they ride along, their tokens ignored, which
-        costs a decode step little (it reads the weights once for all rows) and saves a copy per finish."""
-        ended = [r for r in state.rows if r.finish is not None]
-        if not ended:
-            return False
-        if not self.lazy_drop or len(ended) == len(state.rows) or len(ended) >= self._refill_at():
-            return True
-        return bool(self.max_context) and any(
-            int(p) + 1 >= self.max_context
-            for r, p in zip(state.rows, state.pos.tolist())
-            if r.finish is not None
-        )
 
     def _refill_at(self) -> int:
         # Refilling costs prefills and a copy of the cache; wait until a quarter of the slots are free.
@@ -427,8 +407,6 @@ class HFBackend(Backend):
         chosen_lp = logp.gather(-1, chosen[:, None])[:, 0]
         state.last = chosen
         for row, tok, lp in zip(state.rows, chosen.tolist(), chosen_lp.tolist()):
-            if row.finish is not None:  # ended, waiting for the next drop
-                continue
             row.tokens.append(tok)
             row.logprobs.append(lp)
             if tok in self.eos_ids or (sampling.stop and self._hit_stop(row, sampling.stop)):
