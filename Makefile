@@ -13,7 +13,7 @@ STAMP := $(VENV)/.looptool-installed
 
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: help install repro test lint bench bench-scale bench-probe bench-train clean-venv vllm-cpu
+.PHONY: help install repro test lint bench bench-scale bench-probe bench-engines bench-train clean-venv vllm-cpu
 
 # `make help` lists every target that has a `## ` comment on its rule line.
 help:  ## List the targets, one line each
@@ -59,6 +59,11 @@ bench-scale: install  ## Non-model stages (seed, select, verify, expand, merge, 
 
 bench-probe: install  ## Probe throughput, batched backend vs a naive loop (needs models/base and data/: make repro)
 	$(BIN)/python bench/probe_throughput.py --model models/base
+
+# bench-engines adds vllm-cpu when its venv exists (make vllm-cpu)
+bench-engines: install  ## The probe's engine vs transformers' generate_batch, padded generate, vllm-cpu (needs make repro)
+	$(BIN)/python bench/probe_engines.py --model models/base \
+		$(if $(wildcard $(VLLM_VENV)/bin/python),--vllm-python $(VLLM_VENV)/bin/python)
 
 bench-train: install  ## Held-out accuracy before/after training (heavy: trains; needs make repro's outputs)
 	$(BIN)/python bench/train_gain.py

@@ -234,6 +234,91 @@ def test_score_of_generated_text_matches_generate(tiny_model_dir, smollm2_tokeni
         backend.score(reqs, texts[:-1])
 
 
+def test_transformers_internals_the_decode_loop_relies_on(tiny_model_dir, smollm2_tokenizer, chatty_lm):
+    """The decode loop reaches into transformers: it subclasses ``cache_utils.DynamicLayer`` (``update``,
+    ``lazy_initialization``, ``is_initialized``, ``keys``/``values``), expects ``DynamicCache(config=...)`` to
+    build plain ``DynamicLayer`` layers, passes the cache under the name ``forward`` declares (``cache``;
+    ``past_key_values`` before the rename) and uses ``DynamicCache.batch_select_indices`` /
+    ``batch_repeat_interleave``. A transformers release that changes any of these must fail here by name,
+    not silently fall back to the slower path (or to decoding without a cache)."""
+    import inspect
+    import logging
+    import warnings
+
+    from transformers import DynamicCache
+    from transformers.cache_utils import DynamicLayer
+    from transformers.utils import logging as hf_logging
+
+    from looptool.llm import hf
+
+    for name in ("update", "lazy_initialization"):
+        assert callable(getattr(DynamicLayer, name, None)), f"transformers DynamicLayer lost {name}()"
+    for name in ("batch_select_indices", "batch_repeat_interleave"):
+        assert callable(getattr(DynamicCache, name, None)), f"transformers DynamicCache lost {name}()"
+    backend = _backend(tiny_model_dir, smollm2_tokenizer, chatty_lm, 4)
+    assert backend.mergeable, "DynamicCache(config=...) no longer builds plain DynamicLayer layers"
+    declared = inspect.signature(chatty_lm.forward).parameters
+    assert backend._cache_arg in declared, (
+        f"forward declares neither cache nor past_key_values: {list(declared)}"
+    )
+
+    # The growing layer: prefill one row, then decode steps append in place (same buffer) and give the
+    # logits a full forward over prompt + generated tokens gives.
+    ids = backend.prompt_ids(_requests(3)[2])
+    row = hf._Row(index=0, prompt_len=len(ids), max_new=8)
+    sampling = Sampling(max_new_tokens=8)
+    with torch.inference_mode():
+        state, logits = backend._prefill([row], [ids])
+        assert all(type(layer) is hf._GROWING for layer in state.cache.layers)
+        backend._advance(state, logits, sampling)
+        ptrs = None
+        for _ in range(3):
+            logits = backend._step(state)
+            layer = state.cache.layers[0]
+            assert layer.keys.data_ptr() == layer._buf_k.data_ptr(), (
+                "the cache was copied, not grown in place"
+            )
+            ptrs = ptrs or layer._buf_k.data_ptr()
+            assert layer._buf_k.data_ptr() == ptrs
+            backend._advance(state, logits, sampling)
+        assert state.cache.get_seq_length() == len(ids) + 3
+        full = chatty_lm(torch.tensor([ids + row.tokens[:-1]])).logits[0, -1]
+    assert torch.allclose(logits[0], full, atol=1e-4)
+
+    # No deprecated interface on the way: neither a FutureWarning nor transformers' one-time log line.
+    if hasattr(hf_logging.warning_once, "cache_clear"):  # it logs each message once per process
+        hf_logging.warning_once.cache_clear()
+    records: list[str] = []
+    handler = logging.Handler()
+    handler.emit = lambda rec: records.append(rec.getMessage())
+    hf_logger = logging.getLogger("transformers")
+    hf_logger.addHandler(handler)
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            backend.generate(_requests(5), Sampling(max_new_tokens=6, logprobs=True))
+            reqs, comps = _shared_prefix_requests()
+            backend.score(reqs, comps)
+    finally:
+        hf_logger.removeHandler(handler)
+    said = records + [str(w.message) for w in caught]
+    stale = [m for m in said if "deprecat" in m.lower() or "will be removed" in m.lower()]
+    assert not stale, f"the engine uses a deprecated transformers interface: {stale}"
+
+
+def test_a_model_without_a_cache_argument_is_refused():
+    import inspect
+
+    from looptool.llm.hf import _cache_argument
+
+    class NoCache:
+        def forward(self, input_ids):
+            return input_ids
+
+    with pytest.raises(TypeError, match="neither `cache` nor `past_key_values`"):
+        _cache_argument(NoCache(), inspect.signature(NoCache().forward).parameters)
+
+
 def test_get_backend_follows_pointer_and_caches(tiny_model_dir, tmp_path, monkeypatch):
     from looptool.llm.cache import CachedBackend
     from looptool.model import ModelConfig, run_prepare_model

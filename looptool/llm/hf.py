@@ -86,6 +86,25 @@ def _growing_layer_class() -> type:
 _GROWING: type | None = None
 
 
+def _cache_argument(lm: Any, params: Any) -> str:
+    """The name under which ``lm.forward`` takes (and its output returns) the KV cache.
+
+    transformers 5.x renames ``past_key_values`` to ``cache`` (the old name warns and goes away in 5.40);
+    the engine passes whichever the installed version's forward declares (a wrapper whose forward takes only
+    ``**kwargs`` gets the old name, which every 5.x before 5.40 accepts), and refuses a model that takes
+    neither instead of silently decoding without a cache.
+    """
+    for name in ("cache", "past_key_values"):
+        if name in params:
+            return name
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return "past_key_values"
+    raise TypeError(
+        f"{type(lm).__name__}.forward takes neither `cache` nor `past_key_values`: "
+        "looptool's decode loop needs a KV cache argument (transformers changed its interface?)"
+    )
+
+
 def _new_cache(config: Any) -> Any:
     """A DynamicCache for ``config``; its plain layers (not sliding-window or recurrent) append in place."""
     global _GROWING
@@ -196,7 +215,9 @@ class HFBackend(Backend):
         config = self.lm.config
         text_config = config.get_text_config() if hasattr(config, "get_text_config") else config
         self.max_context = getattr(text_config, "max_position_embeddings", None)
-        self._keeps_logits = "logits_to_keep" in inspect.signature(self.lm.forward).parameters
+        params = inspect.signature(self.lm.forward).parameters
+        self._keeps_logits = "logits_to_keep" in params
+        self._cache_arg = _cache_argument(self.lm, params)
         self.min_shared_prefix = MIN_SHARED_PREFIX
         self.refill = True
         # Rows can join and leave a running batch only when every cache layer is a plain growing one (not
@@ -351,11 +372,12 @@ class HFBackend(Backend):
         kwargs: dict[str, Any] = {}
         if not bool(mask.all()):  # padded: explicit mask and positions
             kwargs = {"attention_mask": mask, "position_ids": (mask.cumsum(-1) - 1).clamp(min=0)}
-        out = self._forward(input_ids=input_ids, past_key_values=_new_cache(self.lm.config), **kwargs)
+        kwargs[self._cache_arg] = _new_cache(self.lm.config)
+        out = self._forward(input_ids=input_ids, **kwargs)
         pos = mask.sum(-1)
-        return _Batch(rows=rows, cache=out.past_key_values, mask=mask, pos=pos, last=None), out.logits[
-            :, -1, :
-        ]
+        return _Batch(
+            rows=rows, cache=getattr(out, self._cache_arg), mask=mask, pos=pos, last=None
+        ), out.logits[:, -1, :]
 
     def _step(self, state: _Batch) -> Any:
         import torch
@@ -366,9 +388,9 @@ class HFBackend(Backend):
             input_ids=state.last[:, None],
             attention_mask=state.mask,
             position_ids=state.pos[:, None],
-            past_key_values=state.cache,
+            **{self._cache_arg: state.cache},
         )
-        state.cache = out.past_key_values
+        state.cache = getattr(out, self._cache_arg)
         state.pos = state.pos + 1
         return out.logits[:, -1, :]
 
@@ -517,8 +539,8 @@ class HFBackend(Backend):
 
         ids = torch.tensor([prefix], dtype=torch.long, device=self.device)
         cache = DynamicCache(config=self.lm.config)
-        out = self._forward(input_ids=ids, past_key_values=cache)
-        return out.past_key_values
+        out = self._forward(input_ids=ids, **{self._cache_arg: cache})
+        return getattr(out, self._cache_arg)
 
     def _score_rows(
         self, part: list[tuple[int, list[int], list[int]]], prefix: int, cache: Any
@@ -552,7 +574,7 @@ class HFBackend(Backend):
             kv = copy.deepcopy(cache)
             if n > 1:
                 kv.batch_repeat_interleave(n)
-            kwargs["past_key_values"] = kv
+            kwargs[self._cache_arg] = kv
         keep = torch.arange(lp_max - 1, width - 1, device=self.device)
         if self._keeps_logits:
             out = self.lm(
