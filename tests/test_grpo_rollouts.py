@@ -133,3 +133,15 @@ def test_grpo_trains_through_engine_rollouts(tiny_model_dir, data_dir, tmp_path)
     assert all(0 < r["completion_length"] <= 8 for r in m["series"])
     assert m["zero_std_frac_mean"] < 1 and m["no_signal"] is False
     assert _max_diff(_weights(out), _weights(tiny_model_dir)) > 1e-6
+
+
+def test_engine_rollouts_sample_at_the_trainers_temperature(engine_trainer):
+    """At a near-zero temperature every member of a group is the greedy completion (at 1.0 they differ)."""
+    trainer, prompts = engine_trainer
+    old = trainer.args.temperature
+    trainer.args.temperature = 1e-4
+    try:
+        cold = trainer.rollout_func(prompts, trainer)["completion_ids"]
+    finally:
+        trainer.args.temperature = old
+    assert len({tuple(c) for c in cold[:4]}) == 1 and len({tuple(c) for c in cold[4:]}) == 1
