@@ -18,6 +18,15 @@ from looptool.config import check_choice
 
 DTYPES = ("float32", "bfloat16", "float16")
 METHODS = ("grpo", "sft")
+ROLLOUTS = ("trl", "continuous", "engine")
+"""Values of ``train.rollouts`` (:mod:`looptool.train.rollouts`)."""
+ENGINE_UNSUPPORTED: dict[str, Any] = {
+    "top_k": 0,
+    "min_p": None,
+    "repetition_penalty": 1.0,
+    "generation_kwargs": None,
+}
+"""``GRPOConfig`` sampling fields ``rollouts: engine`` does not implement, with the value that means "off"."""
 
 GRPO_DEFAULTS: dict[str, Any] = {
     "num_generations": 4,  # the group (paper: 16)
@@ -216,6 +225,10 @@ class TrainConfig(_Common):
     call_format: str = "auto"
     """Tool-call format the reward parses (:data:`looptool.calls.CALL_FORMATS`; ``template``: from the
     tokenizer's chat template)."""
+    rollouts: str = "trl"
+    """Who samples the GRPO groups (:mod:`looptool.train.rollouts`): ``trl`` (TRL's ``model.generate``, or its
+    vLLM with ``grpo.use_vllm``), ``continuous`` (transformers' continuous batching) or ``engine`` (looptool's
+    own batched decoder on the current policy, through TRL's ``rollout_func``)."""
 
     def __post_init__(self) -> None:
         self._check_common()
@@ -239,12 +252,42 @@ class TrainConfig(_Common):
         check_choice("call_format", self.call_format, (*CALL_FORMATS, "template"))
         if self.no_signal_patience < 1:
             raise ValueError("no_signal_patience must be >= 1")
+        check_choice("rollouts", self.rollouts, ROLLOUTS)
         if self.method == "grpo":
             self._check_grpo_batch()
+            self._check_rollouts()
 
     def grpo_fields(self) -> dict[str, Any]:
-        """The GRPO-only fields passed to ``GRPOConfig``: looptool's defaults, then ``train.grpo``."""
-        return {**GRPO_DEFAULTS, **self.grpo}
+        """The GRPO-only fields passed to ``GRPOConfig``: looptool's defaults, then ``train.grpo`` (and the
+        continuous-batching switch of ``rollouts: continuous``)."""
+        fields = {**GRPO_DEFAULTS, **self.grpo}
+        if self.rollouts == "continuous":
+            fields["use_transformers_continuous_batching"] = True
+        return fields
+
+    def _check_rollouts(self) -> None:
+        """``rollouts`` against the ``grpo`` fields that choose or shape the rollouts."""
+        g = {**GRPO_DEFAULTS, **self.grpo}
+        if g.get("use_transformers_continuous_batching") and self.rollouts != "continuous":
+            raise ValueError(
+                f"grpo.use_transformers_continuous_batching: true conflicts with rollouts: {self.rollouts}; "
+                "set rollouts: continuous instead"
+            )
+        if g.get("use_vllm") and self.rollouts != "trl":
+            raise ValueError(
+                f"grpo.use_vllm: true needs rollouts: trl (TRL's vLLM rollouts), not {self.rollouts}"
+            )
+        if self.rollouts == "engine":
+            for key, off in ENGINE_UNSUPPORTED.items():
+                if key in g and g[key] != off:
+                    raise ValueError(
+                        f"grpo.{key}={g[key]!r} is not implemented by rollouts: engine (only temperature, "
+                        "top_p and max_completion_length); use rollouts: trl"
+                    )
+            if self.launcher == "zero3":
+                raise ValueError(
+                    "rollouts: engine decodes each process's full model; ZeRO-3 shards it (use trl)"
+                )
 
     def sft_fields(self) -> dict[str, Any]:
         """The SFT-only fields passed to ``SFTConfig``: looptool's defaults, then ``train.sft``."""

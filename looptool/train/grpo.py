@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import shutil
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -98,18 +99,21 @@ def train_grpo(
     iteration: int | None = None,
     seed: int | None = None,
     reward_funcs: Sequence[Callable[..., list[float]]] | None = None,
+    callbacks: Sequence[Any] = (),
 ) -> dict[str, Any]:
     """Train ``model_path`` with GRPO on ``data_path`` (TRAIN schema) and save the checkpoint to ``out_dir``.
 
     ``seed``: used when ``cfg.seed`` is None (the stage passes the iteration's seed). ``reward_funcs``:
-    replaces the ToolMatch reward (tests use a reward with variance). Returns the metrics (also written to
-    ``metrics_path``): per-step series ``[{step, reward, zero_std_frac, loss, ...}]`` and summaries.
+    replaces the ToolMatch reward (tests use a reward with variance). ``callbacks``: more ``TrainerCallback``
+    objects (benchmarks). Returns the metrics (also written to ``metrics_path``): per-step series
+    ``[{step, reward, zero_std_frac, loss, ...}]`` and summaries.
     """
     from trl import GRPOTrainer
 
     from looptool.train.callbacks import StepSeries
     from looptool.train.common import count_params, save_final
     from looptool.train.cpu import compact_logprobs, has_gpu
+    from looptool.train.rollouts import rollout_kwargs
 
     started = time.perf_counter()
     seed = cfg.seed if cfg.seed is not None else (seed if seed is not None else 0)
@@ -125,15 +129,19 @@ def train_grpo(
     funcs = list(reward_funcs) if reward_funcs else [_reward(cfg, tokenizer)]
     seen = SeenIds(funcs[0])
     start = trainable_start(model_path) if cfg.save == "adapter" else None
-    trainer = GRPOTrainer(
-        model=start if start is not None else resolve_model(model_path),
-        reward_funcs=[seen, *funcs[1:]],
-        args=args,
-        train_dataset=dataset,
-        processing_class=tokenizer,
-        peft_config=cfg.lora.peft_config() if start is None else None,
-        callbacks=[series],
-    )
+    # TRL warns that rollout_func is experimental: documented in looptool.train.rollouts
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="You are using 'rollout_func'", category=UserWarning)
+        trainer = GRPOTrainer(
+            model=start if start is not None else resolve_model(model_path),
+            reward_funcs=[seen, *funcs[1:]],
+            args=args,
+            train_dataset=dataset,
+            processing_class=tokenizer,
+            peft_config=cfg.lora.peft_config() if start is None else None,
+            callbacks=[series, *callbacks],
+            **rollout_kwargs(cfg.rollouts),
+        )
     trainable, total = count_params(trainer.model)
     with compact_logprobs(on_cpu and cfg.cpu_compact_logprobs) as compact:
         trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
@@ -162,6 +170,7 @@ def train_grpo(
         "trainable_params": trainable,
         "total_params": total,
         "device": "cpu" if on_cpu else "gpu",
+        "rollouts": cfg.rollouts,
         "cpu_compact_logprobs": compact,
         "seed": seed,
         "resumed_from": resume_from.name if resume_from else None,
