@@ -297,22 +297,29 @@ def verdict_reply(verdict: str) -> str:
 
 def likelihood_verdicts(judge: Backend, requests: list[Request]) -> list[Completion]:
     """For each judge request, the verdict whose reply (:func:`verdict_reply`) has the highest total
-    log-probability under ``judge`` (one ``score`` call for all requests x 4 verdicts), as a
-    :class:`Completion` whose text is that reply, so it is read like a generated verdict. A request whose
-    scoring failed gives the error."""
+    log-probability under ``judge``, as a :class:`Completion` whose text is that reply, so it is read like a
+    generated verdict. A request whose scoring failed gives the error.
+
+    Scoring is deterministic, so requests with the same content (the votes of one sample that drew the same
+    candidate order) are scored once. Each distinct prompt is one ``score`` call with its four replies: a local
+    backend then runs the long prompt once and only the short replies from its KV cache (in one call for all
+    prompts, a batch mixes prompts and every row runs its own judge prompt: about 4x the work on a CPU)."""
     options = list(JUDGE_VERDICTS)
     texts = [verdict_reply(v) for v in options]
-    scored = judge.score([r for r in requests for _ in options], texts * len(requests))
+    distinct: dict[str, Completion] = {}
     out = []
-    for i in range(len(requests)):
-        group = scored[i * len(options) : (i + 1) * len(options)]
-        bad = next((c for c in group if not c.ok or not c.logprobs), None)
-        if bad is not None:
-            out.append(Completion(error=bad.error or "judge returned no log-probabilities"))
-            continue
-        totals = [sum(c.logprobs) for c in group]
-        best = max(range(len(options)), key=lambda j: totals[j])
-        out.append(Completion(text=verdict_reply(options[best]), logprobs=[totals[best]]))
+    for r in requests:
+        content = r.content_key()
+        if content not in distinct:
+            group = judge.score([r] * len(options), texts)
+            bad = next((c for c in group if not c.ok or not c.logprobs), None)
+            if bad is not None:
+                distinct[content] = Completion(error=bad.error or "judge returned no log-probabilities")
+            else:
+                totals = [sum(c.logprobs) for c in group]
+                best = max(range(len(options)), key=lambda j: totals[j])
+                distinct[content] = Completion(text=verdict_reply(options[best]), logprobs=[totals[best]])
+        out.append(distinct[content])
     return out
 
 
