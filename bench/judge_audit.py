@@ -5,8 +5,9 @@ rows (seeded choice), as one TRAIN-schema dataset. The student model probes it o
 ``stages/verify.py`` runs once per judge setting on the same predictions: the rules alone (``backends.judge:
 none``), and each ``--judge`` given (a YAML mapping for ``backends.judge``, e.g. the embedded model in-process
 ``{backend: transformers, model: models/base}`` or any OpenAI-compatible server ``{backend: openai, base_url:
-..., model: ...}``) with each of ``--votes`` and ``--modes`` (verify.judge_mode: ``generate`` reads a JSON verdict, ``likelihood``
-picks the most likely of the four verdicts through the backend's ``score``). Figures against the truth: precision (corrections that hit a noisy
+..., model: ...}``) in each of ``--modes`` (verify.judge_mode: ``generate`` reads a JSON verdict, with each of
+``--votes``; ``likelihood`` picks the most likely of the four verdicts through the backend's ``score``, with each
+of ``--likelihood-votes``: 1 = one candidate order, 2 = both orders must agree). Figures against the truth: precision (corrections that hit a noisy
 row), recall (noisy rows corrected), exact recoveries and exact precision (new label = the clean label; verify's
 own ``noise_recovery`` counts only these as right), false-correction rate
 (clean failed rows called LABEL_WRONG), each with its n and a Wilson 95% interval. Example::
@@ -194,7 +195,18 @@ def render(runs: list[dict[str, Any]]) -> str:
 @click.option("--student", help="Checkpoint whose predictions are verified (e.g. models/iter_0).")
 @click.option("--judge", "judges", multiple=True, help="A backends.judge mapping (YAML); repeat for several.")
 @click.option(
-    "--votes", "votes_csv", default="1", show_default=True, help="verify.votes values, comma-separated."
+    "--votes",
+    "votes_csv",
+    default="1",
+    show_default=True,
+    help="verify.votes values of generate mode, comma-separated (votes > 1 sample at --temperature).",
+)
+@click.option(
+    "--likelihood-votes",
+    "lvotes_csv",
+    default="1,2",
+    show_default=True,
+    help="verify.votes values of likelihood mode: 1 (one candidate order) and/or 2 (both orders must agree).",
 )
 @click.option(
     "--modes",
@@ -228,6 +240,7 @@ def main(
     student: str,
     judges: tuple[str, ...],
     votes_csv: str,
+    lvotes_csv: str,
     modes_csv: str,
     temperature: float,
     seed: int,
@@ -283,7 +296,7 @@ def main(
     for j in judges:
         spec = yaml.safe_load(j)
         for mode in modes_csv.split(","):
-            for v in (int(x) for x in votes_csv.split(",")):
+            for v in (int(x) for x in (lvotes_csv if mode == "likelihood" else votes_csv).split(",")):
                 who = spec.get("model") or spec.get("base_url")
                 settings.append((f"{spec.get('backend')}:{who}:{mode}:votes={v}", spec, v, mode))
     for name, spec, votes, mode in settings:
