@@ -41,7 +41,12 @@ def test_figures_count_against_the_truth(tmp_path):
         # judge abstained: one unreadable vote, one order-dependent pair
         ("n3", "ABSTAIN", None, [_vote(1, None, "no JSON object with a verdict"), _vote(2, "PRED_WRONG")]),
         # false correction on a clean row; the two orders disagree
-        ("c1", "LABEL_WRONG", NOISY, [_vote(1, "LABEL_WRONG"), _vote(2, "PRED_WRONG"), _vote(1, "LABEL_WRONG")]),
+        (
+            "c1",
+            "LABEL_WRONG",
+            NOISY,
+            [_vote(1, "LABEL_WRONG"), _vote(2, "PRED_WRONG"), _vote(1, "LABEL_WRONG")],
+        ),
         ("c2", "PRED_WRONG", None, []),
         ("c3", "PRED_WRONG", None, []),
     ]
@@ -56,7 +61,9 @@ def test_figures_count_against_the_truth(tmp_path):
     )
     v.write_parquet(tmp_path / "v.parquet")
     truth.write_parquet(tmp_path / "t.parquet")
-    pl.DataFrame({"sample_id": ["n1", "n2", "n3", "c1", "c2", "c3", "c4"]}).write_parquet(tmp_path / "a.parquet")
+    pl.DataFrame({"sample_id": ["n1", "n2", "n3", "c1", "c2", "c3", "c4"]}).write_parquet(
+        tmp_path / "a.parquet"
+    )
     f = ja._figures(tmp_path / "v.parquet", tmp_path / "t.parquet", tmp_path / "a.parquet")
     assert (f["failed"], f["failed_noisy"], f["failed_clean"], f["judged"]) == (6, 3, 3, 3)
     assert (f["precision"]["k"], f["precision"]["n"]) == (2, 3)
@@ -83,8 +90,10 @@ def test_figures_count_against_the_truth(tmp_path):
 
 
 def test_judge_audit_md_is_the_rendering_of_the_committed_json():
+    """JUDGE_AUDIT.md exists exactly when audit results are committed, and is their rendering."""
     ja = _bench()
     files = sorted((ROOT / "docs/efficacy").glob("judge_audit*.json"))
-    assert files, "docs/efficacy/judge_audit*.json missing"
-    runs = [json.loads(f.read_text()) for f in files]
-    assert (ROOT / "docs/efficacy/JUDGE_AUDIT.md").read_text() == ja.render(runs)
+    md = ROOT / "docs/efficacy/JUDGE_AUDIT.md"
+    assert md.exists() == bool(files)
+    if files:
+        assert md.read_text() == ja.render([json.loads(f.read_text()) for f in files])
