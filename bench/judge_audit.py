@@ -5,8 +5,9 @@ rows (seeded choice), as one TRAIN-schema dataset. The student model probes it o
 ``stages/verify.py`` runs once per judge setting on the same predictions: the rules alone (``backends.judge:
 none``), and each ``--judge`` given (a YAML mapping for ``backends.judge``, e.g. the embedded model in-process
 ``{backend: transformers, model: models/base}`` or any OpenAI-compatible server ``{backend: openai, base_url:
-..., model: ...}``) with each of ``--votes`` and ``--modes`` (verify.judge_mode: ``generate`` reads a JSON verdict, ``likelihood``
-picks the most likely of the four verdicts through the backend's ``score``). Figures against the truth: precision (corrections that hit a noisy
+..., model: ...}``) in each of ``--modes`` (verify.judge_mode: ``generate`` reads a JSON verdict, with each of
+``--votes``; ``likelihood`` picks the most likely of the four verdicts through the backend's ``score``, with each
+of ``--likelihood-votes``: 1 = one candidate order, 2 = both orders must agree). Figures against the truth: precision (corrections that hit a noisy
 row), recall (noisy rows corrected), exact recoveries and exact precision (new label = the clean label; verify's
 own ``noise_recovery`` counts only these as right), false-correction rate
 (clean failed rows called LABEL_WRONG), each with its n and a Wilson 95% interval. Example::
@@ -21,7 +22,9 @@ the project root after ``dvc repro seed``); the audit files go to ``<run-dir>/au
 from __future__ import annotations
 
 import json
+import shlex
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -42,11 +45,12 @@ def _audit_set(run_dir: Path, seed: int, limit: int | None) -> tuple[Path, int, 
     pool = storage.read_parquet(run_dir / "data" / "seed" / "pool.parquet", SAMPLE)
     truth = pl.read_parquet(run_dir / "data" / "seed" / "noise_truth.parquet")
     noisy = pool.filter(pl.col("sample_id").is_in(truth["sample_id"].to_list()))
-    if limit is not None and noisy.height > limit:
-        noisy = noisy.sample(n=limit, seed=seed)
     clean = pool.filter(~pl.col("sample_id").is_in(truth["sample_id"].to_list())).sample(
         n=min(noisy.height, pool.height - noisy.height), seed=seed
     )
+    if limit is not None and noisy.height > limit:
+        # a seeded subset OF the full audit set (so its probe answers replay from the call cache)
+        noisy, clean = noisy.sample(n=limit, seed=seed), clean.sample(n=min(limit, clean.height), seed=seed)
     audit = pl.concat([noisy, clean]).with_columns(pl.lit("seed_new").alias("part"))
     out = run_dir / "audit" / "data" / "iter_1" / "train.parquet"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -82,7 +86,33 @@ def _figures(verdicts_path: Path, truth_path: Path, audit_path: Path) -> dict[st
     def fig(k: int, n: int) -> dict[str, Any]:
         return {"value": round(k / n, 4) if n else None, "k": k, "n": n, "ci95": list(wilson(k, n))}
 
+    # rows the judge was asked about (their votes are recorded) and what its votes were
+    judged = [
+        (verdict, json.loads(votes))
+        for verdict, votes in v.select("verdict", "votes").iter_rows()
+        if votes and json.loads(votes)
+    ]
+    flat = [x for _, vs in judged for x in vs]
+    judge_abstained = sum(1 for verdict, _ in judged if verdict == "ABSTAIN")
+    # rows with readable votes from both candidate orders: does the order change the (most common) verdict?
+    per_order = []
+    for _, vs in judged:
+        by = {
+            pos: Counter(x["verdict"] for x in vs if x["pred_position"] == pos and x.get("verdict"))
+            for pos in (1, 2)
+        }
+        if by[1] and by[2]:
+            per_order.append(by[1].most_common(1)[0][0] != by[2].most_common(1)[0][0])
     return {
+        "failed": v.height,
+        "failed_noisy": failed_noisy.height,
+        "failed_clean": failed_clean,
+        "judged": len(judged),
+        "judge_abstained": fig(judge_abstained, len(judged)),
+        "votes_cast": len(flat),
+        "votes_unreadable": sum(1 for x in flat if x.get("verdict") is None),
+        "vote_errors": dict(Counter((x.get("error") or "")[:60] for x in flat if x.get("verdict") is None)),
+        "order_dependent": fig(sum(per_order), len(per_order)),
         "verdicts": {k: int(c) for k, c in v.group_by("verdict").len().iter_rows()},
         "decided_by": {k: int(c) for k, c in v.group_by("decided_by").len().iter_rows()},
         "precision": fig(hits.height, lw.height),
@@ -94,14 +124,89 @@ def _figures(verdicts_path: Path, truth_path: Path, audit_path: Path) -> dict[st
     }
 
 
+def _fig(f: dict[str, Any]) -> str:
+    if not f["n"]:
+        return "- (0/0)"
+    return f"{f['value']:.3f} ({f['k']}/{f['n']}) [{f['ci95'][0]:.3f}, {f['ci95'][1]:.3f}]"
+
+
+def render(runs: list[dict[str, Any]]) -> str:
+    """Markdown of one or more audit results (this command's ``--out`` JSON), one section per run."""
+    out = [
+        "# Judge audit: label verification (JGLV) against the injected noise",
+        "",
+        "Generated by `bench/judge_audit.py` from its output JSON (`--render JSON... --md FILE`); do not edit by "
+        'hand. Reading and context: RESULTS.md (section "Judge audit").',
+        "",
+        "Figures against `noise_truth` (each: value (k/n) [Wilson 95% interval]): **precision** = corrections "
+        "(LABEL_WRONG) on noisy rows / corrections; **recall** = noisy rows corrected / noisy rows in the audit "
+        "set; **exact recoveries** = corrections that restore the clean label exactly / noisy rows; **exact "
+        "precision** = those / corrections; "
+        "**false-correction rate** = corrections on clean rows / clean rows that failed the probe; **judge "
+        "abstained** = rows the judge was asked about that ended ABSTAIN / rows it was asked about. *failed* = "
+        "rows the student got wrong (only these are verified); *judged* = rows the rules left to the judge. "
+        "CPU s = process CPU time (all threads) of that verify run, judge model loading included.",
+    ]
+    for res in runs:
+        rows = res["audit_rows"]
+        subset = f", a seeded subset (`--limit {res['limit']}`)" if res.get("limit") else ""
+        out += [
+            "",
+            f"## {rows['noisy']} noisy + {rows['clean']} clean pool rows{subset}; student `{res['student']}`",
+            "",
+            f"Command: `{res['command']}`",
+            "",
+            f"Probe of the audit set by the student: {res['probe']['wall_s']:.0f} s wall, "
+            f"{res['probe']['cpu_s']:.0f} s CPU. Judge: temperature {res['judge_temperature_when_votes_gt_1']} "
+            f"when votes > 1 in generate mode (0 otherwise), at most {res['judge_max_new_tokens']} new tokens. "
+            f"All stages: {res['cpu_s']:.0f} s CPU.",
+            "",
+            "| setting | failed (noisy / clean) | judged | judge abstained | LABEL_WRONG | precision | recall "
+            "| exact recoveries | exact precision | false-correction rate | CPU s |",
+            "|---|---|---|---|---|---|---|---|---|---|---|",
+        ]
+        for name, r in res["settings"].items():
+            out.append(
+                f"| {name} | {r['failed']} ({r['failed_noisy']} / {r['failed_clean']}) | {r['judged']} "
+                f"| {_fig(r['judge_abstained'])} | {r['verdicts'].get('LABEL_WRONG', 0)} | {_fig(r['precision'])} "
+                f"| {_fig(r['recall'])} | {_fig(r['exact_recovery'])} | {_fig(r['exact_precision'])} "
+                f"| {_fig(r['false_correction_rate'])} | {r['cpu_s']:.1f} |"
+            )
+        out += ["", "Verdicts and unreadable judge votes per setting:", ""]
+        for name, r in res["settings"].items():
+            errs = "; ".join(f"{k or '(none)'}: {n}" for k, n in sorted(r["vote_errors"].items()))
+            verdicts = ", ".join(f"{k} {n}" for k, n in sorted(r["verdicts"].items()))
+            order = r["order_dependent"]
+            out.append(
+                f"- {name}: {verdicts}; votes cast {r['votes_cast']}, unreadable {r['votes_unreadable']}"
+                + (f" ({errs})" if errs else "")
+                + (
+                    "; rows with readable votes in both candidate orders whose verdict changes with the order: "
+                    + _fig(order)
+                    if order["n"]
+                    else ""
+                )
+            )
+    return "\n".join(out) + "\n"
+
+
 @click.command()
-@click.option("--run-dir", required=True, type=click.Path(exists=True, file_okay=False, path_type=Path))
-@click.option(
-    "--student", required=True, help="Checkpoint whose predictions are verified (e.g. models/iter_0)."
-)
+@click.option("--run-dir", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--student", help="Checkpoint whose predictions are verified (e.g. models/iter_0).")
 @click.option("--judge", "judges", multiple=True, help="A backends.judge mapping (YAML); repeat for several.")
 @click.option(
-    "--votes", "votes_csv", default="1", show_default=True, help="verify.votes values, comma-separated."
+    "--votes",
+    "votes_csv",
+    default="1",
+    show_default=True,
+    help="verify.votes values of generate mode, comma-separated (votes > 1 sample at --temperature).",
+)
+@click.option(
+    "--likelihood-votes",
+    "lvotes_csv",
+    default="1,2",
+    show_default=True,
+    help="verify.votes values of likelihood mode: 1 (one candidate order) and/or 2 (both orders must agree).",
 )
 @click.option(
     "--modes",
@@ -120,24 +225,44 @@ def _figures(verdicts_path: Path, truth_path: Path, audit_path: Path) -> dict[st
     "--limit", type=int, default=None, help="At most this many noisy rows (and as many clean); default all."
 )
 @click.option("--out", "out_json", default=None, help="Write the figures to this JSON file.")
+@click.option(
+    "--render",
+    "render_json",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False),
+    help="Only write --md from these audit JSON files (this command's --out), one section each; run nothing.",
+)
+@click.option(
+    "--md", "md_path", default=None, help="Write the figures as markdown (e.g. docs/efficacy/JUDGE_AUDIT.md)."
+)
 def main(
     run_dir: Path,
     student: str,
     judges: tuple[str, ...],
     votes_csv: str,
+    lvotes_csv: str,
     modes_csv: str,
     temperature: float,
     seed: int,
     limit: int | None,
     out_json: str | None,
+    render_json: tuple[str, ...],
+    md_path: str | None,
 ) -> None:
     """Precision, recall and false corrections of label verification against the injected noise."""
+    if render_json:
+        if not md_path:
+            raise click.UsageError("--render needs --md")
+        Path(md_path).write_text(render([json.loads(Path(f).read_text()) for f in render_json]))
+        return
+    if run_dir is None or student is None:
+        raise click.UsageError("--run-dir and --student are required (unless --render)")
     run_dir = run_dir.resolve()
     base = yaml.safe_load((run_dir / "params.yaml").read_text())
     data, n_noisy, n_clean = _audit_set(run_dir, seed, limit)
     work = data.parents[2]
-    for sub in ("data/seed",):
-        if not (work / sub).exists():
+    for sub in ("data/seed", "models"):
+        if not (work / sub).exists() and (run_dir / sub).exists():
             (work / sub).symlink_to(run_dir / sub)
     if not (work / "stages").exists():
         (work / "stages").symlink_to(ROOT / "stages")
@@ -156,17 +281,22 @@ def main(
     params(None, 1)
     probe = stages.argv("probe", "1", {"prev": "0", "next": "2"})
     probe[probe.index("--model") + 1] = student_path
-    stages.run(work, "probe", "audit", probe)
     results: dict[str, Any] = {
+        "command": "python bench/judge_audit.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
         "audit_rows": {"noisy": n_noisy, "clean": n_clean},
+        "limit": limit,
+        "seed": seed,
         "student": student,
+        "judge_temperature_when_votes_gt_1": temperature,
+        "judge_max_new_tokens": (base.get("verify") or {}).get("max_new_tokens", 512),
+        "probe": stages.run(work, "probe", "audit", probe),
         "settings": {},
     }
     settings = [("rules", None, 1, "generate")]
     for j in judges:
         spec = yaml.safe_load(j)
         for mode in modes_csv.split(","):
-            for v in (int(x) for x in votes_csv.split(",")):
+            for v in (int(x) for x in (lvotes_csv if mode == "likelihood" else votes_csv).split(",")):
                 who = spec.get("model") or spec.get("base_url")
                 settings.append((f"{spec.get('backend')}:{who}:{mode}:votes={v}", spec, v, mode))
     for name, spec, votes, mode in settings:
@@ -185,11 +315,16 @@ def main(
         r = results["settings"][name]
         click.echo(
             f"{name}: precision {r['precision']}, recall {r['recall']}, exact {r['exact_recovery']}, "
-            f"false corrections {r['false_correction_rate']}, {r['verdicts']}"
+            f"false corrections {r['false_correction_rate']}, {r['verdicts']}, "
+            f"judge abstained {r['judge_abstained']}, {r['cpu_s']} s CPU",
+            err=True,
         )
-    results["timings"] = stages.timings
-    if out_json:
-        Path(out_json).write_text(json.dumps(results, indent=2) + "\n")
+        results["cpu_s"] = round(sum(t["cpu_s"] for t in stages.timings), 2)
+        results["timings"] = stages.timings
+        if out_json:  # after every setting, so a stopped run keeps what it measured
+            Path(out_json).write_text(json.dumps(results, indent=2) + "\n")
+    if md_path:
+        Path(md_path).write_text(render([results]))
 
 
 if __name__ == "__main__":

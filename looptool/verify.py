@@ -12,7 +12,8 @@ A cascade, cheapest first:
 3. the LLM judge (``backends.judge``): both candidates in a random order, ``verify.votes`` votes, a strict
    majority of all votes decides (one judge meets it with one vote); unparseable or split -> ABSTAIN. With
    ``verify.judge_mode: likelihood`` the judge generates nothing: each vote is the most likely of the four verdict
-   replies under the backend's ``score`` (for small local judges that cannot write the JSON verdict).
+   replies under the backend's ``score`` (for small local judges that cannot write the JSON verdict); two such
+   votes are the two candidate orders, which must agree.
 
 Never relabel on doubt: LABEL_WRONG, and only LABEL_WRONG, replaces the label with the prediction.
 """
@@ -57,8 +58,11 @@ class VerifyConfig:
     """How the judge answers: ``generate`` (it writes its analysis and a JSON verdict, read strictly) or
     ``likelihood`` (no generation: the four verdicts are scored as the reply ``{"verdict": "..."}`` through the
     backend's ``score`` and the most likely one is the vote; for a local judge that cannot follow the output
-    format, e.g. a small in-process model; the transformers and vllm backends score, a server does not). With
-    ``likelihood`` several votes differ by their candidate order only, so no temperature is needed."""
+    format, e.g. a small in-process model; the transformers and vllm backends score, a server does not).
+    Scoring is deterministic (no sampling, ``judge_temperature`` is not used), so a likelihood vote can differ
+    only by the candidate order, and there are two: ``votes: 1`` scores one seeded random order, ``votes: 2``
+    scores both orders and decides only when they agree (a position-bias check); more votes would only repeat
+    the two orders, so they are refused."""
 
     def __post_init__(self) -> None:
         if self.votes < 1:
@@ -69,6 +73,11 @@ class VerifyConfig:
             raise ValueError(f"judge_mode={self.judge_mode!r} must be generate or likelihood")
         if self.votes > 1 and self.judge_temperature == 0 and self.judge_mode == "generate":
             raise ValueError("votes > 1 needs judge_temperature > 0 (greedy votes are all the same)")
+        if self.judge_mode == "likelihood" and self.votes > 2:
+            raise ValueError(
+                f"votes={self.votes} with judge_mode likelihood: likelihood votes are deterministic and differ "
+                "only by the candidate order (two orders), so use 1 (one order) or 2 (both orders must agree)"
+            )
 
 
 @dataclass(frozen=True)
@@ -172,11 +181,15 @@ def judge_requests(
     cfg: VerifyConfig,
     iteration: int,
 ) -> list[tuple[Request, int]]:
-    """``cfg.votes`` judge requests, each with its own random candidate order; returns (request, pred_pos)."""
+    """``cfg.votes`` judge requests, each with its own random candidate order; returns (request, pred_pos).
+    In likelihood mode the second vote takes the other order (scoring has no randomness to vary)."""
     out = []
+    first = random.Random(f"{cfg.seed + iteration}:{sid}:0").choice((1, 2))
     for vote in range(cfg.votes):
         rng = random.Random(f"{cfg.seed + iteration}:{sid}:{vote}")
         pred_pos = rng.choice((1, 2))
+        if cfg.judge_mode == "likelihood":
+            pred_pos = first if vote % 2 == 0 else 3 - first
         cands = [(pred, pred_text), (label, reply)] if pred_pos == 1 else [(label, reply), (pred, pred_text)]
         msgs = judge_messages(tools, messages, cands[0][0], cands[1][0], cands[0][1], cands[1][1])
         out.append((Request.chat(msgs, key=f"{sid}:{vote}", json_schema=VERDICT_SCHEMA), pred_pos))
@@ -297,22 +310,29 @@ def verdict_reply(verdict: str) -> str:
 
 def likelihood_verdicts(judge: Backend, requests: list[Request]) -> list[Completion]:
     """For each judge request, the verdict whose reply (:func:`verdict_reply`) has the highest total
-    log-probability under ``judge`` (one ``score`` call for all requests x 4 verdicts), as a
-    :class:`Completion` whose text is that reply, so it is read like a generated verdict. A request whose
-    scoring failed gives the error."""
+    log-probability under ``judge``, as a :class:`Completion` whose text is that reply, so it is read like a
+    generated verdict. A request whose scoring failed gives the error.
+
+    Scoring is deterministic, so requests with the same content (the votes of one sample that drew the same
+    candidate order) are scored once. Each distinct prompt is one ``score`` call with its four replies: a local
+    backend then runs the long prompt once and only the short replies from its KV cache (in one call for all
+    prompts, a batch mixes prompts and every row runs its own judge prompt: about 4x the work on a CPU)."""
     options = list(JUDGE_VERDICTS)
     texts = [verdict_reply(v) for v in options]
-    scored = judge.score([r for r in requests for _ in options], texts * len(requests))
+    distinct: dict[str, Completion] = {}
     out = []
-    for i in range(len(requests)):
-        group = scored[i * len(options) : (i + 1) * len(options)]
-        bad = next((c for c in group if not c.ok or not c.logprobs), None)
-        if bad is not None:
-            out.append(Completion(error=bad.error or "judge returned no log-probabilities"))
-            continue
-        totals = [sum(c.logprobs) for c in group]
-        best = max(range(len(options)), key=lambda j: totals[j])
-        out.append(Completion(text=verdict_reply(options[best]), logprobs=[totals[best]]))
+    for r in requests:
+        content = r.content_key()
+        if content not in distinct:
+            group = judge.score([r] * len(options), texts)
+            bad = next((c for c in group if not c.ok or not c.logprobs), None)
+            if bad is not None:
+                distinct[content] = Completion(error=bad.error or "judge returned no log-probabilities")
+            else:
+                totals = [sum(c.logprobs) for c in group]
+                best = max(range(len(options)), key=lambda j: totals[j])
+                distinct[content] = Completion(text=verdict_reply(options[best]), logprobs=[totals[best]])
+        out.append(distinct[content])
     return out
 
 

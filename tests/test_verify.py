@@ -298,15 +298,16 @@ def test_verify_likelihood_mode_scores_the_four_verdicts():
     cases = [(swapped, GOOD) for _ in range(3)] + [(GOOD, swapped) for _ in range(3)]
     data, probe = _frames(cases)
     judge = ScoringJudge(wrong_city='"origin": "Lima"')
-    cfg = VerifyConfig(
-        judge_mode="likelihood", votes=3
-    )  # votes differ by candidate order: no temperature needed
+    cfg = VerifyConfig(judge_mode="likelihood", votes=2)  # the two candidate orders: no temperature needed
     out = verify(data, probe, cfg, 1, judge)
     by_id = {r["sample_id"]: r for r in out.to_dicts()}
     sids = data["sample_id"].to_list()
     assert [by_id[s]["verdict"] for s in sids] == ["LABEL_WRONG"] * 3 + ["PRED_WRONG"] * 3
     assert all(by_id[s]["decided_by"] == "llm" for s in sids)
-    assert len(judge.seen) == 6 * 3 * 4  # samples x votes x the four verdicts
+    # each sample in both candidate orders, each distinct prompt scored once with the four verdicts
+    prompts = {r.content_key() for r, _ in judge.seen}
+    assert len(prompts) == 12 and len(judge.seen) == 4 * 12
+    assert all({v["pred_position"] for v in json.loads(by_id[s]["votes"])} == {1, 2} for s in sids)
     assert {c for _, c in judge.seen} == {
         json.dumps({"verdict": v})
         for v in ("CANDIDATE_1_WRONG", "CANDIDATE_2_WRONG", "BOTH_CORRECT", "BOTH_WRONG")
@@ -315,6 +316,27 @@ def test_verify_likelihood_mode_scores_the_four_verdicts():
         VerifyConfig(judge_mode="vote")
     with pytest.raises(ValueError, match="temperature"):
         VerifyConfig(votes=3)  # generate mode still needs sampling for several votes
+    with pytest.raises(ValueError, match="two orders"):
+        VerifyConfig(judge_mode="likelihood", votes=3)  # a third vote would repeat an order
+
+
+class FirstCandidateJudge(ScoringJudge):
+    """A judge with a pure position bias: it always finds candidate 1 wrong."""
+
+    def score(self, requests, completions):
+        self.seen.extend(zip(requests, completions, strict=True))
+        return [Completion(text=c, logprobs=[-1.0 if "CANDIDATE_1" in c else -5.0]) for c in completions]
+
+
+def test_verify_likelihood_two_votes_abstain_when_the_order_decides():
+    swapped = [{"name": "book_flight", "arguments": {"origin": "Lima", "destination": "Oslo"}}]
+    data, probe = _frames([(swapped, GOOD), (GOOD, swapped)])
+    one = verify(data, probe, VerifyConfig(judge_mode="likelihood"), 1, FirstCandidateJudge(wrong_city="-"))
+    assert set(one["decided_by"]) == {"llm"}  # one order: the bias passes for a verdict
+    two = verify(
+        data, probe, VerifyConfig(judge_mode="likelihood", votes=2), 1, FirstCandidateJudge(wrong_city="-")
+    )
+    assert set(two["verdict"]) == {"ABSTAIN"}  # both orders: the verdict flips with the order
 
 
 def test_verify_likelihood_mode_with_a_real_local_model(tiny_model_dir):
