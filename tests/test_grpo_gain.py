@@ -1,0 +1,90 @@
+"""bench/grpo_gain.py: the evaluation rows (fixed, disjoint from evaluate's default subset, balanced) and the
+report's paired figures."""
+
+import importlib.util
+import json
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _bench():
+    spec = importlib.util.spec_from_file_location("grpo_gain", ROOT / "bench/grpo_gain.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _heldout(path: Path, per_pattern: int = 8, reverse: bool = False) -> Path:
+    from looptool import storage
+    from looptool.schema import SAMPLE, frame, make_sample_id
+
+    tools = [{"name": "f", "description": "F.", "parameters": {"type": "object", "properties": {}}}]
+    rows = []
+    for pattern in ("single", "parallel", "irrelevant"):
+        for i in range(per_pattern):
+            messages = [{"role": "user", "content": f"{pattern} question {i}"}]
+            rows.append(
+                {
+                    "sample_id": make_sample_id(tools, messages),
+                    "tools": tools,
+                    "messages": messages,
+                    "label": [],
+                    "origin": "seed",
+                    "parent_id": None,
+                    "iteration": 0,
+                    "label_rev": 0,
+                    "meta": {"pattern": pattern},
+                }
+            )
+    if reverse:
+        rows.reverse()
+    storage.write_parquet(frame(rows, SAMPLE), path, SAMPLE)
+    return path
+
+
+def test_rows_are_fixed_balanced_and_outside_the_default_subset(tmp_path):
+    from looptool.evaluate import heldout
+
+    g = _bench()
+    path = _heldout(tmp_path / "h.parquet")
+    rows = g.select_rows(path, per_pattern=3, exclude_limit=6)
+    ids = [r["sample_id"] for r in rows]
+    assert len(ids) == 9 and len(set(ids)) == 9
+    assert sorted(r["pattern"] for r in rows) == ["irrelevant"] * 3 + ["parallel"] * 3 + ["single"] * 3
+    assert not set(ids) & set(heldout.load(path, 6)["sample_id"])
+    # the file's row order does not matter
+    other = _heldout(tmp_path / "r.parquet", reverse=True)
+    assert [r["sample_id"] for r in g.select_rows(other, 3, 6)] == ids
+    # a pattern with fewer rows left than asked gives what it has
+    assert len(g.select_rows(path, per_pattern=7, exclude_limit=6)) == 18
+
+
+def test_report_pairs_rows_by_id_and_lists_points_not_reached(tmp_path):
+    from click.testing import CliRunner
+
+    g = _bench()
+    ids = [f"s{i}" for i in range(10)]
+    base = [i < 3 for i in range(10)]
+    step4 = [i < 3 or i in (5, 6, 7, 8) for i in range(10)]  # 4 gained, none lost
+    for step, hits in ((0, base), (4, list(reversed(step4)))):
+        order = ids if step == 0 else list(reversed(ids))  # the same rows in another order
+        rows = [{"sample_id": s, "pattern": "single", "correct": h, "text": ""} for s, h in zip(order, hits)]
+        fig = {"correct": sum(hits), "n": 10, "wall_s": 1.0, "cpu_s": 1.0, "rows": rows}
+        (tmp_path / f"eval_step_{step}.json").write_text(json.dumps(fig))
+    (tmp_path / "series.jsonl").write_text(
+        "\n".join(
+            json.dumps({"step": s, "reward": 0.25, "zero_std_frac": 0.5, "step_time": 1.0})
+            for s in (1, 2, 3, 4, 5)
+        )
+    )
+    out = tmp_path / "r.json"
+    res = CliRunner().invoke(g.cli, ["report", "--work", str(tmp_path), "--grid", "4,8", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    table = {r["step"]: r for r in json.loads(out.read_text())["table"]}
+    d = table[4]["vs_step0"]
+    assert (d["diff"], d["a_only"], d["b_only"], d["n"]) == (0.4, 4, 0, 10)
+    assert d["ci95"][0] > 0
+    assert table[4]["reward_mean_steps_1_to_s"] == 0.25 and table[0]["correct"] == 3
+    assert table[8] == {"step": 8, "status": "not reached by the deadline"}
+    assert "step   8: not reached by the deadline" in res.output
