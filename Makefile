@@ -13,7 +13,7 @@ STAMP := $(VENV)/.looptool-installed
 
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: help install repro test lint bench bench-scale bench-probe bench-engines bench-train clean-venv vllm-cpu
+.PHONY: help install repro test lint bench bench-scale bench-probe bench-engines bench-prefill bench-train clean-venv vllm-cpu
 
 # `make help` lists every target that has a `## ` comment on its rule line.
 help:  ## List the targets, one line each
@@ -64,6 +64,9 @@ bench-probe: install  ## Probe throughput, batched backend vs a naive loop (need
 bench-engines: install  ## The probe's engine vs transformers' generate_batch, padded generate, vllm-cpu (needs make repro)
 	$(BIN)/python bench/probe_engines.py --model models/base \
 		$(if $(wildcard $(VLLM_VENV)/bin/python),--vllm-python $(VLLM_VENV)/bin/python)
+
+bench-prefill: install  ## The engine's one-row prefill vs batched prefill of 4 / 8 / 16 prompts (needs make repro)
+	$(BIN)/python bench/prefill_batching.py --model models/base
 
 bench-train: install  ## Held-out accuracy before/after training (heavy: trains; needs make repro's outputs)
 	$(BIN)/python bench/train_gain.py

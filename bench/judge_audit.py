@@ -62,6 +62,7 @@ def _figures(verdicts_path: Path, truth_path: Path, audit_path: Path) -> dict[st
     import polars as pl
 
     from looptool.stats import wilson
+    from looptool.verify import majority
 
     v = pl.read_parquet(verdicts_path)
     truth = pl.read_parquet(truth_path)
@@ -93,7 +94,8 @@ def _figures(verdicts_path: Path, truth_path: Path, audit_path: Path) -> dict[st
         if votes and json.loads(votes)
     ]
     flat = [x for _, vs in judged for x in vs]
-    judge_abstained = sum(1 for verdict, _ in judged if verdict == "ABSTAIN")
+    # the judge's own abstentions (its votes had no strict majority), also where the grounding rule then decided
+    judge_abstained = sum(1 for _, vs in judged if majority([x.get("verdict") for x in vs]) is None)
     # rows with readable votes from both candidate orders: does the order change the (most common) verdict?
     per_order = []
     for _, vs in judged:
@@ -143,7 +145,8 @@ def render(runs: list[dict[str, Any]]) -> str:
         "set; **exact recoveries** = corrections that restore the clean label exactly / noisy rows; **exact "
         "precision** = those / corrections; "
         "**false-correction rate** = corrections on clean rows / clean rows that failed the probe; **judge "
-        "abstained** = rows the judge was asked about that ended ABSTAIN / rows it was asked about. *failed* = "
+        "abstained** = rows the judge was asked about where its votes had no strict majority / rows it was asked "
+        "about (since the grounding-rule fallback, such a row is decided by that rule when the rule had evidence). *failed* = "
         "rows the student got wrong (only these are verified); *judged* = rows the rules left to the judge. "
         "CPU s = process CPU time (all threads) of that verify run, judge model loading included.",
     ]
@@ -261,11 +264,13 @@ def main(
     base = yaml.safe_load((run_dir / "params.yaml").read_text())
     data, n_noisy, n_clean = _audit_set(run_dir, seed, limit)
     work = data.parents[2]
-    for sub in ("data/seed", "models"):
-        if not (work / sub).exists() and (run_dir / sub).exists():
-            (work / sub).symlink_to(run_dir / sub)
-    if not (work / "stages").exists():
-        (work / "stages").symlink_to(ROOT / "stages")
+    links = {sub: run_dir / sub for sub in ("data/seed", "models") if (run_dir / sub).exists()}
+    for sub, target in {**links, "stages": ROOT / "stages"}.items():
+        link = work / sub
+        if link.is_symlink() and link.resolve() != target.resolve():
+            link.unlink()  # left by an audit run from another checkout (or a moved run folder)
+        if not link.exists():
+            link.symlink_to(target)
     stages = Stages(ROOT / "dvc.yaml")
     student_path = str(Path(student).resolve()) if Path(student).exists() else student
 

@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "cache": "looptool.commands.cache:cache_cmd",
     "card": "looptool.commands.card:card_cmd",
     "profile": "looptool.commands.profile:profile_cmd",
+    "times": "looptool.commands.times:times_cmd",
 }
 
 

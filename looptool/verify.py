@@ -7,10 +7,12 @@ A cascade, cheapest first:
    equal once schema defaults are filled in are BOTH_CORRECT;
 2. rules on grounding (the seed verification's rule, :func:`looptool.checks.ungrounded_arguments`: a
    value must be said in a user turn or tool result, in any of the ways people write it): when exactly one
-   side invents values the conversation does not contain, that side is wrong (decided by rule only when no judge is configured and ``verify.grounding_rule``; otherwise it is
-   recorded as evidence and the judge decides);
+   side invents values the conversation does not contain, that side is wrong (with ``verify.grounding_rule``:
+   decided by rule when no judge is configured; with a judge, recorded as evidence for it, and the rule decides
+   only when the judge abstains);
 3. the LLM judge (``backends.judge``): both candidates in a random order, ``verify.votes`` votes, a strict
-   majority of all votes decides (one judge meets it with one vote); unparseable or split -> ABSTAIN. With
+   majority of all votes decides (one judge meets it with one vote); unparseable or split -> ABSTAIN, unless
+   the grounding rule had one-sided evidence (step 2), which then decides. With
    ``verify.judge_mode: likelihood`` the judge generates nothing: each vote is the most likely of the four verdict
    replies under the backend's ``score`` (for small local judges that cannot write the JSON verdict); two such
    votes are the two candidate orders, which must agree.
@@ -51,7 +53,9 @@ class VerifyConfig:
     max_new_tokens: int = 512
     """Room for the judge's analysis and verdict."""
     grounding_rule: bool = True
-    """Without a judge, decide one-sided grounding evidence by rule (else such samples abstain)."""
+    """Decide one-sided grounding evidence by rule: without a judge at once, with a judge when it abstains (the
+    rule alone: 52 of 52 corrections right in ``bench/judge_audit.py``'s audit; a judge that cannot answer
+    would otherwise turn those into abstentions). False: such samples go to the judge or abstain."""
     seed: int = 0
     """Seed of the candidate order (the iteration number is added)."""
     judge_mode: str = "generate"
@@ -244,6 +248,9 @@ def verify(
             )
             rows.append(_row(base, Decision("ABSTAIN", "abstain", why, []), pred))
             continue
+        fallback = None  # what the grounding rule decides if the judge abstains
+        if evidence and cfg.grounding_rule:
+            fallback = rule_decision(pred, r["parse_error"], label, tools, messages, decide_grounding=True)[0]
         meta = json.loads(r["meta"]) if r["meta"] else {}
         reqs = judge_requests(
             r["sample_id"],
@@ -256,7 +263,7 @@ def verify(
             cfg,
             iteration,
         )
-        pending.append((base | {"_pred": pred}, reqs, evidence))
+        pending.append((base | {"_pred": pred, "_fallback": fallback}, reqs, evidence))
 
     if pending:
         flat = [req for _, reqs, _ in pending for req, _ in reqs]
@@ -286,12 +293,16 @@ def verify(
                 )
             k += len(reqs)
             winner = majority(mapped)
-            pred = base.pop("_pred")
+            pred, fallback = base.pop("_pred"), base.pop("_fallback")
             if winner is None:
                 why = "judge votes split or unparseable: " + ", ".join(
                     str(v["verdict"] or v["error"]) for v in votes
                 )
-                rows.append(_row(base, Decision("ABSTAIN", "abstain", why, votes), pred))
+                if fallback is not None:
+                    decision = Decision(fallback.verdict, "rule", f"{fallback.rationale} ({why})", votes)
+                else:
+                    decision = Decision("ABSTAIN", "abstain", why, votes)
+                rows.append(_row(base, decision, pred))
             else:
                 analysis = next(
                     (v["analysis"] for v in votes if v["verdict"] == winner and v["analysis"]), ""

@@ -1,4 +1,4 @@
-"""looptool.stagetimes / bench/stage_times.py: the per-stage time table from a run's metrics."""
+"""looptool.stagetimes / `looptool times`: the per-stage time table from a run's metrics."""
 
 from __future__ import annotations
 
@@ -88,12 +88,12 @@ def test_gnu_time_total():
     assert gnu_time_total("nothing here") is None
 
 
-def test_bench_script_prints_the_table(tmp_path):
+def test_times_command_prints_the_table(tmp_path):
     _run(tmp_path)
     log = tmp_path / "time.log"
     log.write_text("\tElapsed (wall clock) time (h:mm:ss or m:ss): 16:40.00\n")
     out = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "stage_times.py"), str(tmp_path), "--time-log", str(log)],
+        [sys.executable, "-m", "looptool.cli", "times", str(tmp_path), "--time-log", str(log)],
         capture_output=True,
         text=True,
         cwd=ROOT,
@@ -101,7 +101,7 @@ def test_bench_script_prints_the_table(tmp_path):
     assert out.returncode == 0, out.stderr
     assert "evaluate_base" in out.stdout and "other" in out.stdout and "1000.0" in out.stdout
     bad = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "stage_times.py"), str(tmp_path / "none")],
+        [sys.executable, "-m", "looptool.cli", "times", str(tmp_path / "none")],
         capture_output=True,
         text=True,
         cwd=ROOT,

@@ -240,6 +240,29 @@ def test_verify_abstains_on_garbage_and_when_disabled():
     assert set(off["verdict"]) == {"ABSTAIN"} and "disabled" in off["rationale"][0]
 
 
+def test_grounding_rule_decides_when_the_judge_abstains():
+    """One-sided grounding evidence goes to the judge; if the judge cannot answer, the rule decides (with
+    grounding_rule), instead of losing a correction the rules alone make. Without evidence it stays ABSTAIN."""
+    invented = [{"name": "book_flight", "arguments": {"origin": "Oslo", "destination": "Paris"}}]
+    swapped = [{"name": "book_flight", "arguments": {"origin": "Lima", "destination": "Oslo"}}]
+    # label invents Paris (the prediction is grounded) / prediction invents Paris / both grounded, no evidence
+    data, probe = _frames([(invented, GOOD), (GOOD, invented), (swapped, GOOD)])
+    sids = data["sample_id"].to_list()
+    mute = ScriptedJudge(wrong_city="x", garbage_for=set(sids))
+    out = {r["sample_id"]: r for r in verify(data, probe, VerifyConfig(), 1, mute).to_dicts()}
+    assert [out[s]["verdict"] for s in sids] == ["LABEL_WRONG", "PRED_WRONG", "ABSTAIN"]
+    assert [out[s]["decided_by"] for s in sids] == ["rule", "rule", "abstain"]
+    assert json.loads(out[sids[0]]["new_label"]) == GOOD
+    assert "unparseable" in out[sids[0]]["rationale"] and json.loads(out[sids[0]]["votes"])  # votes kept
+    assert len(mute.seen) == 3  # the judge was asked first
+    off = verify(data, probe, VerifyConfig(grounding_rule=False), 1, mute)
+    assert set(off["verdict"]) == {"ABSTAIN"}
+    # a judge that answers is followed, also against the rule's evidence
+    judge = ScriptedJudge(wrong_city='"destination": "Lima"')  # finds the candidate WITH Lima wrong
+    got = {r["sample_id"]: r for r in verify(data, probe, VerifyConfig(), 1, judge).to_dicts()}
+    assert got[sids[0]]["verdict"] == "PRED_WRONG" and got[sids[0]]["decided_by"] == "llm"
+
+
 def test_recovery_metrics():
     wrong = [{"name": "book_flight", "arguments": {"origin": "Oslo", "destination": "Paris"}}]
     data, probe = _frames([(wrong, GOOD), (wrong, wrong), (GOOD, wrong)])
