@@ -45,6 +45,18 @@ def _cpu_s() -> float:
     return round(own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime, 1)
 
 
+NO_CALL_PATTERNS = ("irrelevant", "missing_arg")
+"""Patterns whose right answer is a text reply, not a call (as ``docs/efficacy/analyze.py`` splits them)."""
+
+
+def _by_kind(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Evaluation rows split into those whose answer is a call and those whose answer is text."""
+    return {
+        "call": [r for r in rows if r["pattern"] not in NO_CALL_PATTERNS],
+        "no_call": [r for r in rows if r["pattern"] in NO_CALL_PATTERNS],
+    }
+
+
 def _grid(text: str) -> list[int]:
     steps = sorted({int(x) for x in text.split(",") if x.strip()})
     if not steps or steps[0] < 1:
@@ -263,6 +275,11 @@ def report(work: str, grid: str, out_json: str | None) -> None:
             ids = [r["sample_id"] for r in base["rows"]]
             b = [bool(r["correct"]) for r in base["rows"]]
             rec["vs_step0"] = paired_bootstrap([hits[i] for i in ids], b)
+            # the same split by the kind of answer: a gain on the no-call rows can be a model that stopped calling
+            for kind, rows in _by_kind(base["rows"]).items():
+                rec[f"vs_step0_{kind}"] = paired_bootstrap(
+                    [hits[r["sample_id"]] for r in rows], [bool(r["correct"]) for r in rows]
+                )
         pats: dict[str, list[int]] = {}
         for r in e["rows"]:
             pats.setdefault(r["pattern"], [0, 0])
@@ -299,6 +316,13 @@ def report(work: str, grid: str, out_json: str | None) -> None:
             f"step {rec['step']:>3}: ToolMatch {rec['correct']}/{rec['n']} = {rec['toolmatch']:.3f} "
             f"[{rec['ci95'][0]:.3f}, {rec['ci95'][1]:.3f}]{diff}{sig}"
         )
+        for kind in ("call", "no_call"):
+            k = rec.get(f"vs_step0_{kind}")
+            if k:
+                click.echo(
+                    f"           {kind} rows (n={k['n']}): diff {k['diff']:+.3f} "
+                    f"[{k['ci95'][0]:+.3f}, {k['ci95'][1]:+.3f}] (+{k['a_only']}/-{k['b_only']})"
+                )
     for x in series:
         click.echo(
             f"  GRPO step {x['step']:>3}: reward {x['reward']}  zero-adv {x['zero_std_frac']}  {x['step_time']} s"

@@ -69,7 +69,15 @@ def test_report_pairs_rows_by_id_and_lists_points_not_reached(tmp_path):
     step4 = [i < 3 or i in (5, 6, 7, 8) for i in range(10)]  # 4 gained, none lost
     for step, hits in ((0, base), (4, list(reversed(step4)))):
         order = ids if step == 0 else list(reversed(ids))  # the same rows in another order
-        rows = [{"sample_id": s, "pattern": "single", "correct": h, "text": ""} for s, h in zip(order, hits)]
+        rows = [
+            {
+                "sample_id": s,
+                "pattern": "irrelevant" if s in ("s7", "s8") else "single",
+                "correct": h,
+                "text": "",
+            }
+            for s, h in zip(order, hits)
+        ]
         fig = {"correct": sum(hits), "n": 10, "wall_s": 1.0, "cpu_s": 1.0, "rows": rows}
         (tmp_path / f"eval_step_{step}.json").write_text(json.dumps(fig))
     (tmp_path / "series.jsonl").write_text(
@@ -85,6 +93,10 @@ def test_report_pairs_rows_by_id_and_lists_points_not_reached(tmp_path):
     d = table[4]["vs_step0"]
     assert (d["diff"], d["a_only"], d["b_only"], d["n"]) == (0.4, 4, 0, 10)
     assert d["ci95"][0] > 0
+    # the same difference split by the kind of answer (s7, s8: no-call rows, both gained)
+    call, no_call = table[4]["vs_step0_call"], table[4]["vs_step0_no_call"]
+    assert (call["n"], call["a_only"], no_call["n"], no_call["a_only"], no_call["diff"]) == (8, 2, 2, 2, 1.0)
+    assert "no_call rows (n=2): diff +1.000" in res.output
     assert table[4]["reward_mean_steps_1_to_s"] == 0.25 and table[0]["correct"] == 3
     assert table[8] == {"step": 8, "status": "not reached by the deadline"}
     assert "step   8: not reached by the deadline" in res.output
