@@ -126,6 +126,19 @@ def _figures(verdicts_path: Path, truth_path: Path, audit_path: Path) -> dict[st
     }
 
 
+def _commit() -> str | None:
+    """The checkout's git commit (the code the figures come from), or None outside a git checkout."""
+    import subprocess
+
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+        )
+    except OSError:
+        return None
+    return out.stdout.strip() or None
+
+
 def _fig(f: dict[str, Any]) -> str:
     if not f["n"]:
         return "- (0/0)"
@@ -157,7 +170,8 @@ def render(runs: list[dict[str, Any]]) -> str:
             "",
             f"## {rows['noisy']} noisy + {rows['clean']} clean pool rows{subset}; student `{res['student']}`",
             "",
-            f"Command: `{res['command']}`",
+            f"Command: `{res['command']}`"
+            + (f" (code: commit {res['commit']})" if res.get("commit") else ""),
             "",
             f"Probe of the audit set by the student: {res['probe']['wall_s']:.0f} s wall, "
             f"{res['probe']['cpu_s']:.0f} s CPU. Judge: temperature {res['judge_temperature_when_votes_gt_1']} "
@@ -288,6 +302,7 @@ def main(
     probe[probe.index("--model") + 1] = student_path
     results: dict[str, Any] = {
         "command": "python bench/judge_audit.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        "commit": _commit(),
         "audit_rows": {"noisy": n_noisy, "clean": n_clean},
         "limit": limit,
         "seed": seed,
