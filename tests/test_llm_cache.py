@@ -82,6 +82,32 @@ def test_second_run_makes_no_model_calls(hf, tmp_path):
     assert s2.requests == 1 and cb.stats()["hits"] == 1 and got[1].text == "z"
 
 
+def test_the_same_files_under_another_path_replay(hf, tiny_model_dir, tmp_path, monkeypatch):
+    """Calls are keyed by the checkpoint's contents, not its path: an iteration whose training changed nothing
+    (models/iter_1 == models/iter_0, byte for byte) replays; a changed file does not."""
+    import shutil
+
+    monkeypatch.setenv("LOOPTOOL_CACHE_DIR", str(tmp_path / "cache"))  # where the digests are memoised
+    copy = tmp_path / "iter_1"
+    shutil.copytree(tiny_model_dir, copy)
+    reqs = _reqs(3)
+    sampling = Sampling(max_new_tokens=4)
+    CachedBackend(Counting(hf), tmp_path).generate(reqs, sampling)
+    twin = Counting(
+        HFBackend(str(copy), BackendConfig(batch_size=4, cache=False), tokenizer=hf.tokenizer, lm=hf.lm)
+    )
+    assert twin.identity()["model"] != hf.identity()["model"]
+    CachedBackend(twin, tmp_path).generate(reqs, sampling)
+    assert twin.requests == 0
+    config = copy / "config.json"
+    config.write_text(config.read_text().replace("{", '{"looptool_test": 1, ', 1))  # another file version
+    changed = Counting(
+        HFBackend(str(copy), BackendConfig(batch_size=4, cache=False), tokenizer=hf.tokenizer, lm=hf.lm)
+    )
+    CachedBackend(changed, tmp_path).generate(reqs, sampling)
+    assert changed.requests == 3
+
+
 def test_duplicates_and_keys(hf, tmp_path):
     r = Request.chat([{"role": "user", "content": "same"}], key="a")
     twin = Request.chat([{"role": "user", "content": "same"}], key="b")

@@ -181,6 +181,32 @@ def test_sampling_is_seeded_per_request(tiny_model_dir, smollm2_tokenizer, chatt
     assert [c.token_ids for c in nucleus] == [c.token_ids for c in greedy]  # top_p -> only the argmax left
 
 
+def test_a_repeated_prompt_is_prefilled_once(tiny_model_dir, smollm2_tokenizer, chatty_lm, monkeypatch):
+    """A GRPO group (one prompt, several sampled draws) runs its prompt's prefill once; the draws are what
+    separate prefills give, token for token."""
+    backend = _backend(tiny_model_dir, smollm2_tokenizer, chatty_lm, 8)
+    r = _requests(3)[2]
+    group = [Request(messages=r.messages, tools=r.tools, key=f"draw{i}") for i in range(4)]
+    other = _requests(2)[1]
+    reqs = group[:2] + [other] + group[2:]
+    s = Sampling(max_new_tokens=12, temperature=1.0, seed=5, logprobs=True)
+    calls = []
+    prefill = HFBackend._prefill
+
+    def counting(self, rows, prompts):
+        calls.append(len(prompts))
+        return prefill(self, rows, prompts)
+
+    monkeypatch.setattr(HFBackend, "_prefill", counting)
+    shared = backend.generate(reqs, s)
+    assert calls == [1, 1]  # the group's prompt and the other one
+    separate = [backend.generate([q], s)[0] for q in reqs]  # one row a call: nothing to share
+    assert [c.token_ids for c in shared] == [c.token_ids for c in separate]
+    assert len({tuple(c.token_ids) for c in shared[:2] + shared[3:]}) > 1  # still independent draws
+    for a, b in zip(shared, separate):
+        assert max(abs(x - y) for x, y in zip(a.logprobs, b.logprobs)) < 1e-4
+
+
 def _shared_prefix_requests():
     system = "You are a careful assistant. " * 12  # ~70 shared tokens after the template
     reqs, comps = [], []

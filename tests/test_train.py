@@ -376,6 +376,55 @@ def test_grpo_compact_logprobs_do_not_change_training(grpo_run, tiny_model_dir, 
     assert _max_diff(_weights(out), _weights(tmp_path / "iter_1")) < 1e-5
 
 
+class _FlatOnSomeSteps:
+    """The completion-length reward, except on the generation batches listed in ``flat``, where every completion
+    gets 0 (zero advantage everywhere)."""
+
+    __name__ = "flat_on_some_steps"
+
+    def __init__(self, flat):
+        self.flat, self.calls = set(flat), 0
+
+    def __call__(self, prompts, completions, **kw):
+        from looptool.train import completion_length_reward
+
+        self.calls += 1
+        if self.calls in self.flat:
+            return [0.0] * len(completions)
+        return completion_length_reward(prompts, completions)
+
+
+def test_grpo_skips_zero_advantage_steps_with_the_same_weights(
+    tiny_model_dir, data_dir, tmp_path, monkeypatch
+):
+    """A step whose groups all have equal rewards skips the policy forward/backward; the optimizer still steps
+    on zero gradients (AdamW's moments decay), so the weights equal TRL's own loss's to the bit."""
+    import looptool.train.grpo as grpo_mod
+    from looptool.train import train_grpo
+
+    runs = {}
+    for name, losses in (("skip", grpo_mod._ADVANTAGE_LOSSES), ("trl", frozenset())):
+        monkeypatch.setattr(grpo_mod, "_ADVANTAGE_LOSSES", losses)  # empty: never skippable, TRL's loss runs
+        runs[name] = train_grpo(
+            _grpo_cfg(max_steps=3),
+            tiny_model_dir,
+            data_dir / "train.parquet",
+            tmp_path / name,
+            iteration=1,
+            seed=1,
+            reward_funcs=[_FlatOnSomeSteps({2})],
+        )
+    skip, trl = runs["skip"], runs["trl"]
+    assert skip["zero_advantage_skipped"] == 1 and trl["zero_advantage_skipped"] == 0
+    assert [r["zero_std_frac"] for r in skip["series"]][1] == 1.0
+    assert [r["zero_std_frac"] for r in trl["series"]][1] == 1.0
+    assert skip["series"][1]["entropy"] is None and trl["series"][1]["entropy"] is not None
+    for a, b in zip(skip["series"], trl["series"], strict=True):
+        assert (a["reward"], a["loss"], a["grad_norm"]) == (b["reward"], b["loss"], b["grad_norm"])
+    assert _max_diff(_weights(tmp_path / "skip"), _weights(tmp_path / "trl")) == 0.0
+    assert _max_diff(_weights(tmp_path / "skip"), _weights(tiny_model_dir)) > 1e-6  # steps 1 and 3 trained
+
+
 def test_compact_switch_is_restored():
     import trl.trainer.utils as tu
 

@@ -331,7 +331,7 @@ class HFBackend(Backend):
                     if self.mergeable:
                         # One row at a time: no padding, and attention takes its causal fast path (a padded
                         # batch of prompts costs ~1.8x more per real token on CPU); then one merge.
-                        parts = [self._prefill([row], [ids[row.index]]) for row in rows]
+                        parts = self._prefill_rows(rows, ids)
                         for part, logits in parts:
                             self._advance(part, logits, sampling)
                         state = self._merge(([state] if state is not None else []) + [p for p, _ in parts])
@@ -349,6 +349,27 @@ class HFBackend(Backend):
         finally:
             bar.close()
         return done
+
+    def _prefill_rows(self, rows: list[_Row], ids: list[list[int] | None]) -> list[tuple[_Batch, Any]]:
+        """Prefill each row alone; a prompt already prefilled in this call (a GRPO group: the same prompt
+        ``num_generations`` times) reuses that row's cache and logits instead of running again (the same
+        numbers: a one-row prefill is deterministic). The parts share cache tensors until the merge that
+        follows copies them all into one new buffer (there are always two or more parts then)."""
+        parts: list[tuple[_Batch, Any]] = []
+        done: dict[tuple[int, ...], tuple[_Batch, Any]] = {}
+        for row in rows:
+            prompt = ids[row.index]
+            assert prompt is not None
+            seen = done.get(tuple(prompt))
+            if seen is None:
+                seen = done[tuple(prompt)] = self._prefill([row], [prompt])
+                parts.append(seen)
+            else:
+                first, logits = seen
+                parts.append(
+                    (_Batch(rows=[row], cache=first.cache, mask=first.mask, pos=first.pos, last=None), logits)
+                )
+        return parts
 
     def _refill_at(self) -> int:
         # Refilling costs prefills and a copy of the cache; wait until a quarter of the slots are free.
