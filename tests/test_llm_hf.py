@@ -332,6 +332,34 @@ def test_transformers_internals_the_decode_loop_relies_on(tiny_model_dir, smollm
     assert not stale, f"the engine uses a deprecated transformers interface: {stale}"
 
 
+def test_dropping_finished_rows_keeps_the_buffer(tiny_model_dir, smollm2_tokenizer, chatty_lm):
+    """A finished row leaves the batch without a copy of the cache: the last live row moves into its slot and
+    the buffers become views of the first rows; the rows decode on as a full forward says."""
+    from looptool.llm import hf
+
+    backend = _backend(tiny_model_dir, smollm2_tokenizer, chatty_lm, 4)
+    prompts = [backend.prompt_ids(r) for r in _requests(3)]  # 3 chats and a raw text
+    rows = [hf._Row(index=i, prompt_len=len(p), max_new=8) for i, p in enumerate(prompts)]
+    sampling = Sampling(max_new_tokens=8)
+    with torch.inference_mode():
+        parts = backend._prefill_rows(rows, prompts)
+        for part, logits in parts:
+            backend._advance(part, logits, sampling)
+        state = backend._merge([p for p, _ in parts])
+        backend._advance(state, backend._step(state), sampling)
+        buf = state.cache.layers[0]._buf_k.data_ptr()
+        rows[1].finish = "stop"  # slot 1 frees up: row 3 moves there, rows 0 and 2 stay
+        state = backend._drop(state)
+        assert [r.index for r in state.rows] == [0, 3, 2]
+        assert state.cache.layers[0]._buf_k.data_ptr() == buf and state.cache.layers[0].keys.shape[0] == 3
+        for _ in range(2):
+            backend._advance(state, backend._step(state), sampling)
+        logits = backend._step(state)
+        for r, row in enumerate(state.rows):
+            full = chatty_lm(torch.tensor([prompts[row.index] + row.tokens])).logits[0, -1]
+            assert torch.allclose(logits[r], full, atol=1e-4)
+
+
 def test_a_model_without_a_cache_argument_is_refused():
     import inspect
 

@@ -143,6 +143,46 @@ def _assemble(layer: Any, parts: list[tuple[Any, Any]], width: int) -> None:
     layer.keys, layer.values = buf_k[..., :width, :], buf_v[..., :width, :]
 
 
+def _in_buffer(layer: Any) -> bool:
+    """Whether a growing layer's keys/values are views at the start of its buffers (what :func:`_compact` needs)."""
+    buf_k, buf_v = getattr(layer, "_buf_k", None), getattr(layer, "_buf_v", None)
+    return (
+        buf_k is not None
+        and buf_v is not None
+        and layer.keys.data_ptr() == buf_k.data_ptr()
+        and layer.values.data_ptr() == buf_v.data_ptr()
+        and layer.keys.shape[0] == buf_k.shape[0]
+    )
+
+
+def _fill_holes(live: list[int]) -> list[int]:
+    """The rows' new order when only ``live`` (sorted) stay: live rows below ``len(live)`` keep their slot, the
+    live rows past it fill the finished rows' slots. ``[0, 2, 5, 6]`` -> ``[0, 6, 2, 5]``: rows 6 and 5 move
+    into the slots of finished rows 1 and 3."""
+    m = len(live)
+    movers = [k for k in live if k >= m]
+    kept = set(live)
+    return [k if k in kept else movers.pop() for k in range(m)]
+
+
+def _compact(layers: list[Any], order: list[int], first: int, width: int) -> None:
+    """Keep rows ``order`` (from :func:`_fill_holes`) and columns ``first:`` of every growing layer without
+    copying the cache: each moved row is one row's copy into its new slot, then keys/values and the buffers
+    become views of the first ``len(order)`` rows from column ``first`` (the spare columns stay, so the next
+    steps still append in place)."""
+    m = len(order)
+    for layer in layers:
+        t = layer.keys.shape[-2]
+        for dst, src in enumerate(order):
+            if dst != src:  # src >= m > dst: a slot that is not kept, so nothing read later is overwritten
+                layer._buf_k[dst, :, :t] = layer._buf_k[src, :, :t]
+                layer._buf_v[dst, :, :t] = layer._buf_v[src, :, :t]
+        layer._buf_k = layer._buf_k[:m, :, first:]
+        layer._buf_v = layer._buf_v[:m, :, first:]
+        layer.keys = layer._buf_k[..., :width, :]
+        layer.values = layer._buf_v[..., :width, :]
+
+
 def _runs(index: list[int]) -> list[tuple[int, int]]:
     """Sorted indices as ``[start, stop)`` runs: [0, 1, 2, 5, 6] -> [(0, 3), (5, 7)]."""
     out: list[tuple[int, int]] = []
@@ -443,23 +483,29 @@ class HFBackend(Backend):
 
     def _drop(self, state: _Batch) -> _Batch | None:
         """Remove finished rows; with a plain cache also cut the columns that are padding for every
-        remaining row (one gather into a fresh buffer with room to grow)."""
+        remaining row. Growing layers do both in place (:func:`_compact`: the last live rows move into the
+        finished rows' slots, so the rows change order); other caches get one gather into a fresh buffer."""
         import torch
 
-        keep = [k for k, r in enumerate(state.rows) if r.finish is None]
-        if not keep:
+        live = [k for k, r in enumerate(state.rows) if r.finish is None]
+        if not live:
             return None
-        idx = torch.tensor(keep, device=self.device)
-        state.rows = [state.rows[k] for k in keep]
+        compact = self.mergeable and all(_in_buffer(layer) for layer in state.cache.layers)
+        order = _fill_holes(live) if compact else live
+        idx = torch.tensor(order, device=self.device)
+        state.rows = [state.rows[k] for k in order]
         state.mask, state.pos, state.last = state.mask[idx], state.pos[idx], state.last[idx]
         if not self.mergeable:
             state.cache.batch_select_indices(idx)
             return state
         first = int(state.mask.any(dim=0).long().argmax())
         width = state.mask.shape[1] - first
-        for layer in state.cache.layers:
-            k, v = layer.keys, layer.values
-            _assemble(layer, [(k[a:b, :, first:], v[a:b, :, first:]) for a, b in _runs(keep)], width)
+        if compact:
+            _compact(state.cache.layers, order, first, width)
+        else:
+            for layer in state.cache.layers:
+                k, v = layer.keys, layer.values
+                _assemble(layer, [(k[a:b, :, first:], v[a:b, :, first:]) for a, b in _runs(live)], width)
         state.mask = state.mask[:, first:]
         return state
 
