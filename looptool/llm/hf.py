@@ -260,6 +260,9 @@ class HFBackend(Backend):
         self._cache_arg = _cache_argument(self.lm, params)
         self.min_shared_prefix = MIN_SHARED_PREFIX
         self.refill = True
+        self.compact_drop = (
+            True  # False: finished rows leave by one gather into a fresh buffer (bench/probe_engines.py)
+        )
         # Rows can join and leave a running batch only when every cache layer is a plain growing one (not
         # sliding-window or recurrent); otherwise batches run to completion (still with early exits).
         self.mergeable = all(type(layer) is _GROWING for layer in _new_cache(self.lm.config).layers)
@@ -490,7 +493,9 @@ class HFBackend(Backend):
         live = [k for k, r in enumerate(state.rows) if r.finish is None]
         if not live:
             return None
-        compact = self.mergeable and all(_in_buffer(layer) for layer in state.cache.layers)
+        compact = (
+            self.compact_drop and self.mergeable and all(_in_buffer(layer) for layer in state.cache.layers)
+        )
         order = _fill_holes(live) if compact else live
         idx = torch.tensor(order, device=self.device)
         state.rows = [state.rows[k] for k in order]
