@@ -397,7 +397,8 @@ def test_get_backend_follows_pointer_and_caches(tiny_model_dir, tmp_path, monkey
         get_backend(BackendConfig())
 
 
-def test_fingerprint_changes_when_a_checkpoint_is_rewritten(tmp_path):
+def test_fingerprint_changes_when_a_checkpoint_is_rewritten(tmp_path, monkeypatch):
+    monkeypatch.setenv("LOOPTOOL_CACHE_DIR", str(tmp_path / "cache"))  # the digests' memo
     ckpt = tmp_path / "iter_1"
     ckpt.mkdir()
     (ckpt / "model.safetensors").write_bytes(b"a" * 10)
@@ -409,5 +410,8 @@ def test_fingerprint_changes_when_a_checkpoint_is_rewritten(tmp_path):
     time.sleep(0.01)
     (ckpt / "model.safetensors").write_bytes(b"b" * 10)  # same size, new contents
     os.utime(ckpt / "model.safetensors", ns=(time.time_ns(), time.time_ns() + 1_000_000))
-    assert weights_fingerprint(str(ckpt)) != before
+    after = weights_fingerprint(str(ckpt))
+    assert after != before
+    os.utime(ckpt / "config.json", ns=(time.time_ns(), time.time_ns() + 2_000_000))  # touched, same bytes
+    assert weights_fingerprint(str(ckpt)) == after  # a content digest (a checkout or copy keeps its calls)
     assert weights_fingerprint("HuggingFaceTB/SmolLM2-135M-Instruct") is None
