@@ -58,13 +58,40 @@ def _audit_set(run_dir: Path, seed: int, limit: int | None) -> tuple[Path, int, 
     return out, noisy.height, clean.height
 
 
-def _figures(verdicts_path: Path, truth_path: Path, audit_path: Path) -> dict[str, Any]:
+def _figures(verdicts: Path | list[dict[str, Any]], truth_path: Path, audit_path: Path) -> dict[str, Any]:
+    """The audit figures of one setting's verdicts (verify's verdicts.parquet, or simulated VERDICT rows)."""
     import polars as pl
 
     from looptool.stats import wilson
     from looptool.verify import majority
 
-    v = pl.read_parquet(verdicts_path)
+    if isinstance(verdicts, list):
+        v = pl.DataFrame(
+            [
+                {
+                    **r,
+                    "old_label": json.dumps(r["old_label"]),
+                    "new_label": None if r["new_label"] is None else json.dumps(r["new_label"]),
+                    "votes": json.dumps(r["votes"]),
+                }
+                for r in verdicts
+            ],
+            schema={
+                k: pl.String
+                for k in (
+                    "sample_id",
+                    "verdict",
+                    "decided_by",
+                    "rationale",
+                    "old_label",
+                    "new_label",
+                    "votes",
+                )
+            }
+            | {"iteration": pl.Int64},
+        )
+    else:
+        v = pl.read_parquet(verdicts)
     truth = pl.read_parquet(truth_path)
     audit_ids = set(pl.read_parquet(audit_path, columns=["sample_id"])["sample_id"].to_list())
     clean_label = {
@@ -123,7 +150,88 @@ def _figures(verdicts_path: Path, truth_path: Path, audit_path: Path) -> dict[st
         "exact_recovery": fig(exact, len(clean_label)),
         "exact_precision": fig(exact, lw.height),  # corrections that restored the clean label exactly
         "false_correction_rate": fig(false_corr, failed_clean),
+        **label_purity(audit_path, v.to_dicts(), truth_path),
     }
+
+
+SIM_VERDICTS = ("PRED_WRONG", "LABEL_WRONG", "BOTH_CORRECT", "BOTH_WRONG")
+
+
+def simulated_verdicts(
+    audit_path: Path, probe_path: Path, truth_path: Path, accuracy: float, seed: int
+) -> list[dict[str, Any]]:
+    """VERDICT rows from a simulated judge of the given accuracy (a bench-only dial, never a looptool backend).
+
+    Every failed row goes through verify's own rule cascade first, exactly as when a judge is configured (the
+    grounding rule then only backs up an abstaining judge, and this judge never abstains). A row the rules leave
+    open gets its TRUE verdict with probability ``accuracy`` and otherwise one of the other three, uniformly. The
+    truth comes from ``noise_truth``: a noisy row whose prediction ToolMatches the clean label is LABEL_WRONG, a
+    noisy row whose prediction does not is BOTH_WRONG, a clean row that failed is PRED_WRONG. Draws are seeded
+    per row (``seed``, accuracy, sample_id), so they do not depend on row order.
+    """
+    import random
+
+    import polars as pl
+
+    from looptool.match import tool_match
+    from looptool.verify import Decision, _row, rule_decision
+
+    data = pl.read_parquet(audit_path)
+    probe = pl.read_parquet(probe_path)
+    truth = pl.read_parquet(truth_path)
+    clean_label = dict(truth.select("sample_id", "clean_label").iter_rows())
+    failed = probe.filter(~pl.col("mastered") & pl.col("error").is_null()).join(data, on="sample_id")
+    rows = []
+    for r in failed.sort("sample_id").iter_rows(named=True):
+        label, tools, messages = (json.loads(r[k]) for k in ("label", "tools", "messages"))
+        pred = json.loads(r["calls"]) if r["calls"] is not None else None
+        base = {"sample_id": r["sample_id"], "iteration": 1, "old_label": label}
+        decision, _ = rule_decision(pred, r["parse_error"], label, tools, messages, decide_grounding=False)
+        if decision is None:
+            sid = r["sample_id"]
+            if sid in clean_label:
+                true = "LABEL_WRONG" if tool_match(pred, clean_label[sid], tools) else "BOTH_WRONG"
+            else:
+                true = "PRED_WRONG"
+            rng = random.Random(f"{seed}:{accuracy}:{sid}")
+            said = true if rng.random() < accuracy else rng.choice([v for v in SIM_VERDICTS if v != true])
+            vote = {"verdict": said, "pred_position": 1, "true": true}
+            decision = Decision(said, "llm", f"simulated judge, accuracy {accuracy}", [vote])
+        rows.append(_row(base, decision, pred))
+    return rows
+
+
+def label_purity(audit_path: Path, verdicts: list[dict[str, Any]], truth_path: Path) -> dict[str, Any]:
+    """Labels of the audit set after verification against the truth: noisy rows still wrong, all rows right.
+
+    A row's label after verification is its new label where the verdict is LABEL_WRONG, else its old one; it is
+    right when it ToolMatches the clean label (clean rows: their own label).
+    """
+    import polars as pl
+
+    from looptool.match import tool_match
+    from looptool.stats import wilson
+
+    data = pl.read_parquet(audit_path)
+    clean_label = dict(pl.read_parquet(truth_path).select("sample_id", "clean_label").iter_rows())
+    new = {
+        v["sample_id"]: json.loads(v["new_label"]) if isinstance(v["new_label"], str) else v["new_label"]
+        for v in verdicts
+        if v["verdict"] == "LABEL_WRONG" and v["new_label"] is not None
+    }
+    noisy_wrong = right = noisy = 0
+    for sid, label, tools in data.select("sample_id", "label", "tools").iter_rows():
+        after = new.get(sid, json.loads(label))
+        ok = tool_match(after, clean_label.get(sid, label), tools)
+        right += ok
+        if sid in clean_label:
+            noisy += 1
+            noisy_wrong += not ok
+
+    def fig(k: int, n: int) -> dict[str, Any]:
+        return {"value": round(k / n, 4) if n else None, "k": k, "n": n, "ci95": list(wilson(k, n))}
+
+    return {"noisy_still_wrong": fig(noisy_wrong, noisy), "purity": fig(right, data.height)}
 
 
 def _commit() -> str | None:
@@ -161,7 +269,13 @@ def render(runs: list[dict[str, Any]]) -> str:
         "abstained** = rows the judge was asked about where its votes had no strict majority / rows it was asked "
         "about (since the grounding-rule fallback, such a row is decided by that rule when the rule had evidence). *failed* = "
         "rows the student got wrong (only these are verified); *judged* = rows the rules left to the judge. "
-        "CPU s = process CPU time (all threads) of that verify run, judge model loading included.",
+        "CPU s = process CPU time (all threads) of that verify run, judge model loading included. **noisy labels "
+        "still wrong** = noisy rows whose label after verification still does not ToolMatch the clean label / noisy "
+        "rows; **label purity** = audit rows whose label after verification ToolMatches the true label / audit "
+        "rows (n.r. = not recorded by that run). A **simulated judge, accuracy p** (`--simulate`) decides what the "
+        "rules leave open: the true verdict with probability p, else one of the other three uniformly (seeded per "
+        "row); the truth is LABEL_WRONG for a noisy row whose prediction ToolMatches the clean label, BOTH_WRONG for "
+        "another noisy row, PRED_WRONG for a clean row.",
     ]
     for res in runs:
         rows = res["audit_rows"]
@@ -179,15 +293,18 @@ def render(runs: list[dict[str, Any]]) -> str:
             f"All stages: {res['cpu_s']:.0f} s CPU.",
             "",
             "| setting | failed (noisy / clean) | judged | judge abstained | LABEL_WRONG | precision | recall "
-            "| exact recoveries | exact precision | false-correction rate | CPU s |",
-            "|---|---|---|---|---|---|---|---|---|---|---|",
+            "| exact recoveries | exact precision | false-correction rate | noisy labels still wrong "
+            "| label purity | CPU s |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for name, r in res["settings"].items():
             out.append(
                 f"| {name} | {r['failed']} ({r['failed_noisy']} / {r['failed_clean']}) | {r['judged']} "
                 f"| {_fig(r['judge_abstained'])} | {r['verdicts'].get('LABEL_WRONG', 0)} | {_fig(r['precision'])} "
                 f"| {_fig(r['recall'])} | {_fig(r['exact_recovery'])} | {_fig(r['exact_precision'])} "
-                f"| {_fig(r['false_correction_rate'])} | {r['cpu_s']:.1f} |"
+                f"| {_fig(r['false_correction_rate'])} "
+                f"| {_fig(r['noisy_still_wrong']) if 'noisy_still_wrong' in r else 'n.r.'} "
+                f"| {_fig(r['purity']) if 'purity' in r else 'n.r.'} | {r['cpu_s']:.1f} |"
             )
         out += ["", "Verdicts and unreadable judge votes per setting:", ""]
         for name, r in res["settings"].items():
@@ -241,6 +358,13 @@ def render(runs: list[dict[str, Any]]) -> str:
 @click.option(
     "--limit", type=int, default=None, help="At most this many noisy rows (and as many clean); default all."
 )
+@click.option(
+    "--simulate",
+    "simulate_csv",
+    default="",
+    help="Also score simulated judges of these accuracies (comma-separated, e.g. 0.6,0.8,0.95): the true "
+    "verdict with that probability, else one of the other three uniformly (bench only).",
+)
 @click.option("--out", "out_json", default=None, help="Write the figures to this JSON file.")
 @click.option(
     "--render",
@@ -262,6 +386,7 @@ def main(
     temperature: float,
     seed: int,
     limit: int | None,
+    simulate_csv: str,
     out_json: str | None,
     render_json: tuple[str, ...],
     md_path: str | None,
@@ -319,16 +444,24 @@ def main(
             for v in (int(x) for x in (lvotes_csv if mode == "likelihood" else votes_csv).split(",")):
                 who = spec.get("model") or spec.get("base_url")
                 settings.append((f"{spec.get('backend')}:{who}:{mode}:votes={v}", spec, v, mode))
+    truth = run_dir / "data" / "seed" / "noise_truth.parquet"
     for name, spec, votes, mode in settings:
+        if name == "rules":  # the simulated judges decide what the rules leave open, beside the rules alone
+            for acc in (float(x) for x in simulate_csv.split(",") if x.strip()):
+                import time
+
+                t0, c0 = time.perf_counter(), time.process_time()
+                rows = simulated_verdicts(data, work / "data" / "iter_1" / "probe.parquet", truth, acc, seed)
+                results["settings"][f"simulated judge, accuracy {acc}"] = {
+                    **_figures(rows, truth, data),
+                    "wall_s": round(time.perf_counter() - t0, 2),
+                    "cpu_s": round(time.process_time() - c0, 2),
+                }
         params(spec, votes, mode)
         verify = stages.argv("verify", "1", {"prev": "0", "next": "2"})
         rec = stages.run(work, "verify", f"audit/{name}", verify)
         results["settings"][name] = {
-            **_figures(
-                work / "data" / "iter_1" / "verdicts.parquet",
-                run_dir / "data" / "seed" / "noise_truth.parquet",
-                data,
-            ),
+            **_figures(work / "data" / "iter_1" / "verdicts.parquet", truth, data),
             "wall_s": rec["wall_s"],
             "cpu_s": rec["cpu_s"],
         }
