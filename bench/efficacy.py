@@ -41,6 +41,8 @@ from typing import Any
 import click
 import yaml
 
+from looptool.config import load_yaml
+
 ROOT = Path(__file__).resolve().parents[1]
 log = logging.getLogger("efficacy")
 
@@ -54,7 +56,7 @@ class Stages:
     """dvc.yaml's stage commands, run in-process (click commands of stages/*.py) inside a work folder."""
 
     def __init__(self, dvc_yaml: Path) -> None:
-        self.spec = yaml.safe_load(dvc_yaml.read_text())["stages"]
+        self.spec = load_yaml(dvc_yaml.read_text(), str(dvc_yaml))["stages"]
         self.commands: dict[str, Any] = {}
         self.timings: list[dict[str, Any]] = []
 
@@ -211,14 +213,14 @@ def main(
     for a in arms:
         if a not in ("loop", "static"):
             raise click.BadParameter(f"unknown arm {a!r} (loop | static)")
-    params = yaml.safe_load(Path(params_path).read_text())
+    params = load_yaml(Path(params_path).read_text(), str(params_path))
     if overlay is not None:
-        params = _deep_merge(params, yaml.safe_load(overlay.read_text()) or {})
+        params = _deep_merge(params, load_yaml(overlay.read_text(), str(overlay)) or {})
     for s in sets:
         k, _, v = s.partition("=")
         if not _:
             raise click.BadParameter(f"-S {s!r}: expected key=value")
-        val = yaml.safe_load(v)
+        val = load_yaml(v, f"-S {k}")
         if isinstance(
             val, str
         ):  # YAML 1.1 reads 2e-5 (no dot) as a string; dvc exp run -S takes it as a number

@@ -35,6 +35,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from efficacy import ROOT, Stages  # noqa: E402  (bench/efficacy.py: dvc.yaml's stage commands, in-process)
 
+from looptool.config import load_yaml  # noqa: E402
+
 
 def _audit_set(run_dir: Path, seed: int, limit: int | None) -> tuple[Path, int, int]:
     import polars as pl
@@ -400,7 +402,7 @@ def main(
     if run_dir is None or student is None:
         raise click.UsageError("--run-dir and --student are required (unless --render)")
     run_dir = run_dir.resolve()
-    base = yaml.safe_load((run_dir / "params.yaml").read_text())
+    base = load_yaml((run_dir / "params.yaml").read_text(), str(run_dir / "params.yaml"))
     data, n_noisy, n_clean = _audit_set(run_dir, seed, limit)
     work = data.parents[2]
     links = {sub: run_dir / sub for sub in ("data/seed", "models") if (run_dir / sub).exists()}
@@ -439,7 +441,7 @@ def main(
     }
     settings = [("rules", None, 1, "generate")]
     for j in judges:
-        spec = yaml.safe_load(j)
+        spec = load_yaml(j, "--judge")
         for mode in modes_csv.split(","):
             for v in (int(x) for x in (lvotes_csv if mode == "likelihood" else votes_csv).split(",")):
                 who = spec.get("model") or spec.get("base_url")

@@ -321,7 +321,9 @@ def main() -> None:
 
     import yaml
 
-    base = yaml.safe_load((HERE / "params.yaml").read_text())
+    from looptool.config import load_yaml
+
+    base = load_yaml((HERE / "params.yaml").read_text(), "params.yaml")
     work = Path(tempfile.mkdtemp(prefix="scale-", dir=args.work_dir))
     print(f"# bench/scale.py sizes {args.sizes}; python {sys.version.split()[0]}; {os.cpu_count()} CPUs")
     print(f"# load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")

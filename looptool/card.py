@@ -102,9 +102,9 @@ def _lock_outs(lock: Path) -> dict[str, dict[str, Any]]:
     """path -> {md5, size, nfiles} of every stage output recorded in dvc.lock."""
     if not lock.exists():
         return {}
-    import yaml
+    from looptool.config import load_yaml
 
-    data = yaml.safe_load(lock.read_text()) or {}
+    data = load_yaml(lock.read_text(), str(lock)) or {}
     outs: dict[str, dict[str, Any]] = {}
     for stage in (data.get("stages") or {}).values():
         for o in stage.get("outs") or []:

@@ -50,17 +50,98 @@ ITERATION_WIRING = ("prev", "next", "seed")
 ITERATION_SECTIONS = ("train", "probe", "verify", "expand", "merge", "loop", "backends", "eval")
 
 
-def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
-    """Read params.yaml (or any YAML mapping) and return it as a dict."""
+# Bounds of every YAML looptool reads (params, profiles, dvc.yaml / dvc.lock): aliases share one node while
+# loading, but anything that walks the result (a config check, a deep copy, a JSON dump, DVC's params
+# flattening) visits each use, so a "billion laughs" file of a few hundred bytes would take minutes and
+# gigabytes. The demo's params.yaml has ~330 nodes, its dvc.lock ~5,800.
+MAX_YAML_NODES = 200_000
+"""Nodes a YAML document may hold once every alias is counted where it is used."""
+MAX_YAML_DEPTH = 100
+"""Nesting levels a YAML document may have (deeper input would exhaust Python's recursion)."""
+
+
+class YAMLBoundError(ValueError):
+    """A YAML document over :data:`MAX_YAML_NODES` / :data:`MAX_YAML_DEPTH`, or one that contains itself."""
+
+
+class BoundedComposer:
+    """Mixin for PyYAML's ``SafeLoader`` and ruamel.yaml's ``Composer``: refuses a document beyond the bounds
+    while it is composed, before any constructor or caller walks it (both libraries compose the same way)."""
+
+    max_nodes = MAX_YAML_NODES
+    _bound_depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._bound_depth += 1
+        try:
+            if self._bound_depth > MAX_YAML_DEPTH:
+                raise YAMLBoundError(f"YAML nested deeper than {MAX_YAML_DEPTH} levels; refused")
+            node = super().compose_node(parent, index)  # type: ignore[misc]
+        finally:
+            self._bound_depth -= 1
+        if parent is None:  # the document's root: the whole graph is there, nothing has walked it yet
+            expanded_nodes(node, self.max_nodes)
+        return node
+
+
+def expanded_nodes(root: Any, limit: int = MAX_YAML_NODES) -> int:
+    """How many nodes the YAML node graph ``root`` holds with each alias counted where it is used; raises
+    ``YAMLBoundError`` above ``limit`` or on an alias inside its own anchor (a structure without end).
+    Linear in the graph (each shared node is sized once), iterative (alias chains may be long)."""
+    sizes: dict[int, int] = {}
+    stack: list[tuple[Any, bool]] = [(root, False)]
+    open_: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        items = node.value if isinstance(node.value, list) else []  # a scalar's value is its text
+        children = [c for item in items for c in (item if isinstance(item, tuple) else (item,))]
+        if done:
+            open_.discard(key)
+            sizes[key] = 1 + sum(sizes[id(c)] for c in children)
+            if sizes[key] > limit:
+                raise YAMLBoundError(
+                    f"YAML holds more than {limit} nodes once its aliases are expanded (an alias bomb?); refused"
+                )
+            continue
+        if key in sizes:
+            continue
+        if key in open_:
+            raise YAMLBoundError("YAML alias used inside its own anchor (a structure without end); refused")
+        open_.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in children if id(c) not in sizes)
+    return sizes[id(root)]
+
+
+def load_yaml(text: str, where: str, max_nodes: int = MAX_YAML_NODES) -> Any:
+    """``yaml.safe_load(text)`` within the bounds above; any problem is one ``ConfigError`` line naming
+    ``where``. The one YAML reader of looptool (ruamel's round trip: ``BoundedComposer``)."""
     import yaml
 
+    class Loader(BoundedComposer, yaml.SafeLoader):
+        pass
+
+    Loader.max_nodes = max_nodes
+    loader = Loader(text)
+    try:
+        return loader.get_single_data()
+    except YAMLBoundError as e:
+        raise ConfigError(f"{where}: {e}") from None
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{where}: not valid YAML: {e}") from None
+    finally:
+        loader.dispose()
+
+
+def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
+    """Read params.yaml (or any YAML mapping) and return it as a dict."""
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text())
+        text = path.read_text()
     except FileNotFoundError:
         raise ConfigError(f"{path}: params file not found") from None
-    except yaml.YAMLError as e:
-        raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    data = load_yaml(text, str(path))
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from looptool.config import ConfigError, from_dict, load_params
+from looptool.config import ConfigError, from_dict, load_params, load_yaml
 from looptool.stage import deep_merge, iteration, section_config
 
 
@@ -97,3 +97,32 @@ def test_dotted_sections_with_overrides():
     two = section_config(Cfg, "backends.student", params=params, key=2)
     assert (two.lr, two.steps) == (2.0, 5)
     assert section_config(Cfg, "missing.section", params=params).steps == 2
+
+
+BOMB = 'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n' + "".join(
+    f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi")
+)  # "billion laughs": 9**9 strings once expanded, a few hundred bytes on disk
+
+
+@pytest.mark.parametrize(
+    "text,message",
+    [
+        (BOMB, "more than 200000 nodes once its aliases are expanded"),
+        ("seed: &s {random_seed: [*s]}\n", "alias used inside its own anchor"),
+        ("seed: " + "[" * 5000 + "]" * 5000 + "\n", "nested deeper than 100 levels"),
+        ("seed: {a: b\n", "not valid YAML"),
+    ],
+)
+def test_yaml_bombs_fail_fast_with_one_line(tmp_path, text, message):
+    path = tmp_path / "params.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message) as e:
+        load_params(path)
+    assert str(path) in e.value.message and "\n" not in e.value.message
+
+
+def test_yaml_aliases_within_bounds_still_load(tmp_path):
+    path = tmp_path / "params.yaml"
+    path.write_text("backends:\n  judge: &j {backend: none}\n  generator: *j\n")
+    assert load_params(path)["backends"]["generator"] == {"backend": "none"}
+    assert load_yaml("- &x [1, 2]\n- *x\n", "x") == [[1, 2], [1, 2]]

@@ -75,3 +75,122 @@ def test_profile_cli_dry_run_and_apply(tmp_path):
     assert r.exit_code == 0 and yaml.safe_load(params.read_text())["model"]["source"] == "Qwen/Qwen3-8B"
     r = CliRunner().invoke(main, ["profile", "apply", "nope", "--params", str(params)])
     assert r.exit_code == 1 and "unknown profile" in r.output
+
+
+HAND_WRITTEN = """\
+# top comment
+model:
+  source: embedded:smollm2-135m-instruct   # c1
+  gguf_file: ~
+train:
+  method: grpo
+  max_steps: null    # keep
+  lora:
+    enabled: true
+    r: 8
+    target_modules:
+        - q_proj       # q
+        - v_proj
+  grpo:
+    num_generations: 4
+  save_steps: 0
+  seed: Null
+
+# heading of probe
+probe:
+  limit: NULL
+  stop:
+      - "</s>"
+"""
+
+
+def test_profile_merges_key_by_key_and_leaves_other_text_byte_identical(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text(HAND_WRITTEN)
+    prof = tmp_path / "p.yaml"
+    prof.write_text(
+        "train:\n  lora:\n    r: 16\n    alpha: 32\n  grpo: {}\n  learning_rate: 1.0e-6\n"
+        "probe:\n  max_new_tokens: 64\n"
+    )
+    changes = apply_profile(str(prof), params)
+    assert changes == [
+        ("train.lora.r", 8, 16),
+        ("train.lora.alpha", "<unset>", 32),
+        ("train.learning_rate", "<unset>", 1e-06),
+        ("probe.max_new_tokens", "<unset>", 64),
+    ]
+    expected = (
+        HAND_WRITTEN.replace("    r: 8\n", "    r: 16\n")
+        .replace("        - v_proj\n", "        - v_proj\n    alpha: 32\n")  # lora merged, its list kept
+        .replace("  seed: Null\n", "  seed: Null\n  learning_rate: 1.0e-6\n")  # before the next heading
+        .replace('      - "</s>"\n', '      - "</s>"\n  max_new_tokens: 64\n')
+    )
+    assert params.read_text() == expected  # nulls as spelled (~, null, Null, NULL), comments, indentation
+    assert apply_profile(str(prof), params) == [] and params.read_text() == expected
+
+
+@pytest.mark.parametrize(
+    "profile,params_extra,message",
+    [
+        ("verify:\n  bogus: 1\n", "", r"verify: unknown key\(s\) \['bogus'\]"),
+        ("merge:\n  dataset_size: -1\n", "", "dataset_size"),
+        ("report:\n  title: x\n", "", r"section\(s\) \['report'\] that no stage reads"),
+        ("backends:\n  judg: {model: x}\n", "", r"unknown role\(s\) \['judg'\]"),
+        ("eval:\n  limit: -3\n", "", "eval: limit"),
+        ("model:\n  dtype: int8\n", "", "dtype"),
+        (
+            "iterations:\n  '1': {train: {nope: 1}}\n",
+            "iterations:\n  '1': {prev: '0', next: '2'}\n",
+            r"iterations.1.train: unknown key\(s\) \['nope'\]",
+        ),
+        ("iterations:\n  '1': {next: '3'}\n", "iterations:\n  '1': {prev: '0', next: '2'}\n", "next"),
+        ("train:\n  learning_rate: 0.5\n", "", None),  # valid alone ...
+        ("train:\n  lora: {enabled: maybe}\n", "", "lora"),
+        # ... and an iteration override that the new base makes invalid is found too
+        (
+            "train:\n  rollouts: engine\n",
+            "train:\n  rollouts: trl\niterations:\n  '1': {prev: '0', next: '2', train: {grpo: {use_vllm: true}}}\n",
+            r"iterations.1.train.*use_vllm",
+        ),
+        (
+            "backends:\n  judge: {timeout_s: 5}\n",
+            "backends:\n  judge: &j {backend: none}\n  generator: *j\n",
+            "anchor",
+        ),
+    ],
+)
+def test_profile_checks_every_section_and_writes_nothing_on_refusal(tmp_path, profile, params_extra, message):
+    params = tmp_path / "params.yaml"
+    params.write_text("model:\n  dtype: float32   # kept\nverify: {}\n" + params_extra)
+    before = params.read_text()
+    prof = tmp_path / "p.yaml"
+    prof.write_text(profile)
+    if message is None:
+        assert apply_profile(str(prof), params, dry_run=True)
+        return
+    with pytest.raises(ProfileError, match=message):
+        apply_profile(str(prof), params)
+    r = CliRunner().invoke(main, ["profile", "apply", str(prof), "--params", str(params)])
+    assert r.exit_code == 1 and len(r.output.strip().splitlines()) == 1, r.output
+    assert params.read_text() == before
+
+
+BOMB = 'a: &a ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]\n' + "".join(
+    f"{n}: &{n} [{', '.join([f'*{p}'] * 9)}]\n" for p, n in zip("abcdefgh", "bcdefghi")
+)  # 9**9 strings once expanded
+
+
+def test_alias_bomb_in_profile_or_params_is_refused_before_any_walk(tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text("model:\n  dtype: float32\n")
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text("train:\n  extra_args:\n" + "".join(f"    {line}" for line in BOMB.splitlines(True)))
+    with pytest.raises(ProfileError, match=rf"{bomb}: YAML holds more than \d+ nodes"):
+        apply_profile(str(bomb), params)
+    assert params.read_text() == "model:\n  dtype: float32\n"
+    params.write_text(BOMB)
+    prof = tmp_path / "p.yaml"
+    prof.write_text("model:\n  dtype: float32\n")
+    with pytest.raises(ProfileError, match=rf"{params}: YAML holds more than \d+ nodes"):
+        apply_profile(str(prof), params)
+    assert params.read_text() == BOMB

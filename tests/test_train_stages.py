@@ -223,3 +223,61 @@ def test_train_method_is_checked():
         section_config(TrainConfig, "train", params={"train": {"method": "ppo"}})
     with pytest.raises((ConfigError, ValueError), match="max_lenght"):
         section_config(TrainConfig, "train", params={"train": {"method": "sft", "sft": {"max_lenght": 4}}})
+
+
+def test_sft_checkpoints_resume_past_a_truncated_one(tiny_model_dir, data_dir, tmp_path, monkeypatch, caplog):
+    """train.save_steps under method: sft writes resumable checkpoints (it used to be ignored). A truncated
+    newest checkpoint (a kill mid-write) is skipped with one warning naming it; when no checkpoint loads,
+    the stage fails with one line naming the working area and what to do, and deletes nothing."""
+    import looptool.train.common as common
+
+    params = _params(
+        tmp_path / "params.yaml",
+        train={
+            "method": "sft",
+            "max_steps": 2,
+            "save_steps": 1,
+            "save_total_limit": 2,
+            "per_device_train_batch_size": 2,
+            "sft": {"max_length": 256, "learning_rate": 1e-2},
+            "lora": {"r": 2, "alpha": 4},
+        },
+    )
+    out, metrics = tmp_path / "models" / "iter_1", tmp_path / "metrics" / "train" / "iter_1.json"
+    work = out.with_name("iter_1.work")
+    args = ["--iteration", "1", "--model", str(tiny_model_dir), "--data", str(data_dir / "train.parquet")]
+    args += ["--out", str(out), "--metrics", str(metrics), "--params", str(params)]
+
+    def crash_before_saving():
+        with monkeypatch.context() as m:
+            m.setattr(common, "save_final", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("killed")))
+            with pytest.raises(RuntimeError, match="killed"):
+                CliRunner().invoke(_stage("train"), args, catch_exceptions=False)
+        assert sorted(p.name for p in work.glob("checkpoint-*")) == ["checkpoint-1", "checkpoint-2"]
+
+    def truncate(ckpt: str) -> None:
+        for f in (work / ckpt).glob("*.safetensors"):
+            f.write_bytes(f.read_bytes()[: f.stat().st_size // 2])
+
+    crash_before_saving()
+    truncate("checkpoint-2")
+    with caplog.at_level(logging.WARNING, logger="looptool.train.launch"):
+        res = CliRunner().invoke(_stage("train"), args, catch_exceptions=False)
+    assert res.exit_code == 0, res.output
+    m = read_json(metrics)
+    assert m["resumed_from"] == "checkpoint-1" and m["steps"] == 2 and [r["step"] for r in m["series"]] == [2]
+    skipped = [r.getMessage() for r in caplog.records if "skipping damaged" in r.getMessage()]
+    assert len(skipped) == 1 and str(work / "checkpoint-2") in skipped[0] and "checkpoint-1" in skipped[0]
+    assert not work.exists() and (out / "config.json").exists()
+
+    metrics.unlink()
+    crash_before_saving()
+    truncate("checkpoint-1")
+    truncate("checkpoint-2")
+    res = CliRunner().invoke(_stage("train"), args)
+    assert res.exit_code == 1 and not metrics.exists()
+    line = res.output.strip()
+    assert "\n" not in line and "Traceback" not in line, res.output
+    assert f"{work}: no checkpoint of this run loads" in line and "train.resume: false" in line
+    assert "checkpoint-1" in line and "checkpoint-2" in line
+    assert sorted(p.name for p in work.glob("checkpoint-*")) == ["checkpoint-1", "checkpoint-2"]

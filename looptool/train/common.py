@@ -53,10 +53,19 @@ def common_args(cfg: Any, output_dir: str | Path, seed: int, on_cpu: bool) -> di
         if cfg.gradient_checkpointing is None
         else cfg.gradient_checkpointing,
         "logging_steps": 1,
-        "save_strategy": "no",
+        **checkpoint_args(cfg),
         "report_to": "none",
         **cpu_args(on_cpu),
     }
+
+
+def checkpoint_args(cfg: Any) -> dict[str, Any]:
+    """``train.save_steps``: trainer checkpoints every N steps in the working area (GRPO and SFT alike;
+    resumed by :func:`looptool.train.launch.prepare_work`). The warm-up has no checkpoints."""
+    steps = getattr(cfg, "save_steps", 0)
+    if not steps:
+        return {"save_strategy": "no"}
+    return {"save_strategy": "steps", "save_steps": steps, "save_total_limit": cfg.save_total_limit}
 
 
 def base_dtype(model_path: str | Path) -> str:

@@ -213,7 +213,7 @@ class TrainConfig(_Common):
     """More ``accelerate launch`` options, e.g. ``[--num_machines, 2, --machine_rank, 0, --main_process_ip,
     10.0.0.1]`` for two nodes, or ``[--cpu]``."""
     save_steps: int = 0
-    """Write a trainer checkpoint every N optimizer steps to ``models/iter_j.work`` (0: none)."""
+    """Write a trainer checkpoint every N optimizer steps to ``models/iter_j.work`` (0: none; GRPO and SFT)."""
     save_total_limit: int = 2
     """Checkpoints kept in the working area (the newest ones)."""
     resume: bool = True

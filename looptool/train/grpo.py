@@ -25,10 +25,8 @@ from looptool.train.data import grpo_rows, prompt_style, read_samples, to_datase
 from looptool.train.launch import (
     SeenIds,
     complete_checkpoints,
+    prepare_work,
     rank_report,
-    reset_work,
-    resume_point,
-    run_fingerprint,
 )
 from looptool.train.rewards import tool_match_reward_as
 
@@ -106,8 +104,6 @@ def grpo_args(cfg: TrainConfig, output_dir: str | Path, seed: int, on_cpu: bool)
         "chat_template_kwargs": cfg.chat_template_kwargs or None,
         **cfg.grpo_fields(),  # TRL's own GRPOConfig fields, passed through (names checked with the config)
     }
-    if cfg.save_steps:  # checkpoints in the working area (looptool.train.launch)
-        fields.update(save_strategy="steps", save_steps=cfg.save_steps, save_total_limit=cfg.save_total_limit)
     return trl_config(GRPOConfig, "train", fields, cfg.extra_args)
 
 
@@ -116,23 +112,6 @@ def _reward(cfg: TrainConfig, tokenizer: Any) -> Callable[..., list[float]]:
 
     fmt = call_format_of(tokenizer) if cfg.call_format == "template" else cfg.call_format
     return tool_match_reward_as(fmt)
-
-
-def _prepare_work(cfg: TrainConfig, model_path, data_path, seed: int, work: Path) -> Path | None:
-    """The checkpoint to resume from, after every process has looked; the main process then resets the area
-    when the run starts fresh (looptool.train.launch)."""
-    from accelerate import PartialState
-
-    state = PartialState()
-    fingerprint = run_fingerprint(cfg, model_path, data_path, seed)
-    ckpt = resume_point(work, fingerprint) if cfg.resume else None
-    state.wait_for_everyone()
-    if ckpt is None and state.is_main_process:
-        reset_work(work, fingerprint)
-    state.wait_for_everyone()
-    if ckpt is not None:
-        log.info("train: resuming from %s", ckpt)
-    return ckpt
 
 
 def train_grpo(
@@ -170,7 +149,7 @@ def train_grpo(
     work = out.with_name(out.name + ".work")
     args = grpo_args(cfg, work, seed, on_cpu)
     series = StepSeries(GRPO_SERIES, no_signal_patience=cfg.no_signal_patience)
-    resume_from = _prepare_work(cfg, model_path, data_path, seed, work)
+    resume_from = prepare_work(cfg, model_path, data_path, seed, work)
     funcs = list(reward_funcs) if reward_funcs else [_reward(cfg, tokenizer)]
     seen = SeenIds(funcs[0])
     start = trainable_start(model_path) if cfg.save == "adapter" else None

@@ -10,18 +10,25 @@ Checkpoints (``train.save_steps`` > 0) go to the stage's working area ``<out>.wo
 ``models/iter_j``, not a DVC output, so DVC does not delete it when the stage re-runs). A re-run of a
 killed stage resumes from the newest complete checkpoint there when the run is the same (same config,
 start model and D_j: :func:`run_fingerprint`); otherwise the area is cleared. A finished run removes it.
+A checkpoint whose files do not open (a kill or a full disk mid-write) is passed over, with a warning, for
+the newest one that does; when none does, the stage stops with one line saying what to do.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import sys
+import zipfile
 from pathlib import Path
 from typing import Any
 
 from looptool import jsonutil
+from looptool.errors import StageError
+
+log = logging.getLogger(__name__)
 
 LAUNCHED_ENV = "LOOPTOOL_LAUNCHED"
 SHIPPED = {
@@ -101,15 +108,70 @@ def complete_checkpoints(work: Path) -> list[Path]:
     return [p for _, p in sorted(found)]
 
 
+def checkpoint_problem(ckpt: Path) -> str | None:
+    """Why trainer checkpoint ``ckpt`` would not load (its first damaged file and the reason), or None.
+
+    Cheap: every safetensors file's header must describe exactly the bytes there (a truncated file fails), and
+    every ``torch.save`` file (optimizer, scheduler, RNG state; DeepSpeed's shards) must end with its zip
+    directory, which is written last; ``trainer_state.json`` must parse."""
+    from safetensors import safe_open
+
+    for path in sorted(ckpt.rglob("*")):
+        name = path.relative_to(ckpt)
+        try:
+            if path.suffix == ".safetensors":
+                with safe_open(str(path), "pt") as f:
+                    f.keys()
+            elif path.suffix in (".pt", ".pth", ".bin"):
+                with zipfile.ZipFile(path):
+                    pass
+            elif path.name == "trainer_state.json":
+                json.loads(path.read_text(encoding="utf-8"))
+        except Exception as e:  # OSError, BadZipFile, JSON's ValueError, safetensors' SafetensorError
+            return f"{name} does not load: {' '.join(str(e).split()) or type(e).__name__}"
+    return None
+
+
 def resume_point(work: Path, fingerprint: str) -> Path | None:
-    """The newest complete checkpoint of the same run in ``work`` (None: start fresh)."""
+    """The newest complete checkpoint of the same run in ``work`` that loads (None: start fresh). Damaged
+    newer ones are named in one warning; ``StageError`` when every one is damaged."""
     stamp = work / FINGERPRINT
     try:
         same = json.loads(stamp.read_text()).get("fingerprint") == fingerprint
     except (OSError, ValueError):
         same = False
     ckpts = complete_checkpoints(work) if same else []
-    return ckpts[-1] if ckpts else None
+    damaged = []
+    for ckpt in reversed(ckpts):
+        problem = checkpoint_problem(ckpt)
+        if problem is None:
+            if damaged:
+                log.warning("train: skipping damaged %s; resuming from %s", "; ".join(damaged), ckpt.name)
+            return ckpt
+        damaged.append(f"{ckpt} ({problem})")
+    if damaged:
+        raise StageError(
+            f"{work}: no checkpoint of this run loads ({'; '.join(damaged)}); remove {work} (or set "
+            "train.resume: false) to train this iteration from its start"
+        )
+    return None
+
+
+def prepare_work(cfg: Any, model_path: Any, data_path: Any, seed: int, work: Path) -> Path | None:
+    """The checkpoint to resume from, after every process has looked; the main process then resets the area
+    when the run starts fresh."""
+    from accelerate import PartialState
+
+    state = PartialState()
+    fingerprint = run_fingerprint(cfg, model_path, data_path, seed)
+    ckpt = resume_point(work, fingerprint) if cfg.resume else None
+    state.wait_for_everyone()
+    if ckpt is None and state.is_main_process:
+        reset_work(work, fingerprint)
+    state.wait_for_everyone()
+    if ckpt is not None:
+        log.info("train: resuming from %s", ckpt)
+    return ckpt
 
 
 def reset_work(work: Path, fingerprint: str) -> None:

@@ -167,6 +167,7 @@ def train_sft(
     from looptool.train.callbacks import StepSeries
     from looptool.train.common import count_params, save_final
     from looptool.train.cpu import compact_logprobs, has_gpu
+    from looptool.train.launch import complete_checkpoints, prepare_work
 
     started = time.perf_counter()
     seed = cfg.seed if cfg.seed is not None else (seed if seed is not None else 0)
@@ -177,9 +178,11 @@ def train_sft(
     out = Path(out_dir)
     work = out.with_name(out.name + ".work")
     series = StepSeries(SFT_SERIES)
+    args = sft_args(cfg, work, seed, on_cpu, where="train")
+    resume_from = prepare_work(cfg, model_path, data_path, seed, work)  # train.save_steps: as GRPO's
     trainer = SFTTrainer(
         model=resolve_model(model_path),
-        args=sft_args(cfg, work, seed, on_cpu, where="train"),
+        args=args,
         train_dataset=dataset,
         processing_class=tokenizer,
         peft_config=cfg.lora.peft_config(),
@@ -187,7 +190,8 @@ def train_sft(
     )
     trainable, total = count_params(trainer.model)
     with compact_logprobs(on_cpu and cfg.cpu_compact_logprobs) as compact:
-        trainer.train()
+        trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
+    checkpoints = [p.name for p in complete_checkpoints(work)]
     saved = save_final(trainer, model_path, out, cfg.save_dtype)
     if trainer.accelerator.is_main_process:
         shutil.rmtree(work, ignore_errors=True)
@@ -209,6 +213,8 @@ def train_sft(
         "device": "cpu" if on_cpu else "gpu",
         "cpu_compact_logprobs": compact,
         "seed": seed,
+        "resumed_from": resume_from.name if resume_from else None,
+        "checkpoints": checkpoints,
         **saved,
         "config": to_dict(cfg),
     }
