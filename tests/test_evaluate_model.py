@@ -14,10 +14,10 @@ from looptool.llm.config import BackendConfig
 from looptool.stage import opened_backend
 
 
-def _cfg(benchmarks_dir, **kw) -> EvalConfig:
+def _cfg(bfcl_data_dir, acebench_data_dir, **kw) -> EvalConfig:
     return EvalConfig(
-        bfcl_dir=str(benchmarks_dir / "bfcl_v3"),
-        acebench_dir=str(benchmarks_dir / "acebench_en"),
+        bfcl_dir=str(bfcl_data_dir),
+        acebench_dir=str(acebench_data_dir),
         bfcl_categories=["simple", "parallel", "irrelevance", "live_relevance"],
         acebench_categories=["normal_single_turn_single_function", "special_incomplete"],
         limit=2,
@@ -26,7 +26,7 @@ def _cfg(benchmarks_dir, **kw) -> EvalConfig:
     )
 
 
-def test_evaluate_tiny_model_end_to_end(benchmarks_dir, tiny_model_dir, tmp_path):
+def test_evaluate_tiny_model_end_to_end(bfcl_data_dir, acebench_data_dir, tiny_model_dir, tmp_path):
     pytest.importorskip("looptool.llm", reason="student backends not available").get_backend  # noqa: B018
     student = BackendConfig(backend="transformers", batch_size=4, device="cpu", cache=False)
     with opened_backend(student, model=str(tiny_model_dir)) as backend:
@@ -34,7 +34,7 @@ def test_evaluate_tiny_model_end_to_end(benchmarks_dir, tiny_model_dir, tmp_path
             model=str(tiny_model_dir),
             heldout=None,
             results=tmp_path / "r.parquet",
-            cfg=_cfg(benchmarks_dir),
+            cfg=_cfg(bfcl_data_dir, acebench_data_dir),
             iteration=0,
             backend=backend,
         )
@@ -57,7 +57,7 @@ def test_evaluate_tiny_model_end_to_end(benchmarks_dir, tiny_model_dir, tmp_path
         assert m["summary"][key] is not None
 
 
-def test_eval_command(benchmarks_dir, tiny_model_dir, tmp_path, monkeypatch):
+def test_eval_command(bfcl_data_dir, acebench_data_dir, tiny_model_dir, tmp_path, monkeypatch):
     pytest.importorskip("looptool.llm", reason="student backends not available").get_backend  # noqa: B018
     from looptool.cli import main
 
@@ -72,9 +72,9 @@ def test_eval_command(benchmarks_dir, tiny_model_dir, tmp_path, monkeypatch):
             "eval",
             str(tiny_model_dir),
             "--bfcl",
-            str(benchmarks_dir / "bfcl_v3"),
+            str(bfcl_data_dir),
             "--acebench",
-            str(benchmarks_dir / "acebench_en"),
+            str(acebench_data_dir),
             "--limit",
             "1",
             "--out",
@@ -89,7 +89,7 @@ def test_eval_command(benchmarks_dir, tiny_model_dir, tmp_path, monkeypatch):
     assert '"summary"' in res.output
 
 
-def test_evaluate_stage_script(benchmarks_dir, tiny_model_dir, tmp_path):
+def test_evaluate_stage_script(bfcl_data_dir, tiny_model_dir, tmp_path):
     """stages/evaluate.py reads ``eval`` (with the iteration's overrides) and ``backends.student``."""
     pytest.importorskip("looptool.llm", reason="student backends not available").get_backend  # noqa: B018
     import importlib.util
@@ -103,7 +103,7 @@ def test_evaluate_stage_script(benchmarks_dir, tiny_model_dir, tmp_path):
     params = tmp_path / "params.yaml"
     params.write_text(
         "backends:\n  student: {backend: transformers, batch_size: 4, device: cpu, cache: false}\n"
-        f"eval: {{bfcl_dir: {benchmarks_dir / 'bfcl_v3'}, acebench_dir: null, limit: 1, max_new_tokens: 4,\n"
+        f"eval: {{bfcl_dir: {bfcl_data_dir}, acebench_dir: null, limit: 1, max_new_tokens: 4,\n"
         "       bfcl_categories: [simple, irrelevance]}\n"
         "iterations:\n  '1': {prev: '0', next: '2', eval: {bfcl_categories: [irrelevance]}}\n"
     )

@@ -344,9 +344,10 @@ def _types(schema, found: set) -> set:
     return found
 
 
-def test_bfcl_import_and_round_trip(benchmarks_dir, tmp_path):
-    bfcl = benchmarks_dir / "bfcl_v3"
-    files = [bfcl / f"BFCL_v3_{c}.json" for c in ("simple", "parallel_multiple", "irrelevance")]
+def test_bfcl_import_and_round_trip(bfcl_data_dir, tmp_path):
+    files = [
+        bfcl_data_dir / f"BFCL_v4_{c}.json" for c in ("simple_python", "parallel_multiple", "irrelevance")
+    ]
     n_entries = sum(1 for f in files for line in f.read_text().splitlines() if line.strip())
     rep = import_files(files, tmp_path / "bfcl.parquet")
     assert rep.rows + rep.rejected == n_entries and rep.rows > 0.98 * n_entries
@@ -356,7 +357,7 @@ def test_bfcl_import_and_round_trip(benchmarks_dir, tmp_path):
     metas = [json.loads(m) for m in df["meta"]]
     by_id = {m["bfcl_id"]: r for m, r in zip(metas, df.to_dicts(), strict=True)}
 
-    simple0 = by_id["simple_0"]
+    simple0 = by_id["simple_python_0"]
     assert json.loads(simple0["label"]) == [
         {"name": "calculate_triangle_area", "arguments": {"base": 10, "height": 5, "unit": "units"}}
     ]
@@ -382,7 +383,8 @@ def test_bfcl_import_and_round_trip(benchmarks_dir, tmp_path):
     # Rejected rows are real flaws of the benchmark's ground truth, named by file, line and id.
     rej = pl.read_parquet(rep.rejected_path)
     assert any(
-        "BFCL_v3_simple.json:364: id simple_363 (label): unknown function 'find_closest'" in d
+        "BFCL_v4_parallel_multiple.json:27: id parallel_multiple_26 (label): bank.calculate_balance: "
+        "unknown argument 'type'" in d
         for d in rej["detail"]
     )
 

@@ -543,7 +543,7 @@ def test_imported_pool_runs_one_loop_iteration(tmp_path, tiny_model_dir):
         (repo / f).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / f, repo / f)
     shutil.copytree(DATA, repo / "imports" / "examples")
-    params = small_params(yaml.safe_load((ROOT / "params.yaml").read_text()), tiny_model_dir, None)
+    params = small_params(yaml.safe_load((ROOT / "params.yaml").read_text()), tiny_model_dir, False)
     params["seed"].update(
         mode="import",
         import_files=[f"imports/examples/{n}" for n in sorted(EXPECTED)],

@@ -1,4 +1,6 @@
-"""ACEBench scoring rules against every shipped ACEBench-en possible answer (normal and special categories).
+"""ACEBench scoring rules against every possible answer of the ACEBench-format fixtures written here
+(``tests/data/acebench``, normal and special categories) and, where ``make acebench`` fetched ACEBench, of its
+English data too.
 
 Every ground truth fed back as the model's answer passes; mutations fail (a required argument dropped, a
 wrong-typed argument, an unknown argument, a wrong function name, one call too many, a reordered list); the
@@ -16,7 +18,17 @@ from pathlib import Path
 import pytest
 
 from looptool.calls import Call, parse
+from looptool.evaluate import acebench_checkout
 from looptool.match import acebench
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = {
+    "fixture": ROOT / "tests" / "data" / "acebench" / acebench_checkout.DATA_SUBDIR,
+    "upstream": ROOT / acebench_checkout.DEFAULT_DIR / acebench_checkout.DATA_SUBDIR,
+}
+SOURCES = ["fixture"] + (
+    ["upstream"] if not acebench_checkout.missing_files(ROOT / acebench_checkout.DEFAULT_DIR) else []
+)
 
 NORMAL = (
     "normal_atom_bool",
@@ -37,10 +49,16 @@ SPECIAL = ("special_error_param", "special_incomplete", "special_irrelevant")
 # Answers ACEBench's own rules reject when fed back verbatim, because of an optional argument its checker
 # mishandles; without that argument (ACEBench does not require optional answer arguments) they pass.
 ACEBENCH_GOLD_REJECTED = {
-    # an "array" without "items" is checked as a list of objects, so ["None"] fails
-    "normal_preference_40": ("value_error", "UserDietaryPreferences"),
-    # an empty list of objects fails the nested type check (no element to check against)
-    "normal_single_turn_parallel_function_42": ("value_error:string", "event_details"),
+    "fixture": {  # the fixtures hold one entry of each kind on purpose
+        "normal_preference_1": ("value_error", "UserDietaryPreferences"),
+        "normal_single_turn_parallel_function_2": ("value_error:string", "events"),
+    },
+    "upstream": {
+        # an "array" without "items" is checked as a list of objects, so ["None"] fails
+        "normal_preference_40": ("value_error", "UserDietaryPreferences"),
+        # an empty list of objects fails the nested type check (no element to check against)
+        "normal_single_turn_parallel_function_42": ("value_error:string", "event_details"),
+    },
 }
 
 
@@ -48,8 +66,7 @@ def _read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def _load(bench: Path, category: str) -> list[tuple[dict, dict]]:
-    root = bench / "acebench_en"
+def _load(root: Path, category: str) -> list[tuple[dict, dict]]:
     questions = {e["id"]: e for e in _read_jsonl(root / f"data_{category}.json")}
     answers = _read_jsonl(root / "possible_answer" / f"data_{category}.json")
     assert len(answers) == len(questions)
@@ -77,15 +94,17 @@ def _wrong_value(schema_type: str):
     return "wrong~value" if schema_type in ("integer", "number") else 12345
 
 
+@pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("category", NORMAL)
-def test_normal_ground_truth_passes_and_mutations_fail(benchmarks_dir, category):
+def test_normal_ground_truth_passes_and_mutations_fail(source, category):
     counts: Counter = Counter()
-    for entry, answer in _load(benchmarks_dir, category):
+    rejected = ACEBENCH_GOLD_REJECTED[source]
+    for entry, answer in _load(DATA[source], category):
         eid, funcs, gt = entry["id"], entry["function"], answer["ground_truth"]
         calls = _calls(gt)
         res = acebench.check_normal(funcs, calls, gt, category)
-        if eid in ACEBENCH_GOLD_REJECTED:
-            error_type, arg = ACEBENCH_GOLD_REJECTED[eid]
+        if eid in rejected:
+            error_type, arg = rejected[eid]
             assert res.error_type == error_type, (eid, res.to_dict())
             calls = [Call(c.name, {k: v for k, v in c.arguments.items() if k != arg}) for c in calls]
             res = acebench.check_normal(funcs, calls, gt, category)
@@ -157,10 +176,12 @@ def _special_answer(category: str, gt) -> str:
     return json.dumps(parts)
 
 
+@pytest.mark.parametrize("source", SOURCES)
 @pytest.mark.parametrize("category", SPECIAL)
-def test_special_ground_truth_passes_and_mutations_fail(benchmarks_dir, category):
+def test_special_ground_truth_passes_and_mutations_fail(source, category):
     counts: Counter = Counter()
-    for entry, answer in _load(benchmarks_dir, category):
+    entries = _load(DATA[source], category)
+    for entry, answer in entries:
         eid, gt = entry["id"], answer["ground_truth"]
         text = _special_answer(category, gt)
         res = acebench.check_special(text, gt, category)
@@ -184,7 +205,7 @@ def test_special_ground_truth_passes_and_mutations_fail(benchmarks_dir, category
         assert not acebench.check_special(call_text, gt, category).valid
         counts["tool_call_instead"] += 1
     print(f"\nACEBench {category}: {dict(counts)}")
-    assert counts["entries"] == 50
+    assert counts["entries"] == len(entries) == (50 if source == "upstream" else 2)
 
 
 def test_hand_made_rules():

@@ -1,4 +1,5 @@
-"""BFCL answer checker against every shipped BFCL-v3 possible answer.
+"""BFCL answer checker against every possible answer the bfcl-eval package ships (``BFCL_v4_*`` files; the
+version ``make install`` pins).
 
 For every entry of every ``possible_answer`` file, the answer built from the possible answer (first acceptable
 value of each parameter; and again with every optional parameter left out) must pass, and mutations must fail:
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from looptool.calls import Call, parse
+from looptool.evaluate import bfcl as bfcl_data
 from looptool.match import bfcl
 
 CATEGORIES = (
@@ -31,7 +33,7 @@ CATEGORIES = (
     "live_parallel",
     "live_parallel_multiple",
 )
-# How many entries each file has (README of the benchmark data): a short file would mean a broken copy.
+# How many entries each file of bfcl-eval 2025.12.17 has: a short file would mean a broken install.
 EXPECTED_ENTRIES = {
     "simple": 400,
     "multiple": 200,
@@ -46,12 +48,21 @@ EXPECTED_ENTRIES = {
 }
 _MISSING = object()
 
-# Entries whose possible answer BFCL's own checker rejects whatever the model says (data quirks of the v3
-# release, checked here so a change is noticed): id -> (error_type, why).
+# Entries whose possible answer BFCL's own checker rejects whatever the model says (data quirks of the
+# package's release, checked here so a change is noticed): id -> (error_type, why).
 BFCL_UNANSWERABLE = {
-    "java_36": ("value_error:list/tuple", "ArrayList of 'any': BFCL converts every element to a string"),
-    "java_65": ("value_error:list/tuple", "ArrayList of 'any': BFCL converts every element to a string"),
-    "java_64": ("value_error:dict_value", "HashMap answer value is a bare string, iterated as characters"),
+    "simple_java_36": (
+        "value_error:list/tuple",
+        "ArrayList of 'any': BFCL converts every element to a string",
+    ),
+    "simple_java_65": (
+        "value_error:list/tuple",
+        "ArrayList of 'any': BFCL converts every element to a string",
+    ),
+    "simple_java_64": (
+        "value_error:dict_value",
+        "HashMap answer value is a bare string, iterated as characters",
+    ),
     "live_simple_106-63-0": (
         "simple_function_checker:missing_required",
         "required parameters with no acceptable value",
@@ -75,10 +86,9 @@ def _read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def _load(bench: Path, category: str) -> list[tuple[dict, dict]]:
-    root = bench / "bfcl_v3"
-    questions = {e["id"]: e for e in _read_jsonl(root / f"BFCL_v3_{category}.json")}
-    answers = _read_jsonl(root / "possible_answer" / f"BFCL_v3_{category}.json")
+def _load(root: Path, category: str) -> list[tuple[dict, dict]]:
+    questions = {e["id"]: e for e in _read_jsonl(bfcl_data.category_file(root, category))}
+    answers = _read_jsonl(bfcl_data.category_file(root, category, answers=True))
     return [(questions[a["id"]], a) for a in answers]
 
 
@@ -272,8 +282,8 @@ def _ordered_array_param(entry, call: Call, gt_params: dict, doc: dict):
 
 
 @pytest.mark.parametrize("category", CATEGORIES)
-def test_every_possible_answer_passes_and_mutations_fail(benchmarks_dir, category):
-    entries = _load(benchmarks_dir, category)
+def test_every_possible_answer_passes_and_mutations_fail(bfcl_data_dir, category):
+    entries = _load(bfcl_data_dir, category)
     assert len(entries) == EXPECTED_ENTRIES[category]
     language = bfcl.language_of(category)
     counts: Counter = Counter()
@@ -358,7 +368,12 @@ def test_every_possible_answer_passes_and_mutations_fail(benchmarks_dir, categor
 
     print(f"\nBFCL {category}: {dict(counts)}")
     assert counts["entries"] + counts["unanswerable"] == EXPECTED_ENTRIES[category]
-    assert counts["unanswerable"] == sum(k.rsplit("_", 1)[0] == category for k in BFCL_UNANSWERABLE)
+    ids = {e["id"] for e, _ in entries}  # v4 ids of java / javascript entries are simple_java_N, ...
+    assert (
+        counts["unanswerable"]
+        == len(ids & set(BFCL_UNANSWERABLE))
+        == sum(k.rsplit("_", 1)[0] in (category, f"simple_{category}") for k in BFCL_UNANSWERABLE)
+    )
     assert counts["wrong_name"] == counts["entries"]
     assert counts["drop_required"] > 0.8 * counts["entries"]
     if "parallel" in category:

@@ -29,7 +29,9 @@ def _run(args, cwd, env, check=True):
     return p
 
 
-def small_params(base: dict, model_dir: Path, benchmarks: Path | None) -> dict:
+def small_params(base: dict, model_dir: Path, benchmarks: bool) -> dict:
+    """The demo's params at test size; ``benchmarks``: evaluate on bfcl-eval's package data and the ACEBench
+    fixtures (paths relative to the repository root, where DVC runs the stages), else on the held-out split only."""
     p = json.loads(json.dumps(base))
     p["model"]["source"] = str(model_dir)
     p["backends"]["student"]["batch_size"] = 4
@@ -42,8 +44,8 @@ def small_params(base: dict, model_dir: Path, benchmarks: Path | None) -> dict:
     p["expand"].update(k=1, max_samples=4)
     p["merge"]["dataset_size"] = 8
     p["eval"].update(limit=1, heldout_limit=4, max_new_tokens=8)
-    if benchmarks is not None:
-        p["eval"].update(bfcl_dir=str(benchmarks / "bfcl_v3"), acebench_dir=str(benchmarks / "acebench_en"))
+    if benchmarks:
+        p["eval"].update(bfcl_dir="auto", acebench_dir="tests/data/acebench/data_all/data_en")
         p["eval"]["bfcl_categories"] = ["simple", "irrelevance"]
         p["eval"]["acebench_categories"] = ["normal_single_turn_single_function"]
     else:
@@ -66,10 +68,7 @@ def pipeline(tmp_path_factory, tiny_model_dir):
             continue
         (repo / f).parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(ROOT / f, repo / f)
-    bench = Path(os.environ.get("LOOPTOOL_BENCHMARKS", ROOT.parent / "shared" / "benchmarks"))
-    params = small_params(
-        yaml.safe_load((ROOT / "params.yaml").read_text()), tiny_model_dir, bench if bench.exists() else None
-    )
+    params = small_params(yaml.safe_load((ROOT / "params.yaml").read_text()), tiny_model_dir, True)
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
     env = dict(
         os.environ,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+import shutil
 from collections import Counter
 from pathlib import Path
 
@@ -473,6 +474,18 @@ def test_stage_script_writes_outputs(tmp_path):
 
 
 # --- decontamination -------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def benchmarks_dir(bfcl_data_dir, acebench_data_dir, tmp_path_factory):
+    """Benchmark questions to decontaminate against: three question files of the bfcl-eval package and the
+    ACEBench-format fixtures. (The package's data folder as a whole is no decontamination folder: it also holds
+    BFCL_v4_format_sensitivity.json, a pretty-printed index that read_questions rejects as not JSON lines.)"""
+    d = tmp_path_factory.mktemp("benchmarks")
+    for name in ("simple_python", "multiple", "live_multiple"):
+        shutil.copy(bfcl_data_dir / f"BFCL_v4_{name}.json", d)
+    shutil.copytree(acebench_data_dir, d / "acebench_en")
+    return d
 
 
 def test_decontamination_flags_benchmark_questions(benchmarks_dir, builds, tmp_path):

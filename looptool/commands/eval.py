@@ -29,8 +29,8 @@ def _folder_or(value: str | None, *keywords: str) -> str | None:
     "--acebench",
     "acebench_dir",
     default=None,
-    callback=lambda c, p, v: _folder_or(v, "none"),
-    help="ACEBench English data folder (data_*.json, with possible_answer/) or 'none'; default: params eval.acebench_dir.",
+    callback=lambda c, p, v: _folder_or(v, "auto", "none"),
+    help="ACEBench English data folder (data_*.json, with possible_answer/), 'auto' (the `make acebench` checkout, if there) or 'none'; default: params eval.acebench_dir.",
 )
 @click.option(
     "--acebench-code",

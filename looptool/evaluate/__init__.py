@@ -69,9 +69,10 @@ class EvalConfig:
     single- and multi-turn), or a folder such as gorilla's ``berkeley-function-call-leaderboard/data``
     (``BFCL_v3_*.json``), with ``possible_answer/``. None: BFCL is skipped (the reason is in the metrics and the
     report's headline). A named folder that does not exist is an error."""
-    acebench_dir: str | None = None
-    """ACEBench English data folder (ACEBench's ``data_all/data_en``, with ``possible_answer/``; see README
-    "Benchmarks" for how to get it). None: skipped. A named folder that does not exist is an error."""
+    acebench_dir: str | None = "auto"
+    """ACEBench English data folder (ACEBench's ``data_all/data_en``, with ``possible_answer/``): ``auto`` = the
+    checkout ``make acebench`` clones (``third_party/ACEBench``, relative to the working directory) when it is
+    there, else ACEBench is skipped with the command that gets it; a folder (must exist); None: skipped."""
     bfcl_categories: list[str] = field(default_factory=lambda: list(bfcl.DEFAULT_CATEGORIES))
     """BFCL categories (v3 names; ``java`` and ``javascript`` are optional extras; the multi-turn ones
     ``multi_turn_base``, ``multi_turn_miss_func``, ``multi_turn_miss_param``, ``multi_turn_long_context``, or
@@ -132,6 +133,13 @@ def _dir_status(path: str | None, what: str) -> tuple[Path | None, str | None]:
     """The benchmark's data folder, or (None, why it is skipped). A folder named but missing is an error."""
     if not path:
         return None, f"no {what} data folder configured (eval.{what}_dir is null)"
+    if path == "auto" and what == "acebench":
+        from looptool.evaluate import acebench_checkout
+
+        try:
+            return acebench_checkout.resolve_auto()
+        except FileNotFoundError as e:
+            raise FileNotFoundError(f"eval.acebench_dir: auto: {e}") from None
     if path == "auto" and what == "bfcl":
         p = bfcl_mt.package_data_dir()
         if p is None:
@@ -170,7 +178,7 @@ def _collect(
     if root is None:
         info["bfcl"]["skipped"] = why
     else:
-        info["bfcl"]["data_dir"] = _data_label(cfg.bfcl_dir, root)
+        info["bfcl"]["data_dir"] = _data_label(cfg.bfcl_dir, root, "bfcl")
         for cat in cfg.bfcl_categories:
             if cat in bfcl.MULTI_TURN:
                 try:
@@ -197,7 +205,7 @@ def _collect(
     if root is None:
         info["acebench"]["skipped"] = why
     else:
-        info["acebench"]["data_dir"] = _data_label(cfg.acebench_dir, root)
+        info["acebench"]["data_dir"] = _data_label(cfg.acebench_dir, root, "acebench")
         code_dir = ace_agent.find_code_dir(cfg.acebench_code_dir, root)
         for cat in cfg.acebench_categories:
             if cat in ace.AGENT:
@@ -227,9 +235,13 @@ def _collect(
     return items, info, heldout_df, multi
 
 
-def _data_label(configured: str | None, root: Path) -> str:
+def _data_label(configured: str | None, root: Path, what: str) -> str:
     """Where a benchmark's data came from, as tracked metrics may hold it: the folder as the user named it
     (params or option), or the package and version behind ``auto`` — never this machine's absolute path."""
+    if configured == "auto" and what == "acebench":
+        from looptool.evaluate import acebench_checkout
+
+        return acebench_checkout.data_label(root)
     if configured == "auto":
         from importlib.metadata import PackageNotFoundError, version
 
@@ -241,8 +253,8 @@ def _data_label(configured: str | None, root: Path) -> str:
 
 
 AGENT_SKIPPED = (
-    "agent categories need an ACEBench checkout for its scenario classes and prompts (eval.acebench_code_dir; "
-    "ACEBench ships no package)"
+    "agent categories need an ACEBench checkout for its scenario classes and prompts (eval.acebench_code_dir, "
+    "or eval.acebench_dir: auto after `make acebench`; ACEBench ships no package)"
 )
 NO_USER = "agent_multi_turn needs a simulated user: configure backends.user (any OpenAI-compatible server)"
 

@@ -7,7 +7,9 @@ checkout that holds ``eval.acebench_dir`` when that is its ``data_all/data_en``)
 (``model_inference/{multi_turn,multi_step}/scenariosen``), the agent prompts
 (``multi_turn/common_agent.py``, ``multi_step/common_agent_step.py``, ``prompt_en.py``) and the simulated
 user's prompts (``multi_turn/APIModel_user.py``). Nothing of it is copied here. The layout is that of the
-upstream repository (e.g. ``yxli2123/ACEBench`` up to commit 97c6c4c); later refactors moved these files.
+upstream repository at the commit ``make acebench`` fetches (:mod:`looptool.evaluate.acebench_checkout`; forks
+such as ``yxli2123/ACEBench`` moved these files after it); ``tests/data/acebench`` holds fixtures of our own in
+that layout.
 
 The loop follows ACEBench's ``common_inference.multi_turn_inference`` / ``multi_step_inference``:
 
@@ -87,6 +89,11 @@ def find_code_dir(code_dir: str | None, data_dir: str | Path | None) -> Path | N
     return None
 
 
+def _forget_modules() -> None:
+    for name in [m for m in sys.modules if m == "model_inference" or m.startswith("model_inference.")]:
+        del sys.modules[name]
+
+
 @dataclass
 class AceCode:
     """What the evaluation reads from an ACEBench checkout."""
@@ -104,6 +111,7 @@ class AceCode:
         added = str(root) not in sys.path
         if added:
             sys.path.insert(0, str(root))
+        _forget_modules()  # another checkout's modules of the same names, imported earlier, must not be reused
         try:
             user = importlib.import_module("model_inference.multi_turn.APIModel_user")
             turn = importlib.import_module("model_inference.multi_turn.common_agent")
@@ -121,6 +129,7 @@ class AceCode:
                 f"{root}: cannot read ACEBench's agent code ({type(e).__name__}: {e})"
             ) from None
         finally:
+            _forget_modules()  # the classes keep their modules alive; the names stay free for the next load
             if added:
                 with contextlib.suppress(ValueError):
                     sys.path.remove(str(root))
