@@ -218,6 +218,10 @@ class OpenAIBackend(Backend):
         self.cfg = cfg
         self.model = model
         self.base_url = cfg.base_url.rstrip("/")
+        try:
+            self._url = httpx.URL(self.base_url)
+        except httpx.InvalidURL as e:
+            raise ValueError(f"{cfg.where}.base_url is not a valid URL: {scrub(str(e))}") from None
         headers = {"Content-Type": "application/json"}
         key = cfg.api_key()  # read from the named environment variable; never stored in config or cache
         if key:
@@ -282,7 +286,7 @@ class OpenAIBackend(Backend):
         """POST with retries; returns the parsed JSON body or raises ReplyError with the reason."""
         import httpx
 
-        url = self.base_url + path
+        url = self._url.copy_with(path=self._url.path.rstrip("/") + path)  # before a ?api-version=...
         last = ""
         for attempt in range(self.cfg.max_retries + 1):
             wait = None
