@@ -157,6 +157,12 @@ def scrub(text: str | None) -> str | None:
     return text
 
 
+def clip(text: str, limit: int) -> str:
+    """The first ``limit`` characters of ``text``, scrubbed before the cut (a key cut in two by an error
+    message's length limit would leave its head unmatched). Looks at most 64 KiB in."""
+    return scrub(text[: max(limit, 65536)])[:limit]
+
+
 # --- credentials in params ---------------------------------------------------------------------------------
 
 # Query parameters that carry a credential (``?key=``, ``access_token``, Azure SAS ``sig``, S3 / GCS

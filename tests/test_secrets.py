@@ -18,7 +18,9 @@ import re
 import sqlite3
 import subprocess
 import sys
+import threading
 import urllib.parse
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import polars as pl
@@ -36,7 +38,7 @@ from test_faults import (
 )
 
 from looptool.config import ConfigError, from_dict, load_params
-from looptool.llm import BackendConfig
+from looptool.llm import BackendConfig, Request, Sampling, get_backend
 from looptool.secrets import register, scrub
 
 # Not shaped like an ``sk-`` key, and holding characters that URL-encoding, HTML and JSON each rewrite, so only
@@ -331,3 +333,59 @@ def test_dvc_keeps_no_trace_of_a_credential_in_params(tmp_path):
         if path.is_file():
             assert LEAK.encode() not in path.read_bytes(), path
     assert LEAK not in p.stdout + p.stderr
+
+
+# --- an error body cut to its first few hundred characters: the key is masked before the cut -------------
+
+
+class _Cut(BaseHTTPRequestHandler):
+    """Answers ``status`` with ``pad`` filler characters, then the key: as text or as a reply's ``error``."""
+
+    def log_message(self, *args):
+        pass
+
+    def do_POST(self):  # noqa: N802 - http.server's name
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        status, pad, kind = self.server.script  # type: ignore[attr-defined]
+        text = "x" * pad + KEY + " and the rest of the message"
+        body = json.dumps({"error": text}).encode() if kind == "error-json" else text.encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@pytest.mark.parametrize(
+    "status, kind, limit",
+    [(401, "text", 300), (200, "error-json", 500), (200, "text", 120)],
+    ids=["4xx-body", "error-object", "not-json"],
+)
+def test_key_cut_by_an_error_message_leaves_no_head(tmp_path, monkeypatch, status, kind, limit):
+    """The HTTP error body (300 characters), a reply's ``error`` object (500) and a non-JSON reply (120) are
+    cut for the message: a key straddling the cut must not leave its first characters behind."""
+    monkeypatch.setenv("LOOPTOOL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv(KEY_ENV, KEY)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Cut)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    cfg = BackendConfig(
+        backend="openai",
+        base_url=f"http://127.0.0.1:{server.server_address[1]}/v1",
+        model="m",
+        api_key_env=KEY_ENV,
+        max_retries=0,
+        timeout_s=5.0,
+        cache=False,
+        max_error_rate=1.0,
+    )
+    try:
+        with get_backend(cfg) as backend:
+            for pad in range(limit - 40, limit + 2, 3):
+                server.script = (status, pad, kind)  # type: ignore[attr-defined]
+                [c] = backend.generate([Request.chat([{"role": "user", "content": "hi"}])], Sampling())
+                assert not c.ok
+                for head in (KEY[:6], json.dumps(KEY)[1:7]):
+                    assert head not in c.error, (pad, c.error)
+    finally:
+        server.shutdown()
+        server.server_close()
