@@ -230,10 +230,12 @@ def test_plain_env_names_are_accepted(name, monkeypatch):
         {"backend": "openai", "base_url": "http://127.0.0.1:8000/v1", "api_key_env": name},
         "params.yaml:backends.judge",
     )
-    with pytest.raises(
-        ValueError, match=rf"^params.yaml:backends.judge.api_key_env: environment variable {name} "
-    ):
+    shown = f" {name}" if name.isupper() else ""  # a lower-case name might be a short key: not echoed
+    with pytest.raises(ValueError) as e:
         cfg.api_key()
+    assert (
+        str(e.value) == f"params.yaml:backends.judge.api_key_env: the environment variable{shown} is not set"
+    )
 
 
 def test_api_version_query_is_allowed_and_reaches_the_server(tmp_path, monkeypatch):
@@ -389,3 +391,35 @@ def test_key_cut_by_an_error_message_leaves_no_head(tmp_path, monkeypatch, statu
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_profile_with_a_credential_is_refused_and_writes_nothing(tmp_path):
+    from looptool.profiles import ProfileError, apply_profile
+
+    params = tmp_path / "params.yaml"
+    params.write_text((ROOT / "params.yaml").read_text())
+    before = params.read_text()
+    prof = tmp_path / "hosted.yaml"
+    prof.write_text(
+        yaml.safe_dump({"backends": {"judge": {"backend": "openai", "base_url": f"https://h/v1?key={LEAK}"}}})
+    )
+    with pytest.raises(ProfileError) as e:
+        apply_profile(str(prof), params)
+    assert "backends.judge" in str(e.value) and "query parameter 'key'" in str(e.value)
+    assert LEAK not in str(e.value) and params.read_text() == before
+
+
+def test_eval_user_url_with_a_credential_is_one_line(tmp_path):
+    from click.testing import CliRunner
+
+    from looptool.cli import main
+
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump({"backends": {"student": {"backend": "none"}}}))
+    r = CliRunner().invoke(
+        main,
+        ["eval", "Qwen/Qwen3-8B", "--params", str(params), "--user-url", f"http://u:{LEAK}@127.0.0.1:9/v1"],
+    )
+    assert r.exit_code != 0 and LEAK not in r.output, r.output
+    assert "backends.user (params + options).base_url: holds a credential" in r.output, r.output
+    assert "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1, r.output

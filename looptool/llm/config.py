@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -89,7 +90,13 @@ class BackendConfig:
             return None
         key = os.environ.get(self.api_key_env)
         if key is None:
-            raise ValueError(f"{self.where}.api_key_env: environment variable {self.api_key_env} is not set")
+            # named only when it reads as a conventional name: a short key typed here passes the load check
+            shown = (
+                f" {self.api_key_env}"
+                if re.fullmatch(r"[A-Z][A-Z0-9]*(_[A-Z0-9]+)*", self.api_key_env)
+                else ""
+            )
+            raise ValueError(f"{self.where}.api_key_env: the environment variable{shown} is not set")
         from looptool.secrets import register
 
         register(key)  # from now on scrubbed from every error and completion text
