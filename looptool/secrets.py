@@ -207,8 +207,10 @@ def url_credential(url: str) -> str | None:
     if parts is not None and "@" in parts.netloc:
         return "holds a credential (user info before '@' in the URL)"
     if parts is not None:
-        for where, part in (("query", parts.query), ("fragment", parts.fragment)):
-            for name, value in urllib.parse.parse_qsl(part, keep_blank_values=True):
+        matrix = "&".join(seg.split(";", 1)[1] for seg in parts.path.split("/") if ";" in seg)  # /v1;key=x
+        for where, part in (("query", parts.query), ("fragment", parts.fragment), ("path", matrix)):
+            # ';' separates parameters too for some servers (parse_qsl splits on '&' only)
+            for name, value in urllib.parse.parse_qsl(part.replace(";", "&"), keep_blank_values=True):
                 if value and _credential_param(name):
                     return f"holds a credential ({where} parameter {name!r})"
     if scrub(url) != url:

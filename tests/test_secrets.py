@@ -117,6 +117,8 @@ REFUSED_URLS = {
     "userinfo-no-scheme": f"someone:{LEAK}@127.0.0.1:8000/v1",
     "path-sk-key": f"http://127.0.0.1:8000/sk-{LEAK}/v1",
     "fragment": f"http://127.0.0.1:8000/v1#access_token={LEAK}",
+    "query-semicolon": f"http://127.0.0.1:8000/v1?api-version=2024-10-21;key={LEAK}",
+    "path-parameter": f"http://127.0.0.1:8000/v1;token={LEAK}",
 }
 QUERY_NAMES = [
     "key",
