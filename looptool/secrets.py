@@ -250,9 +250,13 @@ def credential_problem(key: str, value: object) -> str | None:
     Checked: every string that looks like a URL (user info, credential query parameters, key-shaped
     strings) and every ``*_env`` value, which must be a variable's name, not the key itself.
     """
+    leaf = key.rsplit(".", 1)[-1]
+    if leaf.endswith("_env") and isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (
+            "is a number, not the name of an environment variable"  # a numeric key: the type error echoes it
+        )
     if not isinstance(value, str) or not value:
         return None
-    leaf = key.rsplit(".", 1)[-1]
     if leaf.endswith("_env"):
         problem = env_name_problem(value)
         if problem:

@@ -425,3 +425,27 @@ def test_eval_user_url_with_a_credential_is_one_line(tmp_path):
     assert r.exit_code != 0 and LEAK not in r.output, r.output
     assert "backends.user (params + options).base_url: holds a credential" in r.output, r.output
     assert "Traceback" not in r.output and len(r.output.strip().splitlines()) == 1, r.output
+
+
+def test_numeric_key_typed_as_api_key_env_is_not_echoed():
+    with pytest.raises(ConfigError) as e:
+        from_dict(BackendConfig, {"api_key_env": 918273645546372819}, "params.yaml:backends.judge")
+    assert str(e.value).startswith("params.yaml:backends.judge.api_key_env: is a number")
+    assert "918273645546372819" not in str(e.value)
+
+
+def test_any_error_line_is_scrubbed():
+    """The one line a stage or command prints for any exception (an HTTP stack's, a library's) is scrubbed,
+    before it is cut to its length limit."""
+    from looptool.guard import MAX_CHARS, one_line
+
+    register(KEY)
+    token = base64.b64encode(f"user:{KEY}".encode()).decode()
+    for e in (
+        RuntimeError(f"proxy said: Authorization: Basic {token}"),
+        ValueError(f"bad header value {KEY!r}"),
+        OSError(f"{'x' * (MAX_CHARS - 10)}{KEY}"),
+    ):
+        line = one_line(e)
+        _assert_clean(line)
+        assert KEY[:6] not in line and "***" in line, line
