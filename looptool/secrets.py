@@ -187,6 +187,11 @@ _CREDENTIAL_WORDS = frozenset(
         "bearer",
     }
 )
+# Params keys whose value is a credential (TRL's ``hub_token``, a free mapping's ``api_key``); ``pad_token`` or
+# ``max_new_tokens`` are no credentials.
+_CREDENTIAL_FIELD = re.compile(
+    r"(?i)(^|[_-])(api_?key|secret|password|passwd|(access|auth|api|hub|hf|bearer|refresh)_?token)$|^token$"
+)
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,254}")
 
 
@@ -257,6 +262,11 @@ def credential_problem(key: str, value: object) -> str | None:
         )
     if not isinstance(value, str) or not value:
         return None
+    if _CREDENTIAL_FIELD.search(leaf):
+        return (
+            "is a credential field (e.g. TRL's hub_token); keys stay out of params (DVC copies them into "
+            "dvc.lock, metrics echo configs): set it in the environment (HF_TOKEN for the hub)"
+        )
     if leaf.endswith("_env"):
         problem = env_name_problem(value)
         if problem:

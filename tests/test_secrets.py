@@ -449,3 +449,28 @@ def test_any_error_line_is_scrubbed():
         line = one_line(e)
         _assert_clean(line)
         assert KEY[:6] not in line and "***" in line, line
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        ("train", "grpo", "hub_token"),  # TRL's TrainingArguments field: echoed by metrics/train's config
+        ("backends", "judge", "chat_template_kwargs", "api_key"),  # a free mapping sent with every request
+        ("seed", "password"),
+    ],
+)
+def test_credential_field_in_params_is_refused(tmp_path, where):
+    params: dict = {"train": {"sft": {"pad_token": "<|pad|>"}, "grpo": {"max_completion_length": 64}}}
+    node = params
+    for part in where[:-1]:
+        node = node.setdefault(part, {})
+    node[where[-1]] = LEAK
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    with pytest.raises(ConfigError) as e:
+        load_params(path)
+    assert str(e.value).startswith(f"{path}:{'.'.join(where)}: is a credential field"), str(e.value)
+    assert LEAK not in str(e.value)
+    node[where[-1]] = None  # unset (null) is fine, and so are pad_token and max_completion_length
+    path.write_text(yaml.safe_dump(params))
+    assert load_params(path)["train"]["sft"]["pad_token"] == "<|pad|>"
