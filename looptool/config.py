@@ -151,11 +151,13 @@ def load_params(path: str | Path = "params.yaml") -> dict[str, Any]:
 
 
 def check_params(params: Mapping[str, Any], path: str = "params.yaml") -> None:
-    """Refuse unknown top-level sections and unknown keys in ``iterations`` items (the sections' own keys are
-    checked by each stage's config dataclass)."""
+    """Refuse unknown top-level sections, unknown keys in ``iterations`` items (the sections' own keys are
+    checked by each stage's config dataclass) and a credential anywhere in the file."""
     unknown = sorted(str(k) for k in params if k not in SECTIONS)
     if unknown:
         raise ConfigError(f"{path}: unknown section(s) {unknown}; known sections: {list(SECTIONS)}")
+    for name, value in params.items():
+        check_credentials(value, f"{path}:{name}")
     items = params.get("iterations")
     if items is None:
         return
@@ -177,6 +179,31 @@ def check_params(params: Mapping[str, Any], path: str = "params.yaml") -> None:
                 raise ConfigError(
                     f"{path}:iterations.{key}.{name}: got {_show(item[name])}, expected a mapping"
                 )
+
+
+def check_credentials(node: Any, key: str) -> None:
+    """Refuse a key, token or password anywhere in ``node`` (a URL's user info or ``?key=``, a key typed
+    where an environment variable's name belongs), naming the params ``key`` and never the value.
+
+    params.yaml is checked whole on load, not only the sections a stage reads: DVC copies each declared
+    params key into ``dvc.lock`` and its run cache, so the file must be refused before any stage succeeds.
+    """
+    from looptool.secrets import credential_problem
+
+    stack, seen = [(key, node)], set()
+    while stack:  # iterative, each container once: a shared YAML alias is walked once, not once per use
+        key, node = stack.pop()
+        if isinstance(node, (Mapping, list, tuple)):
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            items = node.items() if isinstance(node, Mapping) else enumerate(node)
+            fmt = "{}.{}" if isinstance(node, Mapping) else "{}[{}]"
+            stack.extend(reversed([(fmt.format(key, k), v) for k, v in items]))  # reported in file order
+            continue
+        problem = credential_problem(key.rsplit(":", 1)[-1], node)
+        if problem:
+            raise ConfigError(f"{key}: {problem}")
 
 
 def section(params: Mapping[str, Any], dotted: str, default: Any = dataclasses.MISSING) -> Any:
@@ -243,6 +270,7 @@ def check_fields(cls: type, data: Mapping[str, Any], where: str = "") -> None:
         if sub is not None and isinstance(value, Mapping):
             check_fields(sub, value, key)
             continue
+        check_credentials(value, key)  # before the type check, whose message shows the value
         problem = type_problem(hint, value)
         if problem is not None:
             raise ConfigError(f"{key}: got {_show(value)}, expected {problem}")

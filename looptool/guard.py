@@ -24,6 +24,8 @@ from typing import Any, NoReturn
 
 import click
 
+from looptool.secrets import scrub
+
 DEBUG_ENV = "LOOPTOOL_DEBUG"
 LEVEL_ENV = "LOOPTOOL_LOG_LEVEL"
 STAGE_ENV = "LOOPTOOL_STAGE"  # the progress bar's name (looptool.llm.progress reads it)
@@ -108,7 +110,7 @@ def one_line(e: BaseException, hint: str = f"{DEBUG_ENV}=1 shows the traceback")
         msg = f"missing key {e.args[0]!r}" if e.args else "missing key"
     else:
         msg = str(e)
-    msg = " ".join(msg.split())
+    msg = scrub(" ".join(msg.split())) or ""  # a key in any exception's text (an HTTP stack's, a library's)
     if not isinstance(e, _USER_ERRORS) or not msg:
         msg = f"{type(e).__name__}: {msg}" if msg else type(e).__name__
         if hint:

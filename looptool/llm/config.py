@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,9 +21,11 @@ class BackendConfig:
     """Checkpoint path or hub id (local backends), or the served model name (``openai``). The pipeline sets the
     student's model to the iteration's checkpoint."""
     base_url: str | None = None
-    """``openai``: server root, e.g. ``http://127.0.0.1:8000/v1``."""
+    """``openai``: server root, e.g. ``http://127.0.0.1:8000/v1``. A URL holding a credential (``user:key@``,
+    ``?key=``, ``?sig=``) is refused: params.yaml goes into dvc.lock; use ``api_key_env``."""
     api_key_env: str | None = None
-    """``openai``: NAME of the environment variable holding the API key (never the key itself)."""
+    """``openai``: NAME of the environment variable holding the API key (never the key itself, which is
+    refused without being echoed)."""
     max_concurrency: int = 8
     """``openai``: requests in flight at once."""
     timeout_s: float = 120.0
@@ -60,6 +63,12 @@ class BackendConfig:
             raise ValueError(f"backend={self.backend!r} is not one of {list(BACKENDS)}")
         if self.backend == "openai" and not self.base_url:
             raise ValueError("backend 'openai' needs base_url")
+        from looptool.secrets import credential_problem
+
+        for name in ("base_url", "api_key_env"):  # also when built in code, not from params.yaml
+            problem = credential_problem(name, getattr(self, name))
+            if problem:
+                raise ValueError(f"{name} {problem}")
         if self.max_concurrency < 1 or self.batch_size < 1 or self.cache_chunk < 1:
             raise ValueError("max_concurrency, batch_size and cache_chunk must be >= 1")
         if self.max_retries < 0 or self.tensor_parallel_size < 1:
@@ -81,7 +90,13 @@ class BackendConfig:
             return None
         key = os.environ.get(self.api_key_env)
         if key is None:
-            raise ValueError(f"environment variable {self.api_key_env} (backends api_key_env) is not set")
+            # named only when it reads as a conventional name: a short key typed here passes the load check
+            shown = (
+                f" {self.api_key_env}"
+                if re.fullmatch(r"[A-Z][A-Z0-9]*(_[A-Z0-9]+)*", self.api_key_env)
+                else ""
+            )
+            raise ValueError(f"{self.where}.api_key_env: the environment variable{shown} is not set")
         from looptool.secrets import register
 
         register(key)  # from now on scrubbed from every error and completion text

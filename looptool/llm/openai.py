@@ -25,7 +25,7 @@ from looptool.calls import render_calls
 from looptool.llm.base import Backend, Completion, Request, Sampling
 from looptool.llm.common import request_seed, weights_fingerprint
 from looptool.llm.config import BackendConfig
-from looptool.secrets import scrub
+from looptool.secrets import clip, scrub
 
 RETRY_STATUS = frozenset({408, 409, 429, 500, 502, 503, 504})
 BACKOFF_BASE_S = 0.5
@@ -60,7 +60,7 @@ def decode_reply(raw: bytes, content_type: str | None = None) -> Any:
         raise ReplyError(f"reply {e}") from None
     except json.JSONDecodeError as e:
         kind = f" ({content_type.split(';')[0]})" if content_type else ""
-        raise ReplyError(f"reply{kind} is not JSON ({e.msg} at char {e.pos}): {text[:120]!r}") from None
+        raise ReplyError(f"reply{kind} is not JSON ({e.msg} at char {e.pos}): {clip(text, 120)!r}") from None
 
 
 def wire_messages(messages: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -198,7 +198,7 @@ def _first_choice(data: Any) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise ReplyError(f"reply is not a JSON object but {type(data).__name__}")
     if "error" in data and "choices" not in data:
-        raise ReplyError(f"server error: {json.dumps(data['error'])[:500]}")
+        raise ReplyError(f"server error: {clip(json.dumps(data['error']), 500)}")
     choices = data.get("choices")
     if not isinstance(choices, list) or not choices or not isinstance(choices[0], dict):
         raise ReplyError("reply has no choices")
@@ -218,6 +218,10 @@ class OpenAIBackend(Backend):
         self.cfg = cfg
         self.model = model
         self.base_url = cfg.base_url.rstrip("/")
+        try:
+            self._url = httpx.URL(self.base_url)
+        except httpx.InvalidURL as e:
+            raise ValueError(f"{cfg.where}.base_url is not a valid URL: {scrub(str(e))}") from None
         headers = {"Content-Type": "application/json"}
         key = cfg.api_key()  # read from the named environment variable; never stored in config or cache
         if key:
@@ -282,7 +286,7 @@ class OpenAIBackend(Backend):
         """POST with retries; returns the parsed JSON body or raises ReplyError with the reason."""
         import httpx
 
-        url = self.base_url + path
+        url = self._url.copy_with(path=self._url.path.rstrip("/") + path)  # before a ?api-version=...
         last = ""
         for attempt in range(self.cfg.max_retries + 1):
             wait = None
@@ -299,7 +303,7 @@ class OpenAIBackend(Backend):
             else:
                 if status == 200:
                     return decode_reply(raw, headers.get("content-type"))
-                last = f"HTTP {status}: {raw[:300].decode('utf-8', 'replace')}"
+                last = f"HTTP {status}: {clip(raw[:65536].decode('utf-8', 'replace'), 300)}"
                 if status not in RETRY_STATUS and status < 500:
                     raise ReplyError(last)
                 wait = _retry_after(headers.get("retry-after"))
