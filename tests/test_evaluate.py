@@ -367,6 +367,12 @@ def test_heldout_split_into_call_and_no_call_rows(tmp_path):
     assert (call["correct"], call["n"], call["names"]["correct"]) == (1, 2, 2)
     assert call["arg_f1"]["mean"] == 0.5 and call["arg_f1"]["ci95"] == [0.0, 1.0]
     assert m["summary"]["heldout_call_names"] == 1.0 and m["summary"]["heldout_call_arg_f1"] == 0.5
+    from looptool.commands.eval import summary_table
+
+    lines = summary_table(m).splitlines()
+    call_line = next(x for x in lines if x.split()[:2] == ["heldout", "call"])
+    assert call_line.split()[2:] == ["2", "0.500", "[0.095,", "0.905]"]
+    assert any(x.split()[:2] == ["heldout", "call_arg_f1"] and "[0.000, 1.000]" in x for x in lines)
     # an answer that does not parse is wrong on every figure
     broken = ScriptedBackend({}, default='<tool_call>{"name": "get_weather"')
     m = run_evaluate(model="m", heldout=heldout, cfg=cfg, backend=broken)
