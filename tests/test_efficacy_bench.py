@@ -62,10 +62,7 @@ def test_train_gain_score_splits_by_kind_and_a_never_call_model_scores_the_no_ca
     g = _load("train_gain")
     samples = _samples()
     never = g.score(samples, ["I will not call."] * 6)
-    assert (
-        never["toolmatch"] == never["by_kind"]["never_call"]["accuracy"] == round(2 / 6, 4)
-        or abs(never["toolmatch"] - 2 / 6) < 1e-9
-    )
+    assert abs(never["toolmatch"] - 2 / 6) < 1e-9 and never["by_kind"]["never_call"]["accuracy"] == 0.3333
     assert never["toolmatch_calls"] == 0.0 and never["toolmatch_text"] == 1.0
     call = never["by_kind"]["call_rows"]
     assert (call["n"], call["names"]["correct"], call["arg_f1"]["mean"]) == (4, 0, 0.0)
