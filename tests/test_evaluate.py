@@ -489,3 +489,14 @@ def test_metrics_name_benchmark_data_without_machine_paths(tmp_path):
     )
     assert _data_label("../benchmarks/bfcl_v3", tmp_path / "abs") == "../benchmarks/bfcl_v3"
     assert str(tmp_path) not in _data_label("auto", tmp_path)
+
+
+def test_heldout_and_verl_doctests():
+    import doctest
+
+    import looptool.evaluate.heldout as heldout
+    import looptool.interchange.verl as verl
+
+    for mod in (heldout, verl):
+        result = doctest.testmod(mod)
+        assert result.attempted >= 3 and result.failed == 0, mod.__name__
