@@ -119,6 +119,10 @@ def test_verl_rows_and_compute_score(pool, tmp_path):
     assert scored > 10
     with pytest.raises(ValueError, match="reward='toolrl'"):
         compute_score("looptool", "hi", "[]", reward="toolrl")
+    from looptool.interchange import verl
+    from looptool.train.config import REWARDS
+
+    assert verl.REWARDS == REWARDS
 
 
 def test_trl_folder_loads_in_sft_and_grpo_trainers(pool, tmp_path, tiny_model_dir):

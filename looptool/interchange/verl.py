@@ -19,6 +19,9 @@ from typing import Any
 from looptool.interchange.records import parsed_row
 
 DATA_SOURCE = "looptool"
+REWARDS = ("toolmatch", "partial")
+"""``train.reward``'s choices (``looptool.train.config.REWARDS``, not imported: the seed stage reads this module
+and does not depend on the training code; a test keeps the two equal)."""
 
 
 def to_verl(row: dict[str, Any], index: int = 0) -> dict[str, Any]:
@@ -78,7 +81,6 @@ def compute_score(
     if reward != "toolmatch":
         from looptool.config import check_choice
         from looptool.match.partial import credit
-        from looptool.train.config import REWARDS
 
         check_choice("reward", reward, REWARDS)
         return credit(parsed, label, extra_info.get("tools")).score
