@@ -10,7 +10,9 @@ with the same training budget per iteration (same params apart from ``loop.stati
 (``iterations.<j>.train.seed``). Shared by both arms: the seed corpus, models/base, the warm-up model (models/iter_0)
 and D_1. Every model (base, warm-up, iteration j of each arm and seed) is evaluated on all held-out samples
 (held-out domains, never trained on or used to choose a setting); the figures carry Wilson 95% intervals and the
-loop-minus-static differences paired bootstrap intervals (looptool.stats).
+loop-minus-static differences paired bootstrap intervals (looptool.stats), each also split into call rows (the
+label makes calls: the primary figure, with function-name accuracy and argument F1) and no-call rows, beside the
+score a model that never calls would get.
 
 The experiment's settings are an overlay of params.yaml (``--overlay``, e.g. bench/efficacy.yaml), written in
 advance; ``-S key=value`` overrides one (YAML value), as ``dvc exp run -S`` does. Output (``--out``):
@@ -128,26 +130,49 @@ def _link(src: Path, dst: Path) -> None:
         dst.symlink_to(src.resolve())
 
 
-def _eval_scores(path: Path) -> dict[str, bool]:
-    """sample id -> ToolMatch correct, from an evaluation's results file (held-out rows)."""
+def _eval_rows(path: Path, heldout_path: Path) -> dict[str, dict[str, Any]]:
+    """sample id -> {call_row, correct (ToolMatch), names, arg_f1}, from an evaluation's results file (held-out
+    rows; :func:`looptool.evaluate.heldout.per_row`, as the evaluate stage's metrics)."""
     import polars as pl
 
-    df = pl.read_parquet(path).filter(pl.col("benchmark") == "heldout")
-    return dict(zip(df["id"].to_list(), [bool(v) for v in df["valid"].to_list()], strict=True))
+    from looptool.evaluate import heldout
+
+    return heldout.per_row(heldout.load(heldout_path), pl.read_parquet(path))
 
 
-def _figure(scores: dict[str, bool]) -> dict[str, Any]:
+def _figure(rows: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """ToolMatch over all rows (Wilson 95%), and ``by_kind``: call rows (primary; names, argument F1), no-call
+    rows, and the never-call score (:func:`looptool.evaluate.heldout.by_kind`)."""
+    from looptool.evaluate.heldout import by_kind
     from looptool.stats import wilson
 
-    n, k = len(scores), sum(scores.values())
-    return {"accuracy": round(k / n, 4) if n else None, "correct": k, "n": n, "ci95": list(wilson(k, n))}
+    n, k = len(rows), sum(r["correct"] for r in rows.values())
+    return {
+        "accuracy": round(k / n, 4) if n else None,
+        "correct": k,
+        "n": n,
+        "ci95": list(wilson(k, n)),
+        "by_kind": by_kind(rows.values()),
+    }
 
 
-def _paired(a: dict[str, float], b: dict[str, float], seed: int = 0) -> dict[str, Any]:
+def _paired(
+    a: dict[str, float], b: dict[str, float], seed: int = 0, only: set[str] | None = None
+) -> dict[str, Any]:
+    """Paired bootstrap of a - b over the rows both scored (``only``: and in this set)."""
     from looptool.stats import paired_bootstrap
 
-    ids = sorted(set(a) & set(b))
+    ids = sorted(set(a) & set(b) & (only if only is not None else set(a)))
     return paired_bootstrap([a[i] for i in ids], [b[i] for i in ids], seed=seed)
+
+
+def _paired_by_kind(
+    cmp: dict[str, Any], key: str, a: dict[str, float], b: dict[str, float], call_ids: set[str]
+) -> None:
+    """``cmp[key]`` over all rows, and ``key/call_rows`` (the primary figure) and ``key/no_call_rows``."""
+    cmp[key] = _paired(a, b)
+    cmp[f"{key}/call_rows"] = _paired(a, b, only=call_ids)
+    cmp[f"{key}/no_call_rows"] = _paired(a, b, only=(set(a) | set(b)) - call_ids)
 
 
 def _mean_scores(runs: list[dict[str, bool]]) -> dict[str, float]:
@@ -245,6 +270,7 @@ def main(
         "skipped": [],
     }
     scores: dict[str, dict[str, bool]] = {}
+    call_ids: set[str] = set()  # held-out rows whose label makes calls
 
     def write_params(workdir: Path, p: dict) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
@@ -253,10 +279,20 @@ def main(
 
     def evaluate(workdir: Path, label: str, model: str, iteration: int, reuse: Path | None = None) -> None:
         name = label.replace("/", "_")
+        held = workdir / "data" / "seed" / "heldout.parquet"
+
+        def record(path: Path) -> dict[str, Any]:
+            rows = _eval_rows(path, held)
+            scores[label] = {i: r["correct"] for i, r in rows.items()}
+            call_ids.update(i for i, r in rows.items() if r["call_row"])
+            return _figure(rows)
+
         if reuse is not None and (reuse / "data" / "eval" / f"{name}.parquet").exists():
-            scores[label] = _eval_scores(reuse / "data" / "eval" / f"{name}.parquet")
-            results["models"][label] = {**_figure(scores[label]), "reused_from": str(reuse)}
-            log.info("%s: held-out ToolMatch %s (reused)", label, results["models"][label])
+            results["models"][label] = {
+                **record(reuse / "data" / "eval" / f"{name}.parquet"),
+                "reused_from": str(reuse),
+            }
+            log.info("%s: held-out ToolMatch %s (reused)", label, _line(results["models"][label]))
             return
         argv = [
             "python",
@@ -273,13 +309,12 @@ def main(
             f"data/eval/{name}.parquet",
         ]
         rec = stages.run(workdir, "evaluate", label, argv)
-        scores[label] = _eval_scores(workdir / "data" / "eval" / f"{name}.parquet")
         results["models"][label] = {
-            **_figure(scores[label]),
+            **record(workdir / "data" / "eval" / f"{name}.parquet"),
             "eval_wall_s": rec["wall_s"],
             "eval_cpu_s": rec["cpu_s"],
         }
-        log.info("%s: held-out ToolMatch %s", label, results["models"][label])
+        log.info("%s: held-out ToolMatch %s", label, _line(results["models"][label]))
         _save(out_dir, results, stages)
 
     # shared: base model, seed corpus, D_1, warm-up
@@ -338,22 +373,24 @@ def main(
         for seed in seeds:
             lo, st = f"loop/seed{seed}/iter_{j}", f"static/seed{seed}/iter_{j}"
             if lo in scores and st in scores:
-                cmp[f"loop-static/seed{seed}/iter_{j}"] = _paired(scores[lo], scores[st])
+                _paired_by_kind(cmp, f"loop-static/seed{seed}/iter_{j}", scores[lo], scores[st], call_ids)
             for arm in arms:
                 m = f"{arm}/seed{seed}/iter_{j}"
                 if m in scores:
-                    cmp[f"{arm}-warmup/seed{seed}/iter_{j}"] = _paired(scores[m], scores["warmup"])
+                    _paired_by_kind(
+                        cmp, f"{arm}-warmup/seed{seed}/iter_{j}", scores[m], scores["warmup"], call_ids
+                    )
         both = [
             s for s in seeds if f"loop/seed{s}/iter_{j}" in scores and f"static/seed{s}/iter_{j}" in scores
         ]
         if len(both) > 1:
             loop_mean = _mean_scores([scores[f"loop/seed{s}/iter_{j}"] for s in both])
             static_mean = _mean_scores([scores[f"static/seed{s}/iter_{j}"] for s in both])
-            cmp[f"loop-static/mean_of_{len(both)}_seeds/iter_{j}"] = _paired(loop_mean, static_mean)
+            key = f"loop-static/mean_of_{len(both)}_seeds/iter_{j}"
+            _paired_by_kind(cmp, key, loop_mean, static_mean, call_ids)
             for arm, m in (("loop", loop_mean), ("static", static_mean)):
-                cmp[f"{arm}-warmup/mean_of_{len(both)}_seeds/iter_{j}"] = _paired(
-                    m, {k: float(v) for k, v in scores["warmup"].items()}
-                )
+                warm = {k: float(v) for k, v in scores["warmup"].items()}
+                _paired_by_kind(cmp, f"{arm}-warmup/mean_of_{len(both)}_seeds/iter_{j}", m, warm, call_ids)
     results["comparisons"] = cmp
     results["wall_s"] = round(time.perf_counter() - started, 1)
     results["cpu_s"] = round(_cpu_s() - cpu0, 1)
@@ -396,13 +433,37 @@ def _collect_iteration(work: Path, j: int, label: str, results: dict) -> None:
     }
 
 
+def _cell(fig: dict[str, Any] | None) -> str:
+    """``0.250 [0.046, 0.699] 1/4`` (a proportion) or ``0.250 [0.100, 0.400] n=4`` (a mean)."""
+    if not fig or fig.get("mean", fig.get("accuracy")) is None:
+        return "-"
+    v, ci = fig.get("mean", fig.get("accuracy")), fig.get("ci95") or [None, None]
+    tail = f"{fig['correct']}/{fig['n']}" if "correct" in fig else f"n={fig['n']}"
+    return f"{v:.3f} [{ci[0]:.3f}, {ci[1]:.3f}] {tail}"
+
+
+def _line(model: dict[str, Any]) -> str:
+    k = model.get("by_kind") or {}
+    return f"call rows {_cell(k.get('call_rows'))}, no-call rows {_cell(k.get('no_call_rows'))}, all {_cell(model)}"
+
+
 def _save(out_dir: Path, results: dict, stages: Stages) -> None:
     results["timings"] = stages.timings
     (out_dir / "results.json").write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
-    lines = ["| model | held-out ToolMatch | 95% CI (Wilson) | n | correct |", "|---|---|---|---|---|"]
+    lines = [
+        "Held-out ToolMatch [95% CI] correct/n. Call rows (the label makes calls) are the primary figure: a model "
+        "that never calls scores the never-call share overall and 0 on call rows.",
+        "",
+        "| model | call rows: ToolMatch | call rows: function names | call rows: argument F1 (bootstrap) "
+        "| no-call rows: ToolMatch | all rows: ToolMatch | never-call score |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for k, v in results["models"].items():
+        kind = v.get("by_kind") or {}
+        call = kind.get("call_rows") or {}
         lines.append(
-            f"| {k} | {v['accuracy']} | [{v['ci95'][0]}, {v['ci95'][1]}] | {v['n']} | {v['correct']} |"
+            f"| {k} | {_cell(call)} | {_cell(call.get('names'))} | {_cell(call.get('arg_f1'))} "
+            f"| {_cell(kind.get('no_call_rows'))} | {_cell(v)} | {(kind.get('never_call') or {}).get('accuracy')} |"
         )
     if results.get("comparisons"):
         lines += [

@@ -13,8 +13,10 @@ of ``--params`` and only ``max_steps`` replaced, and saves the LoRA adapter at e
 ``W/step_<N>/adapter`` (a peft folder over the start model, which the project's backends load merged), plus one
 JSON line per logged step (reward, zero-advantage fraction, step time) in ``W/series.jsonl`` and the process's
 wall and CPU seconds at each save. ``evaluate`` decodes step 0 (the start model) and then each saved adapter,
-writing ``W/eval_step_<N>.json`` with per-row ToolMatch. ``report`` turns them into accuracy with Wilson 95%
-intervals and differences to step 0 with paired bootstrap 95% intervals (:mod:`looptool.stats`).
+writing ``W/eval_step_<N>.json`` with per-row ToolMatch, function names and argument F1. ``report`` turns them into
+accuracy with Wilson 95% intervals and differences to step 0 with paired bootstrap 95% intervals
+(:mod:`looptool.stats`), overall and split into call rows (the primary figure) and no-call rows, with the score a
+model that never calls would get.
 """
 
 from __future__ import annotations
@@ -46,15 +48,40 @@ def _cpu_s() -> float:
 
 
 NO_CALL_PATTERNS = ("irrelevant", "missing_arg")
-"""Patterns whose right answer is a text reply, not a call (as ``docs/efficacy/analyze.py`` splits them)."""
+"""Patterns whose right answer is a text reply, not a call (as ``docs/efficacy/analyze.py`` splits them): how
+evaluation files written before rows carried ``call_row`` (label non-empty) are split."""
+
+
+def _is_call_row(r: dict[str, Any]) -> bool:
+    return bool(r["call_row"]) if "call_row" in r else r["pattern"] not in NO_CALL_PATTERNS
 
 
 def _by_kind(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     """Evaluation rows split into those whose answer is a call and those whose answer is text."""
     return {
-        "call": [r for r in rows if r["pattern"] not in NO_CALL_PATTERNS],
-        "no_call": [r for r in rows if r["pattern"] in NO_CALL_PATTERNS],
+        "call": [r for r in rows if _is_call_row(r)],
+        "no_call": [r for r in rows if not _is_call_row(r)],
     }
+
+
+def _kind_figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    """Call rows (primary; function names and argument F1 where the rows carry them) and no-call rows, each with
+    n and a 95% interval, and the never-call score (:func:`looptool.evaluate.heldout.by_kind`)."""
+    from looptool.evaluate.heldout import by_kind
+
+    full = all("names" in r and "arg_f1" in r for r in rows)
+    figs = by_kind(
+        {
+            "call_row": _is_call_row(r),
+            "correct": r["correct"],
+            "names": r.get("names", False),
+            "arg_f1": r.get("arg_f1", 0.0),
+        }
+        for r in rows
+    )
+    if not full:  # an evaluation file from before the rows carried them
+        figs["call_rows"] = {k: v for k, v in figs["call_rows"].items() if k not in ("names", "arg_f1")}
+    return figs
 
 
 def _grid(text: str) -> list[int]:
@@ -121,8 +148,10 @@ def evaluate_model(
         comps = b.generate(requests, Sampling(max_new_tokens=max_new_tokens))
     out = []
     for r, c in zip(rows, comps, strict=True):
-        ok = bool(heldout.score(parse(c.text), r["label"], r["tools"]))
-        out.append({"sample_id": r["sample_id"], "pattern": r["pattern"], "correct": ok, "text": c.text})
+        parsed = parse(c.text)
+        ok = bool(heldout.score(parsed, r["label"], r["tools"]))
+        fig = heldout.row_figures(r["label"], r["tools"], parsed, ok)
+        out.append({"sample_id": r["sample_id"], "pattern": r["pattern"], **fig, "text": c.text})
     return out
 
 
@@ -270,6 +299,7 @@ def report(work: str, grid: str, out_json: str | None) -> None:
         hits = {r["sample_id"]: r["correct"] for r in e["rows"]}
         rec |= {"correct": e["correct"], "n": e["n"], "toolmatch": round(e["correct"] / e["n"], 4)}
         rec["ci95"] = list(wilson(e["correct"], e["n"]))
+        rec["by_kind"] = _kind_figures(e["rows"])
         rec["eval_wall_s"], rec["eval_cpu_s"] = e["wall_s"], e["cpu_s"]
         if base is not None and s:
             ids = [r["sample_id"] for r in base["rows"]]
@@ -315,6 +345,19 @@ def report(work: str, grid: str, out_json: str | None) -> None:
         click.echo(
             f"step {rec['step']:>3}: ToolMatch {rec['correct']}/{rec['n']} = {rec['toolmatch']:.3f} "
             f"[{rec['ci95'][0]:.3f}, {rec['ci95'][1]:.3f}]{diff}{sig}"
+        )
+        kinds = rec["by_kind"]
+        call = kinds["call_rows"]
+        extra = (
+            f"  names {call['names']['accuracy']:.3f}  argument F1 {call['arg_f1']['mean']:.3f} "
+            f"[{call['arg_f1']['ci95'][0]:.3f}, {call['arg_f1']['ci95'][1]:.3f}]"
+            if call.get("arg_f1") and call["arg_f1"]["mean"] is not None
+            else ""
+        )
+        click.echo(
+            f"           call rows {call['correct']}/{call['n']} [{call['ci95'][0]:.3f}, {call['ci95'][1]:.3f}]"
+            f"{extra}; no-call rows {kinds['no_call_rows']['correct']}/{kinds['no_call_rows']['n']}; "
+            f"never-call score {kinds['never_call']['accuracy']}"
         )
         for kind in ("call", "no_call"):
             k = rec.get(f"vs_step0_{kind}")

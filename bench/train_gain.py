@@ -68,30 +68,41 @@ def decode(model_dir: str, samples: list[dict[str, Any]], batch_size: int, max_n
     return [c.text for c in comps]
 
 
-def score(samples: list[dict[str, Any]], outputs: list[str]) -> dict[str, float]:
+def score(samples: list[dict[str, Any]], outputs: list[str]) -> dict[str, Any]:
     """ToolMatch accuracy over all samples, and separately over samples whose label makes calls and samples
-    that should be answered in text (a model that never calls scores on the latter only)."""
+    that should be answered in text (a model that never calls scores on the latter only); ``by_kind``: the same
+    split with n and 95% intervals, function-name accuracy and argument F1 on the call rows, and the never-call
+    score (:func:`looptool.evaluate.heldout.by_kind`)."""
     from looptool.calls import parse
+    from looptool.evaluate.heldout import by_kind, row_figures
     from looptool.match import tool_match
 
-    hits = {"calls": [], "text": []}
-    names = errors = 0
+    rows = []
+    errors = 0
     for s, text in zip(samples, outputs, strict=True):
         p = parse(text)
-        hits["calls" if s["label"] else "text"].append(bool(tool_match(p, s["label"], s["tools"])))
+        rows.append(row_figures(s["label"], s["tools"], p, tool_match(p, s["label"], s["tools"])))
         errors += p.error is not None
-        names += p.error is None and sorted(c.name for c in p.calls) == sorted(c["name"] for c in s["label"])
     n = len(samples)
-    mean = lambda xs: sum(xs) / len(xs) if xs else None  # noqa: E731
+    kinds = by_kind(rows)
+    call, text = kinds["call_rows"], kinds["no_call_rows"]
     return {
-        "toolmatch": (sum(hits["calls"]) + sum(hits["text"])) / n,
-        "toolmatch_calls": mean(hits["calls"]),
-        "toolmatch_text": mean(hits["text"]),
-        "n_calls": len(hits["calls"]),
-        "n_text": len(hits["text"]),
-        "right_functions": names / n,
+        "toolmatch": sum(r["correct"] for r in rows) / n,
+        "toolmatch_calls": call["accuracy"],
+        "toolmatch_text": text["accuracy"],
+        "n_calls": call["n"],
+        "n_text": text["n"],
+        "right_functions": sum(r["names"] for r in rows) / n,
         "parse_errors": errors / n,
+        "by_kind": kinds,
     }
+
+
+def _fmt(fig: dict[str, Any]) -> str:
+    v = fig.get("mean", fig.get("accuracy"))
+    if v is None:
+        return f"- (n={fig['n']})"
+    return f"{v:.3f} [{fig['ci95'][0]:.3f}, {fig['ci95'][1]:.3f}] (n={fig['n']})"
 
 
 @click.command()
@@ -187,9 +198,12 @@ def main(
         figures = score(samples, outputs)
         figures["decode_s"] = round(time.perf_counter() - t, 1)
         results["models"][name] = figures
+        call = figures["by_kind"]["call_rows"]
+        f1 = call["arg_f1"]
         click.echo(
-            f"{name:>12}: ToolMatch {figures['toolmatch']:.3f} (calls {figures['toolmatch_calls']:.3f} of "
-            f"{figures['n_calls']}, text {figures['toolmatch_text']:.3f} of {figures['n_text']})  right functions "
+            f"{name:>12}: call rows ToolMatch {_fmt(call)}  names {_fmt(call['names'])}  argument F1 "
+            f"{_fmt(f1)}; no-call rows {_fmt(figures['by_kind']['no_call_rows'])}; all {figures['toolmatch']:.3f} "
+            f"(never-call score {figures['by_kind']['never_call']['accuracy']})  right functions "
             f"{figures['right_functions']:.3f}  parse errors {figures['parse_errors']:.3f}  ({figures['decode_s']} s)"
         )
     if json_out:

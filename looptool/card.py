@@ -37,6 +37,10 @@ SUMMARY_GROUPS = {  # summary figure -> (benchmark, category prefixes whose n it
     "acebench_special": ("acebench", ("special_",)),
     "acebench_overall": ("acebench", ()),
     "heldout": ("heldout", ()),
+    **{
+        k: ("heldout", ())
+        for k in ("heldout_call", "heldout_call_names", "heldout_call_arg_f1", "heldout_no_call")
+    },
 }
 
 
@@ -184,7 +188,7 @@ def _summary_n(ev: dict[str, Any], key: str) -> int | None:
     if bench is None:
         return None
     if bench == "heldout":
-        return (ev.get("heldout") or {}).get("n")
+        return (_summary_figure(ev, key) or {}).get("n")
     cats = (ev.get(bench) or {}).get("categories") or {}
     n = 0
     for cat, fig in cats.items():
@@ -194,6 +198,15 @@ def _summary_n(ev: dict[str, Any], key: str) -> int | None:
         if ok:
             n += int(fig["n"])
     return n or None
+
+
+def _summary_figure(ev: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """The held-out figure behind a summary key (overall, or a part of the call / no-call split)."""
+    from looptool.evaluate import HELDOUT_SPLIT, heldout_figure
+
+    if key in HELDOUT_SPLIT:
+        return heldout_figure(ev, key)
+    return ev.get("heldout") if key == "heldout" else None
 
 
 def _ci(fig: Any) -> str:
@@ -315,6 +328,8 @@ def render_card(facts: dict[str, Any]) -> str:
     if summary:
         results = []
         for key, value in summary.items():
+            if key == "heldout_never_call":  # a property of the split, not of the model
+                continue
             bench = SUMMARY_GROUPS.get(key, ("other",))[0]
             title = BENCHMARKS.get(bench, (key, ""))[0]
             n = _summary_n(ev, key)
@@ -323,7 +338,11 @@ def render_card(facts: dict[str, Any]) -> str:
                     "task": {"type": "text-generation", "name": "Tool calling"},
                     "dataset": {"name": title, "type": bench},
                     "metrics": [
-                        {"type": "accuracy", "name": key + (f" (n={n})" if n else ""), "value": value}
+                        {
+                            "type": "f1" if key.endswith("_f1") else "accuracy",
+                            "name": key + (f" (n={n})" if n else ""),
+                            "value": value,
+                        }
                     ],
                 }
             )
@@ -442,8 +461,7 @@ def render_card(facts: dict[str, Any]) -> str:
             "Intervals: Wilson 95% where the metrics carry them.\n\n"
         )
         srows = [
-            (k, _fmt(v), _fmt(_summary_n(ev, k)), _ci(ev.get("heldout")) if k == "heldout" else "n/a")
-            for k, v in summary.items()
+            (k, _fmt(v), _fmt(_summary_n(ev, k)), _ci(_summary_figure(ev, k))) for k, v in summary.items()
         ]
         if srows:
             out.append(_table(("summary", "accuracy", "n", "95% interval"), srows))

@@ -8,7 +8,8 @@ not configured): ``metrics/eval/iter_j.json`` (j = 0 is the warm-up model, befor
 
 * ``metrics/loop.json``: ``{"iterations": [{"iteration": j, "eval": ..., "train": ..., ...}], ...}``;
 * plot data (JSON lists of rows, ``x = iteration``) read by the ``plots:`` section of dvc.yaml:
-  ``accuracy.json`` (headline accuracy per benchmark), ``verdicts.json`` (the judge's verdict counts),
+  ``accuracy.json`` (headline accuracy per benchmark; held-out also split into call rows, the primary figure, and
+  no-call rows, with intervals, and the never-call score), ``verdicts.json`` (the judge's verdict counts),
   ``data_mix.json`` (the parts of D_j as fractions: Seed-new, error seeds, expansions, high-PPL),
   ``train_curve.json`` (per optimizer step: GRPO reward and zero-advantage fraction, or the SFT loss, at
   ``x = iteration - 1 + step / steps``, so training curves share the iteration axis of every other chart);
@@ -98,6 +99,31 @@ def _summary(ev: dict[str, Any]) -> dict[str, Any]:
     return summary_of(ev)
 
 
+HELDOUT_SPLIT_LABELS = {
+    "heldout_call": "held-out call rows (ToolMatch)",
+    "heldout_call_names": "call rows: function names",
+    "heldout_call_arg_f1": "call rows: argument F1",
+    "heldout_no_call": "held-out no-call rows (ToolMatch)",
+    "heldout_never_call": "never-call score (share of no-call rows)",
+}
+"""The held-out split (:data:`looptool.evaluate.HELDOUT_SPLIT`): call-row ToolMatch is the primary figure."""
+
+
+def _split_figure(ev: dict[str, Any], key: str) -> dict[str, Any]:
+    from looptool.evaluate import heldout_figure
+
+    return heldout_figure(ev, key) or {}
+
+
+def _cell(fig: dict[str, Any]) -> str | None:
+    """``0.200 [0.057, 0.510] n=10`` of a figure with ``accuracy`` (or ``mean``), ``ci95`` and ``n``."""
+    v = fig.get("mean", fig.get("accuracy"))
+    if v is None:
+        return None
+    ci = fig.get("ci95")
+    return f"{v:.3f} [{ci[0]:.3f}, {ci[1]:.3f}] n={fig.get('n')}" if ci else f"{v:.3f} n={fig.get('n')}"
+
+
 def _heldout_ci(ev: dict[str, Any]) -> tuple[float | None, float | None, int | None]:
     h = ev.get("heldout") or {}
     if not isinstance(h.get("n"), int) or not h["n"] or not isinstance(h.get("correct"), int):
@@ -136,6 +162,11 @@ def plot_rows(loop: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
         if "eval" in row:
             s = _summary(row["eval"])
             lo, hi, n = _heldout_ci(row["eval"])
+            split: dict[str, Any] = {k: s.get(k) for k in HELDOUT_SPLIT_LABELS}
+            for k in ("heldout_call", "heldout_no_call"):
+                f = _split_figure(row["eval"], k)
+                ci = f.get("ci95") or [None, None]
+                split |= {f"{k}_ci95_lo": ci[0], f"{k}_ci95_hi": ci[1], f"{k}_n": f.get("n")}
             accuracy.append(
                 {
                     "iteration": j,
@@ -143,6 +174,7 @@ def plot_rows(loop: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
                     "heldout_ci95_lo": lo,
                     "heldout_ci95_hi": hi,
                     "heldout_n": n,
+                    **split,
                 }
             )
         if "verify" in row:
@@ -228,6 +260,22 @@ def charts(rows: dict[str, list[dict[str, Any]]], loop: dict[str, Any]) -> dict[
                 )
             else:
                 ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=ACCURACY_LABELS[k])
+        for k, style in (("heldout_call", "s-"), ("heldout_no_call", "^:"), ("heldout_never_call", "k--")):
+            pts = [(r["iteration"], r[k], r.get(f"{k}_ci95_lo"), r.get(f"{k}_ci95_hi")) for r in acc]
+            pts = [p for p in pts if p[1] is not None]
+            if not pts:
+                continue
+            xs, ys = [p[0] for p in pts], [p[1] for p in pts]
+            if k != "heldout_never_call" and all(p[2] is not None for p in pts):
+                err = [
+                    [y - p[2] for y, p in zip(ys, pts, strict=True)],
+                    [p[3] - y for y, p in zip(ys, pts, strict=True)],
+                ]
+                ax.errorbar(
+                    xs, ys, yerr=err, fmt=style, capsize=3, label=HELDOUT_SPLIT_LABELS[k] + " (95% CI)"
+                )
+            else:
+                ax.plot(xs, ys, style, label=HELDOUT_SPLIT_LABELS[k], alpha=0.7)
         ax.set_ylabel("accuracy")
         axis(ax)
         ax.set_ylim(-0.02, 1.02)
@@ -396,9 +444,13 @@ def render_html(loop: dict[str, Any], rows: dict[str, list[dict[str, Any]]], png
             else s.get("heldout")
         )
         probe, train, verify, merge = (r.get(k) or {} for k in ("probe", "train", "verify", "merge"))
+        ev = r.get("eval") or {}
+        split = [_cell(_split_figure(ev, k)) for k in HELDOUT_SPLIT_LABELS if k != "heldout_never_call"]
         head_rows.append(
             [
                 r["iteration"],
+                *split,
+                s.get("heldout_never_call"),
                 held,
                 *[s.get(k) for k in ACCURACY_KEYS[1:]],
                 train.get("reward_last"),
@@ -410,7 +462,13 @@ def render_html(loop: dict[str, Any], rows: dict[str, list[dict[str, Any]]], png
     headline = _table(
         [
             "iteration",
-            ACCURACY_LABELS["heldout"] + " [95% CI] n",
+            *[
+                HELDOUT_SPLIT_LABELS[k] + " [95% CI] n"
+                for k in HELDOUT_SPLIT_LABELS
+                if k != "heldout_never_call"
+            ],
+            HELDOUT_SPLIT_LABELS["heldout_never_call"],
+            ACCURACY_LABELS["heldout"] + " (all rows) [95% CI] n",
             *[ACCURACY_LABELS[k] for k in ACCURACY_KEYS[1:]],
             "train reward (last)",
             "probe mastered",
@@ -434,7 +492,10 @@ def render_html(loop: dict[str, Any], rows: dict[str, list[dict[str, Any]]], png
     sections = [
         "<h1>LoopTool: the loop at a glance</h1><p class='muted'>"
         "Iteration 0 is the warm-up model before any loop iteration. Intervals are Wilson 95% intervals of one "
-        "proportion; a difference between two iterations needs a paired interval (bench/efficacy.py).</p>",
+        "proportion (argument F1: a bootstrap interval of the mean); a difference between two iterations needs a "
+        "paired interval (bench/efficacy.py). Held-out call rows (the label makes calls) are the primary figure: "
+        "ToolMatch gives full marks to any reply without a call on a no-call row, so a model that never calls "
+        "scores the never-call score overall and 0 on call rows.</p>",
     ]
     if notes:  # read before the figures, not below them
         sections.append("<ul class='notes'>" + "".join(f"<li>{html.escape(n)}</li>" for n in notes) + "</ul>")

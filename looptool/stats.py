@@ -1,5 +1,6 @@
-"""Intervals for accuracy figures: Wilson 95% score interval of one proportion, and a seeded paired bootstrap
-for the difference of two models scored on the same samples.
+"""Intervals for accuracy figures: Wilson 95% score interval of one proportion, a seeded paired bootstrap
+for the difference of two models scored on the same samples, and a seeded bootstrap of a mean score that is not
+a proportion (:func:`bootstrap_mean`: argument F1).
 
 Every accuracy in the metrics is a dict ``{accuracy, correct, n, ci95: [lo, hi]}`` (:func:`with_ci`); a
 difference between two models on the same samples (an iteration against the warm-up model, the loop against the
@@ -102,22 +103,59 @@ def paired_bootstrap(
     if n == 0:
         return {"n": 0, "diff": None, "ci95": None, "a_only": 0, "b_only": 0, "resamples": 0, "seed": seed}
     d = [float(x) - float(y) for x, y in zip(a, b, strict=True)]
-    rng = random.Random(seed)
-    means = []
-    for _ in range(resamples):
-        s = 0.0
-        for _ in range(n):
-            s += d[rng.randrange(n)]
-        means.append(s / n)
-    means.sort()
-    lo_i = int(math.floor((1 - level) / 2 * resamples))
-    hi_i = min(resamples - 1, int(math.ceil((1 + level) / 2 * resamples)) - 1)
     return {
         "n": n,
         "diff": round(sum(d) / n, digits),
-        "ci95": [round(means[lo_i], digits), round(means[hi_i], digits)],
+        "ci95": _percentile_ci(d, resamples, seed, level, digits),
         "a_only": sum(1 for x in d if x > 0),
         "b_only": sum(1 for x in d if x < 0),
         "resamples": resamples,
         "seed": seed,
     }
+
+
+def bootstrap_mean(
+    values: Sequence[bool | int | float],
+    resamples: int = 10_000,
+    seed: int = 0,
+    level: float = 0.95,
+    digits: int = 4,
+) -> dict[str, Any]:
+    """Mean of per-sample scores in [0, 1] that are not a proportion (an argument F1, a partial credit) with its
+    percentile bootstrap interval: ``{mean, n, ci95, resamples, seed}`` (seeded as :func:`paired_bootstrap`).
+
+    >>> bootstrap_mean([1.0, 0.5, 0.5, 0.0, 1.0, 0.5], resamples=2000)
+    {'mean': 0.5833, 'n': 6, 'ci95': [0.3333, 0.8333], 'resamples': 2000, 'seed': 0}
+    >>> bootstrap_mean([])["mean"] is None
+    True
+    """
+    if not 0 < level < 1:
+        raise ValueError("level must be in (0, 1)")
+    n = len(values)
+    if n == 0:
+        return {"mean": None, "n": 0, "ci95": None, "resamples": 0, "seed": seed}
+    v = [float(x) for x in values]
+    return {
+        "mean": round(sum(v) / n, digits),
+        "n": n,
+        "ci95": _percentile_ci(v, resamples, seed, level, digits),
+        "resamples": resamples,
+        "seed": seed,
+    }
+
+
+def _percentile_ci(v: list[float], resamples: int, seed: int, level: float, digits: int) -> list[float]:
+    """Percentile interval of the mean of ``v`` over ``resamples`` resamples with replacement
+    (``random.Random(seed)``)."""
+    n = len(v)
+    rng = random.Random(seed)
+    means = []
+    for _ in range(resamples):
+        s = 0.0
+        for _ in range(n):
+            s += v[rng.randrange(n)]
+        means.append(s / n)
+    means.sort()
+    lo_i = int(math.floor((1 - level) / 2 * resamples))
+    hi_i = min(resamples - 1, int(math.ceil((1 + level) / 2 * resamples)) - 1)
+    return [round(means[lo_i], digits), round(means[hi_i], digits)]

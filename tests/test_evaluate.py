@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from looptool import storage
-from looptool.evaluate import EVAL_RESULT, EvalConfig, bfcl, evaluate
+from looptool.evaluate import EVAL_RESULT, EvalConfig, bfcl, evaluate, run_evaluate
 from looptool.evaluate import acebench as ace
 from looptool.llm.base import Backend, Completion, Request, Sampling
 from looptool.schema import SAMPLE, frame, make_sample_id
@@ -343,6 +343,49 @@ def test_evaluate_scores_gold_and_wrong_answers(bfcl_data_dir, acebench_data_dir
     assert m2["heldout"]["accuracy"] == 0.0
 
 
+def test_heldout_split_into_call_and_no_call_rows(tmp_path):
+    """Call rows are the primary figure: a model that never calls scores exactly the share of no-call rows
+    overall and 0 on call rows; each part carries its n and 95% interval."""
+    from looptool.stats import wilson
+
+    cfg = EvalConfig(bfcl_dir=None, acebench_dir=None)
+    heldout = _heldout(tmp_path / "heldout.parquet")
+    sid = storage.read_parquet(heldout, SAMPLE)["sample_id"].to_list()
+    never = ScriptedBackend({}, default="I would rather not call anything.")
+    m = run_evaluate(model="m", heldout=heldout, cfg=cfg, backend=never)
+    h = m["heldout"]
+    assert h["never_call"] == {"accuracy": 0.3333, "no_call_rows": 1, "n": 3}
+    assert h["accuracy"] == h["never_call"]["accuracy"]  # overall: exactly the no-call share
+    call, no_call = h["call_rows"], h["no_call_rows"]
+    assert (call["accuracy"], call["correct"], call["n"], call["ci95"]) == (0.0, 0, 2, list(wilson(0, 2)))
+    assert call["names"]["accuracy"] == 0.0 and call["arg_f1"]["mean"] == 0.0 and call["arg_f1"]["n"] == 2
+    assert (no_call["accuracy"], no_call["n"], no_call["ci95"]) == (1.0, 1, list(wilson(1, 1)))
+    s = m["summary"]
+    assert (s["heldout_call"], s["heldout_no_call"], s["heldout_never_call"]) == (0.0, 1.0, 0.3333)
+
+    # right function, one right and one wrong city, a text answer on the no-call row
+    answers = {
+        f"heldout/{sid[0]}": '<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>',
+        f"heldout/{sid[1]}": '<tool_call>{"name": "get_weather", "arguments": {"city": "Oslo"}}</tool_call>',
+        f"heldout/{sid[2]}": "I can't answer that with these tools.",
+    }
+    m = run_evaluate(model="m", heldout=heldout, cfg=cfg, backend=ScriptedBackend(answers))
+    call = m["heldout"]["call_rows"]
+    assert (call["correct"], call["n"], call["names"]["correct"]) == (1, 2, 2)
+    assert call["arg_f1"]["mean"] == 0.5 and call["arg_f1"]["ci95"] == [0.0, 1.0]
+    assert m["summary"]["heldout_call_names"] == 1.0 and m["summary"]["heldout_call_arg_f1"] == 0.5
+    from looptool.commands.eval import summary_table
+
+    lines = summary_table(m).splitlines()
+    call_line = next(x for x in lines if x.split()[:2] == ["heldout", "call"])
+    assert call_line.split()[2:] == ["2", "0.500", "[0.095,", "0.905]"]
+    assert any(x.split()[:2] == ["heldout", "call_arg_f1"] and "[0.000, 1.000]" in x for x in lines)
+    # an answer that does not parse is wrong on every figure
+    broken = ScriptedBackend({}, default='<tool_call>{"name": "get_weather"')
+    m = run_evaluate(model="m", heldout=heldout, cfg=cfg, backend=broken)
+    assert m["heldout"]["accuracy"] == 0.0 and m["heldout"]["call_rows"]["names"]["correct"] == 0
+
+
 def test_evaluate_without_benchmark_data_skips_with_a_note(tmp_path):
     cfg = EvalConfig(bfcl_dir=None, acebench_dir=None, limit=2)
     metrics, results = evaluate(ScriptedBackend({}), cfg, str(tmp_path / "missing.parquet"))
@@ -496,3 +539,14 @@ def test_metrics_name_benchmark_data_without_machine_paths(tmp_path):
     assert str(tmp_path) not in _data_label("auto", tmp_path, "bfcl")
     ace = tmp_path / "third_party" / "ACEBench" / "data_all" / "data_en"
     assert _data_label("auto", ace, "acebench") == "auto (third_party/ACEBench)"  # no HEAD to name
+
+
+def test_heldout_and_verl_doctests():
+    import doctest
+
+    import looptool.evaluate.heldout as heldout
+    import looptool.interchange.verl as verl
+
+    for mod in (heldout, verl):
+        result = doctest.testmod(mod)
+        assert result.attempted >= 3 and result.failed == 0, mod.__name__

@@ -108,8 +108,21 @@ def test_verl_rows_and_compute_score(pool, tmp_path):
             mistral = "[TOOL_CALLS]" + json.dumps(label)
             assert compute_score("looptool", llama, gt, {**extra, "call_format": "llama3"}) == 1.0
             assert compute_score("looptool", mistral, gt, extra) == 1.0
+            # train.reward: partial, through verl's reward_kwargs: the same function as training's reward
+            assert compute_score("looptool", right, gt, extra, reward="partial") == 1.0
+            assert compute_score("looptool", wrong, gt, extra, reward="partial") < 1.0
             scored += 1
+        else:  # a no-call label: exactly the binary reward
+            call = render_calls([{"name": "f", "arguments": {}}])
+            assert compute_score("looptool", call, gt, extra, reward="partial") == 0.0
+            assert compute_score("looptool", right, gt, extra, reward="partial") == 1.0
     assert scored > 10
+    with pytest.raises(ValueError, match="reward='toolrl'"):
+        compute_score("looptool", "hi", "[]", reward="toolrl")
+    from looptool.interchange import verl
+    from looptool.train.config import REWARDS
+
+    assert verl.REWARDS == REWARDS
 
 
 def test_trl_folder_loads_in_sft_and_grpo_trainers(pool, tmp_path, tiny_model_dir):

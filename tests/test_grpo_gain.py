@@ -100,3 +100,48 @@ def test_report_pairs_rows_by_id_and_lists_points_not_reached(tmp_path):
     assert table[4]["reward_mean_steps_1_to_s"] == 0.25 and table[0]["correct"] == 3
     assert table[8] == {"step": 8, "status": "not reached by the deadline"}
     assert "step   8: not reached by the deadline" in res.output
+
+
+def test_report_splits_call_and_no_call_rows_with_intervals(tmp_path):
+    """Rows that carry call_row / names / arg_f1 (evaluate_model's rows): the report gives call-row ToolMatch,
+    function names and argument F1 beside no-call rows and the never-call score. A model that never calls (step
+    4 here) scores exactly the no-call share overall and 0 on call rows."""
+    from click.testing import CliRunner
+
+    from looptool.stats import wilson
+
+    g = _bench()
+    kinds = [True] * 6 + [False] * 4  # 6 call rows, 4 no-call rows
+    step0 = [
+        {"sample_id": f"s{i}", "pattern": "x", "call_row": c, "correct": i in (0, 6), "names": i < 3 or not c,
+         "arg_f1": (1.0 if i == 0 else 0.5 if i < 3 else 0.0) if c else 1.0, "text": ""}
+        for i, c in enumerate(kinds)
+    ]  # fmt: skip
+    never = [
+        {"sample_id": f"s{i}", "pattern": "x", "call_row": c, "correct": not c, "names": not c,
+         "arg_f1": 0.0 if c else 1.0, "text": "no call"}
+        for i, c in enumerate(kinds)
+    ]  # fmt: skip
+    for step, rows in ((0, step0), (4, never)):
+        k = sum(r["correct"] for r in rows)
+        fig = {"correct": k, "n": 10, "wall_s": 1.0, "cpu_s": 1.0, "rows": rows}
+        (tmp_path / f"eval_step_{step}.json").write_text(json.dumps(fig))
+    out = tmp_path / "r.json"
+    res = CliRunner().invoke(g.cli, ["report", "--work", str(tmp_path), "--grid", "4", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    table = {r["step"]: r for r in json.loads(out.read_text())["table"]}
+    k0 = table[0]["by_kind"]
+    assert (k0["call_rows"]["correct"], k0["call_rows"]["n"], k0["call_rows"]["ci95"]) == (
+        1,
+        6,
+        list(wilson(1, 6)),
+    )
+    assert k0["call_rows"]["names"]["correct"] == 3 and k0["call_rows"]["arg_f1"]["mean"] == round(2 / 6, 4)
+    assert k0["call_rows"]["arg_f1"]["n"] == 6 and len(k0["call_rows"]["arg_f1"]["ci95"]) == 2
+    assert (k0["no_call_rows"]["correct"], k0["no_call_rows"]["n"]) == (1, 4)
+    k4 = table[4]["by_kind"]
+    assert table[4]["toolmatch"] == k4["never_call"]["accuracy"] == 0.4  # never calling: the no-call share
+    assert k4["call_rows"]["accuracy"] == 0.0 and k4["no_call_rows"]["accuracy"] == 1.0
+    # the paired split uses the rows' call_row, not their pattern
+    assert table[4]["vs_step0_call"]["n"] == 6 and table[4]["vs_step0_no_call"]["b_only"] == 0
+    assert "call rows 0/6 [0.000, 0.390]" in res.output and "never-call score 0.4" in res.output

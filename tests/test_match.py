@@ -120,3 +120,73 @@ def test_fast_path_agrees_with_canonical_forms():
         b = json.loads(json.dumps(a)) if rng.random() < 0.3 else [call() for _ in range(len(a))]
         rng.shuffle(b)
         assert tool_match(a, b, TOOLS) == (canonical_calls(a, TOOLS) == canonical_calls(b, TOOLS)), (a, b)
+
+
+# --- partial credit (looptool.match.partial) -------------------------------------------------------------------
+
+
+def test_partial_doctests():
+    import doctest
+
+    import looptool.match.partial as partial
+
+    result = doctest.testmod(partial)
+    assert result.attempted >= 6 and result.failed == 0
+
+
+def test_partial_credit_is_full_exactly_when_toolmatch_accepts():
+    """score == 1.0 iff ToolMatch, on the ToolMatch cases above and on random call lists."""
+    import random
+
+    from looptool.match.partial import credit
+
+    rng = random.Random(1)
+    values = [1, 1.0, 2, "1", True, None, [1, 2], [2, 1], {"k": 1}, {"k": 1.0}, "a"]
+
+    def call():
+        keys = rng.sample(["n", "i", "s", "b", "xs", "o", "z"], rng.randint(0, 3))
+        return {"name": rng.choice(["f", "g"]), "arguments": {k: rng.choice(values) for k in keys}}
+
+    for _ in range(2000):
+        a = [call() for _ in range(rng.randint(0, 3))]
+        b = json.loads(json.dumps(a)) if rng.random() < 0.3 else [call() for _ in range(rng.randint(0, 3))]
+        rng.shuffle(b)
+        c, exact = credit(a, b, TOOLS), tool_match(a, b, TOOLS)
+        assert 0.0 <= c.score <= 1.0 and 0.0 <= c.arg_f1 <= 1.0
+        assert (c.score == 1.0) is exact, (a, b, c)
+        if exact:
+            assert c.names and c.arg_f1 == 1.0
+        if not b:  # a no-call label: exactly the binary ToolMatch, every figure
+            assert c == ((1.0, True, 1.0) if exact else (0.0, False, 0.0)), (a, c)
+        assert c.names is (sorted(x["name"] for x in a) == sorted(x["name"] for x in b)) or not b
+
+
+def test_partial_credit_orders_answers_and_pairs_parallel_calls_optimally():
+    from looptool.match.partial import credit
+
+    label = [F(n=1, s="a"), F(n=2, s="b")]
+    # the right calls in another order are exact; one wrong value costs less than a wrong call
+    assert credit([F(n=2, s="b"), F(n=1, s="a")], label, TOOLS).score == 1.0
+    one_wrong = credit([F(n=2, s="b"), F(n=1, s="x")], label, TOOLS)
+    assert one_wrong == (round(6 / 7, 4), True, 0.75)  # (1 + (1+2) + (1+1)) / (1 + 3 + 3); F1 3/4
+    missing = credit([F(n=1, s="a")], label, TOOLS)
+    assert missing.score < one_wrong.score and not missing.names
+    # the pairing maximises the credit whatever the label's order (ToolRL pairs greedily in label order)
+    crossed = [F(n=1, s="b"), F(n=2, s="a")]
+    assert credit(crossed, label, TOOLS) == credit(crossed, list(reversed(label)), TOOLS)
+    # ToolMatch's typed rules: no credit for "5" against 5 or a reordered list
+    assert credit([F(s="5")], [F(s=5)], TOOLS).arg_f1 == 0.0
+    assert credit([F(xs=[2, 1])], [F(xs=[1, 2])], TOOLS).score == 0.6667  # (1 + 1 + 0) / (1 + (1 + 1))
+    assert credit([F(n=1.0)], [F(n=1)], TOOLS).score == 1.0
+
+
+def test_partial_credit_of_unparseable_and_text_answers():
+    from looptool.match.partial import credit
+
+    broken = parse('<tool_call>{"name":"f"')
+    assert credit(broken, [F(n=1)], TOOLS) == (0.0, False, 0.0)
+    assert credit(broken, [], TOOLS) == (0.0, False, 0.0)  # a broken call is not "no call"
+    assert credit(parse("It is sunny."), [F(n=1)], TOOLS) == (0.0, False, 0.0)
+    assert credit(parse("It is sunny."), "[]", json.dumps(TOOLS)) == (1.0, True, 1.0)
+    # label and tools as JSON text, as the training columns hold them
+    assert credit([F(n=1, s="x")], json.dumps([F(n=1, s="a")]), json.dumps(TOOLS)).score == 0.75

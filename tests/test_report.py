@@ -19,6 +19,18 @@ from looptool.report import collect, plot_rows, run_report
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _split(correct: int) -> dict:
+    """10 held-out rows, 6 call rows and 4 no-call rows, ``correct`` of them right: no-call rows first."""
+    from looptool.evaluate.heldout import by_kind
+
+    rows = [
+        {"call_row": True, "correct": i < correct - 4, "names": i < 3, "arg_f1": 0.5 if i < 3 else 0.0}
+        for i in range(6)
+    ]
+    rows += [{"call_row": False, "correct": i < correct, "names": True, "arg_f1": 1.0} for i in range(4)]
+    return by_kind(rows)
+
+
 def _eval(heldout: float | None, bfcl: float, skipped_ace: bool = False) -> dict:
     m = {
         "model": "models/iter_x",
@@ -27,6 +39,7 @@ def _eval(heldout: float | None, bfcl: float, skipped_ace: bool = False) -> dict
             "n": 10,
             "correct": round(heldout * 10),
             "by_pattern": {"single": {"accuracy": heldout, "n": 6}},
+            **_split(round(heldout * 10)),
         }
         if heldout is not None
         else {"skipped": "held-out split not found"},
@@ -120,6 +133,18 @@ def test_report_from_fixture_metrics(tmp_path):
     # Wilson 95% of 2/10, in the plot rows and on every {accuracy, correct, n} of loop.json
     assert (acc[0]["heldout_ci95_lo"], acc[0]["heldout_ci95_hi"], acc[0]["heldout_n"]) == (0.0567, 0.5098, 10)
     assert loop["iterations"][0]["eval"]["heldout"]["ci95"] == [0.0567, 0.5098]
+    # held-out split: iteration 0 got 2 of 4 no-call rows and none of the 6 call rows; iteration 1 3 no-call rows
+    assert (acc[0]["heldout_call"], acc[0]["heldout_call_n"], acc[0]["heldout_call_ci95_hi"]) == (
+        0.0,
+        6,
+        0.3903,
+    )
+    assert (acc[0]["heldout_no_call"], acc[0]["heldout_no_call_n"]) == (0.5, 4)
+    assert acc[0]["heldout_never_call"] == 0.4 and acc[1]["heldout_no_call"] == 0.75
+    assert (acc[0]["heldout_call_names"], acc[0]["heldout_call_arg_f1"]) == (0.5, 0.25)
+    assert acc[2]["heldout_call"] is None and acc[2]["heldout_call_n"] is None  # held-out skipped
+    it0 = loop["iterations"][0]["eval"]["heldout"]
+    assert it0["call_rows"]["ci95"] == [0.0, 0.3903] and it0["no_call_rows"]["n"] == 4  # in metrics/loop.json
     curve = json.loads((tmp_path / "plots" / "train_curve.json").read_text())
     assert [(r["x"], r["iteration"], r["step"]) for r in curve] == [
         (0.5, 1, 1),
@@ -163,6 +188,11 @@ def test_report_from_fixture_metrics(tmp_path):
     assert imgs == 5  # accuracy, verdicts, data mix, probe, training curve
     assert page.index("acebench skipped") < page.index("Headline figures")  # notes above the figures
     assert "0.200 [0.057, 0.510] n=10" in page
+    # the headline leads with call-row ToolMatch, then names, argument F1, no-call rows, the never-call score
+    row0 = page.split("<h2>Headline figures</h2>")[1].split("<tr><td>0</td>")[1].split("</tr>")[0]
+    assert row0.startswith("<td>0.000 [0.000, 0.390] n=6</td><td>0.500 [0.188, 0.812] n=6</td><td>0.250 [")
+    assert "<td>0.500 [0.150, 0.850] n=4</td><td>0.400</td><td>0.200 [0.057, 0.510] n=10</td>" in row0
+    assert "held-out call rows (ToolMatch) [95% CI] n" in page
     first = page.split("data:image/png;base64,")[1].split('"')[0]
     assert base64.b64decode(first)[:8] == b"\x89PNG\r\n\x1a\n"
     assert "acebench skipped: no acebench data folder configured" in page

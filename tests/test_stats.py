@@ -48,3 +48,20 @@ def test_paired_bootstrap_identical_models_give_zero_width():
 def test_paired_bootstrap_needs_pairs():
     with pytest.raises(ValueError, match="equal lengths"):
         paired_bootstrap([1, 0], [1])
+
+
+def test_bootstrap_mean_is_seeded_and_brackets_the_mean():
+    import doctest
+
+    import looptool.stats as stats
+    from looptool.stats import bootstrap_mean
+
+    assert doctest.testmod(stats).failed == 0
+    v = [0.0, 0.25, 0.5, 1.0] * 10
+    a, b = bootstrap_mean(v, resamples=1000), bootstrap_mean(v, resamples=1000)
+    assert a == b and a["n"] == 40 and a["mean"] == 0.4375
+    assert a["ci95"][0] < a["mean"] < a["ci95"][1]
+    assert bootstrap_mean([1.0] * 5)["ci95"] == [1.0, 1.0]
+    # the paired bootstrap shares the resampling: its interval is the bootstrap of the differences
+    p = paired_bootstrap(v, [0.0] * 40, resamples=1000)
+    assert p["ci95"] == a["ci95"] and p["diff"] == a["mean"]

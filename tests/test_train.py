@@ -204,6 +204,59 @@ def test_reward_on_samples():
     assert tool_match_reward(None, wrong, label=label, tools=tools) == [0.0] * len(rows)
 
 
+def test_reward_choice_partial_credit_and_binary_default():
+    """train.reward: toolmatch (default, the paper's) | partial; partial gives 1.0 exactly where ToolMatch does,
+    credit in between on call labels, and exactly the binary reward on no-call labels."""
+    from looptool.calls import render_calls
+    from looptool.stage import section_config
+    from looptool.train import TrainConfig, partial_reward, tool_match_reward
+    from looptool.train.grpo import _reward
+    from looptool.train.rewards import tool_match_reward_as
+
+    assert TrainConfig().reward == "toolmatch"
+    assert section_config(TrainConfig, "train", params={"train": {"reward": "partial"}}).reward == "partial"
+    with pytest.raises(ConfigError, match=r"reward='toolrl' is not one of \['toolmatch', 'partial'\]"):
+        section_config(TrainConfig, "train", params={"train": {"reward": "toolrl"}})
+    assert _reward(TrainConfig(), None) is tool_match_reward
+    assert _reward(TrainConfig(reward="partial"), None) is partial_reward
+
+    rows = _samples()
+    label = [json.dumps(r["label"]) for r in rows]
+    tools = [json.dumps(r["tools"]) for r in rows]
+    right = [[{"role": "assistant", "content": render_calls(r["label"]) or "Sorry."}] for r in rows]
+    assert partial_reward(None, right, label=label, tools=tools) == [1.0] * len(rows)
+
+    # every label's first call with one argument value changed: partial credit, never 1
+    def off(r):
+        calls = [dict(c, arguments=dict(c["arguments"])) for c in r["label"]]
+        if calls and calls[0]["arguments"]:
+            k = next(iter(calls[0]["arguments"]))
+            calls[0]["arguments"][k] = "__wrong__"
+        return [{"role": "assistant", "content": render_calls(calls) or "Sorry."}]
+
+    got = partial_reward(None, [off(r) for r in rows], label=label, tools=tools)
+    binary = tool_match_reward(None, [off(r) for r in rows], label=label, tools=tools)
+    for r, p, b in zip(rows, got, binary, strict=True):
+        assert (p == 1.0) == (b == 1.0)
+        if r["label"] and r["label"][0]["arguments"]:
+            assert 0.0 < p < 1.0
+        if not r["label"]:  # no-call label: the binary reward exactly
+            assert p == b
+    assert any(0.0 < p < 1.0 for p in got)
+    # a call on a no-call label and a text answer on a call label earn nothing
+    call = [
+        {"role": "assistant", "content": '<tool_call>{"name": "get_weather", "arguments": {}}</tool_call>'}
+    ]
+    assert partial_reward(None, [call, [{"role": "assistant", "content": "Sorry."}]],
+                          label=["[]", label[[bool(r["label"]) for r in rows].index(True)]],
+                          tools=[tools[0], tools[0]]) == [0.0, 0.0]  # fmt: skip
+    # one family's format: same scores, the reward's name for TRL's logs
+    fmt = tool_match_reward_as("hermes", "partial")
+    assert fmt.__name__ == "partial_reward" and fmt(None, right, label=label, tools=tools) == [1.0] * len(
+        rows
+    )
+
+
 def test_grpo_prompts_are_render_prompt(smollm2_tokenizer, data_dir):
     """TRL's own chat templating of the conversational prompts gives exactly render_prompt's text/tokens."""
     from trl.data_utils import apply_chat_template

@@ -195,6 +195,21 @@ def summary_table(m: dict) -> str:
                 f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "-",
             )
         )
+    from looptool.evaluate import HELDOUT_SPLIT, heldout_figure
+
+    for key in HELDOUT_SPLIT:  # call rows (primary), no-call rows, and what never calling would score
+        f = heldout_figure(m, key)
+        if f and f.get("mean", f.get("accuracy")) is not None:
+            ci = f.get("ci95")
+            rows.append(
+                (
+                    "heldout",
+                    key.removeprefix("heldout_"),
+                    _fmt(f.get("n")),
+                    _fmt(f.get("mean", f.get("accuracy"))),
+                    f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "-",
+                )
+            )
     for bench in ("bfcl", "acebench"):
         for cat, v in ((m.get(bench) or {}).get("categories") or {}).items():
             if "accuracy" not in v:
@@ -210,7 +225,7 @@ def summary_table(m: dict) -> str:
                 )
             )
     for key, val in (m.get("summary") or {}).items():
-        if val is not None and key != "heldout":
+        if val is not None and key != "heldout" and key not in HELDOUT_SPLIT:
             rows.append(("summary", key, "", _fmt(val), ""))
     widths = [max(len(str(r[i])) for r in rows) for i in range(5)]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]

@@ -39,7 +39,16 @@ from looptool.stats import add_ci
 
 log = logging.getLogger(__name__)
 
-__all__ = ["EvalConfig", "EVAL_RESULT", "evaluate", "run_evaluate", "skipped_of", "summary_of"]
+__all__ = [
+    "EvalConfig",
+    "EVAL_RESULT",
+    "HELDOUT_SPLIT",
+    "evaluate",
+    "heldout_figure",
+    "run_evaluate",
+    "skipped_of",
+    "summary_of",
+]
 
 EVAL_RESULT = Schema(
     "eval_result",
@@ -373,6 +382,8 @@ def _metrics(
             "n": h["n"],
             "correct": h["correct"],
             "by_pattern": held.by_pattern(heldout_df, results),
+            # call rows (primary: a model that never calls scores 0 there) / no-call rows
+            **held.by_kind(held.per_row(heldout_df, results).values()),
         }
     else:
         out["heldout"] = info["heldout"] if "skipped" in info["heldout"] else {**info["heldout"], "n": 0}
@@ -445,11 +456,33 @@ def _metrics(
     return out
 
 
+HELDOUT_SPLIT = {
+    "heldout_call": ("call_rows",),
+    "heldout_call_names": ("call_rows", "names"),
+    "heldout_call_arg_f1": ("call_rows", "arg_f1"),
+    "heldout_no_call": ("no_call_rows",),
+    "heldout_never_call": ("never_call",),
+}
+"""Summary keys of the held-out split by kind of answer (:func:`looptool.evaluate.heldout.by_kind`) -> where
+their figure (``{accuracy | mean, n, ci95, ...}``) sits under the metrics' ``heldout``."""
+
+
+def heldout_figure(metrics: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """The figure behind summary key ``key`` of :data:`HELDOUT_SPLIT` (None: not in these metrics, e.g. written
+    before the split existed)."""
+    fig: Any = metrics.get("heldout") or {}
+    for part in HELDOUT_SPLIT[key]:
+        fig = fig.get(part) if isinstance(fig, dict) else None
+    return fig if isinstance(fig, dict) else None
+
+
 def summary_of(metrics: dict[str, Any]) -> dict[str, float | None]:
     """The flat headline figures of an evaluation (for ``dvc metrics``, the loop report and plots)."""
     h, b, a = metrics.get("heldout", {}), metrics.get("bfcl", {}), metrics.get("acebench", {})
+    split = {k: (heldout_figure(metrics, k) or {}) for k in HELDOUT_SPLIT}
     return {
         "heldout": h.get("accuracy"),
+        **{k: f.get("mean", f.get("accuracy")) for k, f in split.items()},
         "bfcl_overall": b.get("overall"),
         "bfcl_single_turn": b.get("overall_single_turn"),
         "bfcl_non_live": (b.get("non_live") or {}).get("overall"),

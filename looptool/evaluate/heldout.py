@@ -1,8 +1,16 @@
-"""The held-out synthetic split: ToolMatch accuracy of the student on samples it never trains on."""
+"""The held-out synthetic split: ToolMatch accuracy of the student on samples it never trains on.
+
+Every figure is also split by the kind of answer the label asks for (:func:`by_kind`): *call rows* (the label
+makes calls) and *no-call rows* (label ``[]``: answer in text). ToolMatch gives full marks to any reply without
+a call on a no-call row, so a model that never calls scores the share of no-call rows overall (``never_call``)
+and 0 on call rows: call-row ToolMatch is the primary figure, with function-name accuracy and argument F1
+(:func:`looptool.match.partial.credit`) beside it.
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +19,9 @@ import polars as pl
 from looptool import storage
 from looptool.llm.base import Request
 from looptool.match import tool_match
+from looptool.match.partial import credit
 from looptool.schema import SAMPLE
+from looptool.stats import bootstrap_mean, wilson
 
 
 def load(path: str | Path, limit: int | None = None) -> pl.DataFrame:
@@ -82,4 +92,66 @@ def by_pattern(heldout: pl.DataFrame, results: pl.DataFrame) -> dict[str, dict[s
     return {
         p: {"accuracy": round(int(c) / int(n), 4) if n else None, "n": int(n), "correct": int(c)}
         for p, n, c in df.iter_rows()
+    }
+
+
+def row_figures(label: Any, tools: Any, prediction: Any, correct: bool) -> dict[str, Any]:
+    """One scored answer as :func:`by_kind` reads it: ``call_row`` (the label makes calls), ``correct``
+    (ToolMatch), ``names`` and ``arg_f1`` (:func:`looptool.match.partial.credit`). ``prediction``: the answer's
+    calls (a Parsed, a list of calls, or None when it could not be read)."""
+    gold = json.loads(label) if isinstance(label, str) else list(label)
+    c = credit(prediction, gold, tools)
+    return {"call_row": bool(gold), "correct": bool(correct), "names": c.names, "arg_f1": c.arg_f1}
+
+
+def per_row(heldout: pl.DataFrame, results: pl.DataFrame) -> dict[str, dict[str, Any]]:
+    """sample_id -> :func:`row_figures` for every held-out row with a result (an ``EVAL_RESULT`` frame: the
+    ``calls`` column holds the parsed calls, null when the answer could not be read)."""
+    rows = results.filter(pl.col("benchmark") == "heldout").select("id", "calls", "valid")
+    known = {sid: (lab, t) for sid, lab, t in heldout.select("sample_id", "label", "tools").iter_rows()}
+    out = {}
+    for sid, calls, valid in rows.iter_rows():
+        if sid not in known:
+            continue
+        label, tools = known[sid]
+        out[sid] = row_figures(label, tools, None if calls is None else json.loads(calls), valid)
+    return out
+
+
+def _proportion(k: int, n: int) -> dict[str, Any]:
+    return {"accuracy": round(k / n, 4) if n else None, "correct": k, "n": n, "ci95": list(wilson(k, n))}
+
+
+def by_kind(rows: Iterable[Mapping[str, Any]], seed: int = 0) -> dict[str, Any]:
+    """Held-out figures split by the kind of answer (module docstring), each with its n and 95% interval.
+
+    ``rows``: :func:`row_figures` dicts. ``call_rows``: ToolMatch (Wilson), ``names`` (function-name accuracy,
+    Wilson) and ``arg_f1`` (mean argument F1 with a seeded bootstrap interval); ``no_call_rows``: ToolMatch
+    (Wilson); ``never_call``: the score a model that never calls would get on the whole split.
+
+    >>> rows = [{"call_row": True, "correct": False, "names": True, "arg_f1": 0.5}] * 3 + [
+    ...     {"call_row": False, "correct": True, "names": True, "arg_f1": 1.0}]
+    >>> k = by_kind(rows)
+    >>> k["call_rows"]["accuracy"], k["call_rows"]["names"]["accuracy"], k["call_rows"]["arg_f1"]["mean"]
+    (0.0, 1.0, 0.5)
+    >>> k["no_call_rows"]["n"], k["never_call"]
+    (1, {'accuracy': 0.25, 'no_call_rows': 1, 'n': 4})
+    """
+    rows = list(rows)
+    call = [r for r in rows if r["call_row"]]
+    no_call = [r for r in rows if not r["call_row"]]
+    n = len(call) + len(no_call)
+    return {
+        "call_rows": {
+            **_proportion(sum(bool(r["correct"]) for r in call), len(call)),
+            "names": _proportion(sum(bool(r["names"]) for r in call), len(call)),
+            "arg_f1": bootstrap_mean([r["arg_f1"] for r in call], seed=seed),
+        },
+        "no_call_rows": _proportion(sum(bool(r["correct"]) for r in no_call), len(no_call)),
+        # not a measurement of the model: what answering every row in text would score here (no interval)
+        "never_call": {
+            "accuracy": round(len(no_call) / n, 4) if n else None,
+            "no_call_rows": len(no_call),
+            "n": n,
+        },
     }

@@ -1,7 +1,7 @@
 """Training (LoopTool step a, and the optional warm-up): GRPO with TRL, SFT warm-up, LoRA via peft.
 
 Modules: :mod:`~looptool.train.config` (``TrainConfig``, ``WarmupConfig``, ``LoraSettings``),
-:mod:`~looptool.train.rewards` (ToolMatch reward in TRL's reward-function convention),
+:mod:`~looptool.train.rewards` (ToolMatch and partial-credit rewards in TRL's reward-function convention),
 :mod:`~looptool.train.data` (samples as TRL datasets), :mod:`~looptool.train.grpo` (``train_grpo``),
 :mod:`~looptool.train.sft` (``warmup_sft``), :mod:`~looptool.train.cpu` (CPU settings and the compact
 log-prob switch), :mod:`~looptool.train.callbacks` (per-step series), :mod:`~looptool.train.common` (saving).
@@ -20,6 +20,7 @@ _EXPORTS = {
     "TrainConfig": "looptool.train.config",
     "WarmupConfig": "looptool.train.config",
     "tool_match_reward": "looptool.train.rewards",
+    "partial_reward": "looptool.train.rewards",
     "completion_length_reward": "looptool.train.rewards",
     "completion_text": "looptool.train.rewards",
     "train_grpo": "looptool.train.grpo",

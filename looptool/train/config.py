@@ -18,6 +18,8 @@ from looptool.config import check_choice
 
 DTYPES = ("float32", "bfloat16", "float16")
 METHODS = ("grpo", "sft")
+REWARDS = ("toolmatch", "partial")
+"""Values of ``train.reward`` (:mod:`looptool.train.rewards`)."""
 ROLLOUTS = ("trl", "continuous", "engine")
 """Values of ``train.rollouts`` (:mod:`looptool.train.rollouts`)."""
 ENGINE_UNSUPPORTED: dict[str, Any] = {
@@ -182,7 +184,7 @@ class _Common:
 @dataclass
 class TrainConfig(_Common):
     """``train`` section of params.yaml: training of model_j on D_j, GRPO with the binary ToolMatch reward (TRL
-    ``GRPOTrainer``, the paper's method) or SFT on D_j's verified labels (TRL ``SFTTrainer``).
+    ``GRPOTrainer``, the paper's method; ``reward: partial`` for partial credit) or SFT on D_j's verified labels (TRL ``SFTTrainer``).
 
     Paper (Qwen3-8B, GPUs): ``grpo: {num_generations: 16, beta: 0, epsilon: 0.2, epsilon_high: 0.28,
     temperature: 1.0}``, learning_rate 1e-6, full fine-tuning, a fresh optimizer each iteration (here: each
@@ -222,6 +224,10 @@ class TrainConfig(_Common):
     """``merged``: models/iter_j is a full checkpoint (LoRA merged). ``adapter``: only the LoRA adapter,
     cumulative over the base model (iteration j keeps training iteration j-1's adapter), so one adapter on the
     base serves iteration j; every backend loads it (:func:`looptool.model.resolve_model` merges it once)."""
+    reward: str = "toolmatch"
+    """GRPO reward: ``toolmatch`` (the paper's binary ToolMatch) or ``partial`` (ToolRL-style credit in [0, 1] for
+    function names, argument names and values on call labels, :func:`looptool.match.partial.credit`; exactly the
+    binary reward on no-call labels, so not calling never earns partial credit). Read only with ``method: grpo``."""
     call_format: str = "auto"
     """Tool-call format the reward parses (:data:`looptool.calls.CALL_FORMATS`; ``template``: from the
     tokenizer's chat template)."""
@@ -253,6 +259,7 @@ class TrainConfig(_Common):
         if self.no_signal_patience < 1:
             raise ValueError("no_signal_patience must be >= 1")
         check_choice("rollouts", self.rollouts, ROLLOUTS)
+        check_choice("reward", self.reward, REWARDS)
         if self.method == "grpo":
             self._check_grpo_batch()
             self._check_rollouts()

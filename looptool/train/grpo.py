@@ -1,4 +1,5 @@
-"""GRPO on D_j (LoopTool step a): TRL ``GRPOTrainer`` from model_{j-1} with the binary ToolMatch reward.
+"""GRPO on D_j (LoopTool step a): TRL ``GRPOTrainer`` from model_{j-1} with the binary ToolMatch reward
+(``train.reward: partial``: partial credit on call labels instead).
 
 One call = one iteration: a fresh trainer (so a fresh optimizer, as in the paper), the iteration's data,
 and a full checkpoint at the end (LoRA merged). Runs on CPU (the embedded demo) or on GPUs; for several GPUs
@@ -111,7 +112,7 @@ def _reward(cfg: TrainConfig, tokenizer: Any) -> Callable[..., list[float]]:
     from looptool.calls import call_format_of
 
     fmt = call_format_of(tokenizer) if cfg.call_format == "template" else cfg.call_format
-    return tool_match_reward_as(fmt)
+    return tool_match_reward_as(fmt, cfg.reward)
 
 
 def train_grpo(

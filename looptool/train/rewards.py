@@ -14,7 +14,9 @@ from typing import Any
 
 from looptool.calls import parse, render_calls
 from looptool.match import tool_match
+from looptool.match.partial import credit
 from looptool.prompts.render import message_calls
+from looptool.train.config import REWARDS
 
 
 def completion_text(completion: Any) -> str:
@@ -63,33 +65,59 @@ def tool_match_reward(
     ...     label=[label] * 3, tools=[tools] * 3)
     [1.0, 0.0, 0.0]
     """
+    return _rewards(completions, label, tools, parse, "toolmatch")
+
+
+def partial_reward(
+    prompts: list[Any], completions: list[Any], label: list[Any], tools: list[Any], **_: Any
+) -> list[float]:
+    """``train.reward: partial``: credit in [0, 1] for the function names, argument names and values on a call
+    label (:func:`looptool.match.partial.credit`, ToolRL-style); on a no-call label exactly the binary reward,
+    so not calling earns nothing extra. 1.0 exactly when :func:`tool_match_reward` gives 1.0.
+
+    >>> label = '[{"name": "get_weather", "arguments": {"city": "Paris", "unit": "C"}}]'
+    >>> call = '<tool_call>{"name": "get_weather", "arguments": {"city": "Paris", "unit": "C"}}</tool_call>'
+    >>> partial_reward(None, [call, call.replace("Paris", "Rome"), "It is sunny."], label=[label] * 3,
+    ...                tools=[None] * 3)
+    [1.0, 0.75, 0.0]
+    >>> partial_reward(None, ["It is sunny.", call], label=["[]"] * 2, tools=[None] * 2)
+    [1.0, 0.0]
+    """
+    return _rewards(completions, label, tools, parse, "partial")
+
+
+def _rewards(
+    completions: list[Any], label: list[Any], tools: list[Any], read: Any, reward: str
+) -> list[float]:
     out = []
     for completion, gold, tool_list in zip(completions, label, tools, strict=True):
         gold = json.loads(gold) if isinstance(gold, str) else gold
-        out.append(1.0 if tool_match(parse(completion_text(completion)), gold, tool_list) else 0.0)
+        parsed = read(completion_text(completion))
+        if reward == "partial":
+            out.append(credit(parsed, gold, tool_list).score)
+        else:
+            out.append(1.0 if tool_match(parsed, gold, tool_list) else 0.0)
     return out
 
 
-def tool_match_reward_as(call_format: str) -> Any:
-    """:func:`tool_match_reward` reading the model's calls in one family's format
-    (:func:`looptool.calls.parse_as`; ``auto`` is the plain reward)."""
+def tool_match_reward_as(call_format: str, reward: str = "toolmatch") -> Any:
+    """The ``train.reward`` function (:data:`REWARDS`) reading the model's calls in one family's format
+    (:func:`looptool.calls.parse_as`; ``auto``: every format, the plain :func:`tool_match_reward` or
+    :func:`partial_reward`)."""
     from looptool.calls import parse_as
+    from looptool.config import check_choice
 
+    check_choice("reward", reward, REWARDS)
     if call_format == "auto":
-        return tool_match_reward
+        return tool_match_reward if reward == "toolmatch" else partial_reward
 
-    def tool_match_reward_fmt(
+    def reward_fmt(
         prompts: list[Any], completions: list[Any], label: list[Any], tools: list[Any], **_: Any
     ) -> list[float]:
-        out = []
-        for completion, gold, tool_list in zip(completions, label, tools, strict=True):
-            gold = json.loads(gold) if isinstance(gold, str) else gold
-            parsed = parse_as(completion_text(completion), call_format)
-            out.append(1.0 if tool_match(parsed, gold, tool_list) else 0.0)
-        return out
+        return _rewards(completions, label, tools, lambda text: parse_as(text, call_format), reward)
 
-    tool_match_reward_fmt.__name__ = "tool_match_reward"
-    return tool_match_reward_fmt
+    reward_fmt.__name__ = "tool_match_reward" if reward == "toolmatch" else "partial_reward"
+    return reward_fmt
 
 
 def completion_length_reward(prompts: list[Any], completions: list[Any], **_: Any) -> list[float]:

@@ -1,0 +1,137 @@
+"""bench/efficacy.py and bench/train_gain.py: held-out figures split into call rows (primary) and no-call rows,
+each with n and a 95% interval, from the same code as the evaluate stage."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+from looptool import storage
+from looptool.schema import SAMPLE, frame, make_sample_id
+
+ROOT = Path(__file__).resolve().parents[1]
+TOOLS = [
+    {
+        "name": "get_weather",
+        "description": "Weather.",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
+        },
+    }
+]
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "bench" / f"{name}.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _samples() -> list[dict]:
+    """4 call rows and 2 no-call rows."""
+    rows = []
+    for i in range(6):
+        label = [{"name": "get_weather", "arguments": {"city": f"c{i}", "days": i}}] if i < 4 else []
+        messages = [{"role": "user", "content": f"question {i}"}]
+        rows.append(
+            {
+                "sample_id": make_sample_id(TOOLS, messages),
+                "tools": TOOLS,
+                "messages": messages,
+                "label": label,
+                "origin": "seed",
+                "parent_id": None,
+                "iteration": 0,
+                "label_rev": 0,
+                "meta": {"pattern": "single" if label else "irrelevant"},
+            }
+        )
+    return rows
+
+
+def _call(city: str, days: int) -> str:
+    return (
+        f'<tool_call>{{"name": "get_weather", "arguments": {{"city": "{city}", "days": {days}}}}}</tool_call>'
+    )
+
+
+def test_train_gain_score_splits_by_kind_and_a_never_call_model_scores_the_no_call_share():
+    g = _load("train_gain")
+    samples = _samples()
+    never = g.score(samples, ["I will not call."] * 6)
+    assert abs(never["toolmatch"] - 2 / 6) < 1e-9 and never["by_kind"]["never_call"]["accuracy"] == 0.3333
+    assert never["toolmatch_calls"] == 0.0 and never["toolmatch_text"] == 1.0
+    call = never["by_kind"]["call_rows"]
+    assert (call["n"], call["names"]["correct"], call["arg_f1"]["mean"]) == (4, 0, 0.0)
+    # right, wrong value, wrong function name, no call on the call rows; a call on a no-call row
+    outs = [_call("c0", 0), _call("c1", 9), _call("c2", 2).replace("get_weather", "weather"), "no", "no"]
+    outs.append(_call("c5", 5))
+    fig = g.score(samples, outs)
+    call = fig["by_kind"]["call_rows"]
+    assert (call["correct"], call["n"], call["names"]["correct"]) == (1, 4, 2)
+    assert call["arg_f1"]["mean"] == 0.375  # (1 + 0.5 + 0 + 0) / 4
+    assert (fig["by_kind"]["no_call_rows"]["correct"], fig["by_kind"]["no_call_rows"]["n"]) == (1, 2)
+    assert fig["right_functions"] == 3 / 6  # two call rows and the no-call row answered in text
+
+
+def test_efficacy_figures_from_results_files(tmp_path):
+    from looptool.evaluate import EVAL_RESULT
+    from looptool.stats import wilson
+
+    e = _load("efficacy")
+    samples = _samples()
+    held = tmp_path / "heldout.parquet"
+    storage.write_parquet(frame(samples, SAMPLE), held, SAMPLE)
+    answers = {
+        "warmup": ["no"] * 6,  # never calls
+        "loop": [_call("c0", 0), _call("c1", 1), _call("c2", 0), "no", "no", "no"],
+    }
+    rows = {}
+    for name, texts in answers.items():
+        from looptool.calls import parse
+
+        res = []
+        for s, t in zip(samples, texts, strict=True):
+            p = parse(t)
+            res.append(
+                {"benchmark": "heldout", "category": "heldout", "id": s["sample_id"], "prediction": t,
+                 "calls": json.dumps(p.label()), "parse_error": None, "valid": False, "error_type": None,
+                 "error": None, "n_tokens": 1, "backend_error": None}
+            )  # fmt: skip
+        from looptool.match import tool_match
+
+        for r, s in zip(res, samples, strict=True):
+            r["valid"] = tool_match(json.loads(r["calls"]), s["label"], s["tools"])
+        path = tmp_path / f"{name}.parquet"
+        storage.write_parquet(frame(res, EVAL_RESULT), path, EVAL_RESULT)
+        rows[name] = e._eval_rows(path, held)
+    warm, loop = e._figure(rows["warmup"]), e._figure(rows["loop"])
+    assert warm["accuracy"] == round(2 / 6, 4) == warm["by_kind"]["never_call"]["accuracy"]
+    assert warm["by_kind"]["call_rows"]["accuracy"] == 0.0
+    lc = loop["by_kind"]["call_rows"]
+    assert (lc["correct"], lc["n"], lc["ci95"], lc["names"]["correct"]) == (2, 4, list(wilson(2, 4)), 3)
+    assert lc["arg_f1"]["mean"] == 0.625  # (1 + 1 + 0.5 + 0) / 4
+    # paired differences split the same way: the loop's gain is all on call rows
+    call_ids = {i for i, r in rows["loop"].items() if r["call_row"]}
+    cmp = {}
+    score = {k: {i: r["correct"] for i, r in v.items()} for k, v in rows.items()}
+    e._paired_by_kind(cmp, "loop-warmup", score["loop"], score["warmup"], call_ids)
+    assert cmp["loop-warmup/call_rows"]["diff"] == 0.5 and cmp["loop-warmup/call_rows"]["n"] == 4
+    assert cmp["loop-warmup/no_call_rows"]["diff"] == 0.0 and cmp["loop-warmup/no_call_rows"]["n"] == 2
+
+    class _Stages:
+        timings: list = []
+
+    e._save(tmp_path, {"models": {"warmup": warm, "loop/seed0/iter_1": loop}, "comparisons": cmp}, _Stages())
+    md = (tmp_path / "results.md").read_text()
+    assert "| loop/seed0/iter_1 | 0.500 [0.150, 0.850] 2/4 | 0.750 [" in md
+    assert "| warmup | 0.000 [0.000, 0.490] 0/4 |" in md and "| 0.3333 |" in md
+    assert (
+        json.loads((tmp_path / "results.json").read_text())["models"]["warmup"]["by_kind"]["no_call_rows"][
+            "n"
+        ]
+        == 2
+    )
