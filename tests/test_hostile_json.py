@@ -1,9 +1,9 @@
-"""Hostile JSON inside string fields (issue 23, class 2).
+"""Hostile JSON inside string fields (issue 23, class 2) and verl's reward on malformed rows (class 9).
 
 Every decode of imported text goes through :func:`looptool.jsonutil.loads`: deep nesting, a lone surrogate,
 NaN, Infinity and 1e999 in any JSON-holding field of any importer are one rejected row naming
 ``file:line: field``, never an aborted import and never non-JSON text in the pool; the record schema refuses
-non-finite numbers too; model text with them is a failed parse.
+non-finite numbers too; model text with them is a failed parse; ``compute_score`` always returns a score.
 """
 
 from __future__ import annotations
@@ -309,6 +309,91 @@ def test_generator_output_with_nan_is_refused():
         '{"tools": [{"name": "f"}], "messages": [{"role": "user", "content": "x"}], "label": [{"name": "f", "arguments": {"x": NaN}}]}'
     )
     assert obj is None and "NaN is not a JSON number" in err
+
+
+# --- verl's compute_score never raises ---------------------------------------------------------------------
+
+GT = '[{"name": "get_weather", "arguments": {"city": "Lima"}}]'
+RIGHT = '<tool_call>{"name": "get_weather", "arguments": {"city": "Lima"}}</tool_call>'
+
+
+@pytest.mark.parametrize(
+    "ground_truth",
+    [
+        "not json",
+        "",
+        '[{"name": "get_weather", "arguments": {"city": NaN}}]',
+        "[" + DEEP + "]",
+        '"\\ud800"',
+        '{"name": "get_weather"}',
+        '["get_weather"]',
+        '[{"arguments": {}}]',
+        '[{"name": "get_weather", "arguments": [1]}]',
+        None,
+        42,
+        {"name": "get_weather"},
+        b"\xff\xfe",
+        "1" * 5000,
+    ],
+)
+def test_compute_score_malformed_ground_truth_scores_zero(ground_truth):
+    from looptool.interchange.verl import compute_score
+
+    assert compute_score("looptool", RIGHT, ground_truth, {"tools": json.dumps([TOOL])}) == 0.0
+
+
+@pytest.mark.parametrize(
+    "extra_info",
+    [
+        None,
+        "tools",
+        ["a"],
+        7,
+        {"tools": "not json"},
+        {"tools": "[NaN]"},
+        {"tools": DEEP},
+        {"tools": '"\\ud800"'},
+        {"tools": '[{"description": "no name"}]'},
+        {"tools": '["get_weather"]'},
+        {"tools": '{"name": "get_weather"}'},
+        {"tools": '[{"name": "get_weather", "parameters": "object"}]'},
+        {"tools": '[{"name": "get_weather", "parameters": {"properties": {"city": "string"}}}]'},
+        {"tools": '[{"name": "get_weather", "parameters": {"properties": ["city"]}}]'},
+        {"tools": 12},
+        {"tools": [None]},
+        {"call_format": "klingon"},
+        {"call_format": ["hermes"], "tools": json.dumps([TOOL])},
+    ],
+)
+def test_compute_score_malformed_extra_info_or_tools_still_scores(extra_info):
+    from looptool.interchange.verl import compute_score
+
+    assert compute_score("looptool", RIGHT, GT, extra_info) == 1.0
+    assert compute_score("looptool", "It is sunny.", GT, extra_info) == 0.0
+    assert compute_score("looptool", None, GT, extra_info) == 0.0
+
+
+def test_compute_score_without_schemas_compares_numbers_by_type():
+    from looptool.interchange.verl import compute_score
+
+    tool = {"name": "f", "parameters": {"type": "object", "properties": {"x": {"type": "number"}}}}
+    gt = '[{"name": "f", "arguments": {"x": 1}}]'
+    pred = '<tool_call>{"name": "f", "arguments": {"x": 1.0}}</tool_call>'
+    assert compute_score("looptool", pred, gt, {"tools": json.dumps([tool])}) == 1.0
+    assert compute_score("looptool", pred, gt, {"tools": "[NaN]"}) == 0.0  # bad schemas left out: stricter
+
+
+def test_compute_score_logs_each_kind_of_problem_once(caplog, monkeypatch):
+    from looptool.interchange import verl
+
+    monkeypatch.setattr(verl, "_WARNED", set())
+    with caplog.at_level("WARNING", logger="looptool.interchange.verl"):
+        for _ in range(3):
+            assert verl.compute_score("looptool", RIGHT, "[NaN]", {"tools": "{"}) == 0.0
+            assert verl.compute_score("looptool", RIGHT, GT, {"tools": "{"}) == 1.0
+    lines = [r.getMessage() for r in caplog.records]
+    assert len(lines) == 2 and all("\n" not in m for m in lines), lines
+    assert "ground_truth NaN is not a JSON number" in lines[0] and "tools not valid JSON" in lines[1], lines
 
 
 def test_loads_is_json_loads_on_valid_json():
