@@ -290,6 +290,19 @@ def test_model_text_with_non_json_numbers_is_a_failed_parse(text):
     assert not r.ok and r.calls == () and r.error, r
 
 
+@pytest.mark.parametrize("args", ['{"x": NaN}', '{"x": 1e999}', '{"x": "\\ud800"}', '{"x": ' + DEEP + "}"])
+def test_server_tool_call_arguments_use_the_strict_decoder(args):
+    from looptool.llm.openai import ReplyError, read_chat_reply
+
+    reply = {
+        "choices": [
+            {"message": {"content": None, "tool_calls": [{"function": {"name": "f", "arguments": args}}]}}
+        ]
+    }
+    with pytest.raises(ReplyError, match=r"tool_calls\[0\] \(f\): arguments are not JSON \(.+\)"):
+        read_chat_reply(reply)
+
+
 def test_valid_model_text_parses_as_before():
     from looptool.calls import parse
 
