@@ -394,7 +394,7 @@ def _calls_from_python(text: str) -> tuple[list[Call], str | None]:
                 return [], f"python call {i} ({name}): value of '{kw.arg}' is not a literal"
         try:  # what JSON could not hold (1e999 is a Python float, "\ud800" a Python str) is refused as in JSON
             jsonutil.loads(json.dumps(args, ensure_ascii=False))
-        except (ValueError, RecursionError) as e:
+        except (ValueError, TypeError, RecursionError) as e:  # TypeError: f(x=...) is an Ellipsis
             return [], f"python call {i} ({name}): refused value ({e})"
         calls.append(Call(name, args))
     return calls, None

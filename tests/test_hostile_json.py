@@ -281,6 +281,7 @@ def test_schema_refuses_what_the_decoder_refuses(tmp_path, column, payload):
         '[TOOL_CALLS]f[ARGS]{"x": NaN}',
         "[f(x=1e999)]",
         "[f(x='\\ud800')]",
+        "[f(x=...)]",
     ],
 )
 def test_model_text_with_non_json_numbers_is_a_failed_parse(text):
