@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import sys
 from typing import Any
 
 
@@ -107,8 +108,13 @@ _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.S)
 
 
 def _refused(e: ValueError) -> RefusedJSON:
-    """A ValueError that is not a JSONDecodeError (e.g. an integer of more than 4300 digits) as RefusedJSON."""
-    return e if isinstance(e, RefusedJSON) else RefusedJSON(str(e).split(";")[0])
+    """A ValueError that is not a JSONDecodeError as RefusedJSON (the one other: Python's limit on the
+    digits of an integer it converts, ``sys.get_int_max_str_digits()``)."""
+    if isinstance(e, RefusedJSON):
+        return e
+    if "integer string conversion" in str(e):
+        return RefusedJSON(f"an integer longer than {sys.get_int_max_str_digits()} digits")
+    return RefusedJSON(str(e).split(";")[0])
 
 
 def _check_text(text: str, value: Any) -> None:

@@ -26,6 +26,7 @@ PAYLOADS = {  # JSON text put where a value belongs -> what the rejection says
     "nan": ("NaN", "NaN is not a JSON number"),
     "infinity": ("-Infinity", "-Infinity is not a JSON number"),
     "1e999": ("1e999", "number 1e999 is out of range"),
+    "long_int": ("1" * 5000, "an integer longer than 4300 digits"),
 }
 TOOL = {
     "name": "get_weather",
