@@ -23,7 +23,6 @@ from __future__ import annotations
 import ast
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
@@ -187,7 +186,6 @@ def _parse_llama(body: str) -> Parsed:
     if not rest:
         return _fail("empty <|python_tag|> call", body)
     if rest.startswith("{") or (rest.startswith("[") and not _PY_CALL_START.match(rest)):
-        dec = json.JSONDecoder()
         calls: list[Call] = []
         pos, k = 0, 0
         while pos < len(rest):
@@ -196,9 +194,9 @@ def _parse_llama(body: str) -> Parsed:
             if pos >= len(rest):
                 break
             try:
-                value, pos = dec.raw_decode(rest, pos)
-            except json.JSONDecodeError as e:
-                return _fail(f"python_tag call {k + 1}: invalid JSON: {e.msg} at char {e.pos}", body)
+                value, pos = jsonutil.raw_decode(rest, pos)
+            except ValueError as e:
+                return _fail(f"python_tag call {k + 1}: {_invalid(e)}", body)
             got, err = _calls_from_value(value, where=f"python_tag call {k + 1}")
             if err:
                 return _fail(err, body)
@@ -215,9 +213,9 @@ def _parse_mistral(body: str) -> Parsed:
     rest = _strip_end(rest.strip())
     if rest.startswith(("{", "[")):
         try:
-            value = json.JSONDecoder().raw_decode(rest)[0]
-        except json.JSONDecodeError as e:
-            return _fail(f"[TOOL_CALLS]: invalid JSON: {e.msg} at char {e.pos}", body)
+            value = jsonutil.raw_decode(rest)[0]
+        except ValueError as e:
+            return _fail(f"[TOOL_CALLS]: {_invalid(e)}", body)
         got, err = _calls_from_value(value, where="[TOOL_CALLS]")
         return _fail(err, body) if err else Parsed(tuple(got), None, head.strip())
     calls: list[Call] = []
@@ -228,9 +226,9 @@ def _parse_mistral(body: str) -> Parsed:
             return _fail(f"[TOOL_CALLS] segment {k + 1}: expected name[ARGS]{{...}}", body)
         where = f"[TOOL_CALLS] segment {k + 1}"
         try:
-            args = json.loads(args_text) if args_text.strip() else {}
-        except json.JSONDecodeError as e:
-            return _fail(f"{where}: invalid JSON: {e.msg} at char {e.pos}", body)
+            args = jsonutil.loads(args_text) if args_text.strip() else {}
+        except ValueError as e:
+            return _fail(f"{where}: {_invalid(e)}", body)
         got, err = _calls_from_value({"name": name.strip(), "arguments": args}, where=where)
         if err:
             return _fail(err, body)
@@ -255,25 +253,11 @@ def json_value(text: str | None) -> tuple[Any, str | None]:
     if not body:
         return None, "empty output"
     try:  # depth-bounded; a duplicate key is refused (which of two verdicts would count?)
-        return jsonutil.strict_loads(body), None
+        return jsonutil.loads(body, unique_keys=True), None
     except json.JSONDecodeError as e:
         return None, f"not a single JSON value ({e.msg} at char {e.pos})"
     except jsonutil.RefusedJSON as e:
         return None, str(e)
-
-
-def json_objects(text: str) -> Iterator[Any]:
-    """Every JSON object that can be decoded in ``text``, left to right (text around them ignored)."""
-    dec = json.JSONDecoder()
-    i = text.find("{")
-    while i >= 0:
-        try:
-            obj, end = dec.raw_decode(text, i)
-        except json.JSONDecodeError:
-            i = text.find("{", i + 1)
-            continue
-        yield obj
-        i = text.find("{", end)
 
 
 def strip_think(text: str) -> tuple[str, str | None]:
@@ -324,9 +308,9 @@ def _parse_blocks(body: str) -> Parsed:
 def _parse_bare(text: str) -> Parsed:
     if text.startswith(("{", "[")):
         try:
-            value = json.loads(text)
-        except json.JSONDecodeError as e:
-            json_err = f"invalid JSON: {e.msg} at char {e.pos}"
+            value = jsonutil.loads(text)
+        except ValueError as e:
+            json_err = _invalid(e)
         else:
             got, err = _calls_from_value(value, where="output")
             return _fail(err, text) if err else Parsed(tuple(got), None, "")
@@ -341,10 +325,19 @@ def _parse_bare(text: str) -> Parsed:
 
 def _calls_from_json_text(text: str, where: str) -> tuple[list[Call], str | None]:
     try:
-        value = json.loads(text)
-    except json.JSONDecodeError as e:
-        return [], f"{where}: invalid JSON: {e.msg} at char {e.pos}"
+        value = jsonutil.loads(text)
+    except ValueError as e:
+        return [], f"{where}: {_invalid(e)}"
     return _calls_from_value(value, where)
+
+
+def _invalid(e: ValueError) -> str:
+    """Why model text is not a JSON value looptool can use (not JSON, or refused by jsonutil.loads)."""
+    return (
+        f"invalid JSON: {e.msg} at char {e.pos}"
+        if isinstance(e, json.JSONDecodeError)
+        else f"refused JSON: {e}"
+    )
 
 
 def _calls_from_value(value: Any, where: str) -> tuple[list[Call], str | None]:
@@ -360,9 +353,10 @@ def _calls_from_value(value: Any, where: str) -> tuple[list[Call], str | None]:
         args = item.get("arguments", item.get("parameters", {}))
         if isinstance(args, str):  # some servers send arguments as a JSON string
             try:
-                args = json.loads(args) if args.strip() else {}
-            except json.JSONDecodeError as e:
-                return [], f"{here}: 'arguments' is a string that is not JSON ({e.msg})"
+                args = jsonutil.loads(args) if args.strip() else {}
+            except ValueError as e:
+                why = e.msg if isinstance(e, json.JSONDecodeError) else e
+                return [], f"{here}: 'arguments' is a string that is not JSON ({why})"
         if args is None:
             args = {}
         if not isinstance(args, dict):
@@ -398,6 +392,10 @@ def _calls_from_python(text: str) -> tuple[list[Call], str | None]:
                 args[kw.arg] = _plain(_literal(kw.value))
             except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
                 return [], f"python call {i} ({name}): value of '{kw.arg}' is not a literal"
+        try:  # what JSON could not hold (1e999 is a Python float, "\ud800" a Python str) is refused as in JSON
+            jsonutil.loads(json.dumps(args, ensure_ascii=False))
+        except (ValueError, TypeError, RecursionError) as e:  # TypeError: f(x=...) is an Ellipsis
+            return [], f"python call {i} ({name}): refused value ({e})"
         calls.append(Call(name, args))
     return calls, None
 

@@ -118,7 +118,8 @@ class Schema:
     def validate(self, df: pl.DataFrame, where: str = "<frame>", deep: bool = True) -> pl.DataFrame:
         """Check and cast ``df``; return it with the schema's column order (extra columns after, if allowed).
 
-        ``deep`` also parses every JSON cell and runs its check; errors name ``where``, the row and the column.
+        ``deep`` also parses every JSON cell (:func:`looptool.jsonutil.loads`: no NaN / Infinity, no lone
+        surrogate, bounded depth) and runs its check; errors name ``where``, the row and the column.
         """
         missing = [c.name for c in self.columns if c.name not in df.columns]
         if missing:
@@ -178,8 +179,8 @@ def _check_json_column(s: pl.Series, col: Column, where: str) -> None:
         if text is None:
             continue
         try:
-            value = jsonutil.safe_loads(text)
-        except jsonutil.DepthError as e:
+            value = jsonutil.loads(text)  # finite numbers only: NaN / Infinity are not JSON
+        except jsonutil.RefusedJSON as e:
             raise SchemaError(f"{where}: row {row} column '{col.name}': JSON {e}") from None
         except (TypeError, json.JSONDecodeError, RecursionError) as e:
             raise SchemaError(

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from looptool import jsonutil
 from looptool.llm.base import Request
 from looptool.match import bfcl as checker
 
@@ -157,10 +158,12 @@ def _read_jsonl(path: Path) -> list[dict[str, Any]]:
     for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            rows.append(json.loads(line))
+        try:  # question and answer files may be the user's (``import --format bfcl --answers``)
+            rows.append(jsonutil.loads(line))
         except json.JSONDecodeError as e:
             raise ValueError(f"{path}:{n}: not valid JSON ({e.msg})") from None
+        except jsonutil.RefusedJSON as e:
+            raise ValueError(f"{path}:{n}: {e}") from None
     return rows
 
 

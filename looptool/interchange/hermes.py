@@ -20,6 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from looptool import jsonutil
 from looptool.interchange.openai import conversation_items
 from looptool.interchange.records import FieldError, Item, iter_records
 from looptool.interchange.sharegpt import ROLE_OF
@@ -30,15 +31,19 @@ _RESPONSE = re.compile(r"<tool_response>(.*?)</tool_response>", re.DOTALL)
 
 
 def literal(text: str, field: str) -> Any:
-    """JSON, else a Python literal (``{'name': ...}``), else FieldError."""
+    """JSON, else a Python literal (``{'name': ...}``), else FieldError. JSON the decoder refuses (NaN, too
+    deep, a lone surrogate) is refused, not read as Python (where ``1e999`` would be infinity); the values of
+    a Python literal are checked when the row is built (:func:`looptool.interchange.records.checked_item`)."""
     text = text.strip()
     try:
-        return json.loads(text)
+        return jsonutil.loads(text)
     except json.JSONDecodeError as e:
         err = f"{e.msg} at char {e.pos}"
+    except jsonutil.RefusedJSON as e:
+        raise FieldError(field, str(e), "invalid_messages") from None
     try:
         return ast.literal_eval(text)
-    except (ValueError, SyntaxError, MemoryError, RecursionError):
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
         raise FieldError(field, f"neither JSON ({err}) nor a Python literal", "invalid_messages") from None
 
 
@@ -49,7 +54,6 @@ def _tools_of(block: str, field: str) -> list[Any]:
     try:
         value = literal(block, field)
     except FieldError:  # objects one after another (one per line, as Hermes' templates write them)
-        dec = json.JSONDecoder()
         value, pos = [], 0
         while pos < len(block):
             while pos < len(block) and block[pos] in " \t\r\n,":
@@ -57,11 +61,9 @@ def _tools_of(block: str, field: str) -> list[Any]:
             if pos >= len(block):
                 break
             try:
-                obj, pos = dec.raw_decode(block, pos)
-            except json.JSONDecodeError as e:
-                raise FieldError(
-                    field, f"<tools> block is not JSON ({e.msg} at char {e.pos})", "invalid_tools"
-                ) from None
+                obj, pos = jsonutil.raw_decode(block, pos)
+            except ValueError as e:
+                raise FieldError(field, f"<tools> block: {jsonutil.problem(e)}", "invalid_tools") from None
             value.append(obj)
     return value if isinstance(value, list) else [value]
 
@@ -108,15 +110,14 @@ def hermes_messages(rec: dict[str, Any]) -> tuple[list[Any], list[dict[str, Any]
                     obj = literal(text, here)
                 except FieldError:
                     obj = None
+                content = obj.get("content", "") if isinstance(obj, dict) else ""
+                if not isinstance(content, str):
+                    try:  # a Python literal may hold what JSON cannot (a set, bytes): then the reply is text
+                        content = json.dumps(content, ensure_ascii=False)
+                    except (TypeError, ValueError, RecursionError):
+                        obj = None
                 if isinstance(obj, dict) and isinstance(obj.get("name"), str) and "content" in obj:
-                    content = obj["content"]
-                    msg = {
-                        "role": "tool",
-                        "content": content
-                        if isinstance(content, str)
-                        else json.dumps(content, ensure_ascii=False),
-                        "name": obj["name"],
-                    }
+                    msg = {"role": "tool", "content": content, "name": obj["name"]}
                 elif len(blocks) == len(pending):
                     msg["name"] = pending[k]
                 out.append(msg)

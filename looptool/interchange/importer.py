@@ -91,10 +91,15 @@ def _rejected_row(item: Item) -> dict[str, Any]:
         meta["text"] = raw["text"]
     try:
         sid = make_sample_id(tools, messages) if tools is not None and messages is not None else None
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, RecursionError):
         sid = None
+    if sid is None:
+        try:
+            sid = jsonutil.digest({"where": item.where, "raw": raw})
+        except (TypeError, ValueError, RecursionError):  # a set, a lone surrogate: hash what it looks like
+            sid = jsonutil.digest({"where": item.where, "raw": repr(raw)})
     return {
-        "sample_id": sid or jsonutil.digest({"where": item.where, "raw": raw}),
+        "sample_id": sid,
         "tools": _json_or_text(tools if tools is not None else []),
         "messages": _json_or_text(messages if messages is not None else []),
         "label": _json_or_text(label if label is not None else []),
@@ -109,9 +114,13 @@ def _rejected_row(item: Item) -> dict[str, Any]:
 
 
 def _json_or_text(value: Any) -> str:
+    """JSON text of what could be read; its ``repr`` as a JSON string where that is no JSON the decoder
+    accepts (NaN, a lone surrogate, a set), so the rejected file holds only JSON and only text."""
     try:
-        return jsonutil.dumps(value)
-    except (TypeError, ValueError):
+        text = jsonutil.dumps(value)
+        jsonutil.loads(text)
+        return text
+    except (TypeError, ValueError, RecursionError):
         return jsonutil.dumps(repr(value))
 
 
@@ -197,6 +206,8 @@ def import_files(
                         raw=_raw_of(item.row),
                         error=f"{item.where}: label: same decision point as {prev[0]} with a different label",
                     )
+            if item.error:  # a message quoting a lone surrogate could be neither printed nor stored
+                item.error = item.error.encode("utf-8", "backslashreplace").decode("utf-8")
             if on_error == "fail" and item.reason != "duplicate":
                 raise InterchangeError(item.error or f"{item.where}: {item.reason}")
             reasons[item.reason or "invalid"] += 1

@@ -21,7 +21,7 @@ from typing import Any
 
 from looptool import jsonutil
 from looptool.calls import normalize_tool
-from looptool.interchange.records import FieldError
+from looptool.interchange.records import FieldError, json_field
 
 MESSAGE_KEYS = ("role", "content", "name", "tool_calls", "tool_call_id")
 ROLES = ("system", "user", "assistant", "tool")
@@ -130,14 +130,7 @@ def _tool_call(tc: Any, field: str) -> dict[str, Any]:
         raise FieldError(f"{field}.function.name", "must be a non-empty string", "invalid_messages")
     args = fn.get("arguments")
     if isinstance(args, str):
-        try:
-            args = jsonutil.untrusted_loads(args) if args.strip() else {}
-        except jsonutil.RefusedJSON as e:
-            raise FieldError(f"{field}.function.arguments", str(e), "invalid_messages") from None
-        except json.JSONDecodeError as e:
-            raise FieldError(
-                f"{field}.function.arguments", f"not valid JSON ({e.msg} at char {e.pos})", "invalid_messages"
-            ) from None
+        args = json_field(args, f"{field}.function.arguments", "invalid_messages") if args.strip() else {}
     if args is None:
         args = {}
     if not isinstance(args, dict):

@@ -39,7 +39,15 @@ from looptool.interchange.normalize import (
     normalize_messages,
     normalize_tools,
 )
-from looptool.interchange.records import FieldError, Item, checked_item, iter_records, parsed_row, tool_order
+from looptool.interchange.records import (
+    FieldError,
+    Item,
+    checked_item,
+    iter_records,
+    json_field,
+    parsed_row,
+    tool_order,
+)
 
 
 def conversation_items(
@@ -100,15 +108,11 @@ def openai_items(
             raw={"value": rec},
         )
         return
-    tools = rec.get("tools")
-    if isinstance(tools, str):  # TRL / datasets rows keep tools as JSON text
-        try:
-            tools = json.loads(tools)
-        except json.JSONDecodeError as e:
-            yield Item(
-                where, reason="invalid_tools", error=f"{where}: tools: not valid JSON ({e.msg})", raw=rec
-            )
-            return
+    try:  # TRL / datasets rows keep tools as JSON text
+        tools = json_field(rec.get("tools"), "tools", "invalid_tools")
+    except FieldError as e:
+        yield Item(where, reason=e.reason, error=f"{where}: {e}", raw=rec)
+        return
     if "messages" in rec:
         yield from conversation_items(tools, rec["messages"], where, base_meta, check_labels)
         return

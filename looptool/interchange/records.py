@@ -39,18 +39,16 @@ class Item:
     label_digest: str | None = None
 
 
-def sample_row(tools, messages, label, meta) -> dict[str, Any]:
-    return {
-        "sample_id": make_sample_id(tools, messages),
-        "tools": jsonutil.dumps(tools),
-        "messages": jsonutil.dumps(messages),
-        "label": jsonutil.dumps(label),
-        "origin": "import",
-        "parent_id": None,
-        "iteration": 0,
-        "label_rev": 0,
-        "meta": jsonutil.dumps(meta),
-    }
+def json_field(value: Any, field: str, reason: str) -> Any:
+    """A field that holds JSON text (xLAM ``answers``, ``tools`` columns, a ShareGPT ``function_call``...)
+    decoded by :func:`looptool.jsonutil.loads`, or FieldError; a value that is not text is returned as is
+    (:func:`checked_item` checks every value a row ends up with)."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return jsonutil.loads(value)
+    except ValueError as e:
+        raise FieldError(field, jsonutil.problem(e), reason) from None
 
 
 def read_lines(path: Path) -> Iterator[tuple[int, str]]:
@@ -87,15 +85,10 @@ def parse_line(path: Path, n: int, line: str) -> tuple[Any, Item | None]:
     if isinstance(line, BadLine):
         return None, Item(where, reason="invalid_text", error=f"{where}: {line}", raw={"text": line.text})
     try:
-        return jsonutil.untrusted_loads(line), None
-    except jsonutil.RefusedJSON as e:
-        return None, Item(where, reason="invalid_json", error=f"{where}: {e}", raw={"text": line[:2000]})
-    except json.JSONDecodeError as e:
+        return jsonutil.loads(line), None
+    except ValueError as e:
         return None, Item(
-            where,
-            reason="invalid_json",
-            error=f"{where}: not valid JSON ({e.msg} at char {e.pos})",
-            raw={"text": line[:2000]},
+            where, reason="invalid_json", error=f"{where}: {jsonutil.problem(e)}", raw={"text": line[:2000]}
         )
 
 
@@ -107,12 +100,28 @@ def checked_item(where: str, field: str, tools, prefix, label, meta, check_label
         return Item(
             where, reason="invalid_label", error=f"{where}: {field} (label): {'; '.join(problems)}", raw=raw
         )
-    row = sample_row(tools, prefix, label, meta)
+    texts: dict[str, str] = {}
     for col in SAMPLE.columns:  # the same checks the schema runs when a stage reads the file
-        if col.json is not None:
-            msg = col.json(json.loads(row[col.name]))
-            if msg:
-                return Item(where, reason="schema", error=f"{where}: {field}: {col.name}: {msg}", raw=raw)
+        if col.json is None:
+            continue
+        # Values that did not come as JSON text (Parquet cells, Python literals) meet the decoder here: a
+        # NaN, 1e999 or lone surrogate in them is refused as in a JSON line.
+        try:
+            texts[col.name] = jsonutil.dumps(raw[col.name])
+            msg = col.json(jsonutil.loads(texts[col.name]))
+        except (TypeError, ValueError, RecursionError) as e:
+            msg = jsonutil.problem(e) if isinstance(e, ValueError) else f"not a JSON value ({e})"
+            return Item(where, reason="invalid_json", error=f"{where}: {field}: {col.name}: {msg}", raw=raw)
+        if msg:
+            return Item(where, reason="schema", error=f"{where}: {field}: {col.name}: {msg}", raw=raw)
+    row = {
+        "sample_id": make_sample_id(tools, prefix),
+        **texts,
+        "origin": "import",
+        "parent_id": None,
+        "iteration": 0,
+        "label_rev": 0,
+    }
     return Item(where, row=row, label_digest=jsonutil.digest(label))
 
 
@@ -134,8 +143,9 @@ def _starts_with_array(path: Path) -> bool:
 
 def iter_records(path: Path) -> Iterator[tuple[int, Any, Item | None]]:
     """(line, record, None) for each record of a JSON Lines file or of a JSON array file (LLaMA-Factory and
-    the xLAM release ship arrays), or (line, None, Item) for a record that is not valid JSON. In an array the
-    line is where the element starts, so an error still names file and line."""
+    the xLAM release ship arrays), or (line, None, Item) for a record that is not valid JSON or that
+    :func:`looptool.jsonutil.loads` refuses. In an array the line is where the element starts, so an error
+    still names file and line, and reading goes on after a refused element."""
     path = Path(path)
     if not _starts_with_array(path):
         for n, line in read_lines(path):
@@ -146,7 +156,6 @@ def iter_records(path: Path) -> Iterator[tuple[int, Any, Item | None]]:
         text = path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as e:
         raise InterchangeError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from None
-    dec = json.JSONDecoder()
     pos = text.index("[") + 1
     line = text.count("\n", 0, pos) + 1
     last = pos
@@ -159,11 +168,21 @@ def iter_records(path: Path) -> Iterator[tuple[int, Any, Item | None]]:
             return
         line += text.count("\n", last, pos)
         last = pos
+        where = f"{path}:{line}"
         try:
-            rec, end = dec.raw_decode(text, pos)
+            rec, end = jsonutil.raw_decode(text, pos)
         except json.JSONDecodeError as e:  # the rest of an array cannot be resynchronised
             raise InterchangeError(
                 f"{path}:{text.count(chr(10), 0, e.pos) + 1}: not valid JSON ({e.msg}); the array cannot be read on"
             ) from None
+        except jsonutil.RefusedJSON as e:  # one rejected record, then on after it where its end is known
+            if e.end is None:
+                raise InterchangeError(f"{where}: {e}; the array cannot be read on") from None
+            bad = Item(
+                where, reason="invalid_json", error=f"{where}: {e}", raw={"text": text[pos : pos + 2000]}
+            )
+            yield line, None, bad
+            pos = e.end
+            continue
         yield line, rec, None
         pos = end

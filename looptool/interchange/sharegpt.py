@@ -20,9 +20,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from looptool import jsonutil
 from looptool.calls import render_target
 from looptool.interchange.openai import conversation_items
-from looptool.interchange.records import FieldError, Item, iter_records, parsed_row, tool_order
+from looptool.interchange.records import FieldError, Item, iter_records, json_field, parsed_row, tool_order
 
 _ODD = ("human", "observation")  # LLaMA-Factory: turns alternate (human|observation), (gpt|function_call)
 ROLE_OF = {"system": "system", "human": "user", "user": "user", "gpt": "assistant", "assistant": "assistant"}
@@ -34,12 +35,7 @@ def _calls_value(calls: list[dict[str, Any]]) -> str:
 
 
 def _json_field(value: Any, field: str, reason: str = "invalid_tools") -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value) if value.strip() else []
-        except json.JSONDecodeError as e:
-            raise FieldError(field, f"not valid JSON ({e.msg} at char {e.pos})", reason) from None
-    return value
+    return json_field(value, field, reason) if not isinstance(value, str) or value.strip() else []
 
 
 def tool_replies(value: str, calls: list[str]) -> list[str]:
@@ -47,8 +43,8 @@ def tool_replies(value: str, calls: list[str]) -> list[str]:
     call (what :func:`to_sharegpt` writes for parallel calls); anything else is one reply."""
     if len(calls) > 1 and value.lstrip().startswith("["):
         try:
-            parts = json.loads(value)
-        except json.JSONDecodeError:
+            parts = jsonutil.loads(value)
+        except ValueError:  # not JSON, or JSON the decoder refuses: one reply, kept as text
             return [value]
         if isinstance(parts, list) and len(parts) == len(calls) and all(isinstance(p, str) for p in parts):
             return parts

@@ -14,13 +14,12 @@ keep call arguments as JSON text.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from looptool.interchange.normalize import infer_pattern, normalize_messages, normalize_tools
-from looptool.interchange.records import FieldError, InterchangeError, Item, checked_item
+from looptool.interchange.records import FieldError, InterchangeError, Item, checked_item, json_field
 
 SAMPLE_KEYS = frozenset({"sample_id", "tools", "messages", "label"})
 VERL_KEYS = frozenset({"data_source", "prompt", "reward_model"})
@@ -36,21 +35,11 @@ def drop_nulls(value: Any, keep: tuple[str, ...] = ("content",)) -> Any:
 
 
 def _maybe_json(value: Any) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError:
-            return value
-    return value
-
-
-def _json(value: Any, field: str, reason: str) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError as e:
-            raise FieldError(field, f"not valid JSON ({e.msg} at char {e.pos})", reason) from None
-    return value
+    """What a rejected row shows of a column: its JSON value, else its text."""
+    try:
+        return json_field(value, "", "")
+    except FieldError:
+        return value
 
 
 def sample_items(
@@ -72,9 +61,9 @@ def sample_items(
     if not isinstance(raw["meta"], dict):
         raw["meta"] = {"meta": raw["meta"]} if raw["meta"] is not None else {}
     try:
-        tools = normalize_tools(_json(tools, "tools", "invalid_tools"))
-        messages = normalize_messages(drop_nulls(_json(messages, "messages", "invalid_messages")))
-        label = _json(label, "label", "invalid_label")
+        tools = normalize_tools(json_field(tools, "tools", "invalid_tools"))
+        messages = normalize_messages(drop_nulls(json_field(messages, "messages", "invalid_messages")))
+        label = json_field(label, "label", "invalid_label")
         if not isinstance(label, list) or not all(
             isinstance(c, dict)
             and isinstance(c.get("name"), str)
@@ -83,7 +72,7 @@ def sample_items(
         ):
             raise FieldError("label", "must be a list of {name, arguments}", "invalid_label")
         label = [{"name": c["name"], "arguments": c.get("arguments") or {}} for c in label]
-        meta = _json(meta, "meta", "invalid_record") if meta is not None else {}
+        meta = json_field(meta, "meta", "invalid_record") if meta is not None else {}
         if not isinstance(meta, dict):
             raise FieldError("meta", "must be an object", "invalid_record")
     except FieldError as e:

@@ -10,14 +10,13 @@ user's ``query``, labelled with ``answers`` (``[]`` answers: a text answer).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from looptool.interchange.normalize import infer_pattern, normalize_messages, normalize_tools
-from looptool.interchange.records import FieldError, Item, checked_item, iter_records
+from looptool.interchange.records import FieldError, Item, checked_item, iter_records, json_field
 
 _BASE = {
     "str": "string",
@@ -98,15 +97,6 @@ def xlam_parameters(params: Any, field: str) -> dict[str, Any]:
     return out
 
 
-def _loaded(value: Any, field: str, reason: str) -> Any:
-    if isinstance(value, str):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError as e:
-            raise FieldError(field, f"not valid JSON ({e.msg} at char {e.pos})", reason) from None
-    return value
-
-
 def xlam_items(rec: Any, where: str, base_meta: dict[str, Any], check_labels: bool = True) -> Iterator[Item]:
     """The decision point of one xLAM record."""
     raw = rec if isinstance(rec, dict) else {"value": rec}
@@ -115,7 +105,7 @@ def xlam_items(rec: Any, where: str, base_meta: dict[str, Any], check_labels: bo
             raise FieldError("<line>", "expected an object with 'query', 'tools' and 'answers'")
         if not isinstance(rec["query"], str) or not rec["query"].strip():
             raise FieldError("query", "must be a non-empty string", "invalid_messages")
-        tools = _loaded(rec["tools"], "tools", "invalid_tools")
+        tools = json_field(rec["tools"], "tools", "invalid_tools")
         if not isinstance(tools, list):
             raise FieldError("tools", "must be a list of tools", "invalid_tools")
         tools = normalize_tools(
@@ -126,7 +116,7 @@ def xlam_items(rec: Any, where: str, base_meta: dict[str, Any], check_labels: bo
                 for i, t in enumerate(tools)
             ]
         )
-        answers = _loaded(rec["answers"], "answers", "invalid_label")
+        answers = json_field(rec["answers"], "answers", "invalid_label")
         if not isinstance(answers, list) or not all(
             isinstance(a, dict)
             and isinstance(a.get("name"), str)

@@ -21,6 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from looptool import jsonutil
 from looptool.calls import render_calls
 from looptool.llm.base import Backend, Completion, Request, Sampling
 from looptool.llm.common import request_seed, weights_fingerprint
@@ -151,13 +152,14 @@ def read_chat_reply(data: Any) -> Completion:
         if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"]:
             raise ReplyError(f"tool_calls[{i}] has no function name")
         args = fn.get("arguments")
-        if isinstance(args, str):
+        if isinstance(
+            args, str
+        ):  # JSON inside a string field: the one strict decoder (no NaN, lone surrogate)
             try:
-                args = json.loads(args) if args.strip() else {}
-            except json.JSONDecodeError as e:
-                raise ReplyError(
-                    f"tool_calls[{i}] ({fn['name']}): arguments are not JSON ({e.msg})"
-                ) from None
+                args = jsonutil.loads(args) if args.strip() else {}
+            except ValueError as e:
+                why = e.msg if isinstance(e, json.JSONDecodeError) else e
+                raise ReplyError(f"tool_calls[{i}] ({fn['name']}): arguments are not JSON ({why})") from None
         if args is None:
             args = {}
         if not isinstance(args, dict):

@@ -90,13 +90,15 @@ def parse_generated(text: str | None) -> tuple[dict[str, Any] | None, str | None
     start = body.find("{")
     if start < 0:
         return None, "no JSON object in generator output"
-    from looptool.jsonutil import DepthError, check_depth
+    from looptool.jsonutil import DepthError, RefusedJSON, check_depth, raw_decode
 
     try:
         check_depth(body)
-        obj, end = json.JSONDecoder().raw_decode(body, start)
+        obj, end = raw_decode(body, start)
     except DepthError as e:
         return None, f"generator output {e}"
+    except RefusedJSON as e:  # NaN, 1e999, a lone surrogate: no row could hold the sample
+        return None, f"generator output: {e}"
     except json.JSONDecodeError as e:
         return None, f"generator output is not valid JSON: {e.msg} at char {e.pos}"
     if not isinstance(obj, dict):

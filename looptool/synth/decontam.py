@@ -9,13 +9,14 @@ Answer files (``possible_answer/``) hold no questions and are skipped.
 
 from __future__ import annotations
 
-import json
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+from looptool import jsonutil
 
 _WORD = re.compile(r"[a-z0-9]+")
 _ROLE_PREFIX = re.compile(r"^\s*(user|system|assistant)\s*:\s*", re.IGNORECASE | re.MULTILINE)
@@ -77,9 +78,9 @@ def read_questions(dirs: Iterable[str | Path]) -> list[tuple[str, str, str]]:
                     if not line:
                         continue
                     try:
-                        obj = json.loads(line)
-                    except json.JSONDecodeError:
-                        raise ValueError(f"{path}:{lineno}: not a JSON line") from None
+                        obj = jsonutil.loads(line)
+                    except ValueError as e:
+                        raise ValueError(f"{path}:{lineno}: {jsonutil.problem(e)}") from None
                     if not isinstance(obj, dict) or "question" not in obj:
                         continue
                     text = "\n".join(_user_texts(obj["question"]))
