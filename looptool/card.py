@@ -490,10 +490,22 @@ def render_card(facts: dict[str, Any]) -> str:
         f"project's DVC remote and `dvc repro {stage}` rebuilds it from the pinned inputs.\n"
     )
     out.append(
-        "\n## Use\n\n```python\nfrom transformers import AutoModelForCausalLM, AutoTokenizer\n\n"
+        "\n## Use\n\nPrompts as in training: `looptool.prompts.render_prompt` renders the tools with the chat "
+        "template when it supports them, and otherwise folds them into the system prompt (SmolLM2's template "
+        "drops `tools=`, so `apply_chat_template(messages, tools=tools)` would show the model no tools). "
+        "The model answers with `<tool_call>` blocks; `looptool.calls.parse` reads them.\n\n"
+        "```python\nfrom transformers import AutoModelForCausalLM, AutoTokenizer\n\n"
+        "from looptool.calls import parse\nfrom looptool.prompts import render_prompt\n\n"
         f'path = "{facts["model_path"]}"  # or this folder, or the hub id it was pushed to\n'
         "tok = AutoTokenizer.from_pretrained(path)\nmodel = AutoModelForCausalLM.from_pretrained(path)\n"
-        "text = tok.apply_chat_template(messages, tools=tools, add_generation_prompt=True, tokenize=False)\n```\n"
+        'tools = [{"name": "get_weather", "description": "Current weather of a city.",\n'
+        '          "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]\n'
+        'messages = [{"role": "user", "content": "Weather in Paris?"}]\n'
+        "text = render_prompt(tok, tools, messages)  # ends with the assistant turn's opening\n"
+        'inputs = tok(text, return_tensors="pt", add_special_tokens=False)\n'
+        "out = model.generate(**inputs, max_new_tokens=256, do_sample=False)\n"
+        'reply = tok.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)\n'
+        "print(parse(reply).label())  # the calls as [{name, arguments}]; [] for a text answer\n```\n"
     )
     return "".join(out)
 

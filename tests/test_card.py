@@ -147,3 +147,19 @@ def test_report_stage_writes_every_card_outside_models(project):
     }
     assert not (project / "reports" / "cards" / "iter_9").exists()
     assert not (project / "models").exists()
+
+
+def test_card_use_snippet_renders_prompts_as_in_training(project, tiny_model_dir, smollm2_tokenizer):
+    """The card's "Use" code runs, and its prompt shows the model the tools (SmolLM2's template drops
+    ``tools=``: the snippet must not rely on it)."""
+    from looptool.prompts import render_prompt
+
+    text = render_card(card_facts(2, CardInputs()))
+    code = text.split("## Use")[1].split("```python\n")[1].split("```")[0]
+    assert 'path = "models/iter_2"' in code
+    code = code.replace('path = "models/iter_2"', f'path = "{tiny_model_dir}"')
+    code = code.replace("max_new_tokens=256", "max_new_tokens=4")
+    ns: dict = {}
+    exec(compile(code, "card-use", "exec"), ns)
+    assert ns["text"] == render_prompt(smollm2_tokenizer, ns["tools"], ns["messages"])
+    assert "get_weather" in ns["text"] and "<tools>" in ns["text"]
