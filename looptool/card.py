@@ -3,7 +3,8 @@ knows (params, every stage's metrics, the datasets when present, ``dvc.lock``, t
 
 The cards are written under ``reports/cards/iter_j/README.md`` by the report stage, never inside the model
 folders: those are the train stage's outputs, and changing them would re-run everything downstream.
-``looptool card --into models/iter_j`` copies one in when a user shares or pushes that folder.
+To publish a checkpoint, copy it out of ``models/`` and ``looptool card J --into <the copy>`` writes its card
+there (``--into`` refuses a DVC output such as ``models/iter_j``).
 
 Only recorded facts go in: a figure missing from the metrics is said to be missing, not guessed. The card
 works without ``models/`` and without ``data/`` (e.g. in a fresh clone before ``dvc pull``): then the model's

@@ -128,12 +128,50 @@ def test_card_command_and_into(project):
     assert res.exit_code == 0, res.output
     written = project / "reports" / "cards" / "iter_2" / "README.md"
     assert written.read_text().startswith("---\nlicense: apache-2.0\n")
-    res = CliRunner().invoke(main, ["card", "--into", "models/iter_2"])
-    assert res.exit_code == 2 and "Directory 'models/iter_2' does not exist" in res.stderr
-    (project / "models" / "iter_2").mkdir(parents=True)
-    res = CliRunner().invoke(main, ["card", "--into", "models/iter_2"])  # iteration from the folder name
+    res = CliRunner().invoke(main, ["card", "--into", "publish/iter_2"])
+    assert res.exit_code == 2 and "Directory 'publish/iter_2' does not exist" in res.stderr
+    (project / "publish" / "iter_2").mkdir(parents=True)
+    res = CliRunner().invoke(main, ["card", "--into", "publish/iter_2"])  # iteration from the folder name
     assert res.exit_code == 0, res.output
-    assert (project / "models" / "iter_2" / "README.md").read_text() == written.read_text()
+    assert (project / "publish" / "iter_2" / "README.md").read_text() == written.read_text()
+
+
+def test_card_into_refuses_a_dvc_output(project):
+    """A README.md inside models/iter_J changes a DVC output: `dvc repro` would retrain from iteration J."""
+    (project / "models" / "iter_2").mkdir(parents=True)
+    res = CliRunner().invoke(main, ["card", "--into", "models/iter_2"])  # listed in dvc.lock
+    assert res.exit_code == 1
+    assert res.stderr.startswith("Error: --into models/iter_2: a DVC output (models/iter_2 in ")
+    assert (
+        "dvc.lock" in res.stderr
+        and "cp -rL models/iter_2 publish/ && looptool card 2 --into publish/iter_2" in (res.stderr)
+    )
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert not (project / "models" / "iter_2" / "README.md").exists()
+    # an iteration not run yet: only dvc.yaml's templated output names it
+    (project / "dvc.yaml").write_text(
+        "stages:\n  train:\n    foreach: ${iterations}\n    do:\n      cmd: train\n"
+        "      outs:\n        - models/iter_${key}\n        - metrics/train/iter_${key}.json:\n            cache: false\n"
+    )
+    (project / "models" / "iter_9" / "sub").mkdir(parents=True)
+    for into in ("models/iter_9", "models/iter_9/sub"):
+        res = CliRunner().invoke(main, ["card", "2", "--into", into])
+        assert res.exit_code == 1 and "a DVC output (models/iter_${key} in " in res.stderr, res.output
+    # a `dvc add`-ed folder
+    (project / "shared" / "m").mkdir(parents=True)
+    (project / "shared" / "m.dvc").write_text("outs:\n- path: m\n")
+    res = CliRunner().invoke(main, ["card", "2", "--into", "shared/m"])
+    assert res.exit_code == 1 and "m.dvc" in res.stderr
+    from looptool.outputs import dvc_output
+
+    assert dvc_output(project / "models") is None and dvc_output(project / "publish") is None
+    assert dvc_output(project / "metrics" / "train" / "iter_3.json")[0] == "metrics/train/iter_${key}.json"
+
+
+def test_help_texts_name_the_current_keys():
+    res = CliRunner().invoke(main, ["card", "--help"])
+    assert "select.dataset_size" in res.output and "select.size" not in res.output
+    assert "--into models/iter_2" not in res.output  # the documented way is a copy outside DVC's outputs
 
 
 def test_report_stage_writes_every_card_outside_models(project):
