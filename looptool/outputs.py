@@ -51,7 +51,7 @@ def _declared_outs(node: Any) -> Iterator[str]:
                 for entry in value:
                     if isinstance(entry, str):
                         yield entry
-                    elif isinstance(entry, dict):  # {path: {cache: false}} (dvc.yaml) or {path: ..., md5: ...}
+                    elif isinstance(entry, dict):  # {path: {cache: false}} or dvc.lock's {path: ...}
                         yield entry["path"] if isinstance(entry.get("path"), str) else next(iter(entry), "")
             else:
                 yield from _declared_outs(value)
