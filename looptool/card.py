@@ -158,6 +158,22 @@ def _dataset_from_data(path: Path) -> dict[str, Any] | None:
     return {"rows": int(rows), "parts": by.get("part"), "origins": by.get("origin"), "relabeled": relabeled}
 
 
+def _no_html(text: str) -> str:
+    """``text`` with no HTML tag or entity left (``&`` and ``<`` escaped): values from params and metrics are
+    not markup the card may carry, since the hub renders a card's HTML."""
+    return text.replace("&", "&amp;").replace("<", "&lt;")
+
+
+def _h(x: Any) -> str:
+    """A recorded value as Markdown text: no HTML (:func:`_no_html`), on one line."""
+    return _no_html(_fmt(x)).replace("\n", " ")
+
+
+def _code(x: Any) -> str:
+    """A value inside a Markdown code span (shown literally): no backtick or newline can end the span."""
+    return str(x).replace("`", "'").replace("\n", " ")
+
+
 def _fmt(x: Any) -> str:
     if x is None:
         return "n/a"
@@ -340,8 +356,8 @@ def render_card(facts: dict[str, Any]) -> str:
         )
     else:
         out.append(
-            f"Checkpoint `{facts['model_path']}`: `{facts['previous']}` trained on the iteration's dataset "
-            f"D_{j} with {'GRPO (TRL `GRPOTrainer`) and a binary ToolMatch reward' if facts['method'] == 'grpo' else facts['method'].upper()}. "
+            f"Checkpoint `{_code(facts['model_path'])}`: `{_code(facts['previous'])}` trained on the iteration's dataset "
+            f"D_{j} with {'GRPO (TRL `GRPOTrainer`) and a binary ToolMatch reward' if facts['method'] == 'grpo' else _h(str(facts['method']).upper())}. "
             "D_j comes from probing the previous model on its data, a judge verifying the failures (and "
             "correcting wrong labels), and new samples expanded from the verified errors "
             "([LoopTool](https://arxiv.org/abs/2511.09148)).\n"
@@ -397,7 +413,7 @@ def render_card(facts: dict[str, Any]) -> str:
         out.append("\nRecorded during training:\n\n" + _table(("figure", "value"), figs))
 
     what = "the seed pool" if j == 0 else f"D_{j}"
-    out.append(f"\n## Training data ({what}: `{facts['dataset_path']}`)\n\n")
+    out.append(f"\n## Training data ({what}: `{_code(facts['dataset_path'])}`)\n\n")
     ds = facts["dataset"] or {}
     drows = [("rows", _fmt(ds.get("rows")))]
     if ds.get("parts"):
@@ -423,19 +439,19 @@ def render_card(facts: dict[str, Any]) -> str:
     ex = facts["expand"]
     if ex:
         out.append(
-            f"\nBuilt by merge@{j - 1}: expansions of iteration {j - 1}'s verified errors (mode {_fmt(ex.get('mode'))}): "
-            f"{_fmt(ex.get('made'))} made from {_fmt(ex.get('seeds'))} error seeds, {_fmt(ex.get('rejected'))} rejected.\n"
+            f"\nBuilt by merge@{j - 1}: expansions of iteration {j - 1}'s verified errors (mode {_h(ex.get('mode'))}): "
+            f"{_h(ex.get('made'))} made from {_h(ex.get('seeds'))} error seeds, {_h(ex.get('rejected'))} rejected.\n"
         )
 
     out.append("\n## Evaluation\n\n")
     if not ev:
-        out.append("Not evaluated (no `metrics/eval/iter_{j}.json`).\n")
+        out.append(f"Not evaluated (no `metrics/eval/iter_{j}.json`).\n")
     else:
         run = ev.get("run") or {}
         out.append(
-            f"Greedy decoding, at most {_fmt(run.get('max_new_tokens'))} new tokens, "
+            f"Greedy decoding, at most {_h(run.get('max_new_tokens'))} new tokens, "
             + (
-                f"at most {run['limit']} {'entry' if run['limit'] == 1 else 'entries'} per benchmark category "
+                f"at most {_h(run['limit'])} {'entry' if run['limit'] == 1 else 'entries'} per benchmark category "
                 if run.get("limit")
                 else "every entry of each benchmark category "
             )
@@ -486,7 +502,7 @@ def render_card(facts: dict[str, Any]) -> str:
     dirty = " (the working tree had uncommitted changes)" if rev.endswith("+dirty") else ""
     stage = f"train@{j}" if j else "warmup"
     out.append(
-        f"Card written at git revision `{rev.removesuffix('+dirty')}`{dirty}. The checkpoint is identified by its "
+        f"Card written at git revision `{_code(rev.removesuffix('+dirty'))}`{dirty}. The checkpoint is identified by its "
         "md5 in `dvc.lock` (above): in a commit whose `dvc.lock` records it, `dvc pull` fetches it from the "
         f"project's DVC remote and `dvc repro {stage}` rebuilds it from the pinned inputs.\n"
     )
@@ -497,7 +513,7 @@ def render_card(facts: dict[str, Any]) -> str:
         "The model answers with `<tool_call>` blocks; `looptool.calls.parse` reads them.\n\n"
         "```python\nfrom transformers import AutoModelForCausalLM, AutoTokenizer\n\n"
         "from looptool.calls import parse\nfrom looptool.prompts import render_prompt\n\n"
-        f'path = "{facts["model_path"]}"  # or this folder, or the hub id it was pushed to\n'
+        f"path = {json.dumps(str(facts['model_path']))}  # or this folder, or the hub id it was pushed to\n"
         "tok = AutoTokenizer.from_pretrained(path)\nmodel = AutoModelForCausalLM.from_pretrained(path)\n"
         'tools = [{"name": "get_weather", "description": "Current weather of a city.",\n'
         '          "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]\n'
@@ -513,7 +529,7 @@ def render_card(facts: dict[str, Any]) -> str:
 
 def _table(head: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     def cell(x: str) -> str:
-        return str(x).replace("|", "\\|").replace("\n", " ")
+        return _no_html(str(x)).replace("|", "\\|").replace("\n", " ")
 
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     lines += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]

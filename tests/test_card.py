@@ -201,3 +201,42 @@ def test_card_use_snippet_renders_prompts_as_in_training(project, tiny_model_dir
     exec(compile(code, "card-use", "exec"), ns)
     assert ns["text"] == render_prompt(smollm2_tokenizer, ns["tools"], ns["messages"])
     assert "get_weather" in ns["text"] and "<tools>" in ns["text"]
+
+
+def test_card_escapes_markup_from_params_and_metrics(project):
+    """Values from params.yaml and the metrics reach the card as text, never as HTML the hub would render
+    (issue 23, class 9); a value in a code span cannot end it."""
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params.setdefault("model", {})["source"] = "org/<img src=x onerror=alert(1)>"
+    params.setdefault("backends", {}).setdefault("generator", {})["model"] = "<script>alert(2)</script>"
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    train = json.loads((project / "metrics" / "train" / "iter_2.json").read_text())
+    train.setdefault("config", {})["method"] = "sft<iframe src=//e.example>"
+    train["device"] = "cpu<style>*{display:none}</style>"
+    (project / "metrics" / "train" / "iter_2.json").write_text(json.dumps(train))
+    ev_path = project / "metrics" / "eval" / "iter_2.json"
+    ev = json.loads(ev_path.read_text())
+    ev.setdefault("bfcl", {}).setdefault("categories", {})["<a href=javascript:x>c</a>"] = {
+        "accuracy": 1.0,
+        "correct": 1,
+        "n": 1,
+    }
+    ev_path.write_text(json.dumps(ev))
+    exp_path = project / "metrics" / "expand" / "iter_1.json"
+    exp = json.loads(exp_path.read_text()) if exp_path.exists() else {}
+    exp["mode"] = "llm<svg onload=alert(3)>"
+    exp_path.write_text(json.dumps(exp))
+
+    text = render_card(card_facts(2, CardInputs(models_dir="m`<b>x</b>`")))
+    body = text.split("---\n", 2)[2]
+    for tag in ("<img", "<script", "<iframe", "<style", "<a href", "<svg"):
+        assert tag not in body, tag
+    for escaped in (
+        "&lt;img src=x onerror=alert(1)>",
+        "&lt;script>alert(2)&lt;/script>",
+        "SFT&lt;IFRAME",
+        "&lt;svg onload",
+    ):
+        assert escaped in body, escaped
+    assert "`m'<b>x</b>'/iter_2`" in body  # inside one code span: shown literally
+    assert "m`&lt;b>x&lt;/b>`/iter_1" in body  # the same path in a table cell
