@@ -72,7 +72,7 @@ def card_cmd(
 
     if iteration is None:
         if into is None:
-            raise click.UsageError("give ITERATION (e.g. 2) or --into models/iter_J")
+            raise click.UsageError("give ITERATION (e.g. 2) or --into DIR/iter_J (a copy of the checkpoint)")
         iteration = Path(into).name
     m = re.fullmatch(r"(?:iter_)?(\d+)", iteration.strip())
     if m is None:
