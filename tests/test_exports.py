@@ -234,6 +234,9 @@ def test_trl_rows_render_the_tools_and_the_calls_with_the_target_template(pool, 
         calls += len(label)
         keys += len({k for c in label for k in c["arguments"]})
     assert calls > 30 and keys > 10  # calls of many tools with different argument names
+    # whatever the template, the folder re-imports to the same samples (from their sample_messages)
+    back = import_files(tmp_path / "trl", tmp_path / "back.parquet", on_error="fail")
+    assert back.rows == len(ds) and _ids_labels(tmp_path / "back.parquet") == _ids_labels(pool)
 
 
 def test_trl_export_needs_its_tokenizer(pool, tmp_path, monkeypatch):
