@@ -131,6 +131,25 @@ def test_model_weights(mask, tmp_path, tiny_model_dir):
     assert _assert_modes(mask, tmp_path / "models") > 4
 
 
+def test_adapter_weights(mask, tmp_path, tiny_model_dir):
+    """``train.save: adapter`` (save_adapter): peft's adapter file is safetensors too."""
+    from peft import LoraConfig, get_peft_model
+    from transformers import AutoModelForCausalLM, Trainer, TrainingArguments
+
+    from looptool.train.adapter import save_adapter
+
+    model = get_peft_model(
+        AutoModelForCausalLM.from_pretrained(tiny_model_dir),
+        LoraConfig(r=2, target_modules=["q_proj"], task_type="CAUSAL_LM"),
+    )
+    trainer = Trainer(
+        model=model, args=TrainingArguments(output_dir=str(tmp_path / "work"), use_cpu=True, report_to=[])
+    )
+    save_adapter(trainer, tiny_model_dir, tmp_path / "models" / "iter_1")
+    assert list((tmp_path / "models" / "iter_1").glob("adapter_model.safetensors"))
+    assert _assert_modes(mask, tmp_path / "models") > 4
+
+
 def test_call_cache_stays_private(mask, tmp_path):
     from looptool.llm.cache import DB_NAME, CallCache
 
