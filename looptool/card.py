@@ -3,7 +3,8 @@ knows (params, every stage's metrics, the datasets when present, ``dvc.lock``, t
 
 The cards are written under ``reports/cards/iter_j/README.md`` by the report stage, never inside the model
 folders: those are the train stage's outputs, and changing them would re-run everything downstream.
-``looptool card --into models/iter_j`` copies one in when a user shares or pushes that folder.
+To publish a checkpoint, copy it out of ``models/`` and ``looptool card J --into <the copy>`` writes its card
+there (``--into`` refuses a DVC output such as ``models/iter_j``).
 
 Only recorded facts go in: a figure missing from the metrics is said to be missing, not guessed. The card
 works without ``models/`` and without ``data/`` (e.g. in a fresh clone before ``dvc pull``): then the model's
@@ -159,6 +160,22 @@ def _dataset_from_data(path: Path) -> dict[str, Any] | None:
     finally:
         con.close()
     return {"rows": int(rows), "parts": by.get("part"), "origins": by.get("origin"), "relabeled": relabeled}
+
+
+def _no_html(text: str) -> str:
+    """``text`` with no HTML tag or entity left (``&`` and ``<`` escaped): values from params and metrics are
+    not markup the card may carry, since the hub renders a card's HTML."""
+    return text.replace("&", "&amp;").replace("<", "&lt;")
+
+
+def _h(x: Any) -> str:
+    """A recorded value as Markdown text: no HTML (:func:`_no_html`), on one line."""
+    return _no_html(_fmt(x)).replace("\n", " ")
+
+
+def _code(x: Any) -> str:
+    """A value inside a Markdown code span (shown literally): no backtick or newline can end the span."""
+    return str(x).replace("`", "'").replace("\n", " ")
 
 
 def _fmt(x: Any) -> str:
@@ -358,8 +375,8 @@ def render_card(facts: dict[str, Any]) -> str:
         )
     else:
         out.append(
-            f"Checkpoint `{facts['model_path']}`: `{facts['previous']}` trained on the iteration's dataset "
-            f"D_{j} with {'GRPO (TRL `GRPOTrainer`) and a binary ToolMatch reward' if facts['method'] == 'grpo' else facts['method'].upper()}. "
+            f"Checkpoint `{_code(facts['model_path'])}`: `{_code(facts['previous'])}` trained on the iteration's dataset "
+            f"D_{j} with {'GRPO (TRL `GRPOTrainer`) and a binary ToolMatch reward' if facts['method'] == 'grpo' else _h(str(facts['method']).upper())}. "
             "D_j comes from probing the previous model on its data, a judge verifying the failures (and "
             "correcting wrong labels), and new samples expanded from the verified errors "
             "([LoopTool](https://arxiv.org/abs/2511.09148)).\n"
@@ -415,7 +432,7 @@ def render_card(facts: dict[str, Any]) -> str:
         out.append("\nRecorded during training:\n\n" + _table(("figure", "value"), figs))
 
     what = "the seed pool" if j == 0 else f"D_{j}"
-    out.append(f"\n## Training data ({what}: `{facts['dataset_path']}`)\n\n")
+    out.append(f"\n## Training data ({what}: `{_code(facts['dataset_path'])}`)\n\n")
     ds = facts["dataset"] or {}
     drows = [("rows", _fmt(ds.get("rows")))]
     if ds.get("parts"):
@@ -441,19 +458,19 @@ def render_card(facts: dict[str, Any]) -> str:
     ex = facts["expand"]
     if ex:
         out.append(
-            f"\nBuilt by merge@{j - 1}: expansions of iteration {j - 1}'s verified errors (mode {_fmt(ex.get('mode'))}): "
-            f"{_fmt(ex.get('made'))} made from {_fmt(ex.get('seeds'))} error seeds, {_fmt(ex.get('rejected'))} rejected.\n"
+            f"\nBuilt by merge@{j - 1}: expansions of iteration {j - 1}'s verified errors (mode {_h(ex.get('mode'))}): "
+            f"{_h(ex.get('made'))} made from {_h(ex.get('seeds'))} error seeds, {_h(ex.get('rejected'))} rejected.\n"
         )
 
     out.append("\n## Evaluation\n\n")
     if not ev:
-        out.append("Not evaluated (no `metrics/eval/iter_{j}.json`).\n")
+        out.append(f"Not evaluated (no `metrics/eval/iter_{j}.json`).\n")
     else:
         run = ev.get("run") or {}
         out.append(
-            f"Greedy decoding, at most {_fmt(run.get('max_new_tokens'))} new tokens, "
+            f"Greedy decoding, at most {_h(run.get('max_new_tokens'))} new tokens, "
             + (
-                f"at most {run['limit']} {'entry' if run['limit'] == 1 else 'entries'} per benchmark category "
+                f"at most {_h(run['limit'])} {'entry' if run['limit'] == 1 else 'entries'} per benchmark category "
                 if run.get("limit")
                 else "every entry of each benchmark category "
             )
@@ -503,22 +520,34 @@ def render_card(facts: dict[str, Any]) -> str:
     dirty = " (the working tree had uncommitted changes)" if rev.endswith("+dirty") else ""
     stage = f"train@{j}" if j else "warmup"
     out.append(
-        f"Card written at git revision `{rev.removesuffix('+dirty')}`{dirty}. The checkpoint is identified by its "
+        f"Card written at git revision `{_code(rev.removesuffix('+dirty'))}`{dirty}. The checkpoint is identified by its "
         "md5 in `dvc.lock` (above): in a commit whose `dvc.lock` records it, `dvc pull` fetches it from the "
         f"project's DVC remote and `dvc repro {stage}` rebuilds it from the pinned inputs.\n"
     )
     out.append(
-        "\n## Use\n\n```python\nfrom transformers import AutoModelForCausalLM, AutoTokenizer\n\n"
-        f'path = "{facts["model_path"]}"  # or this folder, or the hub id it was pushed to\n'
+        "\n## Use\n\nPrompts as in training: `looptool.prompts.render_prompt` renders the tools with the chat "
+        "template when it supports them, and otherwise folds them into the system prompt (SmolLM2's template "
+        "drops `tools=`, so `apply_chat_template(messages, tools=tools)` would show the model no tools). "
+        "The model answers with `<tool_call>` blocks; `looptool.calls.parse` reads them.\n\n"
+        "```python\nfrom transformers import AutoModelForCausalLM, AutoTokenizer\n\n"
+        "from looptool.calls import parse\nfrom looptool.prompts import render_prompt\n\n"
+        f"path = {json.dumps(str(facts['model_path']))}  # or this folder, or the hub id it was pushed to\n"
         "tok = AutoTokenizer.from_pretrained(path)\nmodel = AutoModelForCausalLM.from_pretrained(path)\n"
-        "text = tok.apply_chat_template(messages, tools=tools, add_generation_prompt=True, tokenize=False)\n```\n"
+        'tools = [{"name": "get_weather", "description": "Current weather of a city.",\n'
+        '          "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}]\n'
+        'messages = [{"role": "user", "content": "Weather in Paris?"}]\n'
+        "text = render_prompt(tok, tools, messages)  # ends with the assistant turn's opening\n"
+        'inputs = tok(text, return_tensors="pt", add_special_tokens=False)\n'
+        "out = model.generate(**inputs, max_new_tokens=256, do_sample=False)\n"
+        'reply = tok.decode(out[0, inputs["input_ids"].shape[1]:], skip_special_tokens=True)\n'
+        "print(parse(reply).label())  # the calls as [{name, arguments}]; [] for a text answer\n```\n"
     )
     return "".join(out)
 
 
 def _table(head: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     def cell(x: str) -> str:
-        return str(x).replace("|", "\\|").replace("\n", " ")
+        return _no_html(str(x)).replace("|", "\\|").replace("\n", " ")
 
     lines = ["| " + " | ".join(head) + " |", "|" + "|".join("---" for _ in head) + "|"]
     lines += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]

@@ -69,6 +69,7 @@ _SHORT_HELP: dict[str, str] = {
     "cache": "Show, verify and prune the call cache (model calls replayed on a re-run).",
     "card": "Write the model card (README.md with hub metadata) of one iteration's checkpoint.",
     "profile": "Apply a named params profile (e.g. paper-gpu) to params.yaml, keeping its comments.",
+    "times": "Where a run's time went: seconds and share per stage and iteration, from the stages' metrics.",
 }
 
 

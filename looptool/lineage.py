@@ -25,6 +25,9 @@ event          detail                                      meaning
 ``relabeled``  ``{old_label, new_label, label_rev}``       the judge replaced the label
 ``expanded``   ``{children: [ids]}``                       error-driven expansion of this sample
 ``rejected``   ``{reason, stage}`` (parent_id = parent)    a candidate refused by a stage
+``dropped``    ``{into, part, reason, dataset_size}``      a candidate of D_into (error seed,
+                                                           expansion, high PPL) left out: the parts
+                                                           offered more than ``merge.dataset_size``
 =============  ==========================================  ===========================================
 """
 
@@ -66,7 +69,7 @@ STATUSES = ("added", "removed", "relabeled", "unchanged")
 STATS_DIMENSIONS = ("part", "origin", "pattern", "domain", "label_rev")
 
 # Order of event kinds inside one iteration: what happens first in the loop comes first.
-_EVENT_ORDER = ("created", "probed", "judged", "relabeled", "expanded", "rejected", "selected")
+_EVENT_ORDER = ("created", "probed", "judged", "relabeled", "expanded", "rejected", "selected", "dropped")
 _ITER_RE = re.compile(r"^(?:iter_?|D_?)?(\d+)$")
 _POOL_NAMES = ("seed", "pool")
 
@@ -577,6 +580,11 @@ def describe_event(e: dict[str, Any], subject: str | None = None) -> str:
         return f"created ({origin})"
     if kind == "selected":
         return f"selected into D_{d.get('into', '?')} as {d.get('part', '?')}"
+    if kind == "dropped":
+        return (
+            f"not selected into D_{d.get('into', '?')} as {d.get('part', '?')}: the parts offered more than "
+            f"merge.dataset_size ({d.get('dataset_size', '?')})"
+        )
     if kind == "probed":
         state = "mastered" if d.get("mastered") else "failed"
         extra = []

@@ -210,6 +210,7 @@ def run_merge(
     seed = cfg.seed + iteration
     key = _key(seed)
 
+    dropped = None  # candidates (ES, EE, HPPL) past merge.dataset_size
     if static:
         nxt = storage.query(f"SELECT {SAMPLE_COLS}, part FROM {storage.parquet_source(inp.first)}", con=con)
         used = storage.read_parquet(inp.used, USED)
@@ -244,6 +245,7 @@ def run_merge(
             con=con,
         )
         kept = candidates.head(cfg.dataset_size)
+        dropped = candidates.slice(cfg.dataset_size).select("sample_id", "part")
         con.register("kept_ids", kept.select("sample_id"))
         free = cfg.dataset_size - kept.height
         fresh_src = (
@@ -263,7 +265,7 @@ def run_merge(
     nxt = TRAIN.validate(nxt, where=str(out))
     storage.write_parquet(nxt, out, TRAIN)
     storage.write_parquet(used, used_out, USED)
-    storage.write_parquet(_events(con, inp, iteration, nxt), events, EVENT)
+    storage.write_parquet(_events(con, inp, iteration, nxt, dropped, cfg.dataset_size), events, EVENT)
 
     parts = dict(nxt.group_by("part").len().iter_rows())
     n_failed = storage.query("SELECT count(*) FROM p WHERE NOT mastered AND error IS NULL", con=con).item()
@@ -303,9 +305,16 @@ def _hppl_sql(cfg: MergeConfig) -> str:
     return f"SELECT * EXCLUDE (_ppl) FROM ({q})"
 
 
-def _events(con, inp: LoopInputs, iteration: int, nxt: pl.DataFrame) -> pl.DataFrame:
+def _events(
+    con,
+    inp: LoopInputs,
+    iteration: int,
+    nxt: pl.DataFrame,
+    dropped: pl.DataFrame | None = None,
+    size: int | None = None,
+) -> pl.DataFrame:
     """Lineage events of iteration j: probed, judged, relabeled, created/expanded (expansions), rejected,
-    selected (into D_{j+1})."""
+    selected (into D_{j+1}), dropped (a candidate part past ``merge.dataset_size``)."""
     j = int(iteration)
     parts = [
         f"""SELECT sample_id, {j}::BIGINT AS iteration, 'probed' AS event, NULL::VARCHAR AS parent_id,
@@ -336,4 +345,20 @@ def _events(con, inp: LoopInputs, iteration: int, nxt: pl.DataFrame) -> pl.DataF
         pl.lit(None, pl.String).alias("parent_id"),
         pl.format('{{"into":{},"part":"{}"}}', pl.lit(j + 1), pl.col("part")).alias("detail"),
     )
-    return pl.concat([df.cast({"iteration": pl.Int64}), sel])
+    frames = [df.cast({"iteration": pl.Int64}), sel]
+    if dropped is not None and dropped.height:
+        frames.append(
+            dropped.select(
+                "sample_id",
+                pl.lit(j, pl.Int64).alias("iteration"),
+                pl.lit("dropped").alias("event"),
+                pl.lit(None, pl.String).alias("parent_id"),
+                pl.format(
+                    '{{"into":{},"part":"{}","reason":"dataset_size","dataset_size":{}}}',
+                    pl.lit(j + 1),
+                    pl.col("part"),
+                    pl.lit(int(size or 0)),
+                ).alias("detail"),
+            )
+        )
+    return pl.concat(frames)

@@ -105,6 +105,9 @@ def run_prepare_model(*, out: str | Path, cfg: ModelConfig) -> dict[str, Any]:
         model, tok = load_gguf(gguf, cfg.dtype)
         model.save_pretrained(out)
         tok.save_pretrained(out)
+        from looptool.storage import honour_umask
+
+        honour_umask(out)  # safetensors writes 0600
         info = {"kind": "converted", "source": source, "gguf": gguf.name, "params": model.num_parameters()}
     elif Path(source).is_dir():
         info = {"kind": "pointer", "source": str(Path(source).resolve()), "files": _fingerprint(Path(source))}
@@ -220,6 +223,9 @@ def merged_adapter(path: str | Path) -> str:
     AutoTokenizer.from_pretrained(
         str(p) if (p / "tokenizer_config.json").is_file() else base
     ).save_pretrained(tmp)
+    from looptool.storage import honour_umask
+
+    honour_umask(tmp)  # safetensors writes 0600
     if cache.exists():
         shutil.rmtree(cache)
     os.replace(tmp, cache)

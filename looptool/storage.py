@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -20,28 +19,76 @@ from looptool.outputs import clean_stale_tmp
 from looptool.schema import Schema, SchemaError
 
 
-def temp_path(path: Path) -> Path:
+def temp_path(path: Path, mode: int = 0o666) -> Path:
     """A new empty temporary file next to ``path`` (same folder, so the final rename is atomic); parent
-    folders are created (DVC removes outputs before a stage runs, folders included)."""
+    folders are created (DVC removes outputs before a stage runs, folders included).
+
+    Created with ``mode`` less the umask, as ``open()`` would (0644 under umask 022), so outputs are readable
+    by other programs and users; ``tempfile.mkstemp`` would make every output 0600. ``mode=0o600`` for a
+    private file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_tmp(path)  # left by a killed earlier write
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    return Path(tmp)
+    for _ in range(100):
+        tmp = path.parent / f".{path.name}.{os.urandom(6).hex()}.tmp"
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        except FileExistsError:
+            continue
+        os.close(fd)
+        return tmp
+    raise FileExistsError(f"{path.parent}: no free temporary name for {path.name}")
 
 
 @contextmanager
-def atomic_path(path: str | Path) -> Iterator[Path]:
+def atomic_path(path: str | Path, mode: int = 0o666) -> Iterator[Path]:
     """A temporary path to write ``path``'s content to; renamed onto ``path`` when the block ends normally,
-    removed when it raises. The one atomic write of the package."""
+    removed when it raises. The one atomic write of the package (``mode``: as :func:`temp_path`)."""
     path = Path(path)
-    tmp = temp_path(path)
+    tmp = temp_path(path, mode)
     try:
         yield tmp
         os.replace(tmp, path)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def umask() -> int:
+    """The process's file-mode creation mask, read without changing it where Linux shows it."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore (not atomic; fine outside threads creating files)
+    os.umask(mask)
+    return mask
+
+
+def honour_umask(path: str | Path) -> Path:
+    """Give ``path`` (a file, or a folder and everything in it) the modes ``open()`` / ``mkdir`` give: 0666 /
+    0777 less the umask. For writers that make private files whatever the umask (safetensors writes model
+    weights 0600), so a checkpoint is readable by other users and containers as its umask intends."""
+    path = Path(path)
+    mask = umask()
+    items = [path, *path.rglob("*")] if path.is_dir() else [path]
+    for p in items:
+        if p.is_symlink():
+            continue
+        os.chmod(p, (0o777 if p.is_dir() else 0o666) & ~mask)
+    return path
+
+
+def make_private(path: str | Path) -> Path:
+    """Create ``path`` if absent, and make it readable and writable by its owner only (0600): files that may
+    hold private prompts (the call cache)."""
+    path = Path(path)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    if os.stat(path).st_mode & 0o077:
+        os.chmod(path, 0o600)
+    return path
 
 
 def write_parquet(df: pl.DataFrame, path: str | Path, schema: Schema | None = None) -> Path:

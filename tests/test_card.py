@@ -128,12 +128,50 @@ def test_card_command_and_into(project):
     assert res.exit_code == 0, res.output
     written = project / "reports" / "cards" / "iter_2" / "README.md"
     assert written.read_text().startswith("---\nlicense: apache-2.0\n")
-    res = CliRunner().invoke(main, ["card", "--into", "models/iter_2"])
-    assert res.exit_code == 2 and "Directory 'models/iter_2' does not exist" in res.stderr
-    (project / "models" / "iter_2").mkdir(parents=True)
-    res = CliRunner().invoke(main, ["card", "--into", "models/iter_2"])  # iteration from the folder name
+    res = CliRunner().invoke(main, ["card", "--into", "publish/iter_2"])
+    assert res.exit_code == 2 and "Directory 'publish/iter_2' does not exist" in res.stderr
+    (project / "publish" / "iter_2").mkdir(parents=True)
+    res = CliRunner().invoke(main, ["card", "--into", "publish/iter_2"])  # iteration from the folder name
     assert res.exit_code == 0, res.output
-    assert (project / "models" / "iter_2" / "README.md").read_text() == written.read_text()
+    assert (project / "publish" / "iter_2" / "README.md").read_text() == written.read_text()
+
+
+def test_card_into_refuses_a_dvc_output(project):
+    """A README.md inside models/iter_J changes a DVC output: `dvc repro` would retrain from iteration J."""
+    (project / "models" / "iter_2").mkdir(parents=True)
+    res = CliRunner().invoke(main, ["card", "--into", "models/iter_2"])  # listed in dvc.lock
+    assert res.exit_code == 1
+    assert res.stderr.startswith("Error: --into models/iter_2: a DVC output (models/iter_2 in ")
+    assert (
+        "dvc.lock" in res.stderr
+        and "cp -rL models/iter_2 publish/ && looptool card 2 --into publish/iter_2" in (res.stderr)
+    )
+    assert len(res.stderr.strip().splitlines()) == 1
+    assert not (project / "models" / "iter_2" / "README.md").exists()
+    # an iteration not run yet: only dvc.yaml's templated output names it
+    (project / "dvc.yaml").write_text(
+        "stages:\n  train:\n    foreach: ${iterations}\n    do:\n      cmd: train\n"
+        "      outs:\n        - models/iter_${key}\n        - metrics/train/iter_${key}.json:\n            cache: false\n"
+    )
+    (project / "models" / "iter_9" / "sub").mkdir(parents=True)
+    for into in ("models/iter_9", "models/iter_9/sub"):
+        res = CliRunner().invoke(main, ["card", "2", "--into", into])
+        assert res.exit_code == 1 and "a DVC output (models/iter_${key} in " in res.stderr, res.output
+    # a `dvc add`-ed folder
+    (project / "shared" / "m").mkdir(parents=True)
+    (project / "shared" / "m.dvc").write_text("outs:\n- path: m\n")
+    res = CliRunner().invoke(main, ["card", "2", "--into", "shared/m"])
+    assert res.exit_code == 1 and "m.dvc" in res.stderr
+    from looptool.outputs import dvc_output
+
+    assert dvc_output(project / "models") is None and dvc_output(project / "publish") is None
+    assert dvc_output(project / "metrics" / "train" / "iter_3.json")[0] == "metrics/train/iter_${key}.json"
+
+
+def test_help_texts_name_the_current_keys():
+    res = CliRunner().invoke(main, ["card", "--help"])
+    assert "select.dataset_size" in res.output and "select.size" not in res.output
+    assert "--into models/iter_2" not in res.output  # the documented way is a copy outside DVC's outputs
 
 
 def test_report_stage_writes_every_card_outside_models(project):
@@ -147,3 +185,58 @@ def test_report_stage_writes_every_card_outside_models(project):
     }
     assert not (project / "reports" / "cards" / "iter_9").exists()
     assert not (project / "models").exists()
+
+
+def test_card_use_snippet_renders_prompts_as_in_training(project, tiny_model_dir, smollm2_tokenizer):
+    """The card's "Use" code runs, and its prompt shows the model the tools (SmolLM2's template drops
+    ``tools=``: the snippet must not rely on it)."""
+    from looptool.prompts import render_prompt
+
+    text = render_card(card_facts(2, CardInputs()))
+    code = text.split("## Use")[1].split("```python\n")[1].split("```")[0]
+    assert 'path = "models/iter_2"' in code
+    code = code.replace('path = "models/iter_2"', f'path = "{tiny_model_dir}"')
+    code = code.replace("max_new_tokens=256", "max_new_tokens=4")
+    ns: dict = {}
+    exec(compile(code, "card-use", "exec"), ns)
+    assert ns["text"] == render_prompt(smollm2_tokenizer, ns["tools"], ns["messages"])
+    assert "get_weather" in ns["text"] and "<tools>" in ns["text"]
+
+
+def test_card_escapes_markup_from_params_and_metrics(project):
+    """Values from params.yaml and the metrics reach the card as text, never as HTML the hub would render
+    (issue 23, class 9); a value in a code span cannot end it."""
+    params = yaml.safe_load((project / "params.yaml").read_text())
+    params.setdefault("model", {})["source"] = "org/<img src=x onerror=alert(1)>"
+    params.setdefault("backends", {}).setdefault("generator", {})["model"] = "<script>alert(2)</script>"
+    (project / "params.yaml").write_text(yaml.safe_dump(params))
+    train = json.loads((project / "metrics" / "train" / "iter_2.json").read_text())
+    train.setdefault("config", {})["method"] = "sft<iframe src=//e.example>"
+    train["device"] = "cpu<style>*{display:none}</style>"
+    (project / "metrics" / "train" / "iter_2.json").write_text(json.dumps(train))
+    ev_path = project / "metrics" / "eval" / "iter_2.json"
+    ev = json.loads(ev_path.read_text())
+    ev.setdefault("bfcl", {}).setdefault("categories", {})["<a href=javascript:x>c</a>"] = {
+        "accuracy": 1.0,
+        "correct": 1,
+        "n": 1,
+    }
+    ev_path.write_text(json.dumps(ev))
+    exp_path = project / "metrics" / "expand" / "iter_1.json"
+    exp = json.loads(exp_path.read_text()) if exp_path.exists() else {}
+    exp["mode"] = "llm<svg onload=alert(3)>"
+    exp_path.write_text(json.dumps(exp))
+
+    text = render_card(card_facts(2, CardInputs(models_dir="m`<b>x</b>`")))
+    body = text.split("---\n", 2)[2]
+    for tag in ("<img", "<script", "<iframe", "<style", "<a href", "<svg"):
+        assert tag not in body, tag
+    for escaped in (
+        "&lt;img src=x onerror=alert(1)>",
+        "&lt;script>alert(2)&lt;/script>",
+        "SFT&lt;IFRAME",
+        "&lt;svg onload",
+    ):
+        assert escaped in body, escaped
+    assert "`m'<b>x</b>'/iter_2`" in body  # inside one code span: shown literally
+    assert "m`&lt;b>x&lt;/b>`/iter_1" in body  # the same path in a table cell

@@ -251,6 +251,17 @@ def test_every_help_text_has_an_example():
         assert "Example" in res.output, name
 
 
+def test_top_level_help_describes_every_command():
+    from looptool.cli import _SHORT_HELP, COMMANDS
+
+    res = CliRunner().invoke(main, ["--help"])
+    assert res.exit_code == 0, res.output
+    for name in COMMANDS:
+        assert _SHORT_HELP.get(name), name
+        line = next(x for x in res.output.splitlines() if x.strip().startswith(name + " "))
+        assert len(line.split(None, 1)[1]) > 20, line  # the command and its description
+
+
 def test_eval_skips_absent_defaults_with_a_note(tmp_path, monkeypatch, tiny_model_dir):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("LOOPTOOL_CACHE_DIR", str(tmp_path / "cache"))

@@ -198,7 +198,7 @@ def test_merge_composition(pool, tmp_path):
 
 def test_merge_cap_and_ablations(pool, tmp_path):
     inp, ids = _iteration(pool, tmp_path, n_failed=6, n_exp=30, size=40)
-    m, d2, _ = _run(
+    m, d2, events = _run(
         inp,
         tmp_path,
         MergeConfig(dataset_size=20, hppl_rule="top_fraction", hppl_value=0.5, overflow="priority"),
@@ -209,7 +209,18 @@ def test_merge_cap_and_ablations(pool, tmp_path):
         "high_ppl": 0,
         "seed_new": 0,
     }  # priority ES > EE > HPPL
-    assert m["dropped_for_size"] > 0
+    assert m["dropped_for_size"] == 14 + 17  # 14 expansions, 17 high-PPL (half of 34 mastered)
+    # each candidate left out for size has its lineage event, and none of them is in D_2
+    dropped = events.filter(pl.col("event") == "dropped")
+    assert dropped.height == m["dropped_for_size"]
+    assert not set(dropped["sample_id"]) & set(d2["sample_id"])
+    details = [json.loads(d) for d in dropped["detail"]]
+    assert Counter(d["part"] for d in details) == {"expansion": 14, "high_ppl": 17}
+    assert {(d["into"], d["reason"], d["dataset_size"]) for d in details} == {(2, "dataset_size", 20)}
+    from looptool.lineage import describe_event
+
+    line = describe_event({**dropped.row(0, named=True), "detail": details[0]})
+    assert line.startswith("not selected into D_2 as ") and "merge.dataset_size (20)" in line
     # proportional: ES 4, EE 30, HPPL 17 (half of 34 mastered) offered for 20 slots -> shares of 4/51, 30/51, 17/51
     m, d2, _ = _run(inp, tmp_path, MergeConfig(dataset_size=20, hppl_rule="top_fraction", hppl_value=0.5))
     offered = {"error_seed": 4, "expansion": 30, "high_ppl": 17}
@@ -229,6 +240,10 @@ def test_merge_cap_and_ablations(pool, tmp_path):
     )  # ppl 4.7, 4.8, 4.9 (samples 37-39) are >= 4.65
     m, _, _ = _run(inp, tmp_path, MergeConfig(dataset_size=40), hppl=False)
     assert m["parts"]["high_ppl"] == 0
+    m, _, events = _run(inp, tmp_path, MergeConfig(dataset_size=40))
+    assert m["dropped_for_size"] == Counter(events["event"])["dropped"] == 4 + 30 + 9 - 40
+    m, _, events = _run(inp, tmp_path, MergeConfig(dataset_size=60))
+    assert m["dropped_for_size"] == 0 and "dropped" not in set(events["event"])  # room for every candidate
     m, d2, _ = _run(inp, tmp_path, MergeConfig(dataset_size=40), static=True)
     assert m["parts"] == {"seed_new": 40, "error_seed": 0, "expansion": 0, "high_ppl": 0}
     assert set(d2["sample_id"]) == set(ids)

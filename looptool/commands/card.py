@@ -14,7 +14,8 @@ import click
     "into",
     default=None,
     type=click.Path(exists=True, file_okay=False),
-    help="Model folder to copy the card into as README.md (e.g. models/iter_2, before sharing or pushing it).",
+    help="A copy of the checkpoint to write the card into as README.md, for sharing or pushing it (e.g. "
+    "publish/iter_2 after `cp -rL models/iter_2 publish/`); a DVC output such as models/iter_2 is refused.",
 )
 @click.option(
     "--out", default=None, help="Where to write the card (default: reports/cards/iter_J/README.md)."
@@ -24,7 +25,7 @@ import click
     "params_path",
     default="params.yaml",
     show_default=True,
-    help="params.yaml (model.source, select.size).",
+    help="params.yaml (model.source; select.dataset_size for D_1's size without data/).",
 )
 @click.option(
     "--metrics-dir",
@@ -58,9 +59,11 @@ def card_cmd(
     licences, git revision. Works from metrics and params alone (models/ and data/ may be absent).
 
     With --into DIR and no ITERATION, the iteration is read from DIR's name (iter_J). The report stage's card
-    (reports/cards/iter_J/README.md) is copied when it exists; otherwise a new one is written.
+    (reports/cards/iter_J/README.md) is copied when it exists; otherwise a new one is written. DIR must not be
+    a DVC output (models/iter_J is one: a README.md in it would make `dvc repro` retrain from iteration J), so
+    copy the checkpoint out first.
 
-    Example: looptool card 2 --into models/iter_2
+    Example: mkdir -p publish && cp -rL models/iter_2 publish/ && looptool card 2 --into publish/iter_2
     """
     import shutil
     from pathlib import Path
@@ -69,7 +72,7 @@ def card_cmd(
 
     if iteration is None:
         if into is None:
-            raise click.UsageError("give ITERATION (e.g. 2) or --into models/iter_J")
+            raise click.UsageError("give ITERATION (e.g. 2) or --into DIR/iter_J (a copy of the checkpoint)")
         iteration = Path(into).name
     m = re.fullmatch(r"(?:iter_)?(\d+)", iteration.strip())
     if m is None:
@@ -83,6 +86,17 @@ def card_cmd(
         return
     report_card = Path("reports") / "cards" / f"iter_{j}" / "README.md"
     if into is not None:
+        from looptool.outputs import dvc_output
+
+        tracked = dvc_output(into)
+        if tracked is not None:
+            out_path, declared = tracked
+            copy = Path("publish") / Path(into).name
+            raise click.ClickException(
+                f"--into {into}: a DVC output ({out_path} in {declared}); a README.md in it would make `dvc repro` "
+                f"re-run its stage and everything after it. Copy the checkpoint out and write the card into the "
+                f"copy: mkdir -p {copy.parent} && cp -rL {into} {copy.parent}/ && looptool card {j} --into {copy}"
+            )
         dest = Path(into) / "README.md"
         if out is None and report_card.exists():
             shutil.copyfile(report_card, dest)

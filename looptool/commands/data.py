@@ -277,21 +277,54 @@ def import_cmd(
     required=True,
     help="Output: .jsonl (openai, sharegpt; sharegpt .json: one JSON array), a folder (trl), .parquet (verl).",
 )
+@click.option(
+    "--tokenizer",
+    default="models/base",
+    show_default=True,
+    help="trl: the model the rows are rendered for (checkpoint folder or hub id; default: the pipeline's student).",
+)
+@click.option(
+    "--template",
+    default=None,
+    help="sharegpt: LLaMA-Factory's chat template name for the yaml (default: from params.yaml model.source).",
+)
+@click.option("--params", "params_path", default="params.yaml", show_default=True, hidden=True)
 @_DATA_DIR
 @_REPO
-def export_cmd(dataset: str, fmt: str, out: str, data_dir: str, repo: str | None) -> None:
+def export_cmd(
+    dataset: str,
+    fmt: str,
+    out: str,
+    tokenizer: str,
+    template: str | None,
+    params_path: str,
+    data_dir: str,
+    repo: str | None,
+) -> None:
     """Export a dataset for other trainers: OpenAI fine-tuning JSONL, LLaMA-Factory ShareGPT (plus
-    dataset_info.json), a TRL datasets folder, or verl RL parquet (reward: looptool.interchange.verl.compute_score).
+    dataset_info.json and a yaml naming the chat template), a TRL datasets folder rendered for the target
+    model's chat template (--tokenizer), or verl RL parquet (reward: looptool.interchange.verl.compute_score).
 
     DATASET: iter_J or J, seed/pool, a .parquet path, or REV:PATH.
 
-    Example: looptool export iter_2 --format openai --out d2.jsonl
+    Example: looptool export iter_2 --format trl --out d2_trl --tokenizer models/iter_2
     """
+    from pathlib import Path
+
     from looptool.interchange import InterchangeError, export_dataset
+    from looptool.interchange.sharegpt import llamafactory_template
     from looptool.lineage import DatasetError
 
+    if fmt == "sharegpt" and template is None and Path(params_path).is_file():
+        from looptool.config import load_params
+        from looptool.model import EMBEDDED
+
+        source = (load_params(params_path).get("model") or {}).get("source") or EMBEDDED
+        template = llamafactory_template(source)
     try:
-        rep = export_dataset(dataset, out, fmt=fmt, data_dir=data_dir, repo=repo)
+        rep = export_dataset(
+            dataset, out, fmt=fmt, data_dir=data_dir, repo=repo, tokenizer=tokenizer, template=template
+        )
     except (DatasetError, InterchangeError) as e:
         raise _fail(e) from None
     click.echo(f"{rep.out}: {rep.rows} records from {rep.dataset} ({fmt})")

@@ -11,7 +11,7 @@ from typing import Any
 from looptool.interchange.openai import to_openai
 from looptool.interchange.records import InterchangeError
 from looptool.interchange.sharegpt import dataset_info, to_sharegpt
-from looptool.interchange.trl import to_trl
+from looptool.interchange.trl import DEFAULT_TOKENIZER, load_target_tokenizer, to_trl, trl_dataset
 from looptool.interchange.verl import to_verl
 from looptool.storage import temp_path
 
@@ -45,6 +45,8 @@ def export_dataset(
     data_dir: str | Path = "data",
     repo: str | Path | None = None,
     chunk_rows: int = 2000,
+    tokenizer: Any = None,
+    template: str | None = None,
 ) -> ExportReport:
     """Write a dataset (``iter_J``, ``pool``, a path or ``REV:PATH``) for another trainer.
 
@@ -53,7 +55,9 @@ def export_dataset(
     plus ``dataset_info.json`` (its entry named after ``out``'s stem, merged into an existing file) and
     ``<stem>.llamafactory.yaml`` with the data arguments to train on it (``mask_history: true``: the loss
     falls on the last turn, the decision point, not on the context's turns). ``trl``: a ``datasets`` folder
-    (``save_to_disk``) of prompt-completion rows (:mod:`looptool.interchange.trl`). ``verl``: verl's RL
+    (``save_to_disk``) of prompt-completion rows rendered for ``tokenizer`` (a tokenizer, checkpoint folder or
+    hub id; default: the pipeline's student, ``models/base``) (:mod:`looptool.interchange.trl`); ``template``
+    is the LLaMA-Factory template the ``sharegpt`` yaml names. ``verl``: verl's RL
     parquet (:mod:`looptool.interchange.verl`). Rows that cannot be written in the format are skipped and
     listed in the report (sharegpt only).
     """
@@ -66,8 +70,9 @@ def export_dataset(
     if fmt != "trl":  # trl writes a folder
         prepare_output(out, [Path(ref)] if Path(ref).exists() else [])
     if fmt in ("openai", "sharegpt"):
-        return _export_lines(ref, out, fmt, data_dir, repo, chunk_rows)
-    return _export_table(ref, out, fmt, data_dir, repo, chunk_rows)
+        return _export_lines(ref, out, fmt, data_dir, repo, chunk_rows, template)
+    tok = load_target_tokenizer(tokenizer or DEFAULT_TOKENIZER) if fmt == "trl" else None
+    return _export_table(ref, out, fmt, data_dir, repo, chunk_rows, tok)
 
 
 def _rows(ref: str, data_dir, repo, chunk_rows: int):
@@ -101,7 +106,9 @@ def _rows(ref: str, data_dir, repo, chunk_rows: int):
     return opened()
 
 
-def _export_lines(ref, out: Path, fmt: str, data_dir, repo, chunk_rows: int) -> ExportReport:
+def _export_lines(
+    ref, out: Path, fmt: str, data_dir, repo, chunk_rows: int, template: str | None = None
+) -> ExportReport:
     convert = to_openai if fmt == "openai" else to_sharegpt
     as_array = fmt == "sharegpt" and out.suffix == ".json"
     with _rows(ref, data_dir, repo, chunk_rows) as (name, rows):
@@ -133,15 +140,16 @@ def _export_lines(ref, out: Path, fmt: str, data_dir, repo, chunk_rows: int) -> 
             Path(tmp).unlink(missing_ok=True)
             raise
     if fmt == "sharegpt":
-        report.extra_files = _llamafactory_files(out)
+        report.extra_files = _llamafactory_files(out, template)
     return report
 
 
-def _llamafactory_files(out: Path) -> list[Path]:
-    """``dataset_info.json`` (entry merged in) and ``<stem>.llamafactory.yaml`` beside ``out``."""
+def _llamafactory_files(out: Path, template: str | None = None) -> list[Path]:
+    """``dataset_info.json`` (entry merged in) and ``<stem>.llamafactory.yaml`` beside ``out``, naming
+    LLaMA-Factory's chat ``template`` (the one the model is trained with)."""
     import yaml
 
-    from looptool.storage import write_json
+    from looptool.storage import write_json, write_text
 
     info_path = out.parent / "dataset_info.json"
     info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.exists() else {}
@@ -150,23 +158,30 @@ def _llamafactory_files(out: Path) -> list[Path]:
     info.update(dataset_info(out.stem, out.name))
     write_json(info, info_path)
     args = out.parent / f"{out.stem}.llamafactory.yaml"
+    data = {"dataset": out.stem, "dataset_dir": str(out.parent), "mask_history": True}
+    if template:
+        data["template"] = template
     text = (
         "# LLaMA-Factory data arguments for this export (merge into your training YAML).\n"
         "# mask_history: every record's last turn is the decision point; earlier turns are context only.\n"
-        + yaml.safe_dump(
-            {"dataset": out.stem, "dataset_dir": str(out.parent), "mask_history": True}, sort_keys=False
+        + (
+            f"# template: LLaMA-Factory's chat template of the model trained on it ({template}).\n"
+            if template
+            else "# template: unknown for this model; add LLaMA-Factory's name of its chat template "
+            "(`looptool export --template NAME`).\n"
         )
+        + yaml.safe_dump(data, sort_keys=False)
     )
-    args.write_text(text, encoding="utf-8")
+    write_text(text, args)
     return [info_path, args]
 
 
-def _export_table(ref, out: Path, fmt: str, data_dir, repo, chunk_rows: int) -> ExportReport:
+def _export_table(ref, out: Path, fmt: str, data_dir, repo, chunk_rows: int, tok=None) -> ExportReport:
     import shutil
 
     with _rows(ref, data_dir, repo, chunk_rows) as (name, rows):
         report = ExportReport(out, name)
-        recs = [to_trl(r) if fmt == "trl" else to_verl(r, i) for i, r in enumerate(rows)]
+        recs = [to_trl(r, tok) if fmt == "trl" else to_verl(r, i) for i, r in enumerate(rows)]
     report.rows = len(recs)
     tmp = out.with_name(f".{out.name}.tmp")
     if tmp.is_dir():
@@ -174,9 +189,7 @@ def _export_table(ref, out: Path, fmt: str, data_dir, repo, chunk_rows: int) -> 
     tmp.unlink(missing_ok=True)
     try:
         if fmt == "trl":
-            from datasets import Dataset
-
-            Dataset.from_list(recs).save_to_disk(str(tmp))
+            trl_dataset(recs).save_to_disk(str(tmp))
         else:
             import pyarrow as pa
             import pyarrow.parquet as pq

@@ -145,6 +145,33 @@ def read_sharegpt(path: str | Path, check_labels: bool = True) -> Iterator[Item]
         )
 
 
+# LLaMA-Factory chat template names by model family (substring of the model id, most specific first).
+_LLAMAFACTORY_TEMPLATES = (
+    ("smollm2", "smollm2"),
+    ("smollm", "smollm"),
+    ("qwen3", "qwen3"),
+    ("qwen", "qwen"),
+    ("llama-3", "llama3"),
+    ("llama3", "llama3"),
+    ("mistral", "mistral"),
+    ("gemma-3", "gemma3"),
+    ("gemma", "gemma"),
+)
+
+
+def llamafactory_template(model_source: str | None) -> str | None:
+    """LLaMA-Factory's template name for a model (params ``model.source``: the embedded SmolLM2, a hub id or
+    a folder named after its model); None when the name does not say.
+
+    >>> llamafactory_template("embedded:smollm2-135m-instruct"), llamafactory_template("Qwen/Qwen2.5-7B-Instruct")
+    ('smollm2', 'qwen')
+    >>> llamafactory_template("/models/my-finetune") is None
+    True
+    """
+    name = str(model_source or "").lower()
+    return next((t for key, t in _LLAMAFACTORY_TEMPLATES if key in name), None)
+
+
 def dataset_info(name: str, file_name: str) -> dict[str, Any]:
     """LLaMA-Factory's ``dataset_info.json`` entry for an exported file (default ShareGPT tags)."""
     return {

@@ -1,15 +1,16 @@
 """Table inputs: Parquet files and local Hugging Face ``datasets`` folders (``save_to_disk``).
 
 Each row is read by its columns (:func:`record_items`): our SAMPLE rows (``sample_id``, ``tools``,
-``messages``, ``label``, ``meta``; the id must match its tools and messages), verl RL rows (``data_source``,
+``messages``, ``label``, ``meta``; the id must match its tools and messages; our ``trl`` export's rows by
+their ``sample_messages``), verl RL rows (``data_source``,
 ``prompt``, ``reward_model.ground_truth``, ``extra_info``), or any record a JSON reader knows (OpenAI
 ``messages``, TRL ``prompt`` + ``completion``, ShareGPT / Hermes ``conversations``, xLAM ``query``).
 A row's "line" is its 1-based row number; ``meta.format`` names the row's shape (``looptool``, ``verl``,
 ``openai``, ...) and ``meta.container`` the table kind (``parquet``, ``datasets``).
 
 Arrow stores a list of messages as structs with one common set of keys, so a key a message did not have
-comes back as null: such null keys are dropped again (``content`` excepted), which is why our own exports
-keep call arguments as JSON text.
+comes back as null: such null keys are dropped again (``content`` excepted); our own exports keep call
+arguments as JSON text (verl) or messages in ``datasets``' ``Json`` feature (trl).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from looptool.interchange.normalize import infer_pattern, normalize_messages, no
 from looptool.interchange.records import FieldError, InterchangeError, Item, checked_item, json_field
 
 SAMPLE_KEYS = frozenset({"sample_id", "tools", "messages", "label"})
+TRL_EXPORT_KEYS = frozenset({"sample_id", "tools", "sample_messages", "label"})
+"""Our ``trl`` export: its prompt is rendered for one template, ``sample_messages`` holds the sample's own."""
 VERL_KEYS = frozenset({"data_source", "prompt", "reward_model"})
 
 
@@ -128,10 +131,10 @@ def record_items(
     """Candidate rows of one record of any known shape (module docstring)."""
     from looptool.interchange.dispatch import items_of, record_format
 
-    if isinstance(rec, dict) and set(rec) >= SAMPLE_KEYS:
+    if isinstance(rec, dict) and (set(rec) >= SAMPLE_KEYS or set(rec) >= TRL_EXPORT_KEYS):
         yield from sample_items(
             rec["tools"],
-            rec["messages"],
+            rec["messages"] if "messages" in rec else rec["sample_messages"],
             rec["label"],
             rec.get("meta"),
             rec.get("sample_id"),

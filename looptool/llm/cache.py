@@ -21,6 +21,7 @@ from looptool.llm import progress
 from looptool.llm.base import Backend, Completion, Request, Sampling
 from looptool.llm.common import call_key
 from looptool.llm.config import cache_dir
+from looptool.storage import make_private
 
 DB_NAME = "calls.sqlite"
 _LOOKUP_CHUNK = 500  # SQLite's host-parameter limit is 999 on old builds
@@ -68,6 +69,10 @@ class CallCache:
         self.path = directory / DB_NAME
         self.invalid = 0  # rows found that were not usable completions (re-run and overwritten)
         try:
+            # prompts and answers stay the owner's: 0600 (SQLite creates its -wal and -shm with this mode)
+            for f in (self.path, *(self.path.with_name(self.path.name + x) for x in ("-wal", "-shm"))):
+                if f == self.path or f.exists():
+                    make_private(f)
             self.db = sqlite3.connect(self.path, timeout=60.0, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
             self.db.execute("PRAGMA synchronous=NORMAL")

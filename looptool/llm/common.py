@@ -109,7 +109,7 @@ class _DigestMemo:
 
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_path(self.path) as tmp:
+            with atomic_path(self.path, mode=0o600) as tmp:  # beside the private call cache
                 tmp.write_text(jsonutil.dumps(self.known))
         except OSError:
             pass

@@ -99,7 +99,8 @@ def supports_tools(tokenizer: Any) -> bool:
     return result
 
 
-def _openai_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def openai_tools(tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Tools as a template's ``tools=`` takes them (OpenAI form, keys in the sample's order)."""
     return [{"type": "function", "function": t} for t in tools]
 
 
@@ -175,7 +176,7 @@ def render_prompt(
     if tools and supports_tools(tokenizer):
         return tokenizer.apply_chat_template(
             native_messages(messages),
-            tools=_openai_tools(tools),
+            tools=openai_tools(tools),
             tokenize=False,
             add_generation_prompt=add_generation_prompt,
             **template_kwargs,

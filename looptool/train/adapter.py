@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from looptool.model import ADAPTER_CONFIG, adapter_base, is_adapter
+from looptool.storage import honour_umask
 
 __all__ = ["adapter_base", "is_adapter", "save_adapter", "trainable_start"]
 
@@ -51,6 +52,7 @@ def save_adapter(trainer: Any, model_path: str | Path, out_dir: str | Path) -> d
     if trainer.accelerator.is_main_process:
         src = model_path if is_adapter(model_path) else resolve_model(model_path)
         AutoTokenizer.from_pretrained(str(src)).save_pretrained(out)
+        honour_umask(out)  # safetensors writes the adapter 0600 whatever the umask
     trainer.accelerator.wait_for_everyone()
     return {
         "save": "adapter",

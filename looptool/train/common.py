@@ -17,6 +17,7 @@ from typing import Any
 
 from looptool.config import ConfigError
 from looptool.model import resolve_model
+from looptool.storage import honour_umask
 
 log = logging.getLogger(__name__)
 
@@ -122,6 +123,7 @@ def save_final(trainer: Any, model_path: str | Path, out_dir: str | Path, save_d
         model = model.to(dtype)
         model.save_pretrained(out)
         AutoTokenizer.from_pretrained(resolve_model(model_path)).save_pretrained(out)
+        honour_umask(out)  # safetensors writes the weights 0600 whatever the umask
         shutil.rmtree(staging, ignore_errors=True)
     trainer.accelerator.wait_for_everyone()
     return {
