@@ -58,14 +58,16 @@ def card_cmd(
     licences, git revision. Works from metrics and params alone (models/ and data/ may be absent).
 
     With --into DIR and no ITERATION, the iteration is read from DIR's name (iter_J). The report stage's card
-    (reports/cards/iter_J/README.md) is copied when it exists; otherwise a new one is written.
+    (reports/cards/iter_J/README.md) is copied when it exists; otherwise a new one is written. A README.md
+    there that is not a looptool card is never replaced.
 
     Example: looptool card 2 --into models/iter_2
     """
-    import shutil
     from pathlib import Path
 
-    from looptool.card import CardInputs, card_facts, render_card, write_card
+    from looptool.card import CardInputs, card_facts, is_card, render_card, write_card
+    from looptool.outputs import prepare_output
+    from looptool.storage import write_text
 
     if iteration is None:
         if into is None:
@@ -85,7 +87,8 @@ def card_cmd(
     if into is not None:
         dest = Path(into) / "README.md"
         if out is None and report_card.exists():
-            shutil.copyfile(report_card, dest)
+            prepare_output(dest, what="card", ours=is_card)  # never over the checkpoint's own README.md
+            write_text(report_card.read_text(encoding="utf-8"), dest)
             click.echo(f"{dest}: copied from {report_card}")
         else:
             write_card(j, dest, inputs)

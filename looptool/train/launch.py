@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -113,10 +112,11 @@ def resume_point(work: Path, fingerprint: str) -> Path | None:
 
 
 def reset_work(work: Path, fingerprint: str) -> None:
-    """Empty the working area and stamp it with this run's fingerprint (main process only)."""
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
+    """Empty the working area and stamp it with this run's fingerprint (main process only); a folder there
+    that looptool did not write is refused (:func:`looptool.outputs.claim_dir`)."""
+    from looptool.outputs import claim_dir
+
+    claim_dir(work, "looptool train", "work area", also=(FINGERPRINT,))
     (work / FINGERPRINT).write_text(json.dumps({"fingerprint": fingerprint}))
 
 
