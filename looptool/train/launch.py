@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -45,10 +47,32 @@ def launch_command(cfg: Any, script: str | Path, argv: list[str], root: str | Pa
     """The ``accelerate launch`` command line that runs ``script argv`` under ``cfg.launcher``."""
     exe = Path(sys.executable).parent / "accelerate"
     cmd = [str(exe), "launch"] if exe.exists() else [sys.executable, "-m", "accelerate.commands.launch"]
-    cmd += ["--config_file", str(launcher_config(cfg.launcher, root))]
+    return cmd + launch_args(cfg, script, argv, root)
+
+
+def launch_args(cfg: Any, script: str | Path, argv: list[str], root: str | Path = ".") -> list[str]:
+    """The arguments of ``accelerate launch`` (after ``launch``) for ``script argv``."""
+    args = ["--config_file", str(launcher_config(cfg.launcher, root))]
     if cfg.num_processes is not None:
-        cmd += ["--num_processes", str(cfg.num_processes)]
-    return cmd + [str(a) for a in cfg.launcher_args] + [str(script), *argv]
+        args += ["--num_processes", str(cfg.num_processes)]
+    return args + [str(a) for a in cfg.launcher_args] + [str(script), *argv]
+
+
+def check_launch_args(cfg: Any, script: str | Path, argv: list[str], root: str | Path = ".") -> None:
+    """Parse the launch arguments with accelerate's own parser before anything starts, so a bad
+    ``train.launcher_args`` fails in one line naming the key, not with accelerate's usage text."""
+    from accelerate.commands.launch import launch_command_parser
+
+    from looptool.config import ConfigError
+
+    def refuse(message: str | None = None, *_: Any) -> None:
+        why = " ".join(str(message or "refused").split())
+        raise ConfigError(f"train.launcher_args {list(cfg.launcher_args)}: accelerate launch: {why}")
+
+    parser = launch_command_parser()
+    parser.error = refuse  # type: ignore[method-assign]  # argparse prints usage and exits otherwise
+    parser.exit = lambda status=0, message=None: refuse(message or f"exits with status {status}")  # type: ignore[method-assign]
+    parser.parse_args(launch_args(cfg, script, argv, root))
 
 
 def should_launch(cfg: Any) -> bool:
@@ -56,13 +80,82 @@ def should_launch(cfg: Any) -> bool:
     return cfg.launcher != "none" and os.environ.get(LAUNCHED_ENV) != "1" and "LOCAL_RANK" not in os.environ
 
 
+# The start of a Python traceback, of an exception line (``ValueError: ...``) or of a usage text, at a line
+# start: what accelerate (or torch's elastic launcher) prints when it or a launched process failed. The
+# stage's own ``Error: <one line>`` is not one of them.
+_TRACEBACK = re.compile(
+    rb"^(?:Traceback \(most recent call last\):|usage: |(?!Error: )[A-Za-z_][\w.]*(?:Error|Exception): )",
+    re.M,
+)
+RELEASE_S = 30.0  # a held block followed by more output this much later was no dying launcher's: shown
+
+
+def relay_stderr(fd: int, out: Any, held: list[bytes]) -> None:
+    """Copy the launcher's stderr (``fd``) to ``out`` as it comes (progress bars included), except from the
+    start of a traceback on: that is held in ``held`` (shown after all if more output follows after
+    :data:`RELEASE_S`, or by the caller when the run succeeds)."""
+    buf, since = b"", None
+    while chunk := os.read(fd, 1 << 16):
+        if since is not None:
+            held.append(chunk)
+            if time.monotonic() - since > RELEASE_S:
+                out.write(b"".join(held))
+                out.flush()
+                held.clear()
+                since = None
+            continue
+        buf += chunk
+        m = _TRACEBACK.search(buf)
+        if m is not None:
+            out.write(buf[: m.start()])
+            held.append(buf[m.start() :])
+            buf, since = b"", time.monotonic()
+        else:
+            cut = max(buf.rfind(b"\n"), buf.rfind(b"\r")) + 1  # a partial line waits: a match may straddle
+            out.write(buf[:cut])
+            buf = buf[cut:]
+        out.flush()
+    out.write(buf)
+    out.flush()
+
+
 def relaunch(cfg: Any, script: str | Path, argv: list[str]) -> int:
-    """Run the stage again under ``accelerate launch``; return its exit code."""
+    """Run the stage again under ``accelerate launch``; 0 when it succeeded.
+
+    The launched processes report their own failure in one line (``Error: ...``); the traceback accelerate
+    adds after it (or its usage text) is not shown (``LOOPTOOL_DEBUG=1``: it is): this process ends with one
+    line and exit status 1 instead."""
     import subprocess
 
+    from looptool.errors import StageError
+    from looptool.guard import debug_enabled
+
+    check_launch_args(cfg, script, argv)
     cmd = launch_command(cfg, script, argv)
     print("train: " + " ".join(cmd), flush=True)
-    return subprocess.call(cmd, env={**os.environ, LAUNCHED_ENV: "1"})
+    env = {**os.environ, LAUNCHED_ENV: "1"}
+    if debug_enabled():
+        code = subprocess.call(cmd, env=env)
+        if code:
+            raise StageError(f"train: accelerate launch exited with status {code}")
+        return 0
+    held: list[bytes] = []
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE)
+    try:
+        relay_stderr(proc.stderr.fileno(), sys.stderr.buffer, held)
+    finally:
+        code = proc.wait()
+        proc.stderr.close()
+    if code == 0:
+        sys.stderr.buffer.write(b"".join(held))
+        sys.stderr.flush()
+        return 0
+    lines = [x for x in b"".join(held).decode(errors="replace").splitlines() if x.strip()]
+    why = f": {' '.join(lines[-1].split())[:300]}" if lines else ""
+    raise StageError(
+        f"train: accelerate launch exited with status {code}{why} (the launched stage's own error, if any, "
+        "is above; LOOPTOOL_DEBUG=1 shows accelerate's traceback)"
+    )
 
 
 def _tree_stamp(path: Path) -> list[Any]:
