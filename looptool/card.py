@@ -113,6 +113,18 @@ def _lock_outs(lock: Path) -> dict[str, dict[str, Any]]:
     return outs
 
 
+def dvc_output_holding(path: str | Path, lock: str | Path = "dvc.lock") -> str | None:
+    """The output recorded in ``lock`` that ``path`` is or lies inside (None: not part of a DVC output). A file
+    written there would change the output's hash, so the next ``dvc repro`` would rebuild (retrain) it."""
+    lock = Path(lock)
+    target = Path(path).resolve()
+    for out in _lock_outs(lock):
+        where = (lock.parent / out).resolve()
+        if target == where or target.is_relative_to(where):
+            return out
+    return None
+
+
 def base_model(params: dict[str, Any]) -> tuple[str, str | None, str | None]:
     """(what the base model is, its hub id for the metadata, its licence) from params ``model.source``."""
     from looptool.model import EMBEDDED, looks_local

@@ -131,9 +131,15 @@ def test_card_command_and_into(project):
     res = CliRunner().invoke(main, ["card", "--into", "models/iter_2"])
     assert res.exit_code == 2 and "Directory 'models/iter_2' does not exist" in res.stderr
     (project / "models" / "iter_2").mkdir(parents=True)
-    res = CliRunner().invoke(main, ["card", "--into", "models/iter_2"])  # iteration from the folder name
+    res = CliRunner().invoke(main, ["card", "--into", "models/iter_2"])  # a DVC output: refused, untouched
+    assert res.exit_code == 1 and "part of the DVC output models/iter_2 (dvc.lock)" in res.stderr, res.output
+    assert not (project / "models" / "iter_2" / "README.md").exists()
+    (project / "share" / "iter_2").mkdir(parents=True)
+    res = CliRunner().invoke(main, ["card", "--into", "share/iter_2"])  # iteration from the folder name
     assert res.exit_code == 0, res.output
-    assert (project / "models" / "iter_2" / "README.md").read_text() == written.read_text()
+    assert (project / "share" / "iter_2" / "README.md").read_text() == written.read_text()
+    res = CliRunner().invoke(main, ["card", "--into", "share/iter_2"])  # its own card: replaced
+    assert res.exit_code == 0, res.output
 
 
 def test_report_stage_writes_every_card_outside_models(project):

@@ -98,6 +98,15 @@ def ws(tmp_path, monkeypatch, tiny_model_dir) -> Path:
     return tmp_path
 
 
+def _lock(ws: Path) -> Path:
+    """A dvc.lock recording models/iter_2 (empty) as a stage output."""
+    (ws / "models" / "iter_2").mkdir(parents=True)
+    out = {"path": "models/iter_2", "md5": "d751713988987e9331980363e24189ce.dir", "size": 0, "nfiles": 0}
+    lock = ws / "dvc.lock"
+    lock.write_text(json.dumps({"schema": "2.0", "stages": {"train@2": {"cmd": "x", "outs": [out]}}}))
+    return lock
+
+
 def _shard(ws: Path) -> str:
     return str(next((ws / "hf").glob("*.arrow")).relative_to(ws))
 
@@ -122,6 +131,7 @@ REFUSED = [
     ("prepare-model-metrics-over-a-file", lambda ws: ["prepare-model", "--source", "model", "--out", "base", "--metrics", "user.txt"], "--overwrite"),
     ("card-into-a-folder-with-its-own-readme", lambda ws: ["card", "1", "--into", "model"], "README.md"),
     ("card-into-a-model-folder-named-iter", lambda ws: ["card", "--into", "models/iter_1"], "README.md"),
+    ("card-into-a-dvc-output", lambda ws: ["card", "--into", "models/iter_2"] if _lock(ws) else [], "DVC output models/iter_2"),
     ("card-out-over-a-file", lambda ws: ["card", "1", "--out", "user.txt"], "user.txt"),
     ("eval-out-over-a-file", lambda ws: ["eval", "model", "--out", "user.txt"], "--overwrite"),
     ("eval-results-over-a-file", lambda ws: ["eval", "model", "--results", "user.parquet"], "--overwrite"),

@@ -14,7 +14,7 @@ import click
     "into",
     default=None,
     type=click.Path(exists=True, file_okay=False),
-    help="Model folder to copy the card into as README.md (e.g. models/iter_2, before sharing or pushing it).",
+    help="A copy of the model folder to put the card into as README.md, before sharing or pushing it (not a DVC output such as models/iter_2).",
 )
 @click.option(
     "--out", default=None, help="Where to write the card (default: reports/cards/iter_J/README.md)."
@@ -59,13 +59,14 @@ def card_cmd(
 
     With --into DIR and no ITERATION, the iteration is read from DIR's name (iter_J). The report stage's card
     (reports/cards/iter_J/README.md) is copied when it exists; otherwise a new one is written. A README.md
-    there that is not a looptool card is never replaced.
+    there that is not a looptool card is never replaced, and DIR must not be a DVC output (models/iter_J): a
+    file added there changes its hash, and the next dvc repro would train it again. Copy it first.
 
-    Example: looptool card 2 --into models/iter_2
+    Example: cp -rL models/iter_2 share/iter_2 && looptool card --into share/iter_2
     """
     from pathlib import Path
 
-    from looptool.card import CardInputs, card_facts, is_card, render_card, write_card
+    from looptool.card import CardInputs, card_facts, dvc_output_holding, is_card, render_card, write_card
     from looptool.outputs import prepare_output
     from looptool.storage import write_text
 
@@ -85,6 +86,12 @@ def card_cmd(
         return
     report_card = Path("reports") / "cards" / f"iter_{j}" / "README.md"
     if into is not None:
+        tracked = dvc_output_holding(into, lock)
+        if tracked is not None:
+            raise click.ClickException(
+                f"--into {into}: part of the DVC output {tracked} ({lock}); a README.md there would change its "
+                f"hash and dvc repro would rebuild it: copy it first (cp -rL {tracked} share/) and give the copy"
+            )
         dest = Path(into) / "README.md"
         if out is None and report_card.exists():
             prepare_output(dest, what="card", ours=is_card)  # never over the checkpoint's own README.md

@@ -21,6 +21,9 @@ from looptool.outputs import claim_dir, prepare_dir, remove_own_dir, written_dir
 
 log = logging.getLogger(__name__)
 
+FINGERPRINT = "looptool_run.json"
+"""A GRPO work area's run stamp (:mod:`looptool.train.launch`); it also marks the area as looptool's."""
+
 
 def trl_config(cls: type, where: str, fields: dict[str, Any], extra: dict[str, Any]) -> Any:
     """``cls(**fields, **extra)`` with ``extra``'s names checked against ``cls`` (a TRL config dataclass)."""
@@ -87,8 +90,6 @@ def check_outputs(out: str | Path, inputs: Sequence[str | Path]) -> None:
     """Before any training: ``out``, its staging folder and its work area (``<out>.work``) must be absent or
     looptool's own (:mod:`looptool.outputs`), so a long run never ends by refusing to save, or by replacing a
     folder it did not write."""
-    from looptool.train.launch import FINGERPRINT
-
     out = Path(out)
     prepare_dir(out, inputs)
     prepare_dir(staging_dir(out), what="staging folder")
@@ -99,8 +100,6 @@ def claim_work(work: str | Path) -> None:
     """An SFT run's working area (the trainer's ``output_dir``): emptied and marked by the main process
     (refused when looptool did not write it), the other processes wait."""
     from accelerate import PartialState
-
-    from looptool.train.launch import FINGERPRINT
 
     state = PartialState()
     if state.is_main_process:

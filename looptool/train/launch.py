@@ -23,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from looptool import jsonutil
+from looptool.outputs import MARKER
+from looptool.train.common import FINGERPRINT
 
 LAUNCHED_ENV = "LOOPTOOL_LAUNCHED"
 SHIPPED = {
@@ -30,7 +32,6 @@ SHIPPED = {
     "zero2": "configs/accelerate_zero2.yaml",
     "zero3": "configs/accelerate_zero3.yaml",
 }
-FINGERPRINT = "looptool_run.json"
 
 
 def launcher_config(name: str, root: str | Path = ".") -> Path:
@@ -165,7 +166,7 @@ def _tree_stamp(path: Path) -> list[Any]:
     return sorted(
         [str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns]
         for p in path.rglob("*")
-        if p.is_file()
+        if p.is_file() and p.name != MARKER  # present after a local run, absent after a DVC checkout
     )
 
 
