@@ -120,6 +120,7 @@ REFUSED = [
     ("export-verl-over-a-file", lambda ws: ["export", "ds.parquet", "--format", "verl", "--out", "user.parquet"], "--overwrite"),
     ("export-sharegpt-over-a-users-args-file", lambda ws: ["export", "ds.parquet", "--format", "sharegpt", "--out", "new.jsonl"], "new.llamafactory.yaml"),
     ("export-sharegpt-over-a-users-dataset-entry", lambda ws: ["export", "ds.parquet", "--format", "sharegpt", "--out", "other.jsonl"], "dataset_info.json"),
+    ("export-sharegpt-onto-dataset-info", lambda ws: ["export", "ds.parquet", "--format", "sharegpt", "--out", "dataset_info.json", "--overwrite"], "dataset list"),
     ("export-over-its-input-even-with-overwrite", lambda ws: ["export", "ds.parquet", "--format", "verl", "--out", "ds.parquet", "--overwrite"], "is also an input"),
     ("import-over-a-file", lambda ws: ["import", "chats.jsonl", "--out", "user.txt"], "--overwrite"),
     ("import-over-a-users-rejected-file", lambda ws: ["import", "chats.jsonl", "--out", "imp.parquet"], "rejected file"),

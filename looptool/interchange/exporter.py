@@ -60,7 +60,7 @@ def export_dataset(
 
     What stands at ``out`` is replaced only when looptool wrote it (a ``trl`` folder with its marker) or with
     ``overwrite`` (a file); the dataset read is never replaced; a ``dataset_info.json`` entry of the same name
-    that differs is replaced only with ``overwrite``. Everything is checked before anything is written
+    that no export wrote is replaced only with ``overwrite``. Everything is checked before anything is written
     (:mod:`looptool.outputs`).
     """
     if fmt not in EXPORT_FORMATS:
@@ -158,6 +158,10 @@ def _llamafactory_plan(out: Path, overwrite: bool) -> tuple[dict[str, Any], Path
     from looptool import jsonutil
 
     info_path = out.parent / "dataset_info.json"
+    if out.name == info_path.name:
+        raise InterchangeError(
+            f"--out {out}: is LLaMA-Factory's dataset list; give the data file another name"
+        )
     info: Any = {}
     if info_path.exists():
         try:
