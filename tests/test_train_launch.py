@@ -239,3 +239,28 @@ def test_a_failed_launch_ends_in_one_line_without_accelerates_traceback(d_j, tmp
     assert "no_such_model" in errors[0] and errors[-1].startswith("Error: train: accelerate launch exited")
     assert "Traceback" not in p.stderr and "CalledProcessError" not in p.stderr.replace(errors[-1], "")
     assert p.stderr.splitlines()[-1] == errors[-1]
+
+
+def test_relay_passes_the_run_through_and_holds_the_launchers_traceback():
+    import io
+
+    from looptool.train.launch import _launcher_error, relay_stderr
+
+    text = (
+        b"INFO looptool: step 1\rbar 50%\rbar 100%\n"
+        b"Error: model nowhere: no such folder\n"
+        b"RuntimeError: Error: model nowhere\n\nTraceback (most recent call last):\n  File 'x'\n"
+        b"subprocess.CalledProcessError: Command ['python'] returned non-zero exit status 1.\n"
+    )
+    r, w = os.pipe()
+    os.write(w, text)
+    os.close(w)
+    out, held = io.BytesIO(), []
+    relay_stderr(r, out, held)
+    os.close(r)
+    assert (
+        out.getvalue() == b"INFO looptool: step 1\rbar 50%\rbar 100%\nError: model nowhere: no such folder\n"
+    )
+    assert b"".join(held).startswith(b"RuntimeError") and _launcher_error(b"".join(held).decode()) == ""
+    usage = "usage: accelerate <command> [<args>]\nAccelerate CLI tool: error: unrecognized arguments: --x\n"
+    assert _launcher_error(usage) == ": Accelerate CLI tool: error: unrecognized arguments: --x"

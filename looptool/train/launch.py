@@ -151,12 +151,24 @@ def relaunch(cfg: Any, script: str | Path, argv: list[str]) -> int:
         sys.stderr.buffer.write(b"".join(held))
         sys.stderr.flush()
         return 0
-    lines = [x for x in b"".join(held).decode(errors="replace").splitlines() if x.strip()]
-    why = f": {' '.join(lines[-1].split())[:300]}" if lines else ""
+    why = _launcher_error(b"".join(held).decode(errors="replace"))
     raise StageError(
         f"train: accelerate launch exited with status {code}{why} (the launched stage's own error, if any, "
         "is above; LOOPTOOL_DEBUG=1 shows accelerate's traceback)"
     )
+
+
+_WRAPPER = ("subprocess.CalledProcessError", "ChildFailedError")  # "a launched process failed": said above
+_ERROR_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*(?:Error|Exception)|.*\berror): \S")
+
+
+def _launcher_error(held: str) -> str:
+    """``: <message>`` of the last error line in what the launcher printed (its own failure: a bad config
+    file, an unknown option), or "" when it only reports that a launched process failed."""
+    found = [x.strip() for x in held.splitlines() if _ERROR_LINE.match(x.strip())]
+    if not found or any(w in found[-1].split(":")[0] for w in _WRAPPER):
+        return ""
+    return f": {' '.join(found[-1].split())[:300]}"
 
 
 def _tree_stamp(path: Path) -> list[Any]:
