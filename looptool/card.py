@@ -14,6 +14,7 @@ files are described by ``dvc.lock`` and the dataset's composition by the merge m
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -365,7 +366,7 @@ def render_card(facts: dict[str, Any]) -> str:
             )
         meta["model-index"] = [{"name": name, "results": results}]
 
-    out = [_yaml_front_matter(meta), f"# {name}: iteration {j} of a LoopTool closed data-training loop\n\n"]
+    out = [_yaml_front_matter(meta), f"# {name}: {TITLE.format(j=j)}\n\n"]
     t = facts["train"] or {}
     cfg = t.get("config") or {}
     if j == 0:
@@ -554,24 +555,35 @@ def _table(head: tuple[str, ...], rows: list[tuple[str, ...]]) -> str:
     return "\n".join(lines) + "\n"
 
 
+TITLE = "iteration {j} of a LoopTool closed data-training loop"
+_CARD_TITLE = re.compile(r"^# looptool-iter_\d+: " + re.escape(TITLE).replace(r"\{j\}", r"\d+") + "$", re.M)
+
+
+def is_card(path: str | Path) -> bool:
+    """Whether ``path`` is a card looptool wrote (its title line), so a new card may replace it."""
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return _CARD_TITLE.search(f.read(1 << 16)) is not None
+    except OSError:
+        return False
+
+
 def write_card(iteration: int, out: str | Path, inputs: CardInputs | None = None) -> Path:
-    """Write the card of ``iteration`` to ``out`` (a README.md path); returns it."""
-    text = render_card(card_facts(iteration, inputs))
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(out.suffix + ".tmp")
-    tmp.write_text(text)
-    tmp.replace(out)
-    return out
+    """Write the card of ``iteration`` to ``out`` (a README.md path); returns it. A file there that is not a
+    card of ours (a checkpoint's own README.md) is refused (:func:`looptool.outputs.prepare_output`)."""
+    from looptool.outputs import prepare_output
+    from looptool.storage import write_text
+
+    out = prepare_output(out, what="card", ours=is_card)
+    return write_text(render_card(card_facts(iteration, inputs)), out)
 
 
 def write_cards(
     iterations: list[int | str], cards_dir: str | Path, inputs: CardInputs | None = None
 ) -> list[Path]:
     """The report stage's cards: ``<cards_dir>/iter_j/README.md`` for the warm-up model (when it has metrics)
-    and every iteration that has training or evaluation metrics; stale cards of other iterations removed."""
-    import shutil
-
+    and every iteration that has training or evaluation metrics; stale cards of other iterations removed
+    (only cards of ours: anything else there is left as it is)."""
     cards_dir = Path(cards_dir)
     written = []
     for j in [0, *sorted({int(k) for k in iterations})]:
@@ -581,6 +593,10 @@ def write_cards(
             continue  # not trained yet
     keep = {p.parent for p in written}
     for old in cards_dir.glob("iter_*"):
-        if old.is_dir() and old not in keep:
-            shutil.rmtree(old)
+        if not old.is_dir() or old.is_symlink() or old in keep:
+            continue
+        if is_card(old / "README.md"):
+            (old / "README.md").unlink()
+        if not any(old.iterdir()):
+            old.rmdir()
     return written

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from looptool import jsonutil
+from looptool.outputs import MARKER, prepare_dir, written_dir
 
 EMBEDDED = "embedded:smollm2-135m-instruct"
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -86,11 +87,11 @@ def _fingerprint(directory: Path) -> dict[str, Any]:
 
 def run_prepare_model(*, out: str | Path, cfg: ModelConfig) -> dict[str, Any]:
     """Stage prepare_model (and ``looptool prepare-model``): write the base model to ``out`` (a checkpoint,
-    or a pointer for pass-through sources); returns what was prepared (the metrics)."""
+    or a pointer for pass-through sources); returns what was prepared (the metrics).
+
+    An existing ``out`` is replaced only when looptool wrote it (:mod:`looptool.outputs`); the new folder is
+    written beside it and moved into place, so a failed conversion leaves the old one as it was."""
     out = Path(out)
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
     source = cfg.source
     gguf: Path | None = None
     if source == EMBEDDED:
@@ -99,23 +100,33 @@ def run_prepare_model(*, out: str | Path, cfg: ModelConfig) -> dict[str, Any]:
         gguf = Path(source)
     elif cfg.gguf_file:
         gguf = Path(source) / cfg.gguf_file
-    if gguf is not None:
-        if not gguf.is_file():
-            raise ModelNotFoundError(f"model {gguf}: no such GGUF file")
-        model, tok = load_gguf(gguf, cfg.dtype)
-        model.save_pretrained(out)
-        tok.save_pretrained(out)
-        from looptool.storage import honour_umask
-
-        honour_umask(out)  # safetensors writes 0600
-        info = {"kind": "converted", "source": source, "gguf": gguf.name, "params": model.num_parameters()}
-    elif Path(source).is_dir():
-        info = {"kind": "pointer", "source": str(Path(source).resolve()), "files": _fingerprint(Path(source))}
-        (out / POINTER).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
-    else:  # hub id: resolved by transformers at load time (needs network or a warm HF cache)
-        check_model_ref(source)
-        info = {"kind": "pointer", "source": source}
-        (out / POINTER).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
+    local = [gguf] if gguf is not None else [Path(source)] if Path(source).exists() else []
+    prepare_dir(out, local)
+    if gguf is not None and not gguf.is_file():
+        raise ModelNotFoundError(f"model {gguf}: no such GGUF file")
+    if gguf is None and not Path(source).is_dir():
+        check_model_ref(source)  # hub id: resolved by transformers at load time (network or a warm HF cache)
+    with written_dir(out, "looptool prepare-model") as tmp:
+        if gguf is not None:
+            model, tok = load_gguf(gguf, cfg.dtype)
+            model.save_pretrained(tmp)
+            tok.save_pretrained(tmp)
+            info = {
+                "kind": "converted",
+                "source": source,
+                "gguf": gguf.name,
+                "params": model.num_parameters(),
+            }
+        elif Path(source).is_dir():
+            info = {
+                "kind": "pointer",
+                "source": str(Path(source).resolve()),
+                "files": _fingerprint(Path(source)),
+            }
+        else:
+            info = {"kind": "pointer", "source": source}
+        if info["kind"] == "pointer":
+            (tmp / POINTER).write_text(json.dumps(info, indent=2, sort_keys=True) + "\n")
     return {k: v for k, v in info.items() if k != "files"}
 
 
@@ -232,22 +243,24 @@ def merged_adapter(path: str | Path) -> str:
     return str(cache)
 
 
-def link_or_copy_tree(src: str | Path, dst: str | Path) -> None:
-    """Copy a checkpoint folder, hard-linking files where the filesystem allows (no extra disk)."""
+def link_or_copy_tree(src: str | Path, dst: str | Path, by: str = "looptool") -> None:
+    """Copy a checkpoint folder, hard-linking files where the filesystem allows (no extra disk); ``dst`` is
+    replaced only when looptool wrote it (:mod:`looptool.outputs`)."""
     src, dst = Path(src), Path(dst)
-    if dst.exists():
-        shutil.rmtree(dst)
-    for p in src.rglob("*"):
-        target = dst / p.relative_to(src)
-        if p.is_dir():
-            target.mkdir(parents=True, exist_ok=True)
-            continue
-        target.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            os.link(p, target)
-        except OSError:
-            shutil.copy2(p, target)
-    dst.mkdir(parents=True, exist_ok=True)
+    prepare_dir(dst, [src])
+    with written_dir(dst, by) as tmp:
+        for p in src.rglob("*"):
+            if p.name == MARKER:  # dst gets its own (a hard link would share src's)
+                continue
+            target = tmp / p.relative_to(src)
+            if p.is_dir():
+                target.mkdir(parents=True, exist_ok=True)
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                os.link(p, target)
+            except OSError:
+                shutil.copy2(p, target)
 
 
 def load_tokenizer(path: str | Path, padding_side: str | None = None) -> Any:

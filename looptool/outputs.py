@@ -1,23 +1,35 @@
-"""Guards for the files a command writes: never over an input, never onto a folder, no stale temporaries.
+"""What a command may write: never over an input, never over something it did not create, no stale temporaries.
 
-Every writer here is atomic (a ``.<name>.<random>.tmp`` beside the target, renamed into place), so a killed
-process leaves the old file intact, but it also leaves its temporary behind. :func:`prepare_output` refuses a
-target that is a folder or one of the command's inputs (``looptool export X.parquet --out X.parquet`` would
-replace a dataset with JSONL), and removes temporaries of the same target that an interrupted earlier write
-left (older than :data:`STALE_S`, so a concurrent writer's file is left alone).
+The rule (README, "What looptool writes"): a command never deletes or overwrites a file it did not create,
+except an earlier output of its own that it recognises: a folder it wrote holds the
+marker file :data:`MARKER` (listed in ``.dvcignore``, so a DVC output's hash and a data file's bytes stay as they were); a
+single file (an export, an import's Parquet) is replaced only with ``--overwrite``. Otherwise the command
+refuses with one line and writes nothing. DVC removes a stage's outputs before it runs the stage, so a stage
+never meets its own earlier outputs there; run by hand, it replaces them when they carry the marker.
+
+Every writer here is atomic (a ``.<name>.<random>.tmp`` file or folder beside the target, renamed into
+place), so a killed process leaves the old output intact, but it also leaves its temporary behind:
+:func:`clean_stale_tmp` removes those (older than :data:`STALE_S`, so a concurrent writer's is left alone).
 """
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import tempfile
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from looptool.errors import InputError
 
 STALE_S = 60.0
+MARKER = ".looptool-output"
+"""File in every folder a looptool command wrote (JSON: which command); its presence lets a later run replace
+the folder. Listed in ``.dvcignore``, so DVC's directory hashes do not see it."""
 
 
 def _same(a: Path, b: Path) -> bool:
@@ -29,16 +41,48 @@ def _same(a: Path, b: Path) -> bool:
     return a.resolve() == b.resolve()
 
 
-def prepare_output(out: str | Path, inputs: Iterable[str | Path] = (), what: str = "--out") -> Path:
-    """Check that ``out`` may be written by a command reading ``inputs``; clean its stale temporaries."""
+def _inside(a: Path, b: Path) -> bool:
+    """Whether ``a`` lies inside the folder ``b`` (resolved: links and ``..`` followed)."""
+    try:
+        return b.is_dir() and a.resolve().is_relative_to(b.resolve())
+    except OSError:
+        return False
+
+
+def _check_inputs(out: Path, inputs: Iterable[str | Path], what: str) -> None:
+    for src in inputs:
+        src = Path(src)
+        if _same(out, src):
+            raise InputError(f"{what} {out}: is also an input ({src}); write to another path")
+        if _inside(out, src):
+            raise InputError(f"{what} {out}: lies inside the input folder {src}; write outside it")
+        if _inside(src, out):
+            raise InputError(f"{what} {out}: holds the input {src}; write to another folder")
+
+
+def prepare_output(
+    out: str | Path,
+    inputs: Iterable[str | Path] = (),
+    what: str = "--out",
+    overwrite: bool = False,
+    ours: Callable[[Path], bool] | None = None,
+) -> Path:
+    """Check that the file ``out`` may be written by a command reading ``inputs``; clean its stale temporaries.
+
+    An existing ``out`` is replaced only with ``overwrite`` (the command's ``--overwrite``) or when ``ours``
+    recognises it as this command's own earlier output; an input never (not even with ``overwrite``).
+    """
     out = Path(out)
-    if out.is_dir():
-        raise InputError(f"{what} {out}: is a folder; give a file name")
     if out.name in ("", ".", ".."):
         raise InputError(f"{what} {out}: not a file name")
-    for src in inputs:
-        if _same(out, Path(src)):
-            raise InputError(f"{what} {out}: is also an input ({src}); write to another file")
+    if out.is_dir():
+        raise InputError(f"{what} {out}: is a folder; give a file name")
+    _check_inputs(out, inputs, what)
+    if (out.exists() or out.is_symlink()) and not overwrite and not (ours is not None and ours(out)):
+        raise InputError(
+            f"{what} {out}: exists and this command did not create it; pass --overwrite to replace it, "
+            "or choose another file"
+        )
     clean_stale_tmp(out)
     return out
 
@@ -90,8 +134,102 @@ def dvc_output(path: str | Path) -> tuple[str, Path] | None:
     return None
 
 
+def is_own_dir(path: str | Path, also: Iterable[str] = ()) -> bool:
+    """Whether ``path`` is a folder a looptool command wrote (:data:`MARKER`, or one of the files ``also``
+    names, e.g. a training work area's run stamp, inside it)."""
+    path = Path(path)
+    return path.is_dir() and any((path / name).is_file() for name in (MARKER, *also))
+
+
+def prepare_dir(
+    out: str | Path, inputs: Iterable[str | Path] = (), what: str = "--out", also: Iterable[str] = ()
+) -> Path:
+    """Check that the folder ``out`` may be (re)written: absent, empty, or written by looptool
+    (:func:`is_own_dir`), and neither an input nor holding or inside one. Writes nothing."""
+    out = Path(out)
+    if out.name in ("", ".", ".."):
+        raise InputError(f"{what} {out}: not a folder name")
+    if out.is_symlink():
+        raise InputError(f"{what} {out}: is a link; give a folder path")
+    if out.exists() and not out.is_dir():
+        raise InputError(f"{what} {out}: is a file; give a folder path")
+    _check_inputs(out, inputs, what)
+    if out.is_dir() and any(out.iterdir()) and not is_own_dir(out, also):
+        raise InputError(
+            f"{what} {out}: folder exists and looptool did not write it (no {MARKER} in it); "
+            "remove it yourself or choose another folder"
+        )
+    return out
+
+
+def mark(folder: str | Path, by: str) -> Path:
+    """Put :data:`MARKER` into ``folder`` (naming the command ``by``)."""
+    path = Path(folder) / MARKER
+    path.write_text(json.dumps({"written_by": by}) + "\n", encoding="utf-8")
+    return path
+
+
+def remove_own_dir(path: str | Path, what: str = "folder", also: Iterable[str] = ()) -> None:
+    """Remove a folder looptool wrote (or an empty one); refuse, removing nothing, any other."""
+    path = prepare_dir(path, what=what, also=also)
+    if path.is_dir():
+        shutil.rmtree(path)
+
+
+def claim_dir(path: str | Path, by: str, what: str = "folder", also: Iterable[str] = ()) -> Path:
+    """A fresh, empty, marked folder at ``path`` (an earlier one of looptool's is removed; any other refused):
+    a working area the command owns."""
+    path = Path(path)
+    remove_own_dir(path, what, also)
+    path.mkdir(parents=True)
+    mark(path, by)
+    return path
+
+
+def temp_dir(out: str | Path) -> Path:
+    """A new empty temporary folder beside ``out`` (``.<name>.<random>.tmp``; same filesystem, so the final
+    rename is atomic); stale ones of ``out`` are removed first."""
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_tmp(out)
+    return Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+
+
+def publish_dir(tmp: str | Path, out: str | Path, by: str, what: str = "--out") -> Path:
+    """Mark the finished folder ``tmp`` and move it to ``out``; an ``out`` already there must be looptool's
+    own (checked again now) and is removed only after the new one is in place."""
+    from looptool.storage import honour_umask
+
+    tmp, out = Path(tmp), Path(out)
+    prepare_dir(out, what=what)
+    mark(tmp, by)
+    honour_umask(tmp)  # mkdtemp makes the folder 0700 and safetensors writes weights 0600, whatever the umask
+    old = None
+    if out.exists():
+        old = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".tmp", dir=out.parent))
+        os.replace(out, old / "old")
+    os.replace(tmp, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+    return out
+
+
+@contextmanager
+def written_dir(out: str | Path, by: str, what: str = "--out") -> Iterator[Path]:
+    """A temporary folder to write ``out``'s content to; marked and moved onto ``out`` (:func:`publish_dir`)
+    when the block ends normally, removed when it raises. Call :func:`prepare_dir` before the work starts."""
+    tmp = temp_dir(out)
+    try:
+        yield tmp
+        publish_dir(tmp, out, by, what)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def clean_stale_tmp(target: str | Path, older_than_s: float = STALE_S) -> list[Path]:
-    """Remove ``.<target name>.*.tmp`` files beside ``target`` not touched for ``older_than_s`` seconds."""
+    """Remove ``.<target name>.*.tmp`` files and folders beside ``target`` not touched for ``older_than_s``
+    seconds (left by a killed earlier write of the same target)."""
     target = Path(target)
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
@@ -99,9 +237,13 @@ def clean_stale_tmp(target: str | Path, older_than_s: float = STALE_S) -> list[P
     removed, now = [], time.time()
     for p in folder.glob(f".{target.name}.*.tmp"):
         try:
-            if p.is_file() and now - p.stat().st_mtime > older_than_s:
+            if now - p.lstat().st_mtime <= older_than_s:
+                continue
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p)
+            else:
                 p.unlink()
-                removed.append(p)
+            removed.append(p)
         except OSError:
             continue
     return removed

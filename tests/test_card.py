@@ -134,6 +134,8 @@ def test_card_command_and_into(project):
     res = CliRunner().invoke(main, ["card", "--into", "publish/iter_2"])  # iteration from the folder name
     assert res.exit_code == 0, res.output
     assert (project / "publish" / "iter_2" / "README.md").read_text() == written.read_text()
+    res = CliRunner().invoke(main, ["card", "--into", "publish/iter_2"])  # its own card: replaced
+    assert res.exit_code == 0, res.output
 
 
 def test_card_into_refuses_a_dvc_output(project):

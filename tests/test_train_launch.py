@@ -208,3 +208,59 @@ def test_adapter_saves_are_cumulative_and_load_like_checkpoints(tiny_model_dir, 
         os.environ.pop("LOOPTOOL_CACHE_DIR")
     w1 = json.loads((out1 / "adapter_config.json").read_text())
     assert w1["r"] == 2
+
+
+def test_bad_launcher_args_fail_in_one_line_before_launching(tiny_model_dir, d_j, tmp_path):
+    """accelerate's own parser checks train.launcher_args first: one line naming the key, not its usage text."""
+    train = {**SMALL, "launcher": "ddp", "num_processes": 1, "launcher_args": ["--bogus"]}
+    cmd, env, out, metrics = _run_args(tmp_path, tiny_model_dir, d_j, train)
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert p.returncode == 1
+    assert p.stderr.splitlines() == [
+        "Error: train.launcher_args ['--bogus']: accelerate launch: unrecognized arguments: --bogus"
+    ]
+    assert "usage" not in p.stdout + p.stderr and not out.exists()
+
+
+@pytest.mark.slow
+def test_a_failed_launch_ends_in_one_line_without_accelerates_traceback(d_j, tmp_path):
+    """The launched stage fails (its model folder is missing): its one-line error, then the launcher's,
+    and none of accelerate's traceback."""
+    train = {
+        **SMALL,
+        "launcher": "ddp",
+        "num_processes": 1,
+        "launcher_args": ["--cpu", "--mixed_precision", "no"],
+    }
+    cmd, env, out, metrics = _run_args(tmp_path, tmp_path / "no_such_model", d_j, train)
+    p = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert p.returncode == 1, p.stderr
+    errors = [x for x in p.stderr.splitlines() if x.startswith("Error: ")]
+    assert "no_such_model" in errors[0] and errors[-1].startswith("Error: train: accelerate launch exited")
+    assert "Traceback" not in p.stderr and "CalledProcessError" not in p.stderr.replace(errors[-1], "")
+    assert p.stderr.splitlines()[-1] == errors[-1]
+
+
+def test_relay_passes_the_run_through_and_holds_the_launchers_traceback():
+    import io
+
+    from looptool.train.launch import _launcher_error, relay_stderr
+
+    text = (
+        b"INFO looptool: step 1\rbar 50%\rbar 100%\n"
+        b"Error: model nowhere: no such folder\n"
+        b"RuntimeError: Error: model nowhere\n\nTraceback (most recent call last):\n  File 'x'\n"
+        b"subprocess.CalledProcessError: Command ['python'] returned non-zero exit status 1.\n"
+    )
+    r, w = os.pipe()
+    os.write(w, text)
+    os.close(w)
+    out, held = io.BytesIO(), []
+    relay_stderr(r, out, held)
+    os.close(r)
+    assert (
+        out.getvalue() == b"INFO looptool: step 1\rbar 50%\rbar 100%\nError: model nowhere: no such folder\n"
+    )
+    assert b"".join(held).startswith(b"RuntimeError") and _launcher_error(b"".join(held).decode()) == ""
+    usage = "usage: accelerate <command> [<args>]\nAccelerate CLI tool: error: unrecognized arguments: --x\n"
+    assert _launcher_error(usage) == ": Accelerate CLI tool: error: unrecognized arguments: --x"

@@ -65,10 +65,11 @@ def card_cmd(
 
     Example: mkdir -p publish && cp -rL models/iter_2 publish/ && looptool card 2 --into publish/iter_2
     """
-    import shutil
     from pathlib import Path
 
-    from looptool.card import CardInputs, card_facts, render_card, write_card
+    from looptool.card import CardInputs, card_facts, is_card, render_card, write_card
+    from looptool.outputs import prepare_output
+    from looptool.storage import write_text
 
     if iteration is None:
         if into is None:
@@ -99,7 +100,8 @@ def card_cmd(
             )
         dest = Path(into) / "README.md"
         if out is None and report_card.exists():
-            shutil.copyfile(report_card, dest)
+            prepare_output(dest, what="card", ours=is_card)  # never over the checkpoint's own README.md
+            write_text(report_card.read_text(encoding="utf-8"), dest)
             click.echo(f"{dest}: copied from {report_card}")
         else:
             write_card(j, dest, inputs)

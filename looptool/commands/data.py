@@ -40,6 +40,13 @@ def _show(value: Any) -> str:
     return "(none)" if value is None else str(value)
 
 
+_OVERWRITE = click.option(
+    "--overwrite",
+    is_flag=True,
+    help="Replace output files that already exist (never an input; without it an existing file is refused).",
+)
+
+
 # --- diff -------------------------------------------------------------------------------------------------
 
 
@@ -233,8 +240,15 @@ def stats_cmd(dataset: str | None, data_dir: str, repo: str | None, fmt: str) ->
     show_default=True,
     help="Reject labels that break their tool's JSON Schema (off: keep them, e.g. a pool with injected noise).",
 )
+@_OVERWRITE
 def import_cmd(
-    files: tuple[str, ...], out: str, fmt: str, on_error: str, answers: str | None, check_labels: bool
+    files: tuple[str, ...],
+    out: str,
+    fmt: str,
+    on_error: str,
+    answers: str | None,
+    check_labels: bool,
+    overwrite: bool,
 ) -> None:
     """Import decision points into a Parquet dataset from OpenAI messages+tools JSONL, BFCL, ShareGPT /
     LLaMA-Factory, Hermes function-calling, xLAM / APIGen files, Parquet (ours, verl) or a datasets folder.
@@ -258,6 +272,7 @@ def import_cmd(
             answers=answers,
             progress=bars_enabled(),  # no bar drawn into a pipe or a log file
             check_labels=check_labels,
+            overwrite=overwrite,
         )
     except InterchangeError as e:
         raise _fail(e) from None
@@ -291,6 +306,7 @@ def import_cmd(
 @click.option("--params", "params_path", default="params.yaml", show_default=True, hidden=True)
 @_DATA_DIR
 @_REPO
+@_OVERWRITE
 def export_cmd(
     dataset: str,
     fmt: str,
@@ -300,12 +316,14 @@ def export_cmd(
     params_path: str,
     data_dir: str,
     repo: str | None,
+    overwrite: bool,
 ) -> None:
     """Export a dataset for other trainers: OpenAI fine-tuning JSONL, LLaMA-Factory ShareGPT (plus
     dataset_info.json and a yaml naming the chat template), a TRL datasets folder rendered for the target
     model's chat template (--tokenizer), or verl RL parquet (reward: looptool.interchange.verl.compute_score).
 
-    DATASET: iter_J or J, seed/pool, a .parquet path, or REV:PATH.
+    DATASET: iter_J or J, seed/pool, a .parquet path, or REV:PATH. An existing output file is replaced only
+    with --overwrite; a trl folder only when an earlier export wrote it.
 
     Example: looptool export iter_2 --format trl --out d2_trl --tokenizer models/iter_2
     """
@@ -323,7 +341,14 @@ def export_cmd(
         template = llamafactory_template(source)
     try:
         rep = export_dataset(
-            dataset, out, fmt=fmt, data_dir=data_dir, repo=repo, tokenizer=tokenizer, template=template
+            dataset,
+            out,
+            fmt=fmt,
+            data_dir=data_dir,
+            repo=repo,
+            overwrite=overwrite,
+            tokenizer=tokenizer,
+            template=template,
         )
     except (DatasetError, InterchangeError) as e:
         raise _fail(e) from None

@@ -74,6 +74,7 @@ def _folder_or(value: str | None, *keywords: str) -> str | None:
 )
 @click.option("--out", "out_path", default=None, help="Write the metrics JSON here (default: print only).")
 @click.option("--results", "results_path", default=None, help="Write one Parquet row per answer here.")
+@click.option("--overwrite", is_flag=True, help="Replace the --out / --results files when they exist.")
 @click.option(
     "--params",
     "params_path",
@@ -97,6 +98,7 @@ def eval_cmd(
     out_path: str | None,
     results_path: str | None,
     params_path: str,
+    overwrite: bool,
 ) -> None:
     """Score checkpoint MODEL on BFCL (single- and multi-turn), ACEBench and a held-out split.
 
@@ -113,6 +115,12 @@ def eval_cmd(
     from looptool.model import check_model_ref
 
     check_model_ref(model)  # before anything slow: a mistyped folder fails in a second, with no network call
+    from looptool.outputs import prepare_output
+
+    inputs = [p for p in (heldout, params_path) if p]
+    for opt, path in (("--out", out_path), ("--results", results_path)):
+        if path:  # refused now, not after the whole evaluation
+            prepare_output(path, inputs, opt, overwrite=overwrite)
     explicit = (
         click.get_current_context().get_parameter_source("params_path") != click.core.ParameterSource.DEFAULT
     )

@@ -25,8 +25,14 @@ import click
     default=None,
     help="Write what was prepared to this JSON (metrics/prepare_model.json).",
 )
-def prepare_model_cmd(source: str | None, params_path: str, out_dir: str, metrics_path: str | None) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace the --metrics file when it exists.")
+def prepare_model_cmd(
+    source: str | None, params_path: str, out_dir: str, metrics_path: str | None, overwrite: bool
+) -> None:
     """Turn the base model into a Hugging Face checkpoint (or a pointer) under OUT.
+
+    An existing OUT is replaced only when looptool wrote it (it holds .looptool-output); under DVC the stage
+    starts without it (DVC removes a stage's outputs before running it).
 
     Example: looptool prepare-model --source ./my-checkpoint --out models/base
     """
@@ -35,8 +41,11 @@ def prepare_model_cmd(source: str | None, params_path: str, out_dir: str, metric
 
     from looptool.config import from_dict, load_params
     from looptool.model import ModelConfig, run_prepare_model
+    from looptool.outputs import prepare_output
     from looptool.storage import write_json
 
+    if metrics_path:
+        prepare_output(metrics_path, what="--metrics", overwrite=overwrite)
     data = load_params(params_path).get("model", {}) if Path(params_path).exists() else {}
     cfg = from_dict(ModelConfig, data, f"{params_path}:model")
     if source:

@@ -110,13 +110,20 @@ def _bfcl_label(ground_truth: Any, tools: list[dict[str, Any]]) -> list[dict[str
 bfcl_category = category_of
 
 
+def answers_path(path: str | Path, answers: str | Path | None = None) -> Path:
+    """The possible-answer file of a BFCL question file: ``answers`` when given, else
+    ``possible_answer/<same name>`` beside it."""
+    path = Path(path)
+    return Path(answers) if answers is not None else path.parent / "possible_answer" / path.name
+
+
 def read_bfcl(
     path: str | Path, answers: str | Path | None = None, check_labels: bool = True
 ) -> Iterator[Item]:
     """Decision points of a BFCL question file, labels from its possible-answer file."""
     path = Path(path)
     category = bfcl_category(path)
-    answers = Path(answers) if answers is not None else path.parent / "possible_answer" / path.name
+    answers = answers_path(path, answers)
     try:
         truth = read_answers(answers) if answers.exists() else {}
     except ValueError as e:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from looptool import jsonutil
-from looptool.interchange.bfcl import read_bfcl
+from looptool.interchange.bfcl import answers_path, read_bfcl
 from looptool.interchange.dispatch import record_format
 from looptool.interchange.hermes import read_hermes
 from looptool.interchange.openai import read_openai
@@ -142,6 +142,13 @@ def _items(
             raise InterchangeError(f"unknown import format {fmt!r} (choose from {list(IMPORT_FORMATS)})")
 
 
+def _answer_files(paths: list[Path], fmt: str, answers: str | Path | None) -> list[Path]:
+    """The BFCL possible-answer files an import may read besides ``paths`` (given, or beside each file)."""
+    if answers is None and fmt not in ("auto", "bfcl"):
+        return []
+    return [answers_path(p, answers) for p in paths if p.is_file()]
+
+
 def import_files(
     paths: str | Path | Iterable[str | Path],
     out: str | Path,
@@ -151,6 +158,7 @@ def import_files(
     chunk_rows: int = 5000,
     progress: bool = False,
     check_labels: bool = True,
+    overwrite: bool = False,
 ) -> ImportReport:
     """Import decision points from files of any :data:`IMPORT_FORMATS` into a SAMPLE Parquet file at ``out``.
 
@@ -161,6 +169,10 @@ def import_files(
     label is kept once and its copies are flagged ``duplicate``; with a different label it is an error
     (``conflicting_duplicate``). ``check_labels=False`` keeps labels that break their tool's schema (e.g.
     re-importing a pool whose injected label noise JGLV is meant to find); everything else is still checked.
+
+    ``out`` and the rejected file are never one of the files read (the ``answers`` file and a BFCL file's
+    ``possible_answer/`` included) nor inside a folder read; one that exists is replaced only with
+    ``overwrite`` (:func:`looptool.outputs.prepare_output`).
     """
     if fmt not in IMPORT_FORMATS:
         raise InterchangeError(f"unknown import format {fmt!r} (choose from {list(IMPORT_FORMATS)})")
@@ -171,8 +183,9 @@ def import_files(
     from looptool.outputs import prepare_output
 
     paths = [Path(p) for p in paths]
-    out = prepare_output(out, paths)
-    prepare_output(rejected_path_for(out), paths, "rejected file")
+    read = [*paths, *_answer_files(paths, fmt, answers)]
+    out = prepare_output(out, read, overwrite=overwrite)
+    prepare_output(rejected_path_for(out), read, "rejected file", overwrite=overwrite)
     report = ImportReport(out)
     reasons: Counter[str] = Counter()
     seen: dict[str, tuple[str, str]] = {}

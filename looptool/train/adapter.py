@@ -11,12 +11,10 @@ so every backend (transformers, vLLM) and the next stage's tokenizer load it lik
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 from looptool.model import ADAPTER_CONFIG, adapter_base, is_adapter
-from looptool.storage import honour_umask
 
 __all__ = ["adapter_base", "is_adapter", "save_adapter", "trainable_start"]
 
@@ -42,17 +40,21 @@ def save_adapter(trainer: Any, model_path: str | Path, out_dir: str | Path) -> d
     from transformers import AutoTokenizer
 
     from looptool.model import resolve_model
+    from looptool.outputs import claim_dir, publish_dir
+    from looptool.train.common import staging_dir
 
     started = time.perf_counter()
     out = Path(out_dir)
-    if trainer.accelerator.is_main_process and out.exists():
-        shutil.rmtree(out)
+    staging = staging_dir(out)
+    if trainer.accelerator.is_main_process:
+        claim_dir(staging, "looptool train", "staging folder")
     trainer.accelerator.wait_for_everyone()
-    trainer.save_model(str(out))
+    trainer.save_model(str(staging))
+    trainer.accelerator.wait_for_everyone()
     if trainer.accelerator.is_main_process:
         src = model_path if is_adapter(model_path) else resolve_model(model_path)
-        AutoTokenizer.from_pretrained(str(src)).save_pretrained(out)
-        honour_umask(out)  # safetensors writes the adapter 0600 whatever the umask
+        AutoTokenizer.from_pretrained(str(src)).save_pretrained(staging)
+        publish_dir(staging, out, "looptool train")
     trainer.accelerator.wait_for_everyone()
     return {
         "save": "adapter",

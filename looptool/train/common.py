@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import shutil
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from looptool.config import ConfigError
 from looptool.model import resolve_model
-from looptool.storage import honour_umask
+from looptool.outputs import claim_dir, prepare_dir, remove_own_dir, written_dir
 
 log = logging.getLogger(__name__)
+
+FINGERPRINT = "looptool_run.json"
+"""A GRPO work area's run stamp (:mod:`looptool.train.launch`); it also marks the area as looptool's."""
 
 
 def trl_config(cls: type, where: str, fields: dict[str, Any], extra: dict[str, Any]) -> Any:
@@ -86,6 +89,33 @@ def count_params(model: Any) -> tuple[int, int]:
     return trainable, total
 
 
+def staging_dir(out: str | Path) -> Path:
+    """Where the trainers save before the checkpoint is finished and moved to ``out`` (hidden, beside it)."""
+    out = Path(out)
+    return out.parent / f".{out.name}.trained"
+
+
+def check_outputs(out: str | Path, inputs: Sequence[str | Path]) -> None:
+    """Before any training: ``out``, its staging folder and its work area (``<out>.work``) must be absent or
+    looptool's own (:mod:`looptool.outputs`), so a long run never ends by refusing to save, or by replacing a
+    folder it did not write."""
+    out = Path(out)
+    prepare_dir(out, inputs)
+    prepare_dir(staging_dir(out), what="staging folder")
+    prepare_dir(out.with_name(out.name + ".work"), what="work area", also=(FINGERPRINT,))
+
+
+def claim_work(work: str | Path) -> None:
+    """An SFT run's working area (the trainer's ``output_dir``): emptied and marked by the main process
+    (refused when looptool did not write it), the other processes wait."""
+    from accelerate import PartialState
+
+    state = PartialState()
+    if state.is_main_process:
+        claim_dir(work, "looptool train", "work area", also=(FINGERPRINT,))
+    state.wait_for_everyone()
+
+
 def save_final(trainer: Any, model_path: str | Path, out_dir: str | Path, save_dtype: str) -> dict[str, Any]:
     """Save the trained model to ``out_dir`` as a full checkpoint in ``save_dtype`` (``base`` = the dtype of
     ``model_path``), with ``model_path``'s tokenizer files as they were (the trainers set padding options on
@@ -102,17 +132,15 @@ def save_final(trainer: Any, model_path: str | Path, out_dir: str | Path, save_d
     is_peft = is_peft_model(trainer.accelerator.unwrap_model(trainer.model))
     dtype_name = base_dtype(model_path) if save_dtype == "base" else save_dtype
     dtype = getattr(torch, dtype_name)
-    staging = out.with_name(out.name + ".trained")
-    if trainer.accelerator.is_main_process and staging.exists():
-        shutil.rmtree(staging)
+    staging = staging_dir(out)
+    if trainer.accelerator.is_main_process:
+        claim_dir(staging, "looptool train", "staging folder")
     trainer.accelerator.wait_for_everyone()
     trainer.save_model(str(staging))
     trainer.accelerator.wait_for_everyone()
     if trainer.accelerator.is_main_process:
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
-        if out.exists():
-            shutil.rmtree(out)
         if is_peft:
             from peft import PeftModel
 
@@ -121,10 +149,10 @@ def save_final(trainer: Any, model_path: str | Path, out_dir: str | Path, save_d
         else:
             model = AutoModelForCausalLM.from_pretrained(str(staging), dtype=torch.float32)
         model = model.to(dtype)
-        model.save_pretrained(out)
-        AutoTokenizer.from_pretrained(resolve_model(model_path)).save_pretrained(out)
-        honour_umask(out)  # safetensors writes the weights 0600 whatever the umask
-        shutil.rmtree(staging, ignore_errors=True)
+        with written_dir(out, "looptool train") as tmp:
+            model.save_pretrained(tmp)
+            AutoTokenizer.from_pretrained(resolve_model(model_path)).save_pretrained(tmp)
+        remove_own_dir(staging, "staging folder")
     trainer.accelerator.wait_for_everyone()
     return {
         "save_dtype": dtype_name,

@@ -136,11 +136,12 @@ def train_grpo(
     from trl import GRPOTrainer
 
     from looptool.train.callbacks import StepSeries
-    from looptool.train.common import count_params, save_final
+    from looptool.train.common import check_outputs, count_params, save_final
     from looptool.train.cpu import compact_logprobs, has_gpu
     from looptool.train.rollouts import rollout_kwargs
 
     started = time.perf_counter()
+    check_outputs(out_dir, [model_path, data_path])
     seed = cfg.seed if cfg.seed is not None else (seed if seed is not None else 0)
     on_cpu = not has_gpu() or bool(cfg.extra_args.get("use_cpu"))
     tokenizer = load_tokenizer(model_path)

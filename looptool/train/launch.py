@@ -19,14 +19,17 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
+import re
 import sys
+import time
 import zipfile
 from pathlib import Path
 from typing import Any
 
 from looptool import jsonutil
 from looptool.errors import StageError
+from looptool.outputs import MARKER
+from looptool.train.common import FINGERPRINT
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +39,6 @@ SHIPPED = {
     "zero2": "configs/accelerate_zero2.yaml",
     "zero3": "configs/accelerate_zero3.yaml",
 }
-FINGERPRINT = "looptool_run.json"
 
 
 def launcher_config(name: str, root: str | Path = ".") -> Path:
@@ -53,10 +55,32 @@ def launch_command(cfg: Any, script: str | Path, argv: list[str], root: str | Pa
     """The ``accelerate launch`` command line that runs ``script argv`` under ``cfg.launcher``."""
     exe = Path(sys.executable).parent / "accelerate"
     cmd = [str(exe), "launch"] if exe.exists() else [sys.executable, "-m", "accelerate.commands.launch"]
-    cmd += ["--config_file", str(launcher_config(cfg.launcher, root))]
+    return cmd + launch_args(cfg, script, argv, root)
+
+
+def launch_args(cfg: Any, script: str | Path, argv: list[str], root: str | Path = ".") -> list[str]:
+    """The arguments of ``accelerate launch`` (after ``launch``) for ``script argv``."""
+    args = ["--config_file", str(launcher_config(cfg.launcher, root))]
     if cfg.num_processes is not None:
-        cmd += ["--num_processes", str(cfg.num_processes)]
-    return cmd + [str(a) for a in cfg.launcher_args] + [str(script), *argv]
+        args += ["--num_processes", str(cfg.num_processes)]
+    return args + [str(a) for a in cfg.launcher_args] + [str(script), *argv]
+
+
+def check_launch_args(cfg: Any, script: str | Path, argv: list[str], root: str | Path = ".") -> None:
+    """Parse the launch arguments with accelerate's own parser before anything starts, so a bad
+    ``train.launcher_args`` fails in one line naming the key, not with accelerate's usage text."""
+    from accelerate.commands.launch import launch_command_parser
+
+    from looptool.config import ConfigError
+
+    def refuse(message: str | None = None, *_: Any) -> None:
+        why = " ".join(str(message or "refused").split())
+        raise ConfigError(f"train.launcher_args {list(cfg.launcher_args)}: accelerate launch: {why}")
+
+    parser = launch_command_parser()
+    parser.error = refuse  # type: ignore[method-assign]  # argparse prints usage and exits otherwise
+    parser.exit = lambda status=0, message=None: refuse(message or f"exits with status {status}")  # type: ignore[method-assign]
+    parser.parse_args(launch_args(cfg, script, argv, root))
 
 
 def should_launch(cfg: Any) -> bool:
@@ -64,13 +88,94 @@ def should_launch(cfg: Any) -> bool:
     return cfg.launcher != "none" and os.environ.get(LAUNCHED_ENV) != "1" and "LOCAL_RANK" not in os.environ
 
 
+# The start of a Python traceback, of an exception line (``ValueError: ...``) or of a usage text, at a line
+# start: what accelerate (or torch's elastic launcher) prints when it or a launched process failed. The
+# stage's own ``Error: <one line>`` is not one of them.
+_TRACEBACK = re.compile(
+    rb"^(?:Traceback \(most recent call last\):|usage: |(?!Error: )[A-Za-z_][\w.]*(?:Error|Exception): )",
+    re.M,
+)
+RELEASE_S = 30.0  # a held block followed by more output this much later was no dying launcher's: shown
+
+
+def relay_stderr(fd: int, out: Any, held: list[bytes]) -> None:
+    """Copy the launcher's stderr (``fd``) to ``out`` as it comes (progress bars included), except from the
+    start of a traceback on: that is held in ``held`` (shown after all if more output follows after
+    :data:`RELEASE_S`, or by the caller when the run succeeds)."""
+    buf, since = b"", None
+    while chunk := os.read(fd, 1 << 16):
+        if since is not None:
+            held.append(chunk)
+            if time.monotonic() - since > RELEASE_S:
+                out.write(b"".join(held))
+                out.flush()
+                held.clear()
+                since = None
+            continue
+        buf += chunk
+        m = _TRACEBACK.search(buf)
+        if m is not None:
+            out.write(buf[: m.start()])
+            held.append(buf[m.start() :])
+            buf, since = b"", time.monotonic()
+        else:
+            cut = max(buf.rfind(b"\n"), buf.rfind(b"\r")) + 1  # a partial line waits: a match may straddle
+            out.write(buf[:cut])
+            buf = buf[cut:]
+        out.flush()
+    out.write(buf)
+    out.flush()
+
+
 def relaunch(cfg: Any, script: str | Path, argv: list[str]) -> int:
-    """Run the stage again under ``accelerate launch``; return its exit code."""
+    """Run the stage again under ``accelerate launch``; 0 when it succeeded.
+
+    The launched processes report their own failure in one line (``Error: ...``); the traceback accelerate
+    adds after it (or its usage text) is not shown (``LOOPTOOL_DEBUG=1``: it is): this process ends with one
+    line and exit status 1 instead."""
     import subprocess
 
+    from looptool.errors import StageError
+    from looptool.guard import debug_enabled
+
+    check_launch_args(cfg, script, argv)
     cmd = launch_command(cfg, script, argv)
     print("train: " + " ".join(cmd), flush=True)
-    return subprocess.call(cmd, env={**os.environ, LAUNCHED_ENV: "1"})
+    env = {**os.environ, LAUNCHED_ENV: "1"}
+    if debug_enabled():
+        code = subprocess.call(cmd, env=env)
+        if code:
+            raise StageError(f"train: accelerate launch exited with status {code}")
+        return 0
+    held: list[bytes] = []
+    proc = subprocess.Popen(cmd, env=env, stderr=subprocess.PIPE)
+    try:
+        relay_stderr(proc.stderr.fileno(), sys.stderr.buffer, held)
+    finally:
+        code = proc.wait()
+        proc.stderr.close()
+    if code == 0:
+        sys.stderr.buffer.write(b"".join(held))
+        sys.stderr.flush()
+        return 0
+    why = _launcher_error(b"".join(held).decode(errors="replace"))
+    raise StageError(
+        f"train: accelerate launch exited with status {code}{why} (the launched stage's own error, if any, "
+        "is above; LOOPTOOL_DEBUG=1 shows accelerate's traceback)"
+    )
+
+
+_WRAPPER = ("subprocess.CalledProcessError", "ChildFailedError")  # "a launched process failed": said above
+_ERROR_LINE = re.compile(r"^(?:[A-Za-z_][\w.]*(?:Error|Exception)|.*\berror): \S")
+
+
+def _launcher_error(held: str) -> str:
+    """``: <message>`` of the last error line in what the launcher printed (its own failure: a bad config
+    file, an unknown option), or "" when it only reports that a launched process failed."""
+    found = [x.strip() for x in held.splitlines() if _ERROR_LINE.match(x.strip())]
+    if not found or any(w in found[-1].split(":")[0] for w in _WRAPPER):
+        return ""
+    return f": {' '.join(found[-1].split())[:300]}"
 
 
 def _tree_stamp(path: Path) -> list[Any]:
@@ -80,7 +185,7 @@ def _tree_stamp(path: Path) -> list[Any]:
     return sorted(
         [str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns]
         for p in path.rglob("*")
-        if p.is_file()
+        if p.is_file() and p.name != MARKER  # present after a local run, absent after a DVC checkout
     )
 
 
@@ -175,10 +280,11 @@ def prepare_work(cfg: Any, model_path: Any, data_path: Any, seed: int, work: Pat
 
 
 def reset_work(work: Path, fingerprint: str) -> None:
-    """Empty the working area and stamp it with this run's fingerprint (main process only)."""
-    if work.exists():
-        shutil.rmtree(work)
-    work.mkdir(parents=True)
+    """Empty the working area and stamp it with this run's fingerprint (main process only); a folder there
+    that looptool did not write is refused (:func:`looptool.outputs.claim_dir`)."""
+    from looptool.outputs import claim_dir
+
+    claim_dir(work, "looptool train", "work area", also=(FINGERPRINT,))
     (work / FINGERPRINT).write_text(json.dumps({"fingerprint": fingerprint}))
 
 

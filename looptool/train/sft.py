@@ -75,10 +75,13 @@ def warmup_sft(
     beyond the rows it saw. ``callbacks``: more ``TrainerCallback``s (``bench/warmup_budget.py`` snapshots the
     adapter at chosen steps with one).
     """
+    from looptool.train.common import check_outputs, claim_work
+
     started = time.perf_counter()
     out = Path(out_dir)
+    check_outputs(out, [model_path, pool_path])
     if not cfg.enabled:
-        link_or_copy_tree(model_path, out)
+        link_or_copy_tree(model_path, out, "looptool warmup")
         metrics = {
             "enabled": False,
             "steps": 0,
@@ -105,6 +108,7 @@ def warmup_sft(
         held = read_samples(heldout_path, SAMPLE, cfg.eval_samples, seed)
         eval_dataset = to_dataset(sft_rows(held, tokenizer, str(heldout_path), cfg.chat_template_kwargs))
     work = out.with_name(out.name + ".work")
+    claim_work(work)
     series = StepSeries(SFT_SERIES)
     trainer = SFTTrainer(
         model=resolve_model(model_path),
@@ -165,11 +169,12 @@ def train_sft(
     from trl import SFTTrainer
 
     from looptool.train.callbacks import StepSeries
-    from looptool.train.common import count_params, save_final
+    from looptool.train.common import check_outputs, claim_work, count_params, save_final
     from looptool.train.cpu import compact_logprobs, has_gpu
     from looptool.train.launch import complete_checkpoints, prepare_work
 
     started = time.perf_counter()
+    check_outputs(out_dir, [model_path, data_path])
     seed = cfg.seed if cfg.seed is not None else (seed if seed is not None else 0)
     on_cpu = not has_gpu() or bool(cfg.extra_args.get("use_cpu"))
     tokenizer = load_tokenizer(model_path)
@@ -177,6 +182,7 @@ def train_sft(
     dataset = to_dataset(sft_rows(df, tokenizer, str(data_path), cfg.chat_template_kwargs))
     out = Path(out_dir)
     work = out.with_name(out.name + ".work")
+    claim_work(work)
     series = StepSeries(SFT_SERIES)
     args = sft_args(cfg, work, seed, on_cpu, where="train")
     resume_from = prepare_work(cfg, model_path, data_path, seed, work)  # train.save_steps: as GRPO's
