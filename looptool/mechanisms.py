@@ -33,6 +33,7 @@ from typing import Any
 import polars as pl
 
 from looptool import storage
+from looptool.config import ConfigError
 from looptool.consistency import check_probe, check_verdicts, unique_ids
 from looptool.llm.base import Backend
 from looptool.match import tool_match
@@ -135,7 +136,8 @@ def fidelity(
     """Expansions (``expansions``: D_{j+1}'s EE rows; ``scored``: model_j's answers to them) against the error
     seeds they came from (``seeds``: :func:`seed_failed`; ``data``: D_j, for the seed's pattern), overall and per
     seed pattern. Each expansion is paired with its seed: ``expansion_minus_seed`` is the paired bootstrap of
-    the difference of failure (an expansion as hard as its seed gives 0)."""
+    the difference of failure (an expansion as hard as its seed gives 0). ``unpaired``: expansions left out (no
+    answer of model_j, or no seed answered in ``seeds``)."""
     pats = dict(data.select("sample_id", _pattern()).iter_rows())
     rows = (
         expansions.select("sample_id", "parent_id")
@@ -157,7 +159,7 @@ def fidelity(
     return {
         "overall": figure(pairs),
         "by_pattern": {p: figure([x for x in pairs if x[0] == p]) for p in sorted({x[0] for x in pairs})},
-        "without_seed": expansions.height - rows.height,
+        "unpaired": expansions.height - rows.height,
     }
 
 
@@ -205,6 +207,11 @@ def run_mechanisms(
     same size and pattern mix with model_j (``backend``, probe settings ``cfg``), write the answers (``out``,
     MECHANISMS rows) and return the figures (targeting, fidelity, parts, purity)."""
     t0 = time.perf_counter()
+    if cfg.limit is not None:  # the figures need every row of the pass answered
+        raise ConfigError(
+            f"probe.limit: got {cfg.limit!r}, expected null in a pipeline run (mechanisms@{iteration} decodes every "
+            "expansion and Seed-new row of the next dataset and the random draw)"
+        )
     inp = inputs
     data = storage.read_parquet(inp.data, TRAIN)
     probed = storage.read_parquet(inp.probe, PROBE)

@@ -420,6 +420,15 @@ def mechanisms_table(row: dict[str, Any], nxt: dict[str, Any] | None) -> str:
             ),
         ],
     ]
+    short = (m.get("random_draw") or {}).get("pool_short") or {}
+    if short:
+        lines.append(
+            [
+                "targeting: the unused pool lacked rows for the draw",
+                ", ".join(f"{p}: {n}" for p, n in short.items()),
+                "–",
+            ]
+        )
     for name, f in [("all patterns", fid.get("overall"))] + sorted((fid.get("by_pattern") or {}).items()):
         if not f:
             continue

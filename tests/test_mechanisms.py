@@ -201,7 +201,7 @@ def test_fidelity_pairs_each_expansion_with_its_seed():
     )
     assert (par["expansion"]["k"], par["expansion"]["n"], par["seed"]["k"], par["seed"]["n"]) == (0, 1, 1, 1)
     assert par["expansion_minus_seed"]["diff"] == -1.0
-    assert f["without_seed"] == 1
+    assert f["unpaired"] == 1
 
 
 def test_purity_counts_noisy_rows_whose_label_is_still_wrong():
@@ -326,4 +326,20 @@ def test_mechanisms_stage_rejects_a_bad_seed(tiny_model_dir, tmp_path, loop_file
     res = CliRunner().invoke(_stage(), args)
     assert res.exit_code != 0
     assert "seed.random_seed" in str(res.exception) + res.output
+    assert not (tmp_path / "o.parquet").exists()
+
+
+def test_run_mechanisms_refuses_a_probe_limit(loop_files, tmp_path):
+    from looptool.config import ConfigError
+    from looptool.mechanisms import MechanismsInputs, run_mechanisms
+    from looptool.probe import ProbeConfig
+
+    paths, _ = loop_files
+    inputs = MechanismsInputs(*(paths[k] for k in ("data", "probe", "verdicts", "next-data", "next-used", "pool",
+                                                    "noise-truth")))  # fmt: skip
+    with pytest.raises(ConfigError, match="probe.limit"):
+        run_mechanisms(
+            inputs=inputs, out=tmp_path / "o.parquet", cfg=ProbeConfig(limit=2), iteration=1, random_seed=0,
+            backend=None,
+        )  # fmt: skip
     assert not (tmp_path / "o.parquet").exists()

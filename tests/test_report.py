@@ -309,9 +309,14 @@ def test_report_shows_mechanism_figures(tmp_path):
                     "targeted_minus_random": newcombe(4, 10, 2, 10),
                     "expansion_minus_random": newcombe(3, 4, 2, 10),
                 },
-                "fidelity": {"overall": fid, "by_pattern": {"single": fid}, "without_seed": 0},
+                "fidelity": {"overall": fid, "by_pattern": {"single": fid}, "unpaired": 0},
                 "parts": {"error_seed": share(5, 5), "seed_new": share(7 * j, 20)},
                 "purity": {"d_j": share(4, 5), "d_next": share(j, 5)},
+                "random_draw": {
+                    "asked": 10,
+                    "drawn": 10 - 2 * (j - 1),
+                    "pool_short": {"single": 2} if j == 2 else {},
+                },
             },
             metrics / "mechanisms" / f"iter_{j}.json",
         )
@@ -335,5 +340,6 @@ def test_report_shows_mechanism_figures(tmp_path):
     # model_2 on D_2, from iteration 2's figures; iteration 2 has no next probe
     assert "model_2 fails D_2&#x27;s Seed-new (probe@2)</td><td>0.700 [" in it1 and "14 / 20" in it1
     assert "(probe@3)" not in it2
+    assert "the unused pool lacked rows for the draw</td><td>single: 2</td>" in it2 and "lacked" not in it1
     assert "noisy rows of D_1 whose label is still wrong</td><td>0.800 [" in it1
     assert "noisy rows of D_3 whose label is still wrong (static arm: D_j = D_1)</td><td>0.400 [" in it2
