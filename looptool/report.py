@@ -3,7 +3,7 @@ self-contained HTML report.
 
 Inputs are the small metrics files the stages write (any may be missing: a stage not run yet, a benchmark
 not configured): ``metrics/eval/iter_j.json`` (j = 0 is the warm-up model, before any loop iteration) and
-``metrics/{train,probe,verify,expand,merge}/iter_j.json``, plus ``metrics/seed.json`` and
+``metrics/{train,probe,verify,expand,merge,mechanisms}/iter_j.json``, plus ``metrics/seed.json`` and
 ``metrics/warmup.json``. Outputs:
 
 * ``metrics/loop.json``: ``{"iterations": [{"iteration": j, "eval": ..., "train": ..., ...}], ...}``;
@@ -13,7 +13,8 @@ not configured): ``metrics/eval/iter_j.json`` (j = 0 is the warm-up model, befor
   ``data_mix.json`` (the parts of D_j as fractions: Seed-new, error seeds, expansions, high-PPL),
   ``train_curve.json`` (per optimizer step: GRPO reward and zero-advantage fraction, or the SFT loss, at
   ``x = iteration - 1 + step / steps``, so training curves share the iteration axis of every other chart);
-* ``reports/loop.html``: tables and matplotlib charts embedded as base64 PNG, one file to open.
+* ``reports/loop.html``: tables and matplotlib charts embedded as base64 PNG, one file to open, with a small table
+  of mechanism figures per iteration (targeting, expansion fidelity, label purity: :mod:`looptool.mechanisms`).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from looptool import storage
 from looptool.schema import PARTS, VERDICTS
 from looptool.stats import add_ci, wilson
 
-STAGES = ("train", "probe", "verify", "expand", "merge")
+STAGES = ("train", "probe", "verify", "expand", "merge", "mechanisms")
 ACCURACY_KEYS = (
     "heldout",
     "bfcl_overall",
@@ -380,6 +381,74 @@ def _category_table(loop: dict[str, Any], bench: str) -> str:
     return _table(["category", *[f"iter {j}" for j, _ in evals], "entries"], rows)
 
 
+def _share_cells(fig: dict[str, Any] | None) -> list[Any]:
+    """``rate [lo, hi]`` and ``k / n`` of a :func:`looptool.mechanisms.share` figure."""
+    if not fig or not fig.get("n"):
+        return ["–", f"0 / {fig.get('n', 0)}" if fig else "–"]
+    lo, hi = fig["ci95"]
+    return [f"{fig['rate']:.3f} [{lo:.3f}, {hi:.3f}]", f"{fig['k']} / {fig['n']}"]
+
+
+def _diff_cells(fig: dict[str, Any] | None, n: Any = None) -> list[Any]:
+    """``diff [lo, hi]`` of a difference figure (Newcombe or paired bootstrap) and its ``n``."""
+    if not fig or fig.get("diff") is None:
+        return ["–", "–"]
+    lo, hi = fig["ci95"]
+    return [f"{fig['diff']:+.3f} [{lo:+.3f}, {hi:+.3f}]", f"n={fig.get('n', n)}" if fig.get("n", n) else "–"]
+
+
+def mechanisms_table(row: dict[str, Any], nxt: dict[str, Any] | None) -> str:
+    """Iteration j's mechanism figures (``row["mechanisms"]``) as a table: targeting, expansion fidelity (overall
+    and per pattern), model_{j+1} on each part of D_{j+1} (``nxt``: iteration j+1's row, whose mechanisms hold
+    probe@{j+1}'s failures by part, when there is a next probe) and label purity. Every rate is a failure (or still-wrong) share with its Wilson 95% interval."""
+    m = row.get("mechanisms")
+    if not m:
+        return ""
+    j, n1 = row["iteration"], row["iteration"] + 1
+    t, fid = m.get("targeting") or {}, m.get("fidelity") or {}
+    static = bool((row.get("merge") or {}).get("static"))
+    lines: list[list[Any]] = [
+        [f"targeting: model_{j} fails D_{n1}'s expansions", *_share_cells(t.get("expansion"))],
+        [f"targeting: model_{j} fails D_{n1}'s Seed-new rows", *_share_cells(t.get("seed_new"))],
+        [f"targeting: model_{j} fails both (targeted rows)", *_share_cells(t.get("targeted"))],
+        ["targeting: random pool draw, same size and pattern mix", *_share_cells(t.get("random"))],
+        [
+            "targeting: targeted − random (Newcombe)",
+            *_diff_cells(
+                t.get("targeted_minus_random"),
+                f"{(t.get('targeted') or {}).get('n')} vs {(t.get('random') or {}).get('n')}",
+            ),
+        ],
+    ]
+    short = (m.get("random_draw") or {}).get("pool_short") or {}
+    if short:
+        lines.append(
+            [
+                "targeting: the unused pool lacked rows for the draw",
+                ", ".join(f"{p}: {n}" for p, n in short.items()),
+                "–",
+            ]
+        )
+    for name, f in [("all patterns", fid.get("overall"))] + sorted((fid.get("by_pattern") or {}).items()):
+        if not f:
+            continue
+        lines += [
+            [f"fidelity ({name}): model_{j} fails the expansions", *_share_cells(f.get("expansion"))],
+            [f"fidelity ({name}): model_{j} fails their error seeds", *_share_cells(f.get("seed"))],
+            [f"fidelity ({name}): expansion − seed (paired)", *_diff_cells(f.get("expansion_minus_seed"))],
+        ]
+    for part, f in (((nxt or {}).get("mechanisms") or {}).get("parts") or {}).items():
+        lines.append(
+            [f"model_{n1} fails D_{n1}'s {PART_LABELS.get(part, part)} (probe@{n1})", *_share_cells(f)]
+        )
+    arm = " (static arm: D_j = D_1)" if static else ""
+    for key, d in (("d_j", j), ("d_next", n1)):
+        f = (m.get("purity") or {}).get(key)
+        if f is not None:
+            lines.append([f"purity: noisy rows of D_{d} whose label is still wrong{arm}", *_share_cells(f)])
+    return f"<h3>Iteration {j}</h3>" + _table(["figure", "rate or difference [95% CI]", "k / n"], lines)
+
+
 def _skipped_line(iterations: list[dict[str, Any]]) -> str:
     """Under the headline table: the benchmarks the latest evaluation did not run, and why."""
     from looptool.evaluate import skipped_of
@@ -507,6 +576,15 @@ def render_html(loop: dict[str, Any], rows: dict[str, list[dict[str, Any]]], png
         sections.append("<h2>Data mix of D_j</h2>" + mix)
     if rows["verdicts"]:
         sections.append("<h2>Verdicts</h2>" + verd)
+    by_iter = {r["iteration"]: r for r in its}
+    mech = "".join(mechanisms_table(r, by_iter.get(r["iteration"] + 1)) for r in its)
+    if mech:
+        sections.append(
+            "<h2>Mechanisms</h2><p class='muted'>Does each step do what it claims? From stage mechanisms@j: "
+            "model_j's failure share on the rows of D_{j+1} it was not probed on against a random pool draw "
+            "(targeting), on the expansions against their error seeds (expansion fidelity), and the share of "
+            "noisy labels still wrong (label purity).</p>" + mech
+        )
     for bench, title in (("bfcl", "BFCL per category"), ("acebench", "ACEBench per category")):
         t = _category_table(loop, bench)
         if t:

@@ -27,6 +27,7 @@ PER_ITERATION = (
     ("verify", "verify"),
     ("expand", "expand"),
     ("merge", "merge"),
+    ("mechanisms", "mechanisms"),
     ("evaluate", "eval"),
 )
 TIME_KEYS = (("wall_s",), ("seconds",), ("run", "seconds"))

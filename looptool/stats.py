@@ -1,6 +1,7 @@
 """Intervals for accuracy figures: Wilson 95% score interval of one proportion, a seeded paired bootstrap
 for the difference of two models scored on the same samples, and a seeded bootstrap of a mean score that is not
-a proportion (:func:`bootstrap_mean`: argument F1).
+a proportion (:func:`bootstrap_mean`: argument F1), and Newcombe's interval of the difference of two proportions
+measured on different samples (:func:`newcombe`: targeted rows against a random pool draw).
 
 Every accuracy in the metrics is a dict ``{accuracy, correct, n, ci95: [lo, hi]}`` (:func:`with_ci`); a
 difference between two models on the same samples (an iteration against the warm-up model, the loop against the
@@ -73,6 +74,27 @@ def add_ci(tree: Any) -> Any:
     if isinstance(tree, list):
         return [add_ci(v) for v in tree]
     return tree
+
+
+def newcombe(k1: int, n1: int, k2: int, n2: int, z: float = Z95, digits: int = 4) -> dict[str, Any]:
+    """Difference ``k1/n1 - k2/n2`` of two proportions on independent samples with Newcombe's hybrid score
+    95% interval (his method 10, built from the two Wilson intervals; stays inside [-1, 1]):
+    ``{diff, ci95}``, both ``None`` when either ``n`` is 0.
+
+    >>> newcombe(56, 70, 48, 80)  # Newcombe (1998), example (a): 0.2 [0.0524, 0.3339]
+    {'diff': 0.2, 'ci95': [0.0524, 0.3339]}
+    >>> newcombe(3, 5, 0, 0)
+    {'diff': None, 'ci95': None}
+    """
+    if n1 == 0 or n2 == 0:
+        return {"diff": None, "ci95": None}
+    p1, p2 = k1 / n1, k2 / n2
+    l1, u1 = wilson(k1, n1, z, digits=12)
+    l2, u2 = wilson(k2, n2, z, digits=12)
+    d = p1 - p2
+    lo = d - math.sqrt((p1 - l1) ** 2 + (u2 - p2) ** 2)
+    hi = d + math.sqrt((u1 - p1) ** 2 + (p2 - l2) ** 2)
+    return {"diff": round(d, digits), "ci95": [round(max(-1.0, lo), digits), round(min(1.0, hi), digits)]}
 
 
 def paired_bootstrap(

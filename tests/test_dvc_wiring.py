@@ -213,13 +213,13 @@ if __name__ == "__main__":  # python tests/test_dvc_wiring.py: the code deps eac
 
 ITERATION_READS = {  # section of an iteration item -> the stages of that iteration that read it
     "train": {"train"},
-    "probe": {"probe"},
+    "probe": {"probe", "mechanisms"},
     "verify": {"verify"},
     "expand": {"expand"},
     "merge": {"merge"},
     "eval": {"evaluate"},
     "loop": {"verify", "expand", "merge"},
-    "backends": {"probe", "verify", "expand", "evaluate"},
+    "backends": {"probe", "verify", "expand", "evaluate", "mechanisms"},
 }
 OVERRIDES = {  # a real override of each section
     "train": {"learning_rate": 1.0e-4},

@@ -88,10 +88,10 @@ def pipeline(tmp_path_factory, tiny_model_dir):
 def test_full_run_writes_every_output(pipeline):
     repo, _, log = pipeline
     for j in (1, 2):
-        for name in ("train", "probe", "verdicts", "expansions", "events"):
+        for name in ("train", "probe", "verdicts", "expansions", "events", "mechanisms"):
             assert (repo / f"data/iter_{j}/{name}.parquet").exists(), name
         assert (repo / f"models/iter_{j}/config.json").exists()
-        for stage in ("train", "probe", "verify", "expand", "merge", "eval"):
+        for stage in ("train", "probe", "verify", "expand", "merge", "mechanisms", "eval"):
             assert (repo / f"metrics/{stage}/iter_{j}.json").exists(), stage
     assert (repo / "data/iter_3/train.parquet").exists()
     assert (repo / "metrics/loop.json").exists() and (repo / "reports/loop.html").exists()
@@ -99,6 +99,11 @@ def test_full_run_writes_every_output(pipeline):
     assert "noise_recovery" in verify
     merge = json.loads((repo / "metrics/merge/iter_1.json").read_text())
     assert merge["size"] == 8 and sum(merge["parts"].values()) == 8
+    mech = json.loads((repo / "metrics/mechanisms/iter_1.json").read_text())
+    t = mech["targeting"]  # the random draw: as many pool rows as D_2's expansions and Seed-new rows
+    assert t["random"]["n"] == t["targeted"]["n"] == merge["parts"]["expansion"] + merge["parts"]["seed_new"]
+    assert sum(f["n"] for f in mech["parts"].values()) == 8  # model_1 on every row of D_1 (probe@1)
+    assert "Mechanisms" in (repo / "reports/loop.html").read_text()
 
 
 def test_changing_iteration_2_leaves_iteration_1_alone(pipeline):

@@ -283,3 +283,63 @@ def test_report_outputs_carry_no_wall_clock_time(tmp_path):
     assert outs[0] == outs[1], [k for k in outs[0] if outs[0][k] != outs[1].get(k)]
     for name, data in outs[0].items():
         assert not re.search(rb"\d{4}-\d\d-\d\d[T ]\d\d:\d\d", data), f"{name} carries a timestamp"
+
+
+def test_report_shows_mechanism_figures(tmp_path):
+    """metrics/mechanisms/iter_j.json becomes a table per iteration with k / n and intervals; iteration 1's table
+    shows model_2 on D_2's parts, read from iteration 2's figures (probe@2)."""
+    from looptool.mechanisms import share
+    from looptool.stats import newcombe, paired_bootstrap
+
+    metrics = tmp_path / "metrics"
+    _fixture(metrics)
+    storage.write_json({**json.loads((metrics / "merge" / "iter_2.json").read_text()), "static": True},
+                       metrics / "merge" / "iter_2.json")  # fmt: skip
+    pair = paired_bootstrap([1, 1, 0, 1], [1, 1, 1, 1], resamples=200)
+    fid = {"expansion": share(3, 4), "seed": share(2, 2), "expansion_minus_seed": pair}
+    for j in (1, 2):
+        storage.write_json(
+            {
+                "iteration": j,
+                "targeting": {
+                    "expansion": share(3, 4),
+                    "seed_new": share(1, 6),
+                    "targeted": share(4, 10),
+                    "random": share(2, 10),
+                    "targeted_minus_random": newcombe(4, 10, 2, 10),
+                    "expansion_minus_random": newcombe(3, 4, 2, 10),
+                },
+                "fidelity": {"overall": fid, "by_pattern": {"single": fid}, "unpaired": 0},
+                "parts": {"error_seed": share(5, 5), "seed_new": share(7 * j, 20)},
+                "purity": {"d_j": share(4, 5), "d_next": share(j, 5)},
+                "random_draw": {
+                    "asked": 10,
+                    "drawn": 10 - 2 * (j - 1),
+                    "pool_short": {"single": 2} if j == 2 else {},
+                },
+            },
+            metrics / "mechanisms" / f"iter_{j}.json",
+        )
+    loop = run_report(
+        metrics_dir=metrics, iterations=["1", "2"], plots_dir=tmp_path / "p", html=tmp_path / "h.html"
+    )
+    assert loop["iterations"][1]["mechanisms"]["targeting"]["random"]["n"] == 10  # in metrics/loop.json
+    page = (tmp_path / "h.html").read_text()
+    mech = page.split("<h2>Mechanisms</h2>")[1].split("<h2>")[0]
+    it1, it2 = mech.split("<h3>Iteration 1</h3>")[1].split("<h3>Iteration 2</h3>")
+    assert (
+        "<td>targeting: model_1 fails D_2&#x27;s expansions</td><td>0.750 [0.301, 0.954]</td><td>3 / 4</td>"
+        in it1
+    )
+    assert (
+        "random pool draw, same size and pattern mix</td><td>0.200 [0.057, 0.510]</td><td>2 / 10</td>" in it1
+    )
+    d = newcombe(4, 10, 2, 10)
+    assert f"<td>{d['diff']:+.3f} [{d['ci95'][0]:+.3f}, {d['ci95'][1]:+.3f}]</td><td>n=10 vs 10</td>" in it1
+    assert "fidelity (single): expansion − seed (paired)</td><td>-0.250 [" in it1
+    # model_2 on D_2, from iteration 2's figures; iteration 2 has no next probe
+    assert "model_2 fails D_2&#x27;s Seed-new (probe@2)</td><td>0.700 [" in it1 and "14 / 20" in it1
+    assert "(probe@3)" not in it2
+    assert "the unused pool lacked rows for the draw</td><td>single: 2</td>" in it2 and "lacked" not in it1
+    assert "noisy rows of D_1 whose label is still wrong</td><td>0.800 [" in it1
+    assert "noisy rows of D_3 whose label is still wrong (static arm: D_j = D_1)</td><td>0.400 [" in it2

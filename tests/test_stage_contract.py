@@ -21,6 +21,7 @@ RUNS = [
     ("looptool.verify", "run_verify"),
     ("looptool.expand", "run_expand"),
     ("looptool.merge", "run_merge"),
+    ("looptool.mechanisms", "run_mechanisms"),
     ("looptool.evaluate", "run_evaluate"),
     ("looptool.report", "run_report"),
 ]

@@ -33,6 +33,7 @@ def _run(root: Path) -> Path:
         _write(m, f"verify/iter_{j}.json", {"wall_s": 0.1})
         _write(m, f"expand/iter_{j}.json", {"wall_s": 0.2})
         _write(m, f"merge/iter_{j}.json", {"wall_s": 0.2})
+        _write(m, f"mechanisms/iter_{j}.json", {"wall_s": 30.0})
         _write(m, f"eval/iter_{j}.json", {"wall_s": 80.0, "run": {"prompts": 3}})
     _write(m, "loop.json", {"iterations": []})  # the report's aggregate: not a stage
     return m
@@ -48,13 +49,15 @@ def test_rows_in_pipeline_order_with_their_keys(tmp_path):
         ("warmup", None),
         ("evaluate_base", 0),
     ]
-    assert got[5:11] == [(s, 1) for s in ("train", "probe", "verify", "expand", "merge", "evaluate")]
-    assert len(rows) == 17
+    assert got[5:12] == [
+        (s, 1) for s in ("train", "probe", "verify", "expand", "merge", "mechanisms", "evaluate")
+    ]
+    assert len(rows) == 19
     keys = {(r.stage, r.iteration): r.key for r in rows}
     assert keys[("select", None)] == "seconds"
     assert keys[("evaluate_base", 0)] == "run.seconds"
     assert keys[("warmup", None)] == "wall_s"  # wall_s wins over train_runtime_s
-    assert sum(r.seconds for r in rows) == pytest.approx(20 + 2 + 0.5 + 300 + 100 + 2 * 190.5)
+    assert sum(r.seconds for r in rows) == pytest.approx(20 + 2 + 0.5 + 300 + 100 + 2 * 220.5)
 
 
 def test_table_shares_and_other_row(tmp_path):
