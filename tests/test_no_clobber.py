@@ -79,6 +79,9 @@ def ws(tmp_path, monkeypatch, tiny_model_dir) -> Path:
     (tmp_path / "model" / "config.json").write_text("{}\n")
     (tmp_path / "model" / "README.md").write_text("# My model\n")
     (tmp_path / "models" / "iter_1").mkdir(parents=True)
+    (tmp_path / "models" / "base").symlink_to(
+        tiny_model_dir
+    )  # the student: trl exports render for its tokenizer
     (tmp_path / "models" / "iter_1" / "README.md").write_text("# my own card\n")
     bfcl = tmp_path / "bfcl"
     (bfcl / "possible_answer").mkdir(parents=True)
@@ -132,7 +135,7 @@ REFUSED = [
     ("prepare-model-metrics-over-a-file", lambda ws: ["prepare-model", "--source", "model", "--out", "base", "--metrics", "user.txt"], "--overwrite"),
     ("card-into-a-folder-with-its-own-readme", lambda ws: ["card", "1", "--into", "model"], "README.md"),
     ("card-into-a-model-folder-named-iter", lambda ws: ["card", "--into", "models/iter_1"], "README.md"),
-    ("card-into-a-dvc-output", lambda ws: ["card", "--into", "models/iter_2"] if _lock(ws) else [], "DVC output models/iter_2"),
+    ("card-into-a-dvc-output", lambda ws: ["card", "--into", "models/iter_2"] if _lock(ws) else [], "a DVC output (models/iter_2 in "),
     ("card-out-over-a-file", lambda ws: ["card", "1", "--out", "user.txt"], "user.txt"),
     ("eval-out-over-a-file", lambda ws: ["eval", "model", "--out", "user.txt"], "--overwrite"),
     ("eval-results-over-a-file", lambda ws: ["eval", "model", "--results", "user.parquet"], "--overwrite"),
