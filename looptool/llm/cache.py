@@ -10,6 +10,7 @@ tried again on the next run. DVC decides *whether* a stage runs; this cache only
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
 import time
 from collections.abc import Callable, Sequence
@@ -52,13 +53,36 @@ def completion_problem(resp: Any) -> str | None:
 
 
 class CacheError(StageError):
-    """The cache file cannot be read; the message names it and how to move it aside."""
+    """The cache file cannot be used; the message names it and what to do (move it aside only when it is
+    damaged, never for a lock another process holds)."""
+
+
+BUSY_TIMEOUT_S = 60.0
+"""How long a call waits for another process's lock on the cache (set-up included) before giving up."""
+
+
+def _errorname(e: sqlite3.Error) -> str:
+    """SQLite's error name (``SQLITE_BUSY``, ``SQLITE_NOTADB``, ...); from the message before Python 3.11."""
+    name = getattr(e, "sqlite_errorname", None)
+    if name:
+        return str(name)
+    low = str(e).lower()
+    if "locked" in low or "busy" in low:
+        return "SQLITE_BUSY"
+    if "not a database" in low or "malformed" in low:
+        return "SQLITE_CORRUPT"
+    return "SQLITE_ERROR"
+
+
+def is_busy(e: sqlite3.Error) -> bool:
+    """A lock held by another connection (``database is locked``), not a fault of the file."""
+    return _errorname(e).startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
 
 
 class CallCache:
     """Key -> completion JSON in SQLite."""
 
-    def __init__(self, path: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, timeout_s: float = BUSY_TIMEOUT_S):
         directory = Path(path) if path is not None else Path(cache_dir())
         if directory.exists() and not directory.is_dir():
             raise CacheError(
@@ -66,23 +90,63 @@ class CallCache:
             )
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / DB_NAME
+        self.timeout_s = timeout_s
         self.invalid = 0  # rows found that were not usable completions (re-run and overwritten)
         try:
-            self.db = sqlite3.connect(self.path, timeout=60.0, check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute(
-                "CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, backend TEXT, model TEXT, op TEXT,"
-                " response TEXT NOT NULL, created REAL)"
-            )
-            self.db.commit()
+            self.db = self._open()
         except sqlite3.DatabaseError as e:
-            raise self._corrupt(e) from None
+            raise self._failed(e) from None
 
-    def _corrupt(self, e: Exception) -> CacheError:
+    def _open(self) -> sqlite3.Connection:
+        """Connect and set up (WAL, the table), retrying while another process holds the file.
+
+        SQLite answers ``database is locked`` at once, without waiting out the busy timeout, when two
+        connections switch a new file to WAL together (each holds a read lock and wants the write lock, so
+        one of them must give way): processes that create the same new cache folder at the same moment. The
+        set-up is idempotent, so the one that gave way tries again until ``timeout_s``.
+        """
+        deadline = time.monotonic() + self.timeout_s
+        delay = 0.005
+        while True:
+            db = sqlite3.connect(self.path, timeout=self.timeout_s, check_same_thread=False)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, backend TEXT, model TEXT,"
+                    " op TEXT, response TEXT NOT NULL, created REAL)"
+                )
+                db.commit()
+                return db
+            except sqlite3.OperationalError as e:
+                db.close()
+                if not is_busy(e) or time.monotonic() >= deadline:
+                    raise
+            except BaseException:
+                db.close()
+                raise
+            time.sleep(delay * (1.0 + random.random()))  # jitter: the processes do not retry in step
+            delay = min(delay * 2, 0.25)
+
+    def _failed(self, e: sqlite3.Error) -> CacheError:
+        """The one-line error for ``e``: a lock, a damaged file, or a file that cannot be opened or written."""
+        name = _errorname(e)
+        if is_busy(e):
+            return CacheError(
+                f"{self.path}: call cache is busy: another process held its lock for over "
+                f"{self.timeout_s:g} s ({e}); the cache itself is fine: re-run when that process has finished, "
+                "or point LOOPTOOL_CACHE_DIR at another folder for this run"
+            )
+        if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or not isinstance(
+            e, sqlite3.OperationalError
+        ):
+            return CacheError(
+                f"{self.path}: call cache cannot be read ({e}); move it aside (mv {self.path} {self.path}.bad) "
+                "and re-run, or check it with `looptool cache verify`"
+            )
         return CacheError(
-            f"{self.path}: call cache cannot be read ({e}); move it aside (mv {self.path} {self.path}.bad) "
-            "and re-run, or check it with `looptool cache verify`"
+            f"{self.path}: call cache cannot be used ({e}): check that its folder is writable and its disk "
+            "has room"
         )
 
     def get_many(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -105,7 +169,7 @@ class CallCache:
                     else:
                         self.invalid += 1
         except sqlite3.DatabaseError as e:
-            raise self._corrupt(e) from None
+            raise self._failed(e) from None
         return found
 
     def put_many(self, rows: Sequence[tuple[str, str, str, str, dict[str, Any]]]) -> None:
@@ -123,7 +187,7 @@ class CallCache:
                     [(k, b, m, op, json.dumps(resp, ensure_ascii=False), now) for k, b, m, op, resp in rows],
                 )
         except sqlite3.DatabaseError as e:
-            raise self._corrupt(e) from None
+            raise self._failed(e) from None
 
     def count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
@@ -138,7 +202,7 @@ class CallCache:
                 " GROUP BY backend, model, op ORDER BY 4 DESC"
             ).fetchall()
         except sqlite3.DatabaseError as e:
-            raise self._corrupt(e) from None
+            raise self._failed(e) from None
         size = sum(p.stat().st_size for p in self.path.parent.glob(DB_NAME + "*") if p.is_file())
         return {
             "path": str(self.path),
@@ -168,7 +232,7 @@ class CallCache:
                 if problem:
                     bad.append((key, problem))
         except sqlite3.DatabaseError as e:
-            raise self._corrupt(e) from None
+            raise self._failed(e) from None
         return n, bad
 
     def prune(
@@ -210,7 +274,7 @@ class CallCache:
                     self.db.execute(f"DELETE FROM calls WHERE key IN ({','.join('?' * len(part))})", part)
             self.db.execute("VACUUM")
         except sqlite3.DatabaseError as e:
-            raise self._corrupt(e) from None
+            raise self._failed(e) from None
         return len(keys)
 
     def close(self) -> None:
