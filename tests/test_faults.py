@@ -737,6 +737,39 @@ def test_corrupt_cache_names_its_path(tmp_path):
     assert str(tmp_path / "cache" / "calls.sqlite") in msg and "mv " in msg and "\n" not in msg
 
 
+def test_ctrl_c_keeps_the_answers_already_in(tmp_path):
+    """Issue 23, class 10 for a server: Ctrl-C while one request is still out keeps the answers that came back
+    (they are handed to the cache as they arrive, not when the whole call returns); the re-run asks only for
+    the missing one."""
+    import signal
+
+    answered, interrupted = [], []
+
+    def reply(body):
+        text = body["messages"][-1]["content"]
+        if text != "slow" or interrupted:  # the re-run asks for the slow one: no Ctrl-C then
+            answered.append(text)
+            return f"re {text}"
+        deadline = time.monotonic() + 5
+        while len(answered) < 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.3)  # the client has handed the three answers on by now
+        interrupted.append(text)
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C, while this request is still out
+        return "re slow"
+
+    reqs = [Request.chat([{"role": "user", "content": t}]) for t in ("a", "b", "c", "slow")]
+    with FaultServer("ok", reply) as srv:
+        cfg = BackendConfig(**role(srv.url, max_concurrency=4, timeout_s=10.0))
+        with get_backend(cfg) as b, pytest.raises(KeyboardInterrupt):
+            b.generate(reqs, Sampling(max_new_tokens=8))
+        assert cache_rows(tmp_path) == 3 and len(srv.requests) == 4
+        with get_backend(cfg) as b:
+            out = b.generate(reqs, Sampling(max_new_tokens=8))
+            assert b.stats() == {"hits": 3, "misses": 1, "errors": 0}
+        assert [c.text for c in out] == ["re a", "re b", "re c", "re slow"] and len(srv.requests) == 5
+
+
 def _create_caches(root: str, folders: int, barrier, results) -> None:
     """One of several processes that open the same new cache folders at the same moment (one barrier per
     folder), each writing and reading back its own row."""

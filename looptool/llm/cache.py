@@ -2,9 +2,11 @@
 
 Every call is keyed by (backend identity, request, sampling) — see :func:`looptool.llm.common.call_key` —
 and stored in one SQLite file (WAL mode, so readers never block the writer) under
-:func:`looptool.llm.config.cache_dir`. Misses go to the wrapped backend in chunks, and each finished chunk is
-committed at once, so a stage killed half-way loses at most one chunk. Failed calls are not stored: they are
-tried again on the next run. DVC decides *whether* a stage runs; this cache only makes a re-run cheap.
+:func:`looptool.llm.config.cache_dir`. Misses go to the wrapped backend in chunks; each request is stored as
+it finishes where the backend hands it on (``transformers``, ``openai``), else with its chunk, so a stage
+killed half-way loses only what was still running (and the rows of the last second). Failed calls are not
+stored: they are tried again on the next run. DVC decides *whether* a stage runs; this cache only makes a
+re-run cheap.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import json
 import random
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -19,7 +22,7 @@ from typing import Any
 
 from looptool.errors import StageError
 from looptool.llm import progress
-from looptool.llm.base import Backend, Completion, Request, Sampling
+from looptool.llm.base import Backend, Completion, Request, Sampling, on_result
 from looptool.llm.common import call_key
 from looptool.llm.config import cache_dir
 
@@ -281,8 +284,72 @@ class CallCache:
         self.db.close()
 
 
+COMMIT_ROWS = 64
+"""Finished rows are committed at once when this many wait (else :data:`COMMIT_S` after the first of them)."""
+COMMIT_S = 1.0
+"""A finished row waits at most this long for its commit: a hard kill loses only the last second's rows."""
+
+
+class _Committer:
+    """Finished rows on their way into the cache: committed when :data:`COMMIT_ROWS` wait, else by a timer
+    :data:`COMMIT_S` after the first of them arrived, and at :meth:`close` (end of a chunk, or an interrupt).
+
+    The timer thread and the caller's thread share the connection under one lock; the caller touches the
+    store through this object only while it is open. A commit that fails in the timer keeps its rows waiting,
+    so the next commit in the caller's thread raises the error.
+    """
+
+    def __init__(self, store: CallCache, rows: int, seconds: float):
+        self.store, self.rows, self.seconds = store, rows, seconds
+        self.waiting: list[tuple[str, str, str, str, dict[str, Any]]] = []
+        self.lock = threading.Lock()
+        self.timer: threading.Timer | None = None
+
+    def add(self, row: tuple[str, str, str, str, dict[str, Any]]) -> None:
+        with self.lock:
+            self.waiting.append(row)
+            if len(self.waiting) >= self.rows or self.seconds <= 0:
+                self._commit()
+            elif self.timer is None:
+                self.timer = threading.Timer(self.seconds, self._on_timer)
+                self.timer.daemon = True
+                self.timer.start()
+
+    def _on_timer(self) -> None:
+        with self.lock:
+            self.timer = None
+            try:
+                self._commit()
+            except CacheError:
+                pass  # the rows stay waiting; the caller's next commit reports the error
+
+    def _commit(self) -> None:
+        if self.waiting:
+            self.store.put_many(self.waiting)
+            self.waiting = []
+
+    def close(self) -> None:
+        """Stop the timer and commit what waits."""
+        timer = self.timer
+        if timer is not None:
+            timer.cancel()
+            if timer is not threading.current_thread():
+                timer.join()
+        with self.lock:
+            self.timer = None
+            self._commit()
+
+
 class CachedBackend(Backend):
-    """Wraps a backend: replays cached calls, sends misses in committed chunks, counts hits and misses."""
+    """Wraps a backend: replays cached calls, stores the others as they finish, counts hits and misses.
+
+    Misses go to the wrapped backend ``chunk_size`` at a time. A backend that hands on each request as it
+    finishes (:func:`~looptool.llm.base.deliver`: ``transformers``, ``openai``) has it stored at once,
+    committed every :data:`COMMIT_ROWS` rows or :data:`COMMIT_S` seconds, so a stage killed mid-chunk keeps
+    what finished (an exception or Ctrl-C commits everything that finished); the decode batches are the same
+    as without the cache. Results a backend returns only at the end of its call (``vllm``) are committed per
+    chunk.
+    """
 
     def __init__(self, inner: Backend, path: str | Path | None = None, chunk_size: int = 128):
         if chunk_size < 1:
@@ -291,6 +358,8 @@ class CachedBackend(Backend):
         self.name = inner.name
         self.model = inner.model
         self.chunk_size = chunk_size
+        self.commit_rows = COMMIT_ROWS
+        self.commit_s = COMMIT_S
         self.store = CallCache(path)
         self._identity = inner.identity()
         self.hits = 0
@@ -363,22 +432,44 @@ class CachedBackend(Backend):
                 first_of[k] = i
                 todo.append(i)
         bar.advance(sum(1 for c in out if c is not None), cached=True)
-        for s in range(0, len(todo), self.chunk_size):
-            idx = todo[s : s + self.chunk_size]
-            got = progress.run_counted(bar, len(idx), lambda idx=idx: call(idx))
-            if len(got) != len(idx):
-                raise RuntimeError(
-                    f"{self.name} backend returned {len(got)} completions for {len(idx)} requests"
-                )
-            rows = []
-            for i, comp in zip(idx, got):
-                out[i] = comp
-                self.misses += 1
-                if comp.ok:
-                    rows.append((keys[i], self.name, self.model, op, comp.to_json()))
-                else:
-                    self.errors += 1
-            self.store.put_many(rows)
+        committer = _Committer(self.store, self.commit_rows, self.commit_s)
+        try:
+            for s in range(0, len(todo), self.chunk_size):
+                idx = todo[s : s + self.chunk_size]
+                stored: set[int] = set()
+
+                def finished(
+                    j: int,
+                    request: Request,
+                    comp: Completion,
+                    idx: list[int] = idx,
+                    stored: set[int] = stored,
+                ) -> None:
+                    # the request check: only a row of this call (not of a call nested inside it) is ours
+                    if 0 <= j < len(idx) and requests[idx[j]] is request and comp.ok and idx[j] not in stored:
+                        stored.add(idx[j])
+                        committer.add((keys[idx[j]], self.name, self.model, op, comp.to_json()))
+
+                with on_result(finished):
+                    got = progress.run_counted(bar, len(idx), lambda idx=idx: call(idx))
+                if len(got) != len(idx):
+                    raise RuntimeError(
+                        f"{self.name} backend returned {len(got)} completions for {len(idx)} requests"
+                    )
+                for i, comp in zip(idx, got):
+                    out[i] = comp
+                    self.misses += 1
+                    if not comp.ok:
+                        self.errors += 1
+                    elif i not in stored:  # not handed on while the call ran
+                        committer.add((keys[i], self.name, self.model, op, comp.to_json()))
+                committer.close()
+        except BaseException:
+            try:  # interrupted or failed: keep every row that finished; the original error goes on
+                committer.close()
+            except CacheError:
+                pass
+            raise
         for i, k in enumerate(keys):
             if out[i] is None:  # a duplicate of a call made above
                 src = out[first_of[k]]

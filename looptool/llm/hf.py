@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from looptool.llm.base import Backend, Completion, Request, Sampling
+from looptool.llm.base import Backend, Completion, Request, Sampling, deliver
 from looptool.llm.common import local_identity, request_seed
 from looptool.llm.config import BackendConfig
 
@@ -205,6 +205,7 @@ class _Row:
     tokens: list[int] = field(default_factory=list)
     logprobs: list[float] = field(default_factory=list)
     finish: str | None = None
+    completion: Completion | None = None
 
 
 @dataclass
@@ -324,7 +325,7 @@ class HFBackend(Backend):
             with torch.inference_mode():
                 rows = self._decode(requests, ids, todo, sampling)
             for row in rows:
-                out[row.index] = self._completion(row, sampling)
+                out[row.index] = row.completion
         return [c if c is not None else Completion(error="not decoded") for c in out]
 
     def _completion(self, row: _Row, sampling: Sampling) -> Completion:
@@ -387,6 +388,11 @@ class HFBackend(Backend):
                 finished = [r for r in state.rows if r.finish is not None]
                 if finished:
                     done.extend(finished)
+                    for (
+                        r
+                    ) in finished:  # handed on at once: the call cache keeps it if the call is interrupted
+                        r.completion = self._completion(r, sampling)
+                        deliver(r.index, requests[r.index], r.completion)
                     bar.update(len(finished))
                     state = self._drop(state)
         finally:
@@ -591,6 +597,7 @@ class HFBackend(Backend):
                         out[i] = Completion(
                             text=completions[i], token_ids=comp, logprobs=lps, finish_reason="score"
                         )
+                        deliver(i, requests[i], out[i])
         return out
 
     def _shared_prefix(self, prompts: list[list[int]]) -> int:
