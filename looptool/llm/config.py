@@ -6,6 +6,8 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from looptool.localcache import cache_dir as cache_dir  # the call cache's folder (re-exported)
+
 BACKENDS = ("transformers", "vllm", "openai", "none")
 
 
@@ -89,9 +91,3 @@ class BackendConfig:
 
         register(key)  # from now on scrubbed from every error and completion text
         return key
-
-
-def cache_dir() -> str:
-    """Where the call cache lives: ``$LOOPTOOL_CACHE_DIR`` or ``.looptool-cache`` in the working directory
-    (git-ignored and outside DVC outputs)."""
-    return os.environ.get("LOOPTOOL_CACHE_DIR", ".looptool-cache")

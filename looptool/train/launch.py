@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from looptool import jsonutil
+from looptool.filedigest import tree_digests
 
 LAUNCHED_ENV = "LOOPTOOL_LAUNCHED"
 SHIPPED = {
@@ -66,19 +67,9 @@ def relaunch(cfg: Any, script: str | Path, argv: list[str]) -> int:
     return subprocess.call(cmd, env={**os.environ, LAUNCHED_ENV: "1"})
 
 
-def _tree_stamp(path: Path) -> list[Any]:
-    if path.is_file():
-        st = path.stat()
-        return [path.name, st.st_size, st.st_mtime_ns]
-    return sorted(
-        [str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns]
-        for p in path.rglob("*")
-        if p.is_file()
-    )
-
-
 def run_fingerprint(cfg: Any, model_path: str | Path, data_path: str | Path, seed: int) -> str:
-    """Identity of a training run: config, seed, and the start model's and D_j's files (names, sizes, mtimes)."""
+    """Identity of a training run: config, seed, and the contents of the start model's and D_j's files (a
+    checkpoint of another run, or of a model or D_j rewritten in place, is never resumed)."""
     from looptool.config import to_dict
 
     conf = {
@@ -86,7 +77,7 @@ def run_fingerprint(cfg: Any, model_path: str | Path, data_path: str | Path, see
         for k, v in to_dict(cfg).items()
         if k not in ("resume", "launcher", "launcher_args", "num_processes")
     }
-    return jsonutil.digest([conf, seed, _tree_stamp(Path(model_path)), _tree_stamp(Path(data_path))], 32)
+    return jsonutil.digest([conf, seed, tree_digests(Path(model_path)), tree_digests(Path(data_path))], 32)
 
 
 def complete_checkpoints(work: Path) -> list[Path]:
