@@ -14,9 +14,10 @@ so the loop does what ``generate`` cannot do for a batch:
   sampled answer does not depend on its batch mates.
 
 Requests are rendered with :func:`looptool.prompts.render_prompt`, tokenized, sorted by length (longest
-first) and decoded with left padding; results come back in the caller's order. ``score`` computes the log-probabilities of
-given completions, running a shared token prefix (the system prompt) once and only the completion
-positions through the LM head.
+first) and decoded with left padding; results come back in the caller's order, and each one is handed on
+(:func:`~looptool.llm.base.deliver`, to the call cache) the moment its row finishes. ``score`` computes the
+log-probabilities of given completions, running a shared token prefix (the system prompt) once and only the
+completion positions through the LM head.
 """
 
 from __future__ import annotations
@@ -388,9 +389,8 @@ class HFBackend(Backend):
                 finished = [r for r in state.rows if r.finish is not None]
                 if finished:
                     done.extend(finished)
-                    for (
-                        r
-                    ) in finished:  # handed on at once: the call cache keeps it if the call is interrupted
+                    # handed on at once: the call cache keeps it even if the call is interrupted later
+                    for r in finished:
                         r.completion = self._completion(r, sampling)
                         deliver(r.index, requests[r.index], r.completion)
                     bar.update(len(finished))
