@@ -3,9 +3,10 @@ pass-through pointer to a model the user names.
 
 ``models/base`` is a DVC output. For the embedded default it is a real checkpoint (the GGUF dequantized with
 ``GgufConfig(dequantize=True)``: without it ``save_pretrained`` refuses a gguf-quantized model). For a user's
-Hugging Face directory or hub id it holds only ``looptool-model.json`` naming the source (with a fingerprint
-of a local directory's files), so an 8B model is not copied into the DVC cache and a change of source still
-re-runs everything downstream. :func:`resolve_model` follows that pointer.
+Hugging Face directory or hub id it holds only ``looptool-model.json`` naming the source (with the SHA-256
+of a local checkpoint's weight, config and tokenizer files), so an 8B model is not copied into the DVC cache
+and a change of those bytes re-runs everything downstream when prepare_model runs again.
+:func:`resolve_model` follows that pointer.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from looptool import jsonutil
+from looptool.filedigest import file_digests
+from looptool.localcache import cache_dir
 from looptool.outputs import MARKER, prepare_dir, written_dir
 
 EMBEDDED = "embedded:smollm2-135m-instruct"
@@ -76,13 +79,71 @@ def load_gguf(path: str | Path, dtype: str = "float32") -> tuple[Any, Any]:
     return model, tok
 
 
+# Files whose change changes what a local checkpoint answers: weights, architecture, tokenizer, template.
+_WEIGHT_SUFFIXES = (".safetensors", ".bin", ".pt", ".pth", ".gguf")
+_MODEL_FILES = (
+    "config.json",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "special_tokens_map.json",
+    "chat_template.jinja",
+    "chat_template.json",
+    "adapter_config.json",
+)
+
+
+def checkpoint_files(path: Path) -> tuple[Path, list[Path]]:
+    """The files whose bytes decide what a local checkpoint answers (weights, config, tokenizer, template),
+    sorted, and the folder they are named relative to; none for a hub id."""
+    if path.is_file():
+        return path.parent, [path]
+    if path.is_dir():
+        files = sorted(
+            f
+            for f in path.rglob("*")
+            if f.is_file() and (f.name.endswith(_WEIGHT_SUFFIXES) or f.name in _MODEL_FILES)
+        )
+        return path, files
+    return path, []
+
+
+def weights_fingerprint(model: str) -> str | None:
+    """Content digest of a local checkpoint: SHA-256 over the bytes of its weight, config and tokenizer files
+    (for a ``looptool-model.json`` pointer: of the folder it names; for an adapter: also of its base).
+
+    The call cache keys a local model by this digest and not by its path
+    (:func:`looptool.llm.common.call_key`), so two paths that hold the same files share their calls: an
+    iteration whose training changed nothing (GRPO groups with zero advantage everywhere) replays the
+    previous model's evaluation instead of decoding it again. Each file is read once per version: its digest
+    is memoised (:class:`looptool.filedigest.DigestMemo`) by a stat key that changes on any write, even one
+    that restores size and mtime (an 8B checkpoint is hashed once, ~10 s, not at every stage). None for a
+    hub id or a folder without such files.
+    """
+    p = Path(model)
+    if (p / POINTER).is_file():
+        try:
+            source = str(json.loads((p / POINTER).read_text())["source"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+        return weights_fingerprint(source)
+    root, files = checkpoint_files(p)
+    if not files:
+        return None
+    entries: list[Any] = file_digests(root, files)
+    if p.is_dir() and (p / ADAPTER_CONFIG).is_file() and not (p / "config.json").is_file():
+        try:
+            entries.append(["base", weights_fingerprint(adapter_base(p))])
+        except (OSError, ValueError):
+            pass
+    return "sha256:" + jsonutil.digest(entries, 32)
+
+
 def _fingerprint(directory: Path) -> dict[str, Any]:
-    files = {}
-    for p in sorted(directory.rglob("*")):
-        if p.is_file() and not p.name.startswith("."):
-            st = p.stat()
-            files[str(p.relative_to(directory))] = [st.st_size, int(st.st_mtime)]
-    return files
+    """SHA-256 of each file that decides the model's answers (weights, config, tokenizer): the pointer
+    changes, and everything downstream re-runs, exactly when those bytes change (memoised, so the student
+    backends that read the same files later do not hash them again)."""
+    root, files = checkpoint_files(directory)
+    return {rel: digest for rel, digest in file_digests(root, files)}
 
 
 def run_prepare_model(*, out: str | Path, cfg: ModelConfig) -> dict[str, Any]:
@@ -211,15 +272,17 @@ def adapter_base(path: str | Path) -> str:
     return base
 
 
+def merged_path(adapter: str | Path) -> Path:
+    """Where :func:`merged_adapter` keeps the merge of ``adapter``: named by the contents of the adapter and of
+    its base."""
+    return Path(cache_dir()) / "merged" / jsonutil.digest(["merged", weights_fingerprint(str(adapter))], 24)
+
+
 def merged_adapter(path: str | Path) -> str:
-    """A full checkpoint equal to base + adapter (merged once into the cache, reused after)."""
+    """A full checkpoint equal to base + adapter, merged once into the local cache (:func:`merged_path`) and
+    reused after; an adapter rewritten in place is merged again."""
     p = Path(path)
-    files = sorted([f.name, f.stat().st_size, f.stat().st_mtime_ns] for f in p.iterdir() if f.is_file())
-    cache = (
-        Path(os.environ.get("LOOPTOOL_CACHE_DIR", ".looptool-cache"))
-        / "merged"
-        / jsonutil.digest([str(p.resolve()), files], 24)
-    )
+    cache = merged_path(p)
     if (cache / "config.json").is_file():
         return str(cache)
     from peft import PeftModel

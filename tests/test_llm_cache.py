@@ -8,6 +8,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import pytest
@@ -189,5 +190,97 @@ def test_killed_run_replays_finished_chunks(hf, tiny_model_dir, tmp_path):
     out = cb.generate(reqs, Sampling(max_new_tokens=5))
     assert inner.requests == 4 and cb.stats() == {"hits": 8, "misses": 4, "errors": 0}
     assert [c.cached for c in out] == [True] * 8 + [False] * 4
+    fresh = hf.generate(reqs, Sampling(max_new_tokens=5))
+    assert [c.token_ids for c in out] == [c.token_ids for c in fresh]
+
+
+def _committed(cache) -> int:
+    """Rows another process would see now (a separate connection: only committed rows)."""
+    with sqlite3.connect(Path(cache) / DB_NAME) as db:
+        return db.execute("SELECT COUNT(*) FROM calls").fetchone()[0]
+
+
+@pytest.mark.parametrize("trigger", ["count", "time"])
+def test_finished_rows_are_committed_while_the_call_runs(hf, tmp_path, monkeypatch, trigger):
+    """Issue 23, class 10: rows reach the cache as the engine finishes them, committed by count (here every 2
+    rows) or by time (here 0.05 s after the first waiting row), not only when the chunk returns."""
+    cb = CachedBackend(hf, tmp_path)  # default chunk: all 12 requests in one call
+    cb.commit_rows, cb.commit_s = (2, 1e9) if trigger == "count" else (10**6, 0.05)
+    seen = []
+    real = hf._drop
+    done = 0
+
+    def drop(state):  # runs inside the engine, after the step's finished rows were handed on
+        nonlocal done
+        done += sum(r.finish is not None for r in state.rows)
+        deadline = time.monotonic() + 10  # the timer's commit, on a loaded machine
+        while trigger == "time" and _committed(tmp_path) < done and time.monotonic() < deadline:
+            time.sleep(0.02)
+        seen.append((done, _committed(tmp_path)))
+        return real(state)
+
+    monkeypatch.setattr(hf, "_drop", drop)
+    out = cb.generate(_reqs(12), Sampling(max_new_tokens=5))
+    assert all(c.ok for c in out) and _committed(tmp_path) == 12
+    assert done == 12 and len(seen) >= 3  # waves of 4: the first ones were in the cache mid-call
+    assert all(committed == (n - n % 2 if trigger == "count" else n) for n, committed in seen), seen
+
+
+CHILD_STREAM = textwrap.dedent(
+    """
+    import sys, time
+    from looptool.llm import BackendConfig, Request, Sampling
+    from looptool.llm.cache import COMMIT_S, CachedBackend
+    from looptool.llm.hf import HFBackend
+
+    model, cache = sys.argv[1], sys.argv[2]
+    inner = HFBackend(model, BackendConfig(batch_size=4, cache=False))
+    real = inner._drop
+    done = []
+
+    def drop(state):
+        done.extend(r.index for r in state.rows if r.finish is not None)
+        if len(done) >= 4:  # the first wave finished: give the commit timer its second, then hang
+            time.sleep(COMMIT_S + 1.0)
+            print("stuck", len(done), flush=True)
+            time.sleep(600)
+        return real(state)
+
+    inner._drop = drop
+    reqs = [Request.chat([{"role": "user", "content": f"question number {k}"}]) for k in range(12)]
+    CachedBackend(inner, cache).generate(reqs, Sampling(max_new_tokens=5))  # defaults: one chunk of 12
+    """
+)
+
+
+def test_killed_mid_chunk_replays_the_rows_that_finished(hf, tiny_model_dir, tmp_path):
+    """A hard kill (SIGKILL: no interrupt handling) in the middle of the only chunk: the rows that finished
+    more than COMMIT_S before it are in the cache, and the re-run decodes only the rest."""
+    script = tmp_path / "child.py"
+    script.write_text(CHILD_STREAM)
+    cache = tmp_path / "cache"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    proc = subprocess.Popen(
+        [sys.executable, str(script), str(tiny_model_dir), str(cache)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        text=True,
+    )
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("stuck"), f"child ended early (rc={proc.poll()})"
+        finished = int(line.split()[1])
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert 4 <= finished < 12 and _committed(cache) == finished
+    reqs = [Request.chat([{"role": "user", "content": f"question number {k}"}]) for k in range(12)]
+    inner = Counting(hf)
+    cb = CachedBackend(inner, cache)
+    out = cb.generate(reqs, Sampling(max_new_tokens=5))
+    assert inner.requests == 12 - finished and cb.stats()["hits"] == finished
     fresh = hf.generate(reqs, Sampling(max_new_tokens=5))
     assert [c.token_ids for c in out] == [c.token_ids for c in fresh]

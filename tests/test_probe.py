@@ -109,3 +109,41 @@ def test_probe_call_format_param(backend):
     assert call_format_of(backend.tokenizer) in ("hermes", "auto")
     with pytest.raises(ValueError, match="call_format"):
         ProbeConfig(call_format="gemma")
+
+
+def _interrupt_after(hf, rows: int):
+    """Make the real engine raise KeyboardInterrupt (as Ctrl-C would) once ``rows`` requests have finished."""
+    real = hf._drop
+    finished = []
+
+    def drop(state):
+        finished.extend(r.index for r in state.rows if r.finish is not None)
+        if len(finished) >= rows:
+            raise KeyboardInterrupt
+        return real(state)
+
+    hf._drop = drop
+    return finished
+
+
+def test_interrupted_probe_keeps_finished_rows(tiny_model_dir, tmp_path, monkeypatch):
+    """Issue 23, class 10: a probe under the default cache_chunk (128: one call for the demo's 48 samples, here
+    24) interrupted after 8 rows finished. Before, the cache got nothing (rows were stored when the chunk
+    returned); now the finished rows are stored as they finish, and the re-run decodes only the others."""
+    data = _data(24)
+    cfg = ProbeConfig(max_new_tokens=4)
+    monkeypatch.setenv("LOOPTOOL_CACHE_DIR", str(tmp_path / "clean"))
+    with get_backend(BackendConfig(backend="transformers", batch_size=4), model=str(tiny_model_dir)) as b:
+        clean = probe(data, b, cfg, iteration=1)
+    monkeypatch.setenv("LOOPTOOL_CACHE_DIR", str(tmp_path / "cache"))
+    student = BackendConfig(backend="transformers", batch_size=4)
+    assert student.cache_chunk == 128  # the default: the whole probe is one call to the engine
+    with get_backend(student, model=str(tiny_model_dir)) as b:
+        finished = _interrupt_after(b.inner.inner, 8)
+        with pytest.raises(KeyboardInterrupt):
+            probe(data, b, cfg, iteration=1)
+    assert 8 <= len(finished) < 24
+    with get_backend(student, model=str(tiny_model_dir)) as b:
+        again = probe(data, b, cfg, iteration=1)
+        assert b.stats() == {"hits": len(finished), "misses": 24 - len(finished), "errors": 0}
+    assert again.equals(clean)

@@ -8,9 +8,11 @@ output costs no extra forward pass.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import math
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,3 +184,29 @@ class Backend(ABC):
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+ResultSink = Callable[[int, Request, Completion], None]
+_sink: contextvars.ContextVar[ResultSink | None] = contextvars.ContextVar(
+    "looptool_result_sink", default=None
+)
+
+
+@contextlib.contextmanager
+def on_result(sink: ResultSink) -> Iterator[None]:
+    """While the block runs, backends hand each request's final completion to ``sink(index, request,
+    completion)`` as soon as it is there (:func:`deliver`), before the call returns: the call cache stores
+    finished rows while the rest still decode, so an interrupted call keeps them."""
+    token = _sink.set(sink)
+    try:
+        yield
+    finally:
+        _sink.reset(token)
+
+
+def deliver(index: int, request: Request, completion: Completion) -> None:
+    """Called by a backend when request ``index`` of the call it is running (``requests[index]``, passed as
+    ``request`` so a sink can check it is its own call) has its final completion; nothing without a sink."""
+    sink = _sink.get()
+    if sink is not None:
+        sink(index, request, completion)

@@ -2,15 +2,19 @@
 
 Every call is keyed by (backend identity, request, sampling) — see :func:`looptool.llm.common.call_key` —
 and stored in one SQLite file (WAL mode, so readers never block the writer) under
-:func:`looptool.llm.config.cache_dir`. Misses go to the wrapped backend in chunks, and each finished chunk is
-committed at once, so a stage killed half-way loses at most one chunk. Failed calls are not stored: they are
-tried again on the next run. DVC decides *whether* a stage runs; this cache only makes a re-run cheap.
+:func:`looptool.llm.config.cache_dir`. Misses go to the wrapped backend in chunks; each request is stored as
+it finishes where the backend hands it on (``transformers``, ``openai``), else with its chunk, so a stage
+killed half-way loses only what was still running (and the rows of the last second). Failed calls are not
+stored: they are tried again on the next run. DVC decides *whether* a stage runs; this cache only makes a
+re-run cheap.
 """
 
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -18,7 +22,7 @@ from typing import Any
 
 from looptool.errors import StageError
 from looptool.llm import progress
-from looptool.llm.base import Backend, Completion, Request, Sampling
+from looptool.llm.base import Backend, Completion, Request, Sampling, on_result
 from looptool.llm.common import call_key
 from looptool.llm.config import cache_dir
 from looptool.storage import make_private
@@ -53,13 +57,36 @@ def completion_problem(resp: Any) -> str | None:
 
 
 class CacheError(StageError):
-    """The cache file cannot be read; the message names it and how to move it aside."""
+    """The cache file cannot be used; the message names it and what to do (move it aside only when it is
+    damaged, never for a lock another process holds)."""
+
+
+BUSY_TIMEOUT_S = 60.0
+"""How long a call waits for another process's lock on the cache (set-up included) before giving up."""
+
+
+def _errorname(e: sqlite3.Error) -> str:
+    """SQLite's error name (``SQLITE_BUSY``, ``SQLITE_NOTADB``, ...); from the message before Python 3.11."""
+    name = getattr(e, "sqlite_errorname", None)
+    if name:
+        return str(name)
+    low = str(e).lower()
+    if "locked" in low or "busy" in low:
+        return "SQLITE_BUSY"
+    if "not a database" in low or "malformed" in low:
+        return "SQLITE_CORRUPT"
+    return "SQLITE_ERROR"
+
+
+def is_busy(e: sqlite3.Error) -> bool:
+    """A lock held by another connection (``database is locked``), not a fault of the file."""
+    return _errorname(e).startswith(("SQLITE_BUSY", "SQLITE_LOCKED"))
 
 
 class CallCache:
     """Key -> completion JSON in SQLite."""
 
-    def __init__(self, path: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, timeout_s: float = BUSY_TIMEOUT_S):
         directory = Path(path) if path is not None else Path(cache_dir())
         if directory.exists() and not directory.is_dir():
             raise CacheError(
@@ -67,27 +94,67 @@ class CallCache:
             )
         directory.mkdir(parents=True, exist_ok=True)
         self.path = directory / DB_NAME
+        self.timeout_s = timeout_s
         self.invalid = 0  # rows found that were not usable completions (re-run and overwritten)
         try:
             # prompts and answers stay the owner's: 0600 (SQLite creates its -wal and -shm with this mode)
             for f in (self.path, *(self.path.with_name(self.path.name + x) for x in ("-wal", "-shm"))):
                 if f == self.path or f.exists():
                     make_private(f)
-            self.db = sqlite3.connect(self.path, timeout=60.0, check_same_thread=False)
-            self.db.execute("PRAGMA journal_mode=WAL")
-            self.db.execute("PRAGMA synchronous=NORMAL")
-            self.db.execute(
-                "CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, backend TEXT, model TEXT, op TEXT,"
-                " response TEXT NOT NULL, created REAL)"
-            )
-            self.db.commit()
+            self.db = self._open()
         except sqlite3.DatabaseError as e:
-            raise self._corrupt(e) from None
+            raise self._failed(e) from None
 
-    def _corrupt(self, e: Exception) -> CacheError:
+    def _open(self) -> sqlite3.Connection:
+        """Connect and set up (WAL, the table), retrying while another process holds the file.
+
+        SQLite answers ``database is locked`` at once, without waiting out the busy timeout, when two
+        connections switch a new file to WAL together (each holds a read lock and wants the write lock, so
+        one of them must give way): processes that create the same new cache folder at the same moment. The
+        set-up is idempotent, so the one that gave way tries again until ``timeout_s``.
+        """
+        deadline = time.monotonic() + self.timeout_s
+        delay = 0.005
+        while True:
+            db = sqlite3.connect(self.path, timeout=self.timeout_s, check_same_thread=False)
+            try:
+                db.execute("PRAGMA journal_mode=WAL")
+                db.execute("PRAGMA synchronous=NORMAL")
+                db.execute(
+                    "CREATE TABLE IF NOT EXISTS calls (key TEXT PRIMARY KEY, backend TEXT, model TEXT,"
+                    " op TEXT, response TEXT NOT NULL, created REAL)"
+                )
+                db.commit()
+                return db
+            except sqlite3.OperationalError as e:
+                db.close()
+                if not is_busy(e) or time.monotonic() >= deadline:
+                    raise
+            except BaseException:
+                db.close()
+                raise
+            time.sleep(delay * (1.0 + random.random()))  # jitter: the processes do not retry in step
+            delay = min(delay * 2, 0.25)
+
+    def _failed(self, e: sqlite3.Error) -> CacheError:
+        """The one-line error for ``e``: a lock, a damaged file, or a file that cannot be opened or written."""
+        name = _errorname(e)
+        if is_busy(e):
+            return CacheError(
+                f"{self.path}: call cache is busy: another process held its lock for over "
+                f"{self.timeout_s:g} s ({e}); the cache itself is fine: re-run when that process has finished, "
+                "or point LOOPTOOL_CACHE_DIR at another folder for this run"
+            )
+        if name.startswith(("SQLITE_CORRUPT", "SQLITE_NOTADB")) or not isinstance(
+            e, sqlite3.OperationalError
+        ):
+            return CacheError(
+                f"{self.path}: call cache cannot be read ({e}); move it aside (mv {self.path} {self.path}.bad) "
+                "and re-run, or check it with `looptool cache verify`"
+            )
         return CacheError(
-            f"{self.path}: call cache cannot be read ({e}); move it aside (mv {self.path} {self.path}.bad) "
-            "and re-run, or check it with `looptool cache verify`"
+            f"{self.path}: call cache cannot be used ({e}): check that its folder is writable and its disk "
+            "has room"
         )
 
     def get_many(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
@@ -110,7 +177,7 @@ class CallCache:
                     else:
                         self.invalid += 1
         except sqlite3.DatabaseError as e:
-            raise self._corrupt(e) from None
+            raise self._failed(e) from None
         return found
 
     def put_many(self, rows: Sequence[tuple[str, str, str, str, dict[str, Any]]]) -> None:
@@ -128,7 +195,7 @@ class CallCache:
                     [(k, b, m, op, json.dumps(resp, ensure_ascii=False), now) for k, b, m, op, resp in rows],
                 )
         except sqlite3.DatabaseError as e:
-            raise self._corrupt(e) from None
+            raise self._failed(e) from None
 
     def count(self) -> int:
         return int(self.db.execute("SELECT COUNT(*) FROM calls").fetchone()[0])
@@ -143,7 +210,7 @@ class CallCache:
                 " GROUP BY backend, model, op ORDER BY 4 DESC"
             ).fetchall()
         except sqlite3.DatabaseError as e:
-            raise self._corrupt(e) from None
+            raise self._failed(e) from None
         size = sum(p.stat().st_size for p in self.path.parent.glob(DB_NAME + "*") if p.is_file())
         return {
             "path": str(self.path),
@@ -173,7 +240,7 @@ class CallCache:
                 if problem:
                     bad.append((key, problem))
         except sqlite3.DatabaseError as e:
-            raise self._corrupt(e) from None
+            raise self._failed(e) from None
         return n, bad
 
     def prune(
@@ -215,15 +282,79 @@ class CallCache:
                     self.db.execute(f"DELETE FROM calls WHERE key IN ({','.join('?' * len(part))})", part)
             self.db.execute("VACUUM")
         except sqlite3.DatabaseError as e:
-            raise self._corrupt(e) from None
+            raise self._failed(e) from None
         return len(keys)
 
     def close(self) -> None:
         self.db.close()
 
 
+COMMIT_ROWS = 64
+"""Finished rows are committed at once when this many wait (else :data:`COMMIT_S` after the first of them)."""
+COMMIT_S = 1.0
+"""A finished row waits at most this long for its commit: a hard kill loses only the last second's rows."""
+
+
+class _Committer:
+    """Finished rows on their way into the cache: committed when :data:`COMMIT_ROWS` wait, else by a timer
+    :data:`COMMIT_S` after the first of them arrived, and at :meth:`close` (end of a chunk, or an interrupt).
+
+    The timer thread and the caller's thread share the connection under one lock; the caller touches the
+    store through this object only while it is open. A commit that fails in the timer keeps its rows waiting,
+    so the next commit in the caller's thread raises the error.
+    """
+
+    def __init__(self, store: CallCache, rows: int, seconds: float):
+        self.store, self.rows, self.seconds = store, rows, seconds
+        self.waiting: list[tuple[str, str, str, str, dict[str, Any]]] = []
+        self.lock = threading.Lock()
+        self.timer: threading.Timer | None = None
+
+    def add(self, row: tuple[str, str, str, str, dict[str, Any]]) -> None:
+        with self.lock:
+            self.waiting.append(row)
+            if len(self.waiting) >= self.rows or self.seconds <= 0:
+                self._commit()
+            elif self.timer is None:
+                self.timer = threading.Timer(self.seconds, self._on_timer)
+                self.timer.daemon = True
+                self.timer.start()
+
+    def _on_timer(self) -> None:
+        with self.lock:
+            self.timer = None
+            try:
+                self._commit()
+            except CacheError:
+                pass  # the rows stay waiting; the caller's next commit reports the error
+
+    def _commit(self) -> None:
+        if self.waiting:
+            self.store.put_many(self.waiting)
+            self.waiting = []
+
+    def close(self) -> None:
+        """Stop the timer and commit what waits."""
+        timer = self.timer
+        if timer is not None:
+            timer.cancel()
+            if timer is not threading.current_thread():
+                timer.join()
+        with self.lock:
+            self.timer = None
+            self._commit()
+
+
 class CachedBackend(Backend):
-    """Wraps a backend: replays cached calls, sends misses in committed chunks, counts hits and misses."""
+    """Wraps a backend: replays cached calls, stores the others as they finish, counts hits and misses.
+
+    Misses go to the wrapped backend ``chunk_size`` at a time. A backend that hands on each request as it
+    finishes (:func:`~looptool.llm.base.deliver`: ``transformers``, ``openai``) has it stored at once,
+    committed every :data:`COMMIT_ROWS` rows or :data:`COMMIT_S` seconds, so a stage killed mid-chunk keeps
+    what finished (an exception or Ctrl-C commits everything that finished); the decode batches are the same
+    as without the cache. Results a backend returns only at the end of its call (``vllm``) are committed per
+    chunk.
+    """
 
     def __init__(self, inner: Backend, path: str | Path | None = None, chunk_size: int = 128):
         if chunk_size < 1:
@@ -232,6 +363,8 @@ class CachedBackend(Backend):
         self.name = inner.name
         self.model = inner.model
         self.chunk_size = chunk_size
+        self.commit_rows = COMMIT_ROWS
+        self.commit_s = COMMIT_S
         self.store = CallCache(path)
         self._identity = inner.identity()
         self.hits = 0
@@ -304,22 +437,44 @@ class CachedBackend(Backend):
                 first_of[k] = i
                 todo.append(i)
         bar.advance(sum(1 for c in out if c is not None), cached=True)
-        for s in range(0, len(todo), self.chunk_size):
-            idx = todo[s : s + self.chunk_size]
-            got = progress.run_counted(bar, len(idx), lambda idx=idx: call(idx))
-            if len(got) != len(idx):
-                raise RuntimeError(
-                    f"{self.name} backend returned {len(got)} completions for {len(idx)} requests"
-                )
-            rows = []
-            for i, comp in zip(idx, got):
-                out[i] = comp
-                self.misses += 1
-                if comp.ok:
-                    rows.append((keys[i], self.name, self.model, op, comp.to_json()))
-                else:
-                    self.errors += 1
-            self.store.put_many(rows)
+        committer = _Committer(self.store, self.commit_rows, self.commit_s)
+        try:
+            for s in range(0, len(todo), self.chunk_size):
+                idx = todo[s : s + self.chunk_size]
+                stored: set[int] = set()
+
+                def finished(
+                    j: int,
+                    request: Request,
+                    comp: Completion,
+                    idx: list[int] = idx,
+                    stored: set[int] = stored,
+                ) -> None:
+                    # the request check: only a row of this call (not of a call nested inside it) is ours
+                    if 0 <= j < len(idx) and requests[idx[j]] is request and comp.ok and idx[j] not in stored:
+                        stored.add(idx[j])
+                        committer.add((keys[idx[j]], self.name, self.model, op, comp.to_json()))
+
+                with on_result(finished):
+                    got = progress.run_counted(bar, len(idx), lambda idx=idx: call(idx))
+                if len(got) != len(idx):
+                    raise RuntimeError(
+                        f"{self.name} backend returned {len(got)} completions for {len(idx)} requests"
+                    )
+                for i, comp in zip(idx, got):
+                    out[i] = comp
+                    self.misses += 1
+                    if not comp.ok:
+                        self.errors += 1
+                    elif i not in stored:  # not handed on while the call ran
+                        committer.add((keys[i], self.name, self.model, op, comp.to_json()))
+                committer.close()
+        except BaseException:
+            try:  # interrupted or failed: keep every row that finished; the original error goes on
+                committer.close()
+            except CacheError:
+                pass
+            raise
         for i, k in enumerate(keys):
             if out[i] is None:  # a duplicate of a call made above
                 src = out[first_of[k]]

@@ -7,6 +7,8 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from looptool.localcache import cache_dir as cache_dir  # the call cache's folder (re-exported)
+
 BACKENDS = ("transformers", "vllm", "openai", "none")
 
 
@@ -49,8 +51,11 @@ class BackendConfig:
     cache: bool = True
     """Replay identical calls from the content-addressed call cache (``LOOPTOOL_CACHE_DIR``)."""
     cache_chunk: int = 128
-    """Requests sent to the model between two cache commits: a stage killed half-way loses at most this many
-    calls. Each chunk ends with a partly empty ``transformers`` batch, so keep it several ``batch_size``."""
+    """Requests per call to the model behind the call cache. ``transformers`` and ``openai`` hand on each
+    request as it finishes, and the cache commits it within a second (an interrupt commits all that finished),
+    so a stage killed half-way loses only what was still decoding; ``vllm`` returns a call's results at its
+    end, so there a kill loses up to this many. Each chunk ends with a partly empty ``transformers`` batch, so
+    keep it several ``batch_size``."""
     max_error_rate: float = 0.05
     """Share of this role's calls in one stage that may fail (server down, unreadable replies) before the stage
     stops with a non-zero exit (so DVC records nothing and the next run retries; failed calls are never cached).
@@ -101,9 +106,3 @@ class BackendConfig:
 
         register(key)  # from now on scrubbed from every error and completion text
         return key
-
-
-def cache_dir() -> str:
-    """Where the call cache lives: ``$LOOPTOOL_CACHE_DIR`` or ``.looptool-cache`` in the working directory
-    (git-ignored and outside DVC outputs)."""
-    return os.environ.get("LOOPTOOL_CACHE_DIR", ".looptool-cache")

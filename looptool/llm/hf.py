@@ -14,9 +14,10 @@ so the loop does what ``generate`` cannot do for a batch:
   sampled answer does not depend on its batch mates.
 
 Requests are rendered with :func:`looptool.prompts.render_prompt`, tokenized, sorted by length (longest
-first) and decoded with left padding; results come back in the caller's order. ``score`` computes the log-probabilities of
-given completions, running a shared token prefix (the system prompt) once and only the completion
-positions through the LM head.
+first) and decoded with left padding; results come back in the caller's order, and each one is handed on
+(:func:`~looptool.llm.base.deliver`, to the call cache) the moment its row finishes. ``score`` computes the
+log-probabilities of given completions, running a shared token prefix (the system prompt) once and only the
+completion positions through the LM head.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from looptool.llm.base import Backend, Completion, Request, Sampling
+from looptool.llm.base import Backend, Completion, Request, Sampling, deliver
 from looptool.llm.common import local_identity, request_seed
 from looptool.llm.config import BackendConfig
 
@@ -205,6 +206,7 @@ class _Row:
     tokens: list[int] = field(default_factory=list)
     logprobs: list[float] = field(default_factory=list)
     finish: str | None = None
+    completion: Completion | None = None
 
 
 @dataclass
@@ -324,7 +326,7 @@ class HFBackend(Backend):
             with torch.inference_mode():
                 rows = self._decode(requests, ids, todo, sampling)
             for row in rows:
-                out[row.index] = self._completion(row, sampling)
+                out[row.index] = row.completion
         return [c if c is not None else Completion(error="not decoded") for c in out]
 
     def _completion(self, row: _Row, sampling: Sampling) -> Completion:
@@ -387,6 +389,10 @@ class HFBackend(Backend):
                 finished = [r for r in state.rows if r.finish is not None]
                 if finished:
                     done.extend(finished)
+                    # handed on at once: the call cache keeps it even if the call is interrupted later
+                    for r in finished:
+                        r.completion = self._completion(r, sampling)
+                        deliver(r.index, requests[r.index], r.completion)
                     bar.update(len(finished))
                     state = self._drop(state)
         finally:
@@ -591,6 +597,7 @@ class HFBackend(Backend):
                         out[i] = Completion(
                             text=completions[i], token_ids=comp, logprobs=lps, finish_reason="score"
                         )
+                        deliver(i, requests[i], out[i])
         return out
 
     def _shared_prefix(self, prompts: list[list[int]]) -> int:

@@ -17,13 +17,13 @@ import random
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
 from looptool import jsonutil
 from looptool.calls import render_calls
-from looptool.llm.base import Backend, Completion, Request, Sampling
+from looptool.llm.base import Backend, Completion, Request, Sampling, deliver
 from looptool.llm.common import request_seed, weights_fingerprint
 from looptool.llm.config import BackendConfig
 from looptool.secrets import clip, scrub
@@ -389,13 +389,15 @@ class OpenAIBackend(Backend):
         from looptool.llm.progress import report
 
         workers = min(self.cfg.max_concurrency, len(requests))
+        out: list[Completion | None] = [None] * len(requests)
         with ThreadPoolExecutor(max_workers=workers) as pool:
-            futures = [pool.submit(self._one, r, sampling) for r in requests]
-            out = []
-            for f in futures:  # each answer counts on the stage's one progress bar (looptool.llm.progress)
-                out.append(f.result())
+            futures = {pool.submit(self._one, r, sampling): i for i, r in enumerate(requests)}
+            for f in as_completed(futures):  # each answer as it comes: to the call cache, on the progress bar
+                i = futures[f]
+                out[i] = f.result()
+                deliver(i, requests[i], out[i])
                 report(1)
-        return out
+        return [c if c is not None else Completion(error="no answer") for c in out]
 
     def close(self) -> None:
         self.client.close()

@@ -28,6 +28,7 @@ from typing import Any
 
 from looptool import jsonutil
 from looptool.errors import StageError
+from looptool.filedigest import tree_digests
 from looptool.outputs import MARKER
 from looptool.train.common import FINGERPRINT
 
@@ -178,19 +179,9 @@ def _launcher_error(held: str) -> str:
     return f": {' '.join(found[-1].split())[:300]}"
 
 
-def _tree_stamp(path: Path) -> list[Any]:
-    if path.is_file():
-        st = path.stat()
-        return [path.name, st.st_size, st.st_mtime_ns]
-    return sorted(
-        [str(p.relative_to(path)), p.stat().st_size, p.stat().st_mtime_ns]
-        for p in path.rglob("*")
-        if p.is_file() and p.name != MARKER  # present after a local run, absent after a DVC checkout
-    )
-
-
 def run_fingerprint(cfg: Any, model_path: str | Path, data_path: str | Path, seed: int) -> str:
-    """Identity of a training run: config, seed, and the start model's and D_j's files (names, sizes, mtimes)."""
+    """Identity of a training run: config, seed, and the contents of the start model's and D_j's files (a
+    checkpoint of another run, or of a model or D_j rewritten in place, is never resumed)."""
     from looptool.config import to_dict
 
     conf = {
@@ -198,7 +189,11 @@ def run_fingerprint(cfg: Any, model_path: str | Path, data_path: str | Path, see
         for k, v in to_dict(cfg).items()
         if k not in ("resume", "launcher", "launcher_args", "num_processes")
     }
-    return jsonutil.digest([conf, seed, _tree_stamp(Path(model_path)), _tree_stamp(Path(data_path))], 32)
+    # the output marker is present after a local run and absent after a DVC checkout: not part of the content
+    skip = (MARKER,)
+    return jsonutil.digest(
+        [conf, seed, tree_digests(Path(model_path), skip), tree_digests(Path(data_path), skip)], 32
+    )
 
 
 def complete_checkpoints(work: Path) -> list[Path]:
