@@ -5,6 +5,9 @@ samples with the highest perplexity) + Seed-new (pool samples never used, fillin
 size is fixed, so Seed-new shrinks as the others grow (paper: 100% -> 31% -> 15% -> 8%). Every selection is
 DuckDB SQL over the Parquet files; the iteration's lineage events are written beside.
 
+With ``merge.keep_mix``, D_{j+1} keeps D_1's count per (call / no-call label, pattern) group across all parts,
+each group filled in the paper's priority (ES > EE > HPPL > Seed-new).
+
 Random choices use ``md5(sample_id || ':' || seed)`` as the order key: deterministic, independent of file order,
 and stratified across patterns when asked (each pattern takes its share of the slots).
 """
@@ -249,18 +252,15 @@ def run_merge(
             """,
             con=con,
         )
-        if (
-            cfg.keep_mix
-        ):  # every candidate may be passed over for its group's sake: Seed-new from the whole pool
+        if cfg.keep_mix:
+            # any candidate may be passed over for its group's sake: Seed-new comes from the whole unused pool
             con.register("kept_ids", candidates.select("sample_id"))
             mix = keep_mix(candidates, _fresh(con, inp, seed, cfg.stratify), _mix_targets(inp.first, cfg))
-            kept, mix_metrics = mix.kept, mix.metrics
+            mix_metrics = mix.metrics
+            fresh = mix.kept.filter(pl.col("part") == "seed_new").drop("_prio")
+            kept = mix.kept.filter(pl.col("part") != "seed_new")
         else:
             kept = candidates.head(cfg.dataset_size)
-        if cfg.keep_mix:
-            fresh = kept.filter(pl.col("part") == "seed_new").drop("_prio")
-            kept = kept.filter(pl.col("part") != "seed_new")
-        else:
             con.register("kept_ids", kept.select("sample_id"))
             free = cfg.dataset_size - kept.height
             fresh = _fresh(con, inp, seed, cfg.stratify, max(free, 0))

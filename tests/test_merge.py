@@ -334,3 +334,18 @@ def test_keep_mix_off_by_default_changes_nothing(tmp_path):
     assert "keep_mix" not in m and MergeConfig().keep_mix is False
     _run(inp, tmp_path, MergeConfig(**base, keep_mix=False))
     assert (tmp_path / "iter_2" / "train.parquet").read_bytes() == a
+
+
+def test_keep_mix_scales_d1_counts_to_another_dataset_size(tmp_path):
+    pool = _mixed_pool(tmp_path)
+    inp, _ = _iteration(pool, tmp_path, n_failed=6, n_exp=30, size=36)
+    m, d2, _ = _run(
+        inp, tmp_path, MergeConfig(dataset_size=20, hppl_rule="top_k", hppl_value=3, keep_mix=True)
+    )
+    # 36 rows in 6 groups of 6 -> 20 slots: 3 each, the 2 left over to the first groups by name
+    assert m["keep_mix"]["targets"] == {
+        "call/distractor": 4,
+        "call/multi_turn": 4,
+        **{g: 3 for g in ("call/parallel", "call/single", "no_call/irrelevant", "no_call/missing_arg")},
+    }
+    assert _groups(d2) == m["keep_mix"]["targets"] and d2.height == 20
