@@ -8,11 +8,18 @@ in this process so torch and transformers are imported once), for two arms that 
 
 with the same training budget per iteration (same params apart from ``loop.static``), for each training seed
 (``iterations.<j>.train.seed``). Shared by both arms: the seed corpus, models/base, the warm-up model (models/iter_0)
-and D_1. Every model (base, warm-up, iteration j of each arm and seed) is evaluated on all held-out samples
-(held-out domains, never trained on or used to choose a setting); the figures carry Wilson 95% intervals and the
-loop-minus-static differences paired bootstrap intervals (looptool.stats), each also split into call rows (the
-label makes calls: the primary figure, with function-name accuracy and argument F1) and no-call rows, beside the
-score a model that never calls would get.
+and D_1. Two splits, two uses:
+
+* **dev** (``data/seed/dev.parquet``, the seed's dev domains; ``seed.dev_domains`` > 0): every model (base,
+  warm-up, iteration j of each arm and seed) is scored on it, and every choice (learning rate, steps, warm-up
+  budget, merge options) is made on these figures (``dev`` in each model's entry, ``dev_comparisons``);
+* **test** (``data/seed/heldout.parquet``, the held-out domains): scored only for the final models (each arm's
+  last iteration) and the references they are compared with (base, warm-up): never used to choose a setting.
+
+An empty dev split is skipped with a warning (the test figures still come). The figures carry Wilson 95%
+intervals and the loop-minus-static differences paired bootstrap intervals (looptool.stats), each also split
+into call rows (the label makes calls: the primary figure, with function-name accuracy and argument F1) and
+no-call rows, beside the score a model that never calls would get.
 
 The experiment's settings are an overlay of params.yaml (``--overlay``, e.g. bench/efficacy.yaml), written in
 advance; ``-S key=value`` overrides one (YAML value), as ``dvc exp run -S`` does. Output (``--out``):
@@ -277,22 +284,30 @@ def main(
         (workdir / "params.yaml").write_text(yaml.safe_dump(p, sort_keys=False))
         _link(ROOT / "stages", workdir / "stages")
 
-    def evaluate(workdir: Path, label: str, model: str, iteration: int, reuse: Path | None = None) -> None:
-        name = label.replace("/", "_")
-        held = workdir / "data" / "seed" / "heldout.parquet"
+    def evaluate(
+        workdir: Path, label: str, model: str, iteration: int, split: str, reuse: Path | None = None
+    ) -> None:
+        """Score ``model`` on ``split`` (dev or test): test figures at the top of the model's entry (the shape
+        docs/efficacy/tables.py reads), dev figures under ``dev``; scores keyed ``label`` / ``dev:label``."""
+        name = label.replace("/", "_") if split == "test" else "dev_" + label.replace("/", "_")
+        data = "data/seed/heldout.parquet" if split == "test" else "data/seed/dev.parquet"
+        key = label if split == "test" else f"dev:{label}"
+        entry = results["models"].setdefault(label, {})
+        if split == "dev" and not _has_rows(workdir / data):
+            entry["dev"] = {"skipped": f"{data} is empty (seed.dev_domains: 0)"}
+            log.warning("%s: dev split %s is empty; no dev figure", label, data)
+            return
 
         def record(path: Path) -> dict[str, Any]:
-            rows = _eval_rows(path, held)
-            scores[label] = {i: r["correct"] for i, r in rows.items()}
-            call_ids.update(i for i, r in rows.items() if r["call_row"])
+            rows = _eval_rows(path, workdir / data)
+            scores[key] = {i: r["correct"] for i, r in rows.items()}
+            call_ids.update(i for i, r in rows.items() if r["call_row"])  # dev and test ids are disjoint
             return _figure(rows)
 
         if reuse is not None and (reuse / "data" / "eval" / f"{name}.parquet").exists():
-            results["models"][label] = {
-                **record(reuse / "data" / "eval" / f"{name}.parquet"),
-                "reused_from": str(reuse),
-            }
-            log.info("%s: held-out ToolMatch %s (reused)", label, _line(results["models"][label]))
+            fig = {**record(reuse / "data" / "eval" / f"{name}.parquet"), "reused_from": str(reuse)}
+            _record(entry, split, fig)
+            log.info("%s: %s ToolMatch %s (reused)", label, split, _line(fig))
             return
         argv = [
             "python",
@@ -302,19 +317,20 @@ def main(
             "--model",
             model,
             "--heldout",
-            "data/seed/heldout.parquet",
+            data,
             "--metrics",
             f"metrics/eval_{name}.json",
             "--results",
             f"data/eval/{name}.parquet",
         ]
         rec = stages.run(workdir, "evaluate", label, argv)
-        results["models"][label] = {
+        fig = {
             **record(workdir / "data" / "eval" / f"{name}.parquet"),
             "eval_wall_s": rec["wall_s"],
             "eval_cpu_s": rec["cpu_s"],
         }
-        log.info("%s: held-out ToolMatch %s", label, _line(results["models"][label]))
+        _record(entry, split, fig)
+        log.info("%s: %s ToolMatch %s", label, split, _line(fig))
         _save(out_dir, results, stages)
 
     # shared: base model, seed corpus, D_1, warm-up
@@ -335,9 +351,10 @@ def main(
         for name in ("prepare_model", "seed", "select", "warmup"):
             if name in stages.spec:
                 stages.run(shared, name, "shared", stages.argv(name))
-    if eval_base:
-        evaluate(shared, "base", "models/base", 0, reuse=shared if reuse_shared else None)
-    evaluate(shared, "warmup", "models/iter_0", 0, reuse=shared if reuse_shared else None)
+    for split in ("dev", "test"):  # the references of the final comparisons, and their dev figures
+        if eval_base:
+            evaluate(shared, "base", "models/base", 0, split, reuse=shared if reuse_shared else None)
+        evaluate(shared, "warmup", "models/iter_0", 0, split, reuse=shared if reuse_shared else None)
 
     for seed in seeds:
         for arm in arms:
@@ -364,38 +381,71 @@ def main(
                     if name == "merge" and j == iterations:
                         continue  # D_{n+1} is not trained on
                     stages.run(work, name, f"{label}/iter_{j}", stages.argv(name, key, item))
-                evaluate(work, f"{label}/iter_{j}", f"models/iter_{j}", j)
+                evaluate(work, f"{label}/iter_{j}", f"models/iter_{j}", j, "dev")
+                if j == iterations:  # the final model: the only iteration the test split scores
+                    evaluate(work, f"{label}/iter_{j}", f"models/iter_{j}", j, "test")
                 _collect_iteration(work, j, label, results)
 
-    # comparisons
-    cmp: dict[str, Any] = {}
-    for j in range(1, iterations + 1):
-        for seed in seeds:
-            lo, st = f"loop/seed{seed}/iter_{j}", f"static/seed{seed}/iter_{j}"
-            if lo in scores and st in scores:
-                _paired_by_kind(cmp, f"loop-static/seed{seed}/iter_{j}", scores[lo], scores[st], call_ids)
-            for arm in arms:
-                m = f"{arm}/seed{seed}/iter_{j}"
-                if m in scores:
-                    _paired_by_kind(
-                        cmp, f"{arm}-warmup/seed{seed}/iter_{j}", scores[m], scores["warmup"], call_ids
-                    )
-        both = [
-            s for s in seeds if f"loop/seed{s}/iter_{j}" in scores and f"static/seed{s}/iter_{j}" in scores
-        ]
-        if len(both) > 1:
-            loop_mean = _mean_scores([scores[f"loop/seed{s}/iter_{j}"] for s in both])
-            static_mean = _mean_scores([scores[f"static/seed{s}/iter_{j}"] for s in both])
-            key = f"loop-static/mean_of_{len(both)}_seeds/iter_{j}"
-            _paired_by_kind(cmp, key, loop_mean, static_mean, call_ids)
-            for arm, m in (("loop", loop_mean), ("static", static_mean)):
-                warm = {k: float(v) for k, v in scores["warmup"].items()}
-                _paired_by_kind(cmp, f"{arm}-warmup/mean_of_{len(both)}_seeds/iter_{j}", m, warm, call_ids)
-    results["comparisons"] = cmp
+    results["comparisons"] = _comparisons(scores, seeds, arms, iterations, "", call_ids)
+    results["dev_comparisons"] = _comparisons(scores, seeds, arms, iterations, "dev:", call_ids)
     results["wall_s"] = round(time.perf_counter() - started, 1)
     results["cpu_s"] = round(_cpu_s() - cpu0, 1)
     _save(out_dir, results, stages)
     click.echo((out_dir / "results.md").read_text())
+
+
+def _record(entry: dict[str, Any], split: str, fig: dict[str, Any]) -> None:
+    if split == "test":
+        entry.update(fig)
+    else:
+        entry["dev"] = fig
+
+
+def _has_rows(path: Path) -> bool:
+    import polars as pl
+
+    return path.exists() and pl.scan_parquet(path).select(pl.len()).collect().item() > 0
+
+
+def _comparisons(
+    scores: dict[str, dict[str, bool]],
+    seeds: tuple[int, ...],
+    arms: tuple[str, ...],
+    iterations: int,
+    p: str,
+    call_ids: set[str],
+) -> dict[str, Any]:
+    """Paired differences (loop - static, arm - warm-up) of every iteration scored on the split of prefix
+    ``p`` (``""``: test, only the last iteration; ``"dev:"``: dev, every iteration), each over all rows and
+    split into call rows (the primary figure) and no-call rows (:func:`_paired_by_kind`)."""
+    cmp: dict[str, Any] = {}
+    if f"{p}warmup" not in scores:
+        return cmp
+    for j in range(1, iterations + 1):
+        for seed in seeds:
+            lo, st = f"{p}loop/seed{seed}/iter_{j}", f"{p}static/seed{seed}/iter_{j}"
+            if lo in scores and st in scores:
+                _paired_by_kind(cmp, f"loop-static/seed{seed}/iter_{j}", scores[lo], scores[st], call_ids)
+            for arm in arms:
+                m = f"{p}{arm}/seed{seed}/iter_{j}"
+                if m in scores:
+                    _paired_by_kind(
+                        cmp, f"{arm}-warmup/seed{seed}/iter_{j}", scores[m], scores[f"{p}warmup"], call_ids
+                    )
+        both = [
+            s
+            for s in seeds
+            if f"{p}loop/seed{s}/iter_{j}" in scores and f"{p}static/seed{s}/iter_{j}" in scores
+        ]
+        if len(both) > 1:
+            loop_mean = _mean_scores([scores[f"{p}loop/seed{s}/iter_{j}"] for s in both])
+            static_mean = _mean_scores([scores[f"{p}static/seed{s}/iter_{j}"] for s in both])
+            key = f"loop-static/mean_of_{len(both)}_seeds/iter_{j}"
+            _paired_by_kind(cmp, key, loop_mean, static_mean, call_ids)
+            for arm, m in (("loop", loop_mean), ("static", static_mean)):
+                warm = {k: float(v) for k, v in scores[f"{p}warmup"].items()}
+                _paired_by_kind(cmp, f"{arm}-warmup/mean_of_{len(both)}_seeds/iter_{j}", m, warm, call_ids)
+    return cmp
 
 
 def _collect_iteration(work: Path, j: int, label: str, results: dict) -> None:
@@ -451,28 +501,34 @@ def _save(out_dir: Path, results: dict, stages: Stages) -> None:
     results["timings"] = stages.timings
     (out_dir / "results.json").write_text(json.dumps(results, indent=2, sort_keys=False) + "\n")
     lines = [
-        "Held-out ToolMatch [95% CI] correct/n. Call rows (the label makes calls) are the primary figure: a model "
+        "ToolMatch [95% CI] correct/n per split. Call rows (the label makes calls) are the primary figure: a model "
         "that never calls scores the never-call share overall and 0 on call rows.",
         "",
-        "| model | call rows: ToolMatch | call rows: function names | call rows: argument F1 (bootstrap) "
+        "| model | split | call rows: ToolMatch | call rows: function names | call rows: argument F1 (bootstrap) "
         "| no-call rows: ToolMatch | all rows: ToolMatch | never-call score |",
-        "|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for k, v in results["models"].items():
-        kind = v.get("by_kind") or {}
-        call = kind.get("call_rows") or {}
-        lines.append(
-            f"| {k} | {_cell(call)} | {_cell(call.get('names'))} | {_cell(call.get('arg_f1'))} "
-            f"| {_cell(kind.get('no_call_rows'))} | {_cell(v)} | {(kind.get('never_call') or {}).get('accuracy')} |"
-        )
-    if results.get("comparisons"):
-        lines += [
-            "",
-            "| paired difference | diff | 95% CI (paired bootstrap) | n | a only | b only |",
-            "|---|---|---|---|---|---|",
-        ]
-        for k, v in results["comparisons"].items():
-            lines.append(f"| {k} | {v['diff']} | {v['ci95']} | {v['n']} | {v['a_only']} | {v['b_only']} |")
+        for split, f in (("dev", v.get("dev") or {}), ("test", v)):
+            if "accuracy" in f:
+                kind = f.get("by_kind") or {}
+                call = kind.get("call_rows") or {}
+                lines.append(
+                    f"| {k} | {split} | {_cell(call)} | {_cell(call.get('names'))} | {_cell(call.get('arg_f1'))} "
+                    f"| {_cell(kind.get('no_call_rows'))} | {_cell(f)} "
+                    f"| {(kind.get('never_call') or {}).get('accuracy')} |"
+                )
+    for split, name in (("dev", "dev_comparisons"), ("test", "comparisons")):
+        if results.get(name):
+            lines += [
+                "",
+                f"| paired difference ({split}) | diff | 95% CI (paired bootstrap) | n | a only | b only |",
+                "|---|---|---|---|---|---|",
+            ]
+            for k, v in results[name].items():
+                lines.append(
+                    f"| {k} | {v['diff']} | {v['ci95']} | {v['n']} | {v['a_only']} | {v['b_only']} |"
+                )
     if results.get("skipped"):
         lines += ["", f"skipped (budget): {', '.join(results['skipped'])}"]
     if "wall_s" in results:

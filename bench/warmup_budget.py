@@ -5,9 +5,9 @@ dev split.
 
 Runs the ``warmup`` section of params.yaml (its ``max_steps`` replaced by the largest of ``--steps``) once,
 saving the LoRA adapter at each smaller step; every snapshot is merged into the base and greedy-decoded on
-``-n`` **dev** samples: held-out rows that are *not* among the ones ``evaluate`` scores (``eval.heldout_limit``
-picks those; the dev rows are a seeded subset of the rest), so choosing the step count does not look at the
-test rows. Prints per snapshot: ToolMatch (all, call samples, text samples), the share of samples answered
+``-n`` **dev** samples: a seeded subset of ``data/seed/dev.parquet`` (the seed's dev split, from domains that
+are neither the pool's nor the test split's; ``seed.dev_domains`` > 0 makes it), so choosing the step count
+never looks at the test split; the warm-up's before/after loss is measured on the dev split too. Prints per snapshot: ToolMatch (all, call samples, text samples), the share of samples answered
 with a call, right functions, parse errors, and the training seconds up to that step (wall clock of this run:
 compare them as ratios, or run it under the CPU lock for absolute figures).
 """
@@ -23,19 +23,16 @@ from typing import Any
 import click
 
 
-def dev_samples(heldout: str, eval_limit: int | None, n: int, seed: int = 0) -> list[dict[str, Any]]:
-    """``n`` held-out rows outside the evaluation's subset (a seeded choice among the rest)."""
-    import polars as pl
-
-    from looptool.evaluate import heldout as held
+def dev_samples(dev_path: str, n: int, seed: int = 0) -> list[dict[str, Any]]:
+    """``n`` rows of the dev split (a seeded choice)."""
     from looptool.schema import SAMPLE, rows
     from looptool.storage import connect, query, read_parquet
 
-    all_rows = read_parquet(heldout, SAMPLE)
-    test_ids = set(held.load(heldout, eval_limit)["sample_id"].to_list())
-    rest = all_rows.filter(~pl.col("sample_id").is_in(test_ids))
+    rest = read_parquet(dev_path, SAMPLE)
     if rest.height == 0:
-        raise click.ClickException(f"{heldout}: every row is in the evaluation subset; no dev rows left")
+        raise click.ClickException(
+            f"{dev_path}: the dev split is empty; set seed.dev_domains > 0 and re-run the seed stage"
+        )
     con = connect()
     try:
         con.register("r", rest)
@@ -93,7 +90,7 @@ def _merge(base: str, adapter: Path, out: Path) -> None:
 @click.option("--steps", default="24,32,40", show_default=True, help="Snapshot steps (the largest is run).")
 @click.option("--base", default="models/base", show_default=True)
 @click.option("--pool", default="data/seed/pool.parquet", show_default=True)
-@click.option("--heldout", default="data/seed/heldout.parquet", show_default=True)
+@click.option("--dev", "dev_path", default="data/seed/dev.parquet", show_default=True, help="The dev split.")
 @click.option("--params", "params_path", default="params.yaml", show_default=True)
 @click.option("--work", default="/tmp/looptool-warmup-budget", show_default=True)
 @click.option("-n", "n", default=48, show_default=True, help="Dev samples decoded per snapshot.")
@@ -111,7 +108,7 @@ def main(
     steps,
     base,
     pool,
-    heldout,
+    dev_path,
     params_path,
     work,
     n,
@@ -126,15 +123,13 @@ def main(
     sys.path.insert(0, str(Path(__file__).parent))
     from train_gain import score
 
-    from looptool.evaluate import EvalConfig
     from looptool.stage import section_config
     from looptool.train import WarmupConfig, warmup_sft
 
     wanted = sorted({int(s) for s in steps.split(",") if s.strip()})
     if not wanted or wanted[0] < 1:
         raise click.BadParameter("give positive step counts, e.g. 24,32,40", param_hint="--steps")
-    ecfg = section_config(EvalConfig, "eval", params_path)
-    samples = dev_samples(heldout, ecfg.heldout_limit, n)
+    samples = dev_samples(dev_path, n)
     wcfg = section_config(WarmupConfig, "warmup", params_path)
     wcfg.max_steps = wanted[-1]
     work_dir = Path(work)
@@ -143,10 +138,10 @@ def main(
     work_dir.mkdir(parents=True)
     clock: dict[int, float] = {}
     cb = _snapshot_callback(set(wanted[:-1]), work_dir, clock)
-    m = warmup_sft(wcfg, base, pool, work_dir / f"step_{wanted[-1]}", heldout_path=heldout, callbacks=[cb])
+    m = warmup_sft(wcfg, base, pool, work_dir / f"step_{wanted[-1]}", heldout_path=dev_path, callbacks=[cb])
     results: dict[str, Any] = {
         "dev_n": len(samples),
-        "eval_heldout_limit": ecfg.heldout_limit,
+        "dev_path": dev_path,
         "warmup": {
             k: m.get(k)
             for k in (
@@ -166,9 +161,7 @@ def main(
         _merge(base, work_dir / f"step_{s}.adapter", work_dir / f"step_{s}")
         targets[s] = str(work_dir / f"step_{s}")
     targets[wanted[-1]] = str(work_dir / f"step_{wanted[-1]}")
-    click.echo(
-        f"dev: {len(samples)} held-out rows outside evaluate's {ecfg.heldout_limit}; warm-up {results['warmup']}"
-    )
+    click.echo(f"dev: {len(samples)} rows of {dev_path}; warm-up {results['warmup']}")
     click.echo(
         f"{'steps':>5} {'train_s':>8} {'ToolMatch':>9} {'calls':>6} {'text':>6} {'calling':>8} "
         f"{'right_fn':>8} {'parse_err':>9}"

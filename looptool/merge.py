@@ -5,6 +5,9 @@ samples with the highest perplexity) + Seed-new (pool samples never used, fillin
 size is fixed, so Seed-new shrinks as the others grow (paper: 100% -> 31% -> 15% -> 8%). Every selection is
 DuckDB SQL over the Parquet files; the iteration's lineage events are written beside.
 
+With ``merge.keep_mix``, D_{j+1} keeps D_1's count per (call / no-call label, pattern) group across all parts,
+each group filled in the paper's priority (ES > EE > HPPL > Seed-new).
+
 Random choices use ``md5(sample_id || ':' || seed)`` as the order key: deterministic, independent of file order,
 and stratified across patterns when asked (each pattern takes its share of the slots).
 """
@@ -67,6 +70,12 @@ class MergeConfig:
     then HPPL)."""
     stratify: bool = True
     """Stratify Seed-new across patterns."""
+    keep_mix: bool = False
+    """Keep D_1's mix: D_{j+1} holds D_1's count of each (call / no-call label, pattern) group over all parts
+    (scaled to ``dataset_size`` if that differs from |D_1|). Within a group the paper's priority decides which
+    rows fill it (ES > EE > HPPL, then Seed-new of that group; ``overflow`` does not apply); slots a group
+    cannot fill go to the other groups' remaining rows in the same priority. Counted in the metrics'
+    ``keep_mix``."""
     seed: int = 0
     """Order key seed (the iteration number is added)."""
 
@@ -240,23 +249,26 @@ def run_merge(
             SELECT * EXCLUDE (_k) FROM (
               SELECT *, {key} AS _k FROM ({union})
               QUALIFY row_number() OVER (PARTITION BY sample_id ORDER BY _prio) = 1
-            ) ORDER BY {order}
+            ) ORDER BY {order if not cfg.keep_mix else "_prio, _k"}
             """,
             con=con,
         )
-        kept = candidates.head(cfg.dataset_size)
-        dropped = candidates.slice(cfg.dataset_size).select("sample_id", "part")
-        con.register("kept_ids", kept.select("sample_id"))
-        free = cfg.dataset_size - kept.height
-        fresh_src = (
-            f"SELECT {SAMPLE_COLS} FROM {storage.parquet_source(inp.pool)} "
-            f"WHERE sample_id NOT IN (SELECT sample_id FROM {storage.parquet_source(inp.used)}) "
-            f"AND sample_id NOT IN (SELECT sample_id FROM kept_ids)"
-        )
-        fresh = storage.query(
-            f"SELECT {SAMPLE_COLS}, 'seed_new' AS part FROM ({_ordered(fresh_src, seed, cfg.stratify)}) LIMIT {max(free, 0)}",
-            con=con,
-        )
+        if cfg.keep_mix:
+            # any candidate may be passed over for its group's sake: Seed-new comes from the whole unused pool
+            con.register("kept_ids", candidates.select("sample_id"))
+            mix = keep_mix(candidates, _fresh(con, inp, seed, cfg.stratify), _mix_targets(inp.first, cfg))
+            mix_metrics = mix.metrics
+            fresh = mix.kept.filter(pl.col("part") == "seed_new").drop("_prio")
+            kept = mix.kept.filter(pl.col("part") != "seed_new")
+            dropped = candidates.filter(~pl.col("sample_id").is_in(kept["sample_id"].implode())).select(
+                "sample_id", "part"
+            )
+        else:
+            kept = candidates.head(cfg.dataset_size)
+            dropped = candidates.slice(cfg.dataset_size).select("sample_id", "part")
+            con.register("kept_ids", kept.select("sample_id"))
+            free = cfg.dataset_size - kept.height
+            fresh = _fresh(con, inp, seed, cfg.stratify, max(free, 0))
         nxt = pl.concat([kept.drop("_prio"), fresh], how="vertical_relaxed")
         used = pl.concat([storage.read_parquet(inp.used, USED), fresh.select("sample_id")]).unique(
             maintain_order=True
@@ -285,10 +297,83 @@ def run_merge(
         else 0,
         "pool_used": used.height,
         "static": static,
+        **({"keep_mix": mix_metrics} if cfg.keep_mix and not static else {}),
         "wall_s": round(time.perf_counter() - t0, 3),
     }
     con.close()
     return metrics
+
+
+def _fresh(con, inp: LoopInputs, seed: int, stratify: bool, limit: int | None = None) -> pl.DataFrame:
+    """Seed-new candidates: pool rows never used and not among ``kept_ids``, in sampling order."""
+    src = (
+        f"SELECT {SAMPLE_COLS} FROM {storage.parquet_source(inp.pool)} "
+        f"WHERE sample_id NOT IN (SELECT sample_id FROM {storage.parquet_source(inp.used)}) "
+        f"AND sample_id NOT IN (SELECT sample_id FROM kept_ids)"
+    )
+    lim = f" LIMIT {int(limit)}" if limit is not None else ""
+    return storage.query(
+        f"SELECT {SAMPLE_COLS}, 'seed_new' AS part FROM ({_ordered(src, seed, stratify)}){lim}", con=con
+    )
+
+
+def mix_group() -> pl.Expr:
+    """A row's mix group: ``call/<pattern>`` when its label calls, ``no_call/<pattern>`` when it is ``[]``."""
+    call = (
+        pl.when(pl.col("label").str.replace_all(r"\s", "") == "[]")
+        .then(pl.lit("no_call"))
+        .otherwise(pl.lit("call"))
+    )
+    pattern = pl.col("meta").str.json_path_match("$.pattern").fill_null("?")
+    return pl.concat_str([call, pattern], separator="/")
+
+
+def _mix_targets(first: Path, cfg: MergeConfig) -> dict[str, int]:
+    """D_1's count per mix group, scaled to ``cfg.dataset_size`` (largest remainder; ties by group name)."""
+    d1 = storage.read_parquet(first, TRAIN, deep=False)
+    counts = dict(sorted(d1.select(mix_group().alias("g")).group_by("g").len().iter_rows()))
+    total = sum(counts.values())
+    if total == 0:
+        raise ValueError(f"{first}: D_1 is empty; merge.keep_mix has no mix to keep")
+    raw = {g: cfg.dataset_size * n / total for g, n in counts.items()}
+    out = {g: int(v) for g, v in raw.items()}
+    for g in sorted(raw, key=lambda g: (-(raw[g] - out[g]), g))[: cfg.dataset_size - sum(out.values())]:
+        out[g] += 1
+    return out
+
+
+@dataclass
+class MixResult:
+    kept: pl.DataFrame
+    metrics: dict[str, Any]
+
+
+def keep_mix(candidates: pl.DataFrame, fresh: pl.DataFrame, targets: dict[str, int]) -> MixResult:
+    """Fill each group of ``targets`` from its own rows in priority order (``candidates`` ES/EE/HPPL by
+    ``_prio``, in their order, then ``fresh`` Seed-new rows in theirs); slots a group cannot fill go to the
+    rows left over from every group, in the same priority. Returns the kept rows (with ``_prio``; Seed-new is
+    4) in that order, and the metrics: targets, got and short per group, and how many rows filled shortfalls."""
+    size = sum(targets.values())
+    allc = pl.concat(
+        [candidates, fresh.with_columns(pl.lit(4, candidates.schema.get("_prio", pl.Int32)).alias("_prio"))],
+        how="vertical_relaxed",
+    ).with_columns(mix_group().alias("_g"), pl.int_range(pl.len()).alias("_i"))
+    ranked = allc.with_columns(pl.int_range(pl.len()).over("_g").alias("_r"))
+    want = pl.col("_g").replace_strict(targets, default=0, return_dtype=pl.Int64)
+    in_group = ranked.filter(pl.col("_r") < want)
+    got = dict(in_group.group_by("_g").len().iter_rows())
+    rest = ranked.filter(pl.col("_r") >= want).head(max(size - in_group.height, 0))
+    kept = pl.concat([in_group, rest]).sort("_i")
+    short = {g: t - got.get(g, 0) for g, t in targets.items() if t > got.get(g, 0)}
+    metrics = {
+        "targets": targets,
+        "got": {g: int(got.get(g, 0)) for g in targets},
+        "short": short,
+        "filled_by_priority": rest.height,
+        "filled_by_priority_parts": dict(sorted(rest.group_by("part").len().iter_rows())),
+        "final": dict(sorted(kept.group_by("_g").len().iter_rows())),
+    }
+    return MixResult(kept.drop("_g", "_i", "_r"), metrics)
 
 
 def _hppl_sql(cfg: MergeConfig) -> str:

@@ -1,4 +1,4 @@
-"""DVC stage ``seed``: synthesize the seed corpus (pool, held-out split, rejected rows, label-noise truth), or
+"""DVC stage ``seed``: synthesize the seed corpus (pool, test and dev splits, rejected rows, label-noise truth), or
 with ``seed.mode: import`` read it from the user's files (:mod:`looptool.synth.imported`).
 
 python stages/seed.py --params params.yaml --out-dir data/seed --metrics metrics/seed.json
@@ -13,7 +13,7 @@ import click
 @click.option(
     "--params", "params_path", default="params.yaml", show_default=True, help="params file (section seed)"
 )
-@click.option("--out-dir", required=True, help="folder for pool/heldout/rejected/noise_truth.parquet")
+@click.option("--out-dir", required=True, help="folder for pool/heldout/dev/rejected/noise_truth.parquet")
 @click.option("--metrics", "metrics_path", required=True, help="metrics JSON to write")
 def main(params_path: str, out_dir: str, metrics_path: str) -> None:
     """Synthesize, verify and split the seed corpus (backends.generator in llm mode, backends.judge if set)."""
@@ -35,7 +35,7 @@ def main(params_path: str, out_dir: str, metrics_path: str) -> None:
     write_json(m, metrics_path)
     click.echo(
         f"seed: pool {m['pool']['size']} ({m['pool']['by_pattern']}), heldout {m['heldout']['size']} "
-        f"({', '.join(m['heldout']['domains'])}), rejected {m['rejected']['total']} {m['rejected']['by_reason']}, "
+        f"({', '.join(m['heldout']['domains'])}), dev {m['dev']['size']} ({', '.join(m['dev']['domains'])}), rejected {m['rejected']['total']} {m['rejected']['by_reason']}, "
         f"noise {m['noise']['count']} {m['noise']['by_kind']}, {m['wall_s']} s"
     )
 

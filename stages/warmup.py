@@ -13,7 +13,12 @@ import click
 @click.command()
 @click.option("--model", "model_path", required=True, help="Base checkpoint (models/base).")
 @click.option("--pool", "pool_path", required=True, help="Seed pool (data/seed/pool.parquet).")
-@click.option("--heldout", "heldout_path", default=None, help="Held-out samples for the before/after loss.")
+@click.option(
+    "--heldout",
+    "heldout_path",
+    default=None,
+    help="Dev samples for the before/after loss (data/seed/dev.parquet).",
+)
 @click.option("--out", "out_dir", required=True, help="Output checkpoint (models/iter_0).")
 @click.option("--metrics", "metrics_path", required=True, help="Metrics JSON (metrics/warmup.json).")
 @click.option(

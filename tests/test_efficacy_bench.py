@@ -127,8 +127,8 @@ def test_efficacy_figures_from_results_files(tmp_path):
 
     e._save(tmp_path, {"models": {"warmup": warm, "loop/seed0/iter_1": loop}, "comparisons": cmp}, _Stages())
     md = (tmp_path / "results.md").read_text()
-    assert "| loop/seed0/iter_1 | 0.500 [0.150, 0.850] 2/4 | 0.750 [" in md
-    assert "| warmup | 0.000 [0.000, 0.490] 0/4 |" in md and "| 0.3333 |" in md
+    assert "| loop/seed0/iter_1 | test | 0.500 [0.150, 0.850] 2/4 | 0.750 [" in md
+    assert "| warmup | test | 0.000 [0.000, 0.490] 0/4 |" in md and "| 0.3333 |" in md
     assert (
         json.loads((tmp_path / "results.json").read_text())["models"]["warmup"]["by_kind"]["no_call_rows"][
             "n"

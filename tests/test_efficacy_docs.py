@@ -39,3 +39,14 @@ def test_efficacy_table_reads_the_results(tmp_path):
     assert rows[3] == (
         "| loop iteration 2 (seed 1) | 0.750 | [0.301, 0.954] | 3 / 4 | +0.500 [0.000, 1.000] | 12 | x.results.json |"
     )
+
+
+def test_efficacy_table_lists_only_models_scored_on_the_test_split(tmp_path):
+    """bench/efficacy.py scores intermediate iterations on the dev split only: they have no test figure."""
+    t = _tables()
+    fig = {"accuracy": 0.5, "correct": 2, "n": 4, "ci95": [0.15, 0.85]}
+    res = {"models": {"warmup": {**fig, "dev": fig}, "loop/seed0/iter_1": {"dev": fig}}}
+    f = tmp_path / "x.results.json"
+    f.write_text(json.dumps(res))
+    rows = t.efficacy_table([f]).splitlines()
+    assert len(rows) == 3 and rows[2].startswith("| warm-up (model_0) | 0.500 |")

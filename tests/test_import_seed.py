@@ -569,3 +569,44 @@ def test_imported_pool_runs_one_loop_iteration(tmp_path, tiny_model_dir):
     assert d2.height > 0 and set(d2["part"]) <= {"seed_new", "error_seed", "expansion", "high_ppl"}
     seed = read_json(repo / "metrics" / "seed.json")
     assert seed["mode"] == "import" and seed["heldout"]["size"] > 0 and seed["noise"]["count"] > 0
+
+
+def test_dev_split_is_disjoint_from_the_test_by_key_and_leaves_the_test_as_it_was(tmp_path, caplog):
+    """import_dev_fraction > 0: dev rows are whole tools taken from what the test split left (no dev tool is
+    a test tool or a pool tool), the test split is the one a build without dev writes; 0: empty, one warning."""
+    files = [str(DATA / n) for n in EXPECTED]
+    base = {"mode": "import", "import_files": files, "import_heldout_fraction": 0.3, "label_noise": 0.0}
+    with caplog.at_level("WARNING", logger="looptool"):
+        m0 = build_seed(SeedConfig(**base, random_seed=3), tmp_path / "s0", None)
+    warned = [r.getMessage() for r in caplog.records if "dev.parquet is empty" in r.getMessage()]
+    assert len(warned) == 1 and "seed.import_dev_fraction is 0" in warned[0]
+    assert m0["dev"]["size"] == 0 and pl.read_parquet(tmp_path / "s0" / "dev.parquet").height == 0
+    m = build_seed(SeedConfig(**base, random_seed=3, import_dev_fraction=0.3), tmp_path / "s1", None)
+    read = lambda d, f: pl.read_parquet(tmp_path / d / f"{f}.parquet")  # noqa: E731
+    assert read("s1", "heldout").equals(read("s0", "heldout"))
+    pool, dev = read("s1", "pool"), read("s1", "dev")
+    assert dev.height == m["dev"]["size"] > 0 and pool.height + dev.height == read("s0", "pool").height
+
+    def calls(df):
+        return {c["name"] for r in df.iter_rows(named=True) for c in json.loads(r["label"])}
+
+    dev_tools, held_tools = set(m["dev"]["domains"]), set(m["heldout"]["domains"])
+    assert dev_tools and not dev_tools & held_tools and not calls(pool) & dev_tools
+    assert dev_tools <= calls(dev) and not calls(dev) & held_tools
+    assert not set(dev["sample_id"]) & set(pool["sample_id"])
+
+
+def test_dev_split_that_would_take_the_whole_pool_is_empty_with_a_warning(tmp_path, caplog):
+    files = [str(DATA / n) for n in EXPECTED]
+    cfg = SeedConfig(
+        mode="import",
+        import_files=files,
+        import_heldout_fraction=0.0,
+        import_heldout_by="domain",
+        import_dev_fraction=0.99,
+        label_noise=0.0,
+    )
+    with caplog.at_level("WARNING", logger="looptool"):
+        m = build_seed(cfg, tmp_path / "s", None)
+    assert m["dev"]["size"] == 0 and m["pool"]["size"] > 0
+    assert any("would take every pool row" in r.getMessage() for r in caplog.records)

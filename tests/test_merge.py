@@ -254,3 +254,113 @@ def test_merge_config_checks():
         MergeConfig(hppl_rule="median")
     with pytest.raises(ValueError, match="unknown verdict"):
         MergeConfig(error_seed_verdicts=["WRONG"])
+
+
+# --- merge.keep_mix ---------------------------------------------------------------------------------------
+
+
+def _mixed_pool(tmp_path, n: int = 300):
+    """Pool rows over every pattern; missing_arg and irrelevant rows answer in text (label ``[]``)."""
+    rows = []
+    for i in range(n):
+        r = row(i, PATTERNS[i % len(PATTERNS)])
+        if r["meta"]["pattern"] in ("missing_arg", "irrelevant"):
+            r["label"] = []
+        rows.append(r)
+    return storage.write_parquet(frame(rows, SAMPLE), tmp_path / "seed" / "pool.parquet", SAMPLE)
+
+
+def _groups(df: pl.DataFrame) -> dict[str, int]:
+    from looptool.merge import mix_group
+
+    return dict(sorted(df.select(mix_group().alias("g")).group_by("g").len().iter_rows()))
+
+
+def test_keep_mix_keeps_d1_counts_per_group_when_the_parts_skew_it(tmp_path):
+    pool = _mixed_pool(tmp_path)
+    inp, ids = _iteration(pool, tmp_path, n_failed=6, n_exp=30, size=36)
+    d1 = storage.read_parquet(inp.first, TRAIN)
+    want = _groups(d1)
+    assert want == {
+        **{f"call/{p}": 6 for p in ("distractor", "multi_turn", "parallel", "single")},
+        "no_call/irrelevant": 6,
+        "no_call/missing_arg": 6,
+    }
+    base = {"dataset_size": 36, "hppl_rule": "top_k", "hppl_value": 3}
+    _, skewed, _ = _run(inp, tmp_path, MergeConfig(**base))
+    assert _groups(skewed)["call/single"] > 6  # 30 single expansions crowd the mix without keep_mix
+    m, d2, events = _run(inp, tmp_path, MergeConfig(**base, keep_mix=True))
+    assert _groups(d2) == want and d2.height == 36 and d2["sample_id"].n_unique() == 36
+    assert m["keep_mix"]["targets"] == want and m["keep_mix"]["short"] == {}
+    assert m["keep_mix"]["filled_by_priority"] == 0
+    # within a group, priority: every error seed and high-PPL row of the group is kept before Seed-new, and
+    # the single group is filled by its error seeds, then expansions, with no Seed-new
+    from looptool.merge import mix_group
+
+    single = d2.filter(mix_group() == "call/single")
+    n_es = single.filter(pl.col("part") == "error_seed").height
+    assert Counter(single["part"]) == {"error_seed": n_es, "expansion": 6 - n_es}
+    assert m["parts"]["error_seed"] == 4 and m["parts"]["high_ppl"] == 3  # none of them passed over
+    assert Counter(events.filter(pl.col("event") == "selected")["event"]) == {"selected": 36}
+    used = storage.read_parquet(tmp_path / "iter_2" / "pool_used.parquet")
+    assert used.height == 36 + m["parts"]["seed_new"]
+
+
+def test_keep_mix_short_group_is_filled_by_priority_and_counted(tmp_path):
+    """Earlier iterations used every parallel pool row but one: the parallel group of D_2 gets its D_1 rows
+    that came back (error seeds, high PPL) and that one Seed-new row; the rest of its slots go to the other
+    groups' rows in priority order (expansions before Seed-new), and the metrics say so."""
+    from looptool.merge import USED
+
+    pool = _mixed_pool(tmp_path)
+    inp, ids = _iteration(pool, tmp_path, n_failed=6, n_exp=30, size=36)
+    parallel = [
+        r["sample_id"]
+        for r in storage.read_parquet(pool, SAMPLE).iter_rows(named=True)
+        if json.loads(r["meta"])["pattern"] == "parallel" and r["sample_id"] not in set(ids)
+    ]
+    spared = parallel[0]
+    storage.write_parquet(pl.DataFrame({"sample_id": ids + parallel[1:]}), inp.used, USED)
+    want = _groups(storage.read_parquet(inp.first, TRAIN))
+    m, d2, _ = _run(
+        inp, tmp_path, MergeConfig(dataset_size=36, hppl_rule="top_k", hppl_value=3, keep_mix=True)
+    )
+    km, got = m["keep_mix"], _groups(d2)
+    short = km["short"]
+    assert set(short) == {"call/parallel"} and 0 < short["call/parallel"] < want["call/parallel"]
+    assert (
+        got["call/parallel"] == km["got"]["call/parallel"] == want["call/parallel"] - short["call/parallel"]
+    )
+    assert spared in set(d2["sample_id"]) and d2.height == 36
+    assert km["filled_by_priority"] == short["call/parallel"]
+    assert km["filled_by_priority_parts"] == {"expansion": short["call/parallel"]}  # EE before Seed-new
+    assert got["call/single"] == want["call/single"] + short["call/parallel"]
+    for g, n in want.items():
+        if g not in ("call/parallel", "call/single"):
+            assert got[g] == n, g
+
+
+def test_keep_mix_off_by_default_changes_nothing(tmp_path):
+    pool = _mixed_pool(tmp_path)
+    inp, _ = _iteration(pool, tmp_path, n_failed=6, n_exp=30, size=36)
+    base = {"dataset_size": 36, "hppl_rule": "top_k", "hppl_value": 3}
+    m, _, _ = _run(inp, tmp_path, MergeConfig(**base))
+    a = (tmp_path / "iter_2" / "train.parquet").read_bytes()
+    assert "keep_mix" not in m and MergeConfig().keep_mix is False
+    _run(inp, tmp_path, MergeConfig(**base, keep_mix=False))
+    assert (tmp_path / "iter_2" / "train.parquet").read_bytes() == a
+
+
+def test_keep_mix_scales_d1_counts_to_another_dataset_size(tmp_path):
+    pool = _mixed_pool(tmp_path)
+    inp, _ = _iteration(pool, tmp_path, n_failed=6, n_exp=30, size=36)
+    m, d2, _ = _run(
+        inp, tmp_path, MergeConfig(dataset_size=20, hppl_rule="top_k", hppl_value=3, keep_mix=True)
+    )
+    # 36 rows in 6 groups of 6 -> 20 slots: 3 each, the 2 left over to the first groups by name
+    assert m["keep_mix"]["targets"] == {
+        "call/distractor": 4,
+        "call/multi_turn": 4,
+        **{g: 3 for g in ("call/parallel", "call/single", "no_call/irrelevant", "no_call/missing_arg")},
+    }
+    assert _groups(d2) == m["keep_mix"]["targets"] and d2.height == 20

@@ -30,7 +30,7 @@ from looptool.synth.decontam import Decontaminator, read_questions
 from looptool.synth.slots import _LIB, sample
 
 JSON_COLS = ["tools", "messages", "label", "meta"]
-FILES = ("pool", "heldout", "rejected", "noise_truth")
+FILES = ("pool", "heldout", "rejected", "noise_truth", "dev")
 
 
 def small_cfg(**kw) -> SeedConfig:
@@ -52,7 +52,13 @@ def builds(tmp_path_factory):
 
 
 def _rows(path: Path, name: str) -> list[dict]:
-    schema = {"pool": SAMPLE, "heldout": SAMPLE, "rejected": REJECTED, "noise_truth": NOISE_TRUTH}[name]
+    schema = {
+        "pool": SAMPLE,
+        "heldout": SAMPLE,
+        "dev": SAMPLE,
+        "rejected": REJECTED,
+        "noise_truth": NOISE_TRUTH,
+    }[name]
     cols = JSON_COLS if name != "noise_truth" else ["clean_label", "noisy_label"]
     return rows(read_parquet(path / f"{name}.parquet", schema), cols)
 
@@ -536,3 +542,58 @@ def test_decontamination_rejects_a_copied_question(benchmarks_dir, monkeypatch, 
     reasons = Counter(r["reason"] for r in rejected)
     assert reasons["contaminated"] == 1, reasons
     assert metrics["pool"]["size"] == 12
+
+
+# --- the dev split ----------------------------------------------------------------------------------------------
+
+
+def test_dev_split_adds_a_file_and_changes_nothing_else_drawn(tmp_path, builds, caplog):
+    """dev_domains > 0: dev rows only from the dev domains (neither the test's nor the pool's), verified, never
+    in the pool; the test split is the same rows as without a dev split. dev_domains 0 (the default): the
+    other files are byte-identical to a build that never knew about dev, and dev.parquet is empty with a
+    warning."""
+    from looptool.synth import dev_domain_names, pool_domain_names
+
+    path_a, _, cfg_a = builds["a"]
+    assert cfg_a.dev_domains == 0 and not _rows(path_a, "dev") and dev_domain_names(cfg_a) == []
+    cfg = small_cfg(label_noise=0.1, dev_domains=3, dev_size=30)
+    with caplog.at_level("WARNING", logger="looptool"):
+        metrics = run_seed(out_dir=tmp_path, cfg=cfg, progress=False)
+    assert "dev.parquet is empty" not in caplog.text
+    dev_doms, held_doms = set(dev_domain_names(cfg)), set(heldout_domain_names(cfg))
+    assert len(dev_doms) == 3 and not dev_doms & held_doms and not dev_doms & set(pool_domain_names(cfg))
+    assert held_doms == set(heldout_domain_names(cfg_a))  # drawn after the test's: the test's domains stay
+    dev, pool, held = _rows(tmp_path, "dev"), _rows(tmp_path, "pool"), _rows(tmp_path, "heldout")
+    assert len(dev) == 30 and metrics["dev"]["size"] == 30 and metrics["dev"]["domains"] == sorted(dev_doms)
+    assert {r["meta"]["pattern"] for r in dev} == set(PATTERNS)
+    cat = build_catalog(cfg.random_seed, cfg.apis_per_leaf, cfg.optional_keep)
+    for r in dev:
+        assert verify_sample(r, cfg, "dev") == [], r["sample_id"]
+        assert "heldout_leak" in _reasons(verify_sample(r, cfg, "pool"))  # a dev row can never enter the pool
+        touched = {r["meta"]["domain"]} | {d for t in r["tools"] for d in cat.domain_of(t["name"])}
+        assert touched <= dev_doms, touched
+    for r in pool:  # the pool touches neither split's domains
+        touched = {r["meta"]["domain"]} | {d for t in r["tools"] for d in cat.domain_of(t["name"])}
+        assert not touched & (dev_doms | held_doms)
+    ids = {r["sample_id"] for r in dev}
+    assert not ids & {r["sample_id"] for r in pool} and not ids & {r["sample_id"] for r in held}
+    # the test split does not depend on the dev split (its domains and draws are the same)
+    assert (tmp_path / "heldout.parquet").read_bytes() == (path_a / "heldout.parquet").read_bytes()
+    # a test row is refused as dev and a dev row as test
+    assert "heldout_leak" in _reasons(verify_sample(held[0], cfg, "dev"))
+    assert "heldout_leak" in _reasons(verify_sample(dev[0], cfg, "heldout"))
+
+
+def test_no_dev_split_warns_once_and_writes_an_empty_file(tmp_path, caplog):
+    with caplog.at_level("WARNING", logger="looptool"):
+        m = run_seed(out_dir=tmp_path, cfg=small_cfg(pool_size=24, heldout_size=6), progress=False)
+    lines = [r.getMessage() for r in caplog.records if "dev.parquet" in r.getMessage()]
+    assert len(lines) == 1 and "seed.dev_domains is 0" in lines[0] and "\n" not in lines[0]
+    assert m["dev"]["size"] == 0 and read_parquet(tmp_path / "dev.parquet", SAMPLE).height == 0
+
+
+def test_dev_domains_bounds_name_the_key():
+    n = len(domains())
+    with pytest.raises(ValueError, match="dev_domains must be in"):
+        SeedConfig(heldout_domains=4, dev_domains=n - 6)
+    SeedConfig(heldout_domains=4, dev_domains=n - 7)

@@ -523,6 +523,34 @@ def test_warmup_sft_lora_two_steps(tiny_model_dir, data_dir, tmp_path):
     assert _max_diff(_weights(out), _weights(tiny_model_dir)) > 1e-6
 
 
+def test_warmup_weights_do_not_depend_on_the_split_its_loss_is_measured_on(
+    tiny_model_dir, data_dir, tmp_path
+):
+    """The pipeline's warm-up measures its loss on the dev split now (it used the test split): the split is
+    read for that loss only, so the trained weights are the same to the bit whichever split it is, and an
+    empty dev split (seed.dev_domains: 0) measures nothing instead of failing."""
+    from looptool.schema import SAMPLE, frame
+    from looptool.storage import write_parquet
+    from looptool.train import WarmupConfig, warmup_sft
+
+    empty = write_parquet(frame([], SAMPLE), tmp_path / "dev.parquet", SAMPLE)
+    cfg = WarmupConfig(
+        max_steps=2,
+        per_device_train_batch_size=2,
+        eval_samples=4,
+        learning_rate=1e-2,
+        lora={"r": 4, "alpha": 8},
+    )
+    runs = {
+        name: warmup_sft(cfg, tiny_model_dir, data_dir / "pool.parquet", tmp_path / name, heldout_path=split)
+        for name, split in (("test", data_dir / "heldout.parquet"), ("dev", empty), ("none", None))
+    }
+    assert runs["test"]["heldout_samples"] == 4 and runs["dev"]["heldout_samples"] == 0
+    assert runs["dev"]["heldout_loss_before"] is None
+    for name in ("dev", "none"):
+        assert _max_diff(_weights(tmp_path / "test"), _weights(tmp_path / name)) == 0.0, name
+
+
 def test_warmup_compact_logprobs_do_not_change_training(tiny_model_dir, data_dir, tmp_path):
     from looptool.train import WarmupConfig, warmup_sft
 

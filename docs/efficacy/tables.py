@@ -41,7 +41,7 @@ def efficacy_table(files: list[Path]) -> str:
     for f in files:
         res = json.loads(f.read_text())
         for key, m in res["models"].items():
-            if key not in rows:
+            if key not in rows and "accuracy" in m:  # models scored on the dev split only are not listed
                 rows[key] = (m, res, f.name)
     lines = [
         "| model | held-out ToolMatch | 95% CI (Wilson) | correct / n | minus warm-up, paired (95% CI) "

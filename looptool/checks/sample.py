@@ -13,7 +13,8 @@ The reason is what the rejected row carries and what the metrics count:
   call for single/distractor, several for parallel, a multi-turn call that uses no value of a tool result,
   a missing_arg parameter that is not required, an irrelevant request whose tool is offered after all);
 * ``meta``: the ``meta`` contract fields are missing or inconsistent (signature, reply);
-* ``heldout_leak``: a pool row touches a held-out domain (or a held-out row a pool domain);
+* ``heldout_leak``: a pool row touches a held-out domain of the test or dev split (or a held-out row a
+  domain outside its split);
 * ``sample_id``: the id is not the content hash of (tools, messages).
 """
 
@@ -150,7 +151,8 @@ def verify_sample(row: dict[str, Any], cfg: Any = None, split: str = "pool") -> 
 
     ``row`` is a SAMPLE row with JSON columns as text or objects. With ``cfg`` (a SeedConfig), the row's
     domain and tools are also checked against the held-out split: ``split="pool"`` (seeds and expansions)
-    must not touch a held-out domain, ``split="heldout"`` must stay inside them.
+    must not touch a held-out (test or dev) domain, ``split="heldout"`` / ``split="dev"`` must stay inside
+    the test's / the dev's domains.
     """
     problems: list[str] = []
     tools = _json(row.get("tools"))
@@ -297,9 +299,10 @@ def _pattern_problems(
 
 def _split_problems(meta: dict[str, Any], tools: list[dict[str, Any]], cfg: Any, split: str) -> list[str]:
     from looptool.synth.apis import build_catalog
-    from looptool.synth.config import heldout_domain_names
+    from looptool.synth.config import dev_domain_names, heldout_domain_names
 
     held = set(heldout_domain_names(cfg))
+    dev = set(dev_domain_names(cfg))
     catalog = build_catalog(cfg.random_seed, cfg.apis_per_leaf, cfg.optional_keep)
     domains = {meta.get("domain")}
     for t in tools:
@@ -309,6 +312,10 @@ def _split_problems(meta: dict[str, Any], tools: list[dict[str, Any]], cfg: Any,
         domains.add(req.split("/")[0])
     if split == "pool" and domains & held:
         return [f"heldout_leak: pool row touches held-out domain(s) {sorted(domains & held)}"]
+    if split == "pool" and domains & dev:
+        return [f"heldout_leak: pool row touches dev domain(s) {sorted(domains & dev)}"]
     if split == "heldout" and domains - held:
         return [f"heldout_leak: held-out row touches pool domain(s) {sorted(domains - held)}"]
+    if split == "dev" and domains - dev:
+        return [f"heldout_leak: dev row touches a domain outside the dev split {sorted(domains - dev)}"]
     return []

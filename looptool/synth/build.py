@@ -2,14 +2,17 @@
 
 Outputs (``out_dir``): ``pool.parquet`` (verified POOL samples, ``seed.label_noise`` of them with a corrupted
 label), ``heldout.parquet`` (samples of the held-out domains, clean, never in the pool), ``rejected.parquet``
-(every candidate that failed, with its reason) and ``noise_truth.parquet`` (clean and noisy label of every
-corrupted pool row). Everything is a deterministic function of the SeedConfig: the same seed writes the same
+(every candidate that failed, with its reason), ``noise_truth.parquet`` (clean and noisy label of every
+corrupted pool row) and ``dev.parquet`` (samples of the dev domains, ``seed.dev_domains``: clean, never in the
+pool nor in the test split; generated last, from its own seeded draws, so it changes none of the other files
+beyond taking its domains out of the pool; empty when ``seed.dev_domains`` is 0). Everything is a deterministic function of the SeedConfig: the same seed writes the same
 bytes.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import math
 import random
 import time
@@ -26,13 +29,15 @@ from looptool.schema import NOISE_TRUTH, PATTERNS, REJECTED, SAMPLE, frame
 from looptool.storage import write_parquet
 from looptool.synth import agents
 from looptool.synth.apis import build_catalog, leaves
-from looptool.synth.config import SeedConfig, heldout_domain_names, pool_domain_names
+from looptool.synth.config import SeedConfig, dev_domain_names, heldout_domain_names, pool_domain_names
 from looptool.synth.decontam import Decontaminator
 from looptool.synth.judge import judge_rows
 from looptool.synth.llm_agents import LLMAgents, Outcome
 from looptool.synth.noise import apply_noise, schema_breaks
 from looptool.synth.planner import Draft, PlanError, Planner
 from looptool.synth.rows import to_row
+
+log = logging.getLogger(__name__)
 
 
 def split_rng(cfg: SeedConfig, name: str) -> random.Random:
@@ -206,6 +211,14 @@ def generate_split(
     return res
 
 
+def _why_no_dev(cfg: SeedConfig, dev: SplitResult) -> str:
+    if cfg.dev_domains == 0:
+        return "seed.dev_domains is 0; set it (domains taken out of the pool) for a dev split"
+    if cfg.dev_size == 0:
+        return "seed.dev_size is 0"
+    return f"no candidate of the dev domains passed verification in {dev.attempts} attempts"
+
+
 def _counts(rows: Sequence[dict[str, Any]], key: str) -> dict[str, int]:
     return dict(sorted(Counter(r["meta"][key] for r in rows).items()))
 
@@ -218,7 +231,7 @@ def run_seed(
     judge: Backend | None = None,
     progress: bool = True,
 ) -> dict[str, Any]:
-    """Stage seed: write the seed corpus (pool, held-out split, rejected rows, noise truth) to ``out_dir``
+    """Stage seed: write the seed corpus (pool, test and dev splits, rejected rows, noise truth) to ``out_dir``
     and return its metrics.
 
     ``generator`` (needed by ``seed.mode: llm``) and ``judge`` (None: no judge pass) are the caller's: the
@@ -241,15 +254,22 @@ def run_seed(
     held = generate_split(
         cfg, "heldout", cfg.heldout_size, heldout_domain_names(cfg), sim, seen, decontam, judge, progress
     )
+    dev_domains = dev_domain_names(cfg)  # last, so its draws change nothing above
+    dev = generate_split(
+        cfg, "dev", cfg.dev_size if dev_domains else 0, dev_domains, sim, seen, decontam, judge, progress
+    )
+    if not dev.accepted:
+        log.warning("seed: %s/dev.parquet is empty (%s)", out_dir, _why_no_dev(cfg, dev))
 
     pool_rows = sorted(pool.accepted, key=lambda r: r["sample_id"])
     held_rows = sorted(held.accepted, key=lambda r: r["sample_id"])
-    for r in pool.rejected:
-        r["meta"]["split"] = "pool"
-    for r in held.rejected:
-        r["meta"]["split"] = "heldout"
+    dev_rows = sorted(dev.accepted, key=lambda r: r["sample_id"])
+    for split, res in (("pool", pool), ("heldout", held), ("dev", dev)):
+        for r in res.rejected:
+            r["meta"]["split"] = split
     rejected = sorted(
-        pool.rejected + held.rejected, key=lambda r: (r["reason"], r["sample_id"], jsonutil.dumps(r["label"]))
+        pool.rejected + held.rejected + dev.rejected,
+        key=lambda r: (r["reason"], r["sample_id"], jsonutil.dumps(r["label"])),
     )
     noisy_rows, truth = apply_noise(pool_rows, cfg.label_noise, cfg.noise_kinds, split_rng(cfg, "noise"))
 
@@ -257,6 +277,7 @@ def run_seed(
     write_parquet(frame(held_rows, SAMPLE), out_dir / "heldout.parquet", SAMPLE)
     write_parquet(frame(rejected, REJECTED), out_dir / "rejected.parquet", REJECTED)
     write_parquet(frame(truth, NOISE_TRUTH), out_dir / "noise_truth.parquet", NOISE_TRUTH)
+    write_parquet(frame(dev_rows, SAMPLE), out_dir / "dev.parquet", SAMPLE)
 
     catalog = build_catalog(cfg.random_seed, cfg.apis_per_leaf, cfg.optional_keep)
     by_id = {r["sample_id"]: r for r in pool_rows}
@@ -278,11 +299,20 @@ def run_seed(
             "plan_failures": dict(held.plan_failures),
             "domains": heldout_domain_names(cfg),
         },
+        "dev": {
+            "size": len(dev_rows),
+            "by_pattern": _counts(dev_rows, "pattern"),
+            "by_domain": _counts(dev_rows, "domain"),
+            "attempts": dev.attempts,
+            "plan_failures": dict(dev.plan_failures),
+            "domains": dev_domains,
+        },
         "rejected": {
             "total": len(rejected),
             "by_reason": dict(sorted(Counter(r["reason"] for r in rejected).items())),
             "pool": len(pool.rejected),
             "heldout": len(held.rejected),
+            "dev": len(dev.rejected),
         },
         "noise": {
             "count": len(truth),
@@ -299,7 +329,7 @@ def run_seed(
             "ngram": cfg.decontam_ngram,
             "threshold": cfg.decontam_threshold,
         },
-        "judge": {"enabled": judge is not None, **dict(pool.judged + held.judged)},
+        "judge": {"enabled": judge is not None, **dict(pool.judged + held.judged + dev.judged)},
         "catalog": {
             "domains": len({leaf.domain for leaf in leaves()}),
             "leaves": len(leaves()),

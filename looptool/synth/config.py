@@ -50,6 +50,13 @@ class SeedConfig:
     """Verified samples wanted from the held-out domains (evaluation only, never in the pool)."""
     heldout_domains: int = 4
     """How many whole domains are held out (chosen from the tree by ``random_seed``)."""
+    dev_domains: int = 0
+    """How many more whole domains make the DEV split (for choices: learning rate, steps, warm-up budget,
+    merge options; the test split is for final scores only). Drawn after the test's, from the other domains,
+    with their own seeded draw, and taken out of the pool (so a value > 0 changes the pool). 0: no dev rows
+    (``dev.parquet`` is written empty, with a warning)."""
+    dev_size: int = 120
+    """Verified samples wanted from the dev domains (never in the pool, never in the test split)."""
     apis_per_leaf: int = 2
     """API variants per capability (naming convention, optional parameters, wording); the catalog has
     leaves x this many APIs."""
@@ -98,6 +105,10 @@ class SeedConfig:
     time (0: no held-out split)."""
     import_heldout_by: str = "tool"
     """``tool`` (rows whose label calls a held-out tool) or ``domain`` (meta.domain / category / source file)."""
+    import_dev_fraction: float = 0.0
+    """``import`` mode: the share of pool rows taken as the dev split, whole tools / domains at a time
+    (``import_heldout_by``; after the held-out split, so disjoint from it by that key). 0: an empty
+    ``dev.parquet`` (with a warning)."""
     import_check_labels: bool = True
     """``import`` mode: reject labels that break their tool's JSON Schema (off: keep them for JGLV to judge)."""
     generator: BackendConfig = field(default_factory=lambda: BackendConfig(backend="none"))
@@ -114,9 +125,11 @@ class SeedConfig:
             raise ValueError("mode import needs import_files (the files to read the pool from)")
         if not 0 <= self.import_heldout_fraction < 1:
             raise ValueError("import_heldout_fraction must be in [0, 1)")
+        if not 0 <= self.import_dev_fraction < 1:
+            raise ValueError("import_dev_fraction must be in [0, 1)")
 
-        if self.pool_size < 1 or self.heldout_size < 0:
-            raise ValueError("pool_size must be >= 1 and heldout_size >= 0")
+        if self.pool_size < 1 or self.heldout_size < 0 or self.dev_size < 0:
+            raise ValueError("pool_size must be >= 1, heldout_size and dev_size >= 0")
         if self.apis_per_leaf < 1:
             raise ValueError("apis_per_leaf must be >= 1")
         if not 0 <= self.optional_keep <= 1 or not 0 <= self.optional_arg_rate <= 1:
@@ -139,6 +152,11 @@ class SeedConfig:
         n = len(domains())
         if not 1 <= self.heldout_domains <= n - 3:
             raise ValueError(f"heldout_domains must be in [1, {n - 3}] (the tree has {n} domains)")
+        if not 0 <= self.dev_domains <= n - 3 - self.heldout_domains:
+            raise ValueError(
+                f"dev_domains must be in [0, {n - 3 - self.heldout_domains}] (the tree has {n} domains, "
+                f"{self.heldout_domains} held out for the test split, at least 3 left for the pool)"
+            )
         if isinstance(self.generator, Mapping):
             self.generator = from_dict(BackendConfig, self.generator, "generator")
         if isinstance(self.judge, Mapping):
@@ -189,8 +207,21 @@ def heldout_domain_names(cfg: SeedConfig) -> list[str]:
     return sorted(rng.sample(domains(), cfg.heldout_domains))
 
 
-def pool_domain_names(cfg: SeedConfig) -> list[str]:
+def dev_domain_names(cfg: SeedConfig) -> list[str]:
+    """The dev split's domains: drawn after, and independently of, the test split's (their own seeded draw
+    from the domains the test does not hold), so adding a dev split changes no test domain."""
     from looptool.synth.apis import domains
 
+    if cfg.dev_domains == 0:
+        return []
     held = set(heldout_domain_names(cfg))
+    rng = random.Random(jsonutil.digest(["dev", cfg.random_seed], 32))
+    return sorted(rng.sample([d for d in domains() if d not in held], cfg.dev_domains))
+
+
+def pool_domain_names(cfg: SeedConfig) -> list[str]:
+    """The pool's domains: every domain of the tree but the test's and the dev's."""
+    from looptool.synth.apis import domains
+
+    held = set(heldout_domain_names(cfg)) | set(dev_domain_names(cfg))
     return [d for d in domains() if d not in held]

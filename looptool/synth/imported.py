@@ -5,7 +5,10 @@ The files (``seed.import_files``; any format of :mod:`looptool.interchange`, det
 ``rejected.parquet`` with its reason and ``file:line: field: message`` in ``detail``. The held-out split
 comes from ``seed.import_heldout_files`` when given, else from a seeded fraction
 (``seed.import_heldout_fraction``) held out whole by tool (every row whose label calls a held-out tool) or
-by domain (``meta.domain``, else BFCL's category, Hermes' category, else the source file). Then, as for
+by domain (``meta.domain``, else BFCL's category, Hermes' category, else the source file). The dev split
+(``dev.parquet``, for choices; the test split is for final scores) is a seeded fraction
+(``seed.import_dev_fraction``) of what is left, whole keys of the same kind, so disjoint from the test's;
+empty, with a warning, when that fraction is 0 or no key can go without taking the whole pool. Then, as for
 synthesized seeds: decontamination against ``seed.decontam_dirs`` and label noise (``seed.label_noise``) on
 the pool, with the truth in ``noise_truth.parquet``. The outputs are the synthesized seed's files, so the
 rest of the loop runs unchanged.
@@ -18,6 +21,7 @@ catalog; ``expand.mode: llm`` varies the user's own samples.
 from __future__ import annotations
 
 import json
+import logging
 import math
 import tempfile
 import time
@@ -35,6 +39,7 @@ from looptool.synth.noise import apply_noise, schema_breaks
 from looptool.synth.rows import signature_of
 
 JSON_COLS = ("tools", "messages", "label", "meta")
+log = logging.getLogger(__name__)
 
 
 def _read(paths: list[str], cfg: SeedConfig, tmp: Path, name: str) -> tuple[list[dict], list[dict], dict]:
@@ -59,13 +64,16 @@ def group_of(row: dict[str, Any], by: str) -> list[str]:
     return [str(key)]
 
 
-def split_heldout(pool: list[dict], cfg: SeedConfig) -> tuple[list[dict], list[dict], list[str]]:
-    """(pool, heldout, held-out keys): whole tools / domains, in a seeded order, until the fraction is met."""
-    want = math.ceil(cfg.import_heldout_fraction * len(pool))
+def split_by_key(
+    pool: list[dict], cfg: SeedConfig, fraction: float, rng_name: str
+) -> tuple[list[dict], list[dict], list[str]]:
+    """(rest, taken, taken keys): whole tools / domains (``import_heldout_by``), in an order seeded by
+    ``rng_name``, until ``fraction`` of the rows is taken; a row goes with the split when any of its keys does."""
+    want = math.ceil(fraction * len(pool))
     if want == 0:
         return pool, [], []
     keys = sorted({k for r in pool for k in group_of(r, cfg.import_heldout_by)})
-    split_rng(cfg, "import_heldout").shuffle(keys)
+    split_rng(cfg, rng_name).shuffle(keys)
     held_keys: set[str] = set()
     held_n = 0
     for k in keys:
@@ -76,6 +84,28 @@ def split_heldout(pool: list[dict], cfg: SeedConfig) -> tuple[list[dict], list[d
     held = [r for r in pool if held_keys & set(group_of(r, cfg.import_heldout_by))]
     rest = [r for r in pool if not held_keys & set(group_of(r, cfg.import_heldout_by))]
     return rest, held, sorted(held_keys)
+
+
+def split_heldout(pool: list[dict], cfg: SeedConfig) -> tuple[list[dict], list[dict], list[str]]:
+    """(pool, heldout, held-out keys): whole tools / domains, in a seeded order, until the fraction is met."""
+    return split_by_key(pool, cfg, cfg.import_heldout_fraction, "import_heldout")
+
+
+def split_dev(pool: list[dict], cfg: SeedConfig) -> tuple[list[dict], list[dict], list[str], str | None]:
+    """(pool, dev, dev keys, why empty): the dev split, whole keys of ``import_heldout_by`` taken from what
+    the held-out split left (so no dev key is a test key), drawn with its own seed after the test's."""
+    if cfg.import_dev_fraction == 0:
+        return pool, [], [], "seed.import_dev_fraction is 0; set it for a dev split"
+    rest, dev, keys = split_by_key(pool, cfg, cfg.import_dev_fraction, "import_dev")
+    if not dev:
+        return pool, [], [], "no pool rows to take it from"
+    if not rest:
+        why = (
+            f"whole {cfg.import_heldout_by}s for seed.import_dev_fraction={cfg.import_dev_fraction} would "
+            "take every pool row"
+        )
+        return pool, [], [], why
+    return rest, dev, keys, None
 
 
 def _with_signature(row: dict[str, Any]) -> dict[str, Any]:
@@ -159,6 +189,11 @@ def build_import_seed(
     held_keys: list[str] = []
     if not cfg.import_heldout_files:
         pool, held, held_keys = split_heldout(pool, cfg)
+    pool, dev, dev_keys, no_dev = split_dev(
+        pool, cfg
+    )  # after the test's split: its draws change nothing there
+    if no_dev:
+        log.warning("seed: %s/dev.parquet is empty (%s)", out_dir, no_dev)
     if not pool:
         raise ValueError(
             f"seed.import_files: no valid pool rows in {cfg.import_files} "
@@ -166,6 +201,7 @@ def build_import_seed(
         )
     pool.sort(key=lambda r: r["sample_id"])
     held.sort(key=lambda r: r["sample_id"])
+    dev.sort(key=lambda r: r["sample_id"])
     rejected.sort(key=lambda r: (r["reason"], r["sample_id"], jsonutil.dumps(r["label"])))
     noisy, truth = apply_noise(pool, cfg.label_noise, cfg.noise_kinds, split_rng(cfg, "noise"))
     write_parquet(frame(noisy, SAMPLE), out_dir / "pool.parquet", SAMPLE)
@@ -173,6 +209,7 @@ def build_import_seed(
     rej_path = out_dir / "rejected.parquet"
     write_parquet(REJECTED.validate(frame(rejected, REJECTED), where=str(rej_path), deep=False), rej_path)
     write_parquet(frame(truth, NOISE_TRUTH), out_dir / "noise_truth.parquet", NOISE_TRUTH)
+    write_parquet(frame(dev, SAMPLE), out_dir / "dev.parquet", SAMPLE)
 
     def counts(rs: list[dict], key) -> dict[str, int]:
         return dict(sorted(Counter(key(r) for r in rs).items()))
@@ -194,6 +231,12 @@ def build_import_seed(
             "domains": held_keys
             if not cfg.import_heldout_files
             else [str(p) for p in cfg.import_heldout_files],
+        },
+        "dev": {
+            "size": len(dev),
+            "by_pattern": counts(dev, lambda r: r["meta"].get("pattern", "?")),
+            "from": f"fraction by {cfg.import_heldout_by}",
+            "domains": dev_keys,
         },
         "rejected": {
             "total": len(rejected),

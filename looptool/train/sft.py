@@ -18,7 +18,7 @@ from typing import Any
 from looptool.config import to_dict
 from looptool.model import link_or_copy_tree, load_tokenizer, resolve_model
 from looptool.schema import SAMPLE, TRAIN
-from looptool.storage import write_json
+from looptool.storage import read_parquet, write_json
 from looptool.train.config import TrainConfig, WarmupConfig
 from looptool.train.data import prompt_style, read_samples, sft_rows, to_dataset
 
@@ -70,7 +70,8 @@ def warmup_sft(
 ) -> dict[str, Any]:
     """SFT ``model_path`` on the pool and save a full checkpoint to ``out_dir`` (or, disabled, link the base).
 
-    With ``heldout_path`` and ``cfg.eval_samples`` > 0, the completion loss on that many held-out rows is
+    With ``heldout_path`` (the pipeline gives the dev split, never the test split) and ``cfg.eval_samples`` > 0,
+    the completion loss on that many of its rows (none when it is empty) is
     measured before and after (cheap: forward passes only), so the metrics show whether the warm-up helped
     beyond the rows it saw. ``callbacks``: more ``TrainerCallback``s (``bench/warmup_budget.py`` snapshots the
     adapter at chosen steps with one).
@@ -104,7 +105,8 @@ def warmup_sft(
     df = read_samples(pool_path, SAMPLE, cfg.max_samples, seed)
     dataset = to_dataset(sft_rows(df, tokenizer, str(pool_path), cfg.chat_template_kwargs))
     eval_dataset = None
-    if heldout_path is not None and cfg.eval_samples > 0:
+    # an empty dev split (seed.dev_domains: 0) has no loss to measure
+    if heldout_path is not None and cfg.eval_samples > 0 and read_parquet(heldout_path, SAMPLE).height:
         held = read_samples(heldout_path, SAMPLE, cfg.eval_samples, seed)
         eval_dataset = to_dataset(sft_rows(held, tokenizer, str(heldout_path), cfg.chat_template_kwargs))
     work = out.with_name(out.name + ".work")
