@@ -51,3 +51,19 @@ def decode_completions(
         ]
     contents = tok.batch_decode(list(completion_ids), skip_special_tokens=True)
     return [[{"role": "assistant", "content": c}] for c in contents]
+
+
+def set_row_columns(output: dict[str, list], columns: dict[str, list]) -> dict[str, list]:
+    """Add per-completion values of dataset columns (``label``, ``tools``, ...) to a ``rollout_func``'s output,
+    so the reward functions read these values instead of the row's own: how a rollout hook that replaced a
+    group's prompt makes TRL score the replacement.
+
+    Public: a ``rollout_func``'s extra fields are forwarded to the reward functions (TRL's docs). Relied on beyond
+    the docs, checked against TRL 1.16.0 (``GRPOTrainer._generate_and_score_completions``): a field named like a
+    dataset column overwrites that column's value for each row (a list field: element i for completion i).
+    Why no public interface serves: ``rollout_func`` has no documented way to say which dataset row a completion
+    belongs to. ``tests/test_grpo_rollouts.py::test_dynamic_sampling_replaces_groups_without_signal`` fails if
+    TRL stops doing so (TRL's zero-std fraction would then count the original prompts' equal rewards).
+    """
+    output.update(columns)
+    return output

@@ -4,8 +4,8 @@ GRPO learns only from groups whose completions got different rewards; a group wh
 0: the model cannot do it yet; all 1: already mastered) has zero advantage and contributes no gradient. DAPO
 (arXiv 2503.14476) drops such groups and samples more prompts until the batch is full. Here, in each
 generation batch: after the batch's rollouts are scored, every group whose rewards are all equal is replaced by
-another prompt of D_j (drawn in a seeded random order, never one already in the batch) whose own group does
-have differing rewards. Each prompt tried costs one more group of rollouts (``num_generations`` completions),
+another prompt of D_j (drawn in a seeded random order, never one already in this process's batch) whose own
+group does have differing rewards. Each prompt tried costs one more group of rollouts (``num_generations`` completions),
 and at most ``train.max_resample`` prompts are tried per generation batch (one optimizer step with TRL's
 default ``steps_per_generation``), so a step costs at most ``max_resample`` extra groups; a group still equal
 when the budget or the data runs out stays as it was (it trains nothing, as without dynamic sampling).
@@ -15,14 +15,16 @@ TRL's public, experimental ``rollout_func`` hook, which decodes the replacements
 same weights. TRL (1.16) has no public hook that lets its own ``model.generate`` or vLLM rollouts replace a
 prompt, so ``rollouts: trl`` and ``continuous`` refuse the switch (:class:`~looptool.train.config.TrainConfig`).
 
-**How TRL learns of a replacement (TRL 1.16, public contract).** The hook returns the replacement's prompt and
-completion token ids (the loss is computed on those), and, as ``rollout_func``'s extra fields, every dataset
-column except ``prompt`` (``label``, ``tools``, ``sample_id``) per completion: TRL writes extra fields over each
-row's columns before it calls the reward functions, so the rewards, the advantages and TRL's
-``frac_reward_zero_std`` are those of the replacement. TRL's completion log (``log_completions``) still shows the
-original prompt text of a replaced group. The hook scores groups with the trainer's own reward functions on
-completions decoded as TRL decodes them (:func:`looptool.compat.trl.decode_completions`), weighted by
-``reward_weights``; a group has a signal when the weighted sums' standard deviation is not zero (TRL's test).
+**How TRL learns of a replacement (TRL 1.16).** The hook returns the replacement's prompt and completion token
+ids (the loss is computed on those), and, as ``rollout_func``'s extra fields, every dataset column except
+``prompt`` (``label``, ``tools``, ``sample_id``) per completion: TRL writes extra fields over each row's columns
+before it calls the reward functions (:func:`looptool.compat.trl.set_row_columns`), so the rewards, the
+advantages and TRL's ``frac_reward_zero_std`` are those of the replacement. TRL's completion log
+(``log_completions``) still shows the original prompt text of a replaced group. The hook scores groups with the
+trainer's own reward functions on completions decoded as TRL decodes them
+(:func:`looptool.compat.trl.decode_completions`), weighted by ``reward_weights``; a group has a signal when the
+weighted sums' standard deviation is not zero (TRL's test under its default ``multi_objective_aggregation:
+sum_then_normalize``).
 
 Counts (:attr:`ResamplingRollouts.records`, one per generation batch; in the train metrics' ``series`` and
 totals): ``empty`` groups before resampling, prompts ``resampled`` (tried), groups ``replaced``, and groups
@@ -37,7 +39,7 @@ import statistics
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from looptool.compat.trl import decode_completions, tokenize_prompts
+from looptool.compat.trl import decode_completions, set_row_columns, tokenize_prompts
 from looptool.train.rollouts import EngineRollouts
 
 COUNTS = ("empty", "resampled", "replaced", "unreplaced")
@@ -178,8 +180,7 @@ class ResamplingRollouts(EngineRollouts):
                 out["logprobs"][dst] = logprobs[sl]
                 group_rows[gi] = i
                 replaced += 1
-        for c in self.columns:  # TRL writes these over the rows' columns before scoring (see the docstring)
-            out[c] = [self.rows[group_rows[k // g]][c] for k in range(n)]
+        set_row_columns(out, {c: [self.rows[group_rows[k // g]][c] for k in range(n)] for c in self.columns})
         self.records.append(
             {
                 "step": int(state.global_step) + 1,
