@@ -258,3 +258,21 @@ def test_dynamic_sampling_off_or_idle_trains_the_same(tiny_model_dir, data_dir, 
     for a, b in zip(off["series"], on["series"], strict=True):
         assert (a["reward"], a["loss"], a["grad_norm"]) == (b["reward"], b["loss"], b["grad_norm"])
     assert _max_diff(_weights(tmp_path / "off"), _weights(tmp_path / "on")) == 0.0
+
+
+def test_dynamic_sampling_refuses_one_prompt_with_two_labels():
+    """The hook knows a group's row by its prompt: two rows with one prompt and different labels are refused in
+    one line (equal duplicates are fine)."""
+    from datasets import Dataset
+
+    from looptool.train.resample import ResamplingRollouts
+
+    rows = [{"prompt": "p", "label": "[]", "tools": "[]", "sample_id": "a"}] * 2
+    hook = ResamplingRollouts(Dataset.from_list(rows), [lambda completions, **_: [0.0] * len(completions)], 2)
+    assert len(hook.rows) == 2 and set(hook.index.values()) == {0}
+    rows.append({**rows[0], "label": '[{"name": "f", "arguments": {}}]'})
+    with pytest.raises(
+        ValueError,
+        match=r"^train.dynamic_sampling: training rows 0 and 2 have the same prompt but different label;",
+    ):
+        ResamplingRollouts(Dataset.from_list(rows), [], 2)
