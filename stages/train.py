@@ -59,6 +59,12 @@ def main(
         f"train@{key}: {m['steps']} steps, reward {m['reward_first']} -> {m['reward_last']}, "
         f"zero-advantage groups {m['zero_std_frac_mean']}, {m['wall_s']} s -> {out_dir}"
     )
+    if m["dynamic_sampling"]:
+        ds = m["dynamic_sampling"]
+        click.echo(
+            f"train@{key}: dynamic sampling replaced {ds['replaced']} of {ds['empty']} equal-reward group(s) "
+            f"({ds['resampled']} prompt(s) tried); {m['signal_steps']} of {m['steps']} steps had a learning signal"
+        )
 
 
 if __name__ == "__main__":

@@ -145,3 +145,134 @@ def test_engine_rollouts_sample_at_the_trainers_temperature(engine_trainer):
     finally:
         trainer.args.temperature = old
     assert len({tuple(c) for c in cold[:4]}) == 1 and len({tuple(c) for c in cold[4:]}) == 1
+
+
+# --- dynamic sampling (train.dynamic_sampling) -----------------------------------------------------------------
+
+
+def test_dynamic_sampling_config():
+    from looptool.train import TrainConfig
+
+    for mode in ("trl", "continuous"):
+        with pytest.raises(
+            ConfigError, match=rf"dynamic_sampling: true needs rollouts: engine .*rollouts: {mode}"
+        ):
+            section_config(
+                TrainConfig, "train", params={"train": {"rollouts": mode, "dynamic_sampling": True}}
+            )
+    with pytest.raises(ConfigError, match=r"max_resample=0 must be >= 1"):
+        section_config(TrainConfig, "train", params={"train": {"rollouts": "engine", "max_resample": 0}})
+    with pytest.raises(ConfigError, match=r"dynamic_sampling"):
+        section_config(TrainConfig, "train", params={"train": {"dynamic_sampling": "yes"}})
+    cfg = TrainConfig(rollouts="engine", dynamic_sampling=True, max_resample=2)
+    assert (cfg.dynamic_sampling, cfg.max_resample) == (True, 2)
+    assert TrainConfig().dynamic_sampling is False  # the paper's GRPO by default
+    TrainConfig(method="sft", dynamic_sampling=True)  # GRPO-only checks do not apply to sft
+
+
+class _SignalOn:
+    """A reward that varies inside a group (a checksum of the completion's token ids) only for the prompts whose
+    ``sample_id`` is in ``ids``, and is 0 for every other prompt (an always-equal group). Counts the completions
+    it scores, and records the completion each caller (TRL, the rollout hook) passed for the same token ids."""
+
+    __name__ = "signal_on_some"
+
+    def __init__(self, ids):
+        self.ids, self.scored, self.seen = set(ids), 0, {}
+
+    def __call__(self, prompts, completions, completion_ids, sample_id, **_):
+        self.scored += len(completions)
+        for ids, c in zip(completion_ids, completions):
+            self.seen.setdefault(tuple(ids), set()).add(repr(c))
+        return [(sum(c) % 97) / 97 if s in self.ids else 0.0 for c, s in zip(completion_ids, sample_id)]
+
+
+def _sample_ids(data_dir, city_rows_only):  # noqa: F811
+    import polars as pl
+
+    df = pl.read_parquet(data_dir / "train.parquet")
+    if city_rows_only:
+        df = df.filter(pl.col("messages").str.contains("Weather in"))
+    return df["sample_id"].to_list()
+
+
+def _dyn_run(tiny_model_dir, data_dir, out, reward, **over):  # noqa: F811
+    from looptool.train import train_grpo
+
+    cfg = _grpo_cfg(rollouts="engine", per_device_train_batch_size=8, **over)
+    return train_grpo(
+        cfg, tiny_model_dir, data_dir / "train.parquet", out, iteration=1, seed=1, reward_funcs=[reward]
+    )
+
+
+def test_dynamic_sampling_replaces_groups_without_signal(tiny_model_dir, data_dir, tmp_path):  # noqa: F811
+    """Half the prompts always get reward 0: each step's equal groups are replaced by prompts whose rewards
+    differ, so every step has a learning signal, and TRL scores the replacement (its own zero-std fraction is 0)."""
+    reward = _SignalOn(_sample_ids(data_dir, city_rows_only=True))  # 7 of the 14 rows
+    m = _dyn_run(
+        tiny_model_dir, data_dir, tmp_path / "dyn", reward, max_steps=3, dynamic_sampling=True, max_resample=8
+    )
+    series = m["series"]
+    assert [r["step"] for r in series] == [1, 2, 3]
+    assert all(r["zero_std_frac"] == 0.0 for r in series)  # no step, no group without signal
+    assert m["signal_steps"] == 3 and m["no_signal"] is False
+    assert all(r["replaced"] == r["empty"] and r["unreplaced"] == 0 for r in series)
+    assert all(r["replaced"] <= r["resampled"] <= 8 for r in series)
+    assert m["dynamic_sampling"] == {
+        k: sum(r[k] for r in series) for k in ("empty", "resampled", "replaced", "unreplaced")
+    }
+    assert m["dynamic_sampling"]["replaced"] > 0
+    # the hook read each completion exactly as TRL handed it to the reward function
+    assert all(len(v) == 1 for v in reward.seen.values())
+    assert _max_diff(_weights(tmp_path / "dyn"), _weights(tiny_model_dir)) > 1e-6
+
+
+def test_dynamic_sampling_cost_is_bounded_when_no_prompt_has_signal(tiny_model_dir, data_dir, tmp_path):  # noqa: F811
+    reward = _SignalOn(set())  # every group of every prompt is equal
+    m = _dyn_run(
+        tiny_model_dir,
+        data_dir,
+        tmp_path / "flat",
+        reward,
+        max_steps=2,
+        dynamic_sampling=True,
+        max_resample=3,
+    )
+    assert [(r["empty"], r["resampled"], r["replaced"], r["unreplaced"]) for r in m["series"]] == [
+        (2, 3, 0, 2)
+    ] * 2
+    assert all(r["zero_std_frac"] == 1.0 for r in m["series"]) and m["no_signal"] and m["signal_steps"] == 0
+    # per step: TRL scores the batch's 8 completions, the hook the same 8 and 3 tried prompts x 4 completions
+    assert reward.scored == 2 * (8 + 8 + 3 * 4)
+    assert m["dynamic_sampling"] == {"empty": 4, "resampled": 6, "replaced": 0, "unreplaced": 4}
+
+
+def test_dynamic_sampling_off_or_idle_trains_the_same(tiny_model_dir, data_dir, tmp_path):  # noqa: F811
+    """With every group already carrying a signal the switch replaces nothing and changes nothing: same rewards,
+    losses and weights as the run with it off (which records no counts)."""
+    every = _sample_ids(data_dir, city_rows_only=False)
+    off = _dyn_run(tiny_model_dir, data_dir, tmp_path / "off", _SignalOn(every))
+    on = _dyn_run(tiny_model_dir, data_dir, tmp_path / "on", _SignalOn(every), dynamic_sampling=True)
+    assert off["dynamic_sampling"] is None and "replaced" not in off["series"][0]
+    assert on["dynamic_sampling"] == {"empty": 0, "resampled": 0, "replaced": 0, "unreplaced": 0}
+    for a, b in zip(off["series"], on["series"], strict=True):
+        assert (a["reward"], a["loss"], a["grad_norm"]) == (b["reward"], b["loss"], b["grad_norm"])
+    assert _max_diff(_weights(tmp_path / "off"), _weights(tmp_path / "on")) == 0.0
+
+
+def test_dynamic_sampling_refuses_one_prompt_with_two_labels():
+    """The hook knows a group's row by its prompt: two rows with one prompt and different labels are refused in
+    one line (equal duplicates are fine)."""
+    from datasets import Dataset
+
+    from looptool.train.resample import ResamplingRollouts
+
+    rows = [{"prompt": "p", "label": "[]", "tools": "[]", "sample_id": "a"}] * 2
+    hook = ResamplingRollouts(Dataset.from_list(rows), [lambda completions, **_: [0.0] * len(completions)], 2)
+    assert len(hook.rows) == 2 and set(hook.index.values()) == {0}
+    rows.append({**rows[0], "label": '[{"name": "f", "arguments": {}}]'})
+    with pytest.raises(
+        ValueError,
+        match=r"^train.dynamic_sampling: training rows 0 and 2 have the same prompt but different label;",
+    ):
+        ResamplingRollouts(Dataset.from_list(rows), [], 2)

@@ -103,6 +103,42 @@ def test_train_stage_toolmatch_no_signal(tiny_model_dir, data_dir, tmp_path, cap
     assert (out / "model.safetensors").exists() and (out / "tokenizer.json").exists()
 
 
+def _train_args(tiny_model_dir, data_dir, out, metrics, params):
+    return [
+        "--iteration", "1", "--model", str(tiny_model_dir), "--data", str(data_dir / "train.parquet"),
+        "--out", str(out), "--metrics", str(metrics), "--params", str(params),
+    ]  # fmt: skip
+
+
+def test_train_stage_dynamic_sampling(tiny_model_dir, data_dir, tmp_path):
+    """``train.dynamic_sampling`` through the stage: with ToolMatch on a random model no prompt has a signal, so
+    the one group per step tries ``max_resample`` other prompts and stays unreplaced; the counts are in the
+    metrics and the stage's summary line. With ``rollouts: trl`` the stage refuses it in one line."""
+    train = {
+        "max_steps": 1,
+        "grpo": {"max_completion_length": 8},
+        "lora": {"r": 2, "alpha": 4},
+        "rollouts": "engine",
+        "dynamic_sampling": True,
+        "max_resample": 2,
+    }
+    params = _params(tmp_path / "params.yaml", train=train)
+    out, metrics = tmp_path / "models" / "iter_1", tmp_path / "m.json"
+    res = CliRunner().invoke(
+        _stage("train"), _train_args(tiny_model_dir, data_dir, out, metrics, params), catch_exceptions=False
+    )
+    assert res.exit_code == 0, res.output
+    m = read_json(metrics)
+    assert m["dynamic_sampling"] == {"empty": 1, "resampled": 2, "replaced": 0, "unreplaced": 1}
+    assert m["series"][0]["resampled"] == 2 and m["signal_steps"] == 0
+    assert "dynamic sampling replaced 0 of 1 equal-reward group(s) (2 prompt(s) tried)" in res.output
+
+    params = _params(tmp_path / "params.yaml", train={**train, "rollouts": "trl"})
+    res = CliRunner().invoke(_stage("train"), _train_args(tiny_model_dir, data_dir, out, metrics, params))
+    assert res.exit_code != 0, res.output
+    assert "dynamic_sampling: true needs rollouts: engine" in res.output + str(res.exception), res.output
+
+
 def test_train_stage_rejects_unknown_param(tiny_model_dir, data_dir, tmp_path):
     params = _params(tmp_path / "params.yaml", train={"grpo": {"num_generation": 4}})
     res = CliRunner().invoke(

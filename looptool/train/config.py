@@ -235,6 +235,14 @@ class TrainConfig(_Common):
     """Who samples the GRPO groups (:mod:`looptool.train.rollouts`): ``trl`` (TRL's ``model.generate``, or its
     vLLM with ``grpo.use_vllm``), ``continuous`` (transformers' continuous batching) or ``engine`` (looptool's
     own batched decoder on the current policy, through TRL's ``rollout_func``)."""
+    dynamic_sampling: bool = False
+    """GRPO: replace each group whose rewards are all equal (zero advantage, no gradient) by another prompt of
+    D_j whose group's rewards differ, trying at most ``max_resample`` prompts per step
+    (:mod:`looptool.train.resample`). Only ``rollouts: engine`` supports it (the replacement runs in its
+    rollout hook); ``trl`` and ``continuous`` refuse it. Off: the paper's GRPO, unchanged."""
+    max_resample: int = 4
+    """With ``dynamic_sampling``: prompts tried per generation batch (one optimizer step by default), each
+    costing one more group of ``num_generations`` rollouts; groups still without a signal then stay as they are."""
 
     def __post_init__(self) -> None:
         self._check_common()
@@ -260,6 +268,8 @@ class TrainConfig(_Common):
             raise ValueError("no_signal_patience must be >= 1")
         check_choice("rollouts", self.rollouts, ROLLOUTS)
         check_choice("reward", self.reward, REWARDS)
+        if self.max_resample < 1:
+            raise ValueError(f"max_resample={self.max_resample} must be >= 1")
         if self.method == "grpo":
             self._check_grpo_batch()
             self._check_rollouts()
@@ -283,6 +293,11 @@ class TrainConfig(_Common):
         if g.get("use_vllm") and self.rollouts != "trl":
             raise ValueError(
                 f"grpo.use_vllm: true needs rollouts: trl (TRL's vLLM rollouts), not {self.rollouts}"
+            )
+        if self.dynamic_sampling and self.rollouts != "engine":
+            raise ValueError(
+                f"dynamic_sampling: true needs rollouts: engine (it replaces groups in looptool's rollout hook; "
+                f"rollouts: {self.rollouts} has no such hook)"
             )
         if self.rollouts == "engine":
             for key, off in ENGINE_UNSUPPORTED.items():

@@ -115,6 +115,17 @@ def _reward(cfg: TrainConfig, tokenizer: Any) -> Callable[..., list[float]]:
     return tool_match_reward_as(fmt, cfg.reward)
 
 
+def _add_counts(series: list[dict[str, Any]], records: list[dict[str, int]]) -> None:
+    """Dynamic sampling's counts into the per-step series (on the step each generation batch fed first; None on
+    the other steps of a batch spanning several)."""
+    from looptool.train.resample import COUNTS
+
+    by_step = {r["step"]: r for r in records}
+    for rec in series:
+        found = by_step.get(rec["step"])
+        rec.update({k: found[k] if found else None for k in COUNTS})
+
+
 def train_grpo(
     cfg: TrainConfig,
     model_path: str | Path,
@@ -131,13 +142,16 @@ def train_grpo(
     ``seed``: used when ``cfg.seed`` is None (the stage passes the iteration's seed). ``reward_funcs``:
     replaces the ToolMatch reward (tests use a reward with variance). ``callbacks``: more ``TrainerCallback``
     objects (benchmarks). Returns the metrics (also written to ``metrics_path``): per-step series
-    ``[{step, reward, zero_std_frac, loss, ...}]`` and summaries.
+    ``[{step, reward, zero_std_frac, loss, ...}]`` (with ``train.dynamic_sampling`` also its per-step counts
+    ``empty``, ``resampled``, ``replaced``, ``unreplaced``, and their totals under ``dynamic_sampling``), and
+    summaries; ``signal_steps``: logged steps where some group's rewards differed.
     """
     from trl import GRPOTrainer
 
     from looptool.train.callbacks import StepSeries
     from looptool.train.common import check_outputs, count_params, save_final
     from looptool.train.cpu import compact_logprobs, has_gpu
+    from looptool.train.resample import ResamplingRollouts
     from looptool.train.rollouts import rollout_kwargs
 
     started = time.perf_counter()
@@ -155,6 +169,7 @@ def train_grpo(
     funcs = list(reward_funcs) if reward_funcs else [_reward(cfg, tokenizer)]
     seen = SeenIds(funcs[0])
     start = trainable_start(model_path) if cfg.save == "adapter" else None
+    resampler = ResamplingRollouts(dataset, funcs, cfg.max_resample) if cfg.dynamic_sampling else None
     # TRL warns that rollout_func is experimental: documented in looptool.train.rollouts
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="You are using 'rollout_func'", category=UserWarning)
@@ -166,7 +181,7 @@ def train_grpo(
             processing_class=tokenizer,
             peft_config=cfg.lora.peft_config() if start is None else None,
             callbacks=[series, *callbacks],
-            **rollout_kwargs(cfg.rollouts),
+            **rollout_kwargs(cfg.rollouts, resampler),
         )
     trainable, total = count_params(trainer.model)
     with compact_logprobs(on_cpu and cfg.cpu_compact_logprobs) as compact:
@@ -179,6 +194,8 @@ def train_grpo(
         saved = save_final(trainer, model_path, out, cfg.save_dtype)
     if trainer.accelerator.is_main_process:
         shutil.rmtree(work, ignore_errors=True)
+    if resampler is not None:
+        _add_counts(series.series, resampler.records)
     zero = [r["zero_std_frac"] for r in series.series if r["zero_std_frac"] is not None]
     metrics: dict[str, Any] = {
         "iteration": iteration,
@@ -190,6 +207,8 @@ def train_grpo(
         **series.summary("zero_std_frac"),
         "no_signal": bool(zero) and all(z >= 1.0 - 1e-9 for z in zero),
         "no_signal_longest_streak": series.longest_streak,
+        "signal_steps": sum(z < 1.0 - 1e-9 for z in zero),
+        "dynamic_sampling": resampler.totals() if resampler is not None else None,
         "loss": series.final.get("train_loss"),
         "train_runtime_s": series.final.get("train_runtime"),
         "wall_s": round(time.perf_counter() - started, 2),

@@ -25,7 +25,7 @@ from the weights of that step. ``tests/test_grpo_rollouts.py`` checks that chang
 the rollouts, and that the returned log-probs equal the trained model's own log-probs of those tokens.
 
 **Same prompts, same sampling as TRL.** Prompt token ids come from the trainer's own tokenisation
-(``GRPOTrainer._tokenize_prompts``, chat template, tools and ``chat_template_kwargs`` included), so the
+(``GRPOTrainer._tokenize_prompts`` through :mod:`looptool.compat.trl`, chat template, tools and ``chat_template_kwargs`` included), so the
 tokens sampled are conditioned on exactly what TRL would feed ``generate``. Sampling uses the trainer's
 ``temperature``, ``top_p`` and ``max_completion_length``; a row stops at an end-of-turn token, which stays in
 its completion ids (as with ``generate``). ``top_k``, ``min_p``, ``repetition_penalty`` and
@@ -39,6 +39,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from looptool.compat.trl import tokenize_prompts
 from looptool.llm.base import Request, Sampling
 from looptool.llm.config import BackendConfig
 from looptool.llm.hf import HFBackend
@@ -91,9 +92,15 @@ class EngineRollouts:
                     f"{expected} completions; this TRL's rollout_func contract differs from the one looptool "
                     "implements (TRL 1.16: one prompt entry per completion). Use train.rollouts: trl."
                 )
-        ids, _, _ = trainer._tokenize_prompts(list(prompts))
-        ids = [list(map(int, p)) for p in ids]
-        keys = [str(i) for i in range(len(ids))]
+        ids = tokenize_prompts(trainer, prompts)
+        completion_ids, logprobs = self.decode(trainer, ids, [str(i) for i in range(len(ids))])
+        return {"prompt_ids": ids, "completion_ids": completion_ids, "logprobs": logprobs}
+
+    def decode(
+        self, trainer: Any, ids: list[list[int]], keys: list[str]
+    ) -> tuple[list[list[int]], list[list[float]]]:
+        """One sampled completion (token ids, log-probs) per prompt of ``ids`` from the current policy. ``keys``
+        (distinct) name the rows: with the step, they choose each row's random draw."""
         sampling = self.sampling(trainer)
         model = trainer.accelerator.unwrap_model(trainer.model)
         lm = _policy_module(trainer)
@@ -110,15 +117,12 @@ class EngineRollouts:
         if bad:
             k, err = bad[0]
             raise RuntimeError(f"train.rollouts engine: {len(bad)} rollout(s) failed; row {k}: {err}")
-        return {
-            "prompt_ids": ids,
-            "completion_ids": [list(c.token_ids) for c in outs],
-            "logprobs": [list(c.logprobs or []) for c in outs],
-        }
+        return [list(c.token_ids) for c in outs], [list(c.logprobs or []) for c in outs]
 
 
-def rollout_kwargs(rollouts: str) -> dict[str, Any]:
-    """Extra ``GRPOTrainer`` arguments for ``train.rollouts`` (``continuous`` is a GRPOConfig field instead)."""
+def rollout_kwargs(rollouts: str, hook: EngineRollouts | None = None) -> dict[str, Any]:
+    """Extra ``GRPOTrainer`` arguments for ``train.rollouts`` (``continuous`` is a GRPOConfig field instead).
+    ``hook``: the engine rollout_func to use (e.g. :class:`looptool.train.resample.ResamplingRollouts`)."""
     if rollouts == "engine":
-        return {"rollout_func": EngineRollouts()}
+        return {"rollout_func": hook or EngineRollouts()}
     return {}
