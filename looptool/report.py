@@ -93,7 +93,7 @@ def collect(metrics_dir: str | Path, iterations: Iterable[int | str]) -> dict[st
 def _summary(ev: dict[str, Any]) -> dict[str, Any]:
     if "summary" in ev:
         return ev["summary"]
-    from looptool.evaluate import summary_of
+    from looptool.evaluate.summary import summary_of
 
     return summary_of(ev)
 
@@ -334,7 +334,7 @@ def _category_table(loop: dict[str, Any], bench: str) -> str:
 
 def _skipped_line(iterations: list[dict[str, Any]]) -> str:
     """Under the headline table: the benchmarks the latest evaluation did not run, and why."""
-    from looptool.evaluate import skipped_of
+    from looptool.evaluate.summary import skipped_of
 
     evals = [r["eval"] for r in iterations if r.get("eval")]
     if not evals:

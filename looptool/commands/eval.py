@@ -119,9 +119,9 @@ def eval_cmd(
     if explicit and not Path(params_path).is_file():
         raise click.BadParameter(f"{params_path}: no such file", param_hint="--params")
 
-    from looptool.evaluate import EvalConfig, run_evaluate
+    from looptool.evaluate.run import EvalConfig, run_evaluate
     from looptool.llm.config import BackendConfig
-    from looptool.stage import opened_backend
+    from looptool.llm.factory import opened_backend
     from looptool.storage import write_json
 
     params = load_params(params_path) if Path(params_path).exists() else {}
@@ -180,7 +180,7 @@ def _fmt(v: object) -> str:
 def summary_table(m: dict) -> str:
     """Per benchmark category: n, accuracy and the 95% interval (``ci95``, when the metrics carry it); the
     group figures after; skipped benchmarks last."""
-    from looptool.evaluate import skipped_of
+    from looptool.evaluate.summary import skipped_of
 
     rows = [("benchmark", "category", "n", "accuracy", "95% interval")]
     h = m.get("heldout") or {}
