@@ -236,7 +236,7 @@ def _accept(
 
 
 def _structured(wanted, seen, made, rejected, cfg: ExpandConfig, iteration: int, synth_cfg: Any) -> None:
-    from looptool.synth import instantiate
+    from looptool.synth.instantiate import instantiate
 
     for parent, i in wanted:
         meta = parent.meta

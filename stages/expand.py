@@ -7,7 +7,7 @@ from looptool.llm import BackendConfig
 from looptool.llm.factory import opened_backend
 from looptool.stage import LoopConfig, iteration_options, section_config
 from looptool.storage import write_json
-from looptool.synth import SeedConfig
+from looptool.synth.config import SeedConfig
 
 
 @click.command()
