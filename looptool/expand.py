@@ -223,7 +223,9 @@ def _accept(
     row: dict[str, Any], parent: ErrorSeed, seen: set[str], synth_cfg: Any, made: list, iteration: int
 ) -> str | None:
     """Verify and de-duplicate a candidate; returns the rejection reason or None (accepted)."""
-    problems = verify_sample(row, synth_cfg)
+    from looptool.synth.config import split_domains  # expansions are instantiated by the synthesizer anyway
+
+    problems = verify_sample(row, split_domains(synth_cfg) if synth_cfg is not None else None)
     if problems:
         return "failed_verification: " + "; ".join(problems[:3])
     if row["sample_id"] in seen:
@@ -234,7 +236,7 @@ def _accept(
 
 
 def _structured(wanted, seen, made, rejected, cfg: ExpandConfig, iteration: int, synth_cfg: Any) -> None:
-    from looptool.synth import instantiate
+    from looptool.synth.instantiate import instantiate
 
     for parent, i in wanted:
         meta = parent.meta

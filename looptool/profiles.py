@@ -30,7 +30,7 @@ SECTION_CLASSES = {
     "verify": "looptool.verify:VerifyConfig",
     "expand": "looptool.expand:ExpandConfig",
     "merge": "looptool.merge:MergeConfig",
-    "eval": "looptool.evaluate:EvalConfig",
+    "eval": "looptool.evaluate.run:EvalConfig",
     "loop": "looptool.stage:LoopConfig",
 }
 BACKEND_ROLES = ("student", "judge", "generator", "user")

@@ -95,7 +95,7 @@ def collect(metrics_dir: str | Path, iterations: Iterable[int | str]) -> dict[st
 def _summary(ev: dict[str, Any]) -> dict[str, Any]:
     if "summary" in ev:
         return ev["summary"]
-    from looptool.evaluate import summary_of
+    from looptool.evaluate.summary import summary_of
 
     return summary_of(ev)
 
@@ -111,7 +111,7 @@ HELDOUT_SPLIT_LABELS = {
 
 
 def _split_figure(ev: dict[str, Any], key: str) -> dict[str, Any]:
-    from looptool.evaluate import heldout_figure
+    from looptool.evaluate.summary import heldout_figure
 
     return heldout_figure(ev, key) or {}
 
@@ -451,7 +451,7 @@ def mechanisms_table(row: dict[str, Any], nxt: dict[str, Any] | None) -> str:
 
 def _skipped_line(iterations: list[dict[str, Any]]) -> str:
     """Under the headline table: the benchmarks the latest evaluation did not run, and why."""
-    from looptool.evaluate import skipped_of
+    from looptool.evaluate.summary import skipped_of
 
     evals = [r["eval"] for r in iterations if r.get("eval")]
     if not evals:

@@ -18,15 +18,14 @@ carries every section (``{}`` when nothing is overridden) because DVC refuses a 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from looptool.config import ConfigError, check_fields, from_dict, load_params, section
 
 if TYPE_CHECKING:
-    from looptool.llm import Backend, BackendConfig
+    pass
 
 T = TypeVar("T")
 
@@ -119,19 +118,6 @@ class LoopConfig:
     """Keep the high-perplexity mastered samples in the next dataset."""
     static: bool = False
     """Static baseline: D_j = D_1 for every iteration (no probing-driven data changes)."""
-
-
-@contextmanager
-def opened_backend(cfg: BackendConfig | None, model: str | None = None) -> Iterator[Backend | None]:
-    """The backend ``cfg`` describes (for ``model``), closed when the block ends; ``None`` when the stage
-    does not need one (``cfg`` None). Stage scripts own their backends' lifetime through this."""
-    if cfg is None:
-        yield None
-        return
-    from looptool.llm import get_backend  # heavy libraries only when a model is actually run
-
-    with get_backend(cfg, model=model) as backend:
-        yield backend
 
 
 def is_main_process() -> bool:

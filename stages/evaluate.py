@@ -25,9 +25,10 @@ def main(
     params_path: str, iteration: int, model: str, heldout: str | None, metrics: str, results: str | None
 ) -> None:
     """Evaluate one checkpoint with greedy decoding through the student backend."""
-    from looptool.evaluate import EvalConfig, run_evaluate
+    from looptool.evaluate.run import EvalConfig, run_evaluate
     from looptool.llm.config import BackendConfig
-    from looptool.stage import opened_backend, section_config
+    from looptool.llm.factory import opened_backend
+    from looptool.stage import section_config
     from looptool.storage import write_json
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")

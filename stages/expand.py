@@ -4,9 +4,10 @@ import click
 
 from looptool.expand import ExpandConfig, run_expand
 from looptool.llm import BackendConfig
-from looptool.stage import LoopConfig, iteration_options, opened_backend, section_config
+from looptool.llm.factory import opened_backend
+from looptool.stage import LoopConfig, iteration_options, section_config
 from looptool.storage import write_json
-from looptool.synth import SeedConfig
+from looptool.synth.config import SeedConfig
 
 
 @click.command()

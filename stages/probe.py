@@ -3,8 +3,9 @@
 import click
 
 from looptool.llm import BackendConfig
+from looptool.llm.factory import opened_backend
 from looptool.probe import ProbeConfig, run_probe
-from looptool.stage import iteration_options, opened_backend, section_config
+from looptool.stage import iteration_options, section_config
 from looptool.storage import write_json
 
 

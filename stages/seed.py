@@ -17,7 +17,7 @@ import click
 @click.option("--metrics", "metrics_path", required=True, help="metrics JSON to write")
 def main(params_path: str, out_dir: str, metrics_path: str) -> None:
     """Synthesize, verify and split the seed corpus (backends.generator in llm mode, backends.judge if set)."""
-    from looptool.stage import opened_backend
+    from looptool.llm.factory import opened_backend
     from looptool.storage import write_json
     from looptool.synth import load_seed_config, run_seed
 

@@ -3,7 +3,8 @@
 import click
 
 from looptool.llm import BackendConfig
-from looptool.stage import LoopConfig, iteration_options, opened_backend, section_config
+from looptool.llm.factory import opened_backend
+from looptool.stage import LoopConfig, iteration_options, section_config
 from looptool.storage import write_json
 from looptool.verify import VerifyConfig, run_verify
 

@@ -46,12 +46,16 @@ def _is_type_checking(node: ast.If) -> bool:
     )
 
 
-def _import_nodes(tree: ast.AST):
+def _import_nodes(tree: ast.AST, module_level: bool = False):
+    """Every import statement of ``tree``; with ``module_level``, only those that run at import time (not the
+    ones inside a function)."""
     stack = [tree]
     while stack:
         node = stack.pop()
         if isinstance(node, ast.If) and _is_type_checking(node):
             stack.extend(node.orelse)
+            continue
+        if module_level and isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
             continue
         if isinstance(node, (ast.Import, ast.ImportFrom)):
             yield node
@@ -80,11 +84,12 @@ def _with_parents(mod: str) -> list[str]:
     return [".".join(parts[: i + 1]) for i in range(len(parts))]
 
 
-def imported_files(path: Path) -> set[Path]:
-    """looptool files that importing/running ``path`` (relative to ROOT) executes directly."""
+def imported_files(path: Path, module_level: bool = False) -> set[Path]:
+    """looptool files that importing/running ``path`` (relative to ROOT) executes directly (with
+    ``module_level``: at import time, leaving out imports inside functions)."""
     tree = ast.parse((ROOT / path).read_text(), filename=str(path))
     mods: set[str] = set()
-    for node in _import_nodes(tree):
+    for node in _import_nodes(tree, module_level):
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
             mods.update(m for n in names for m in _with_parents(n))

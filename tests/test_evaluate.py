@@ -530,7 +530,7 @@ def test_eval_summary_table_shows_intervals_when_present_and_skips():
 
 def test_metrics_name_benchmark_data_without_machine_paths(tmp_path):
     """Tracked metrics say where the data came from as the user named it, or bfcl-eval's version for ``auto``."""
-    from looptool.evaluate import _data_label
+    from looptool.evaluate.run import _data_label
 
     assert _data_label("auto", tmp_path / "site-packages" / "bfcl_eval" / "data", "bfcl").startswith(
         "auto (bfcl-eval "

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from looptool import storage
 from looptool.evaluate import EVAL_RESULT, EvalConfig, run_evaluate
 from looptool.llm.config import BackendConfig
-from looptool.stage import opened_backend
+from looptool.llm.factory import opened_backend
 
 
 def _cfg(bfcl_data_dir, acebench_data_dir, **kw) -> EvalConfig:

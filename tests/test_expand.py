@@ -13,6 +13,7 @@ from looptool.llm.base import Backend, Completion
 from looptool.prompts.generator import parse_generated
 from looptool.schema import PROBE, REJECTED, SAMPLE, TRAIN, VERDICT, frame
 from looptool.synth import SeedConfig, heldout_domain_names, run_seed
+from looptool.synth.config import split_domains
 from looptool.synth.instantiate import same_signature
 
 
@@ -85,7 +86,7 @@ def test_structured_expansion_keeps_signature(seed_rows):
                     "label": json.loads(r["label"]),
                     "meta": meta,
                 },
-                cfg,
+                split_domains(cfg),
             )
             == []
         )

@@ -635,7 +635,8 @@ def test_cli_import_export(tmp_path):
 def test_bfcl_any_is_a_string_everywhere():
     """One decision for BFCL's ``any``: the evaluation prompt, the import and the checker all read it as a
     string (BFCL's checker demands a ``str``)."""
-    from looptool.evaluate.bfcl import json_schema_type, to_tools
+    from looptool.bfcl_format import json_schema_type
+    from looptool.evaluate.bfcl import to_tools
     from looptool.match import bfcl as checker
 
     assert json_schema_type("any") == json_schema_type("Any") == "string"

@@ -26,6 +26,7 @@ from looptool.synth import (
     run_seed,
 )
 from looptool.synth.apis import build_catalog, domains, leaves
+from looptool.synth.config import split_domains
 from looptool.synth.decontam import Decontaminator, read_questions
 from looptool.synth.slots import _LIB, sample
 
@@ -228,9 +229,9 @@ def test_every_pool_label_validates_against_its_tools(builds):
 def test_clean_rows_pass_every_rule(builds):
     path, _, cfg = builds["clean"]
     for r in _rows(path, "pool"):
-        assert verify_sample(r, cfg, "pool") == [], r["sample_id"]
+        assert verify_sample(r, split_domains(cfg), "pool") == [], r["sample_id"]
     for r in _rows(path, "heldout"):
-        assert verify_sample(r, cfg, "heldout") == [], r["sample_id"]
+        assert verify_sample(r, split_domains(cfg), "heldout") == [], r["sample_id"]
 
 
 def test_heldout_domains_never_appear_in_the_pool(builds):
@@ -329,11 +330,11 @@ def test_verify_rejects_an_ungrounded_value(builds):
             break
     else:
         pytest.fail("no single-call sample with a date argument")
-    assert verify_sample(r, cfg) == []
+    assert verify_sample(r, split_domains(cfg)) == []
     k = dates[0]
     call["arguments"][k] = (dt.date.fromisoformat(call["arguments"][k]) + dt.timedelta(days=400)).isoformat()
     assert validate_calls(r["label"], r["tools"]) == []
-    problems = verify_sample(r, cfg)
+    problems = verify_sample(r, split_domains(cfg))
     assert _reasons(problems) == {"ungrounded"}, problems
 
 
@@ -341,46 +342,46 @@ def test_verify_rejects_schema_and_pattern_violations(good_rows):
     rows_, cfg = good_rows
     r = json.loads(json.dumps(rows_["single"]))
     r["label"][0]["arguments"]["no_such_arg"] = 1
-    assert "invalid_call" in _reasons(verify_sample(r, cfg))
+    assert "invalid_call" in _reasons(verify_sample(r, split_domains(cfg)))
 
     r = json.loads(json.dumps(rows_["single"]))
     r["label"] = []
-    assert {"label_pattern", "meta"} & _reasons(verify_sample(r, cfg))
+    assert {"label_pattern", "meta"} & _reasons(verify_sample(r, split_domains(cfg)))
 
     r = json.loads(json.dumps(rows_["missing_arg"]))
     r["label"] = [{"name": r["tools"][0]["name"], "arguments": {}}]
-    assert "label_pattern" in _reasons(verify_sample(r, cfg))
+    assert "label_pattern" in _reasons(verify_sample(r, split_domains(cfg)))
 
     r = json.loads(json.dumps(rows_["parallel"]))
     r["label"] = r["label"][:1]
-    assert {"label_pattern", "meta"} & _reasons(verify_sample(r, cfg))
+    assert {"label_pattern", "meta"} & _reasons(verify_sample(r, split_domains(cfg)))
 
     r = json.loads(json.dumps(rows_["multi_turn"]))
     r["messages"] = [m for m in r["messages"] if m["role"] != "tool"]
-    assert _reasons(verify_sample(r, cfg)) - {"sample_id"}
+    assert _reasons(verify_sample(r, split_domains(cfg))) - {"sample_id"}
 
     r = json.loads(json.dumps(rows_["single"]))
     del r["meta"]["signature"]
-    assert "meta" in _reasons(verify_sample(r, cfg))
+    assert "meta" in _reasons(verify_sample(r, split_domains(cfg)))
 
     r = json.loads(json.dumps(rows_["single"]))
     r["tools"][0]["parameters"]["required"] = ["not_a_property"]
-    assert "bad_tool" in _reasons(verify_sample(r, cfg))
+    assert "bad_tool" in _reasons(verify_sample(r, split_domains(cfg)))
 
     r = json.loads(json.dumps(rows_["single"]))
     r["tools"][0]["parameters"]["properties"]["x"] = {"type": "dict", "description": "BFCL style"}
-    assert "bad_tool" in _reasons(verify_sample(r, cfg))
+    assert "bad_tool" in _reasons(verify_sample(r, split_domains(cfg)))
 
     r = json.loads(json.dumps(rows_["single"]))
     r["messages"][0]["content"] += " (edited)"
-    assert "sample_id" in _reasons(verify_sample(r, cfg))
+    assert "sample_id" in _reasons(verify_sample(r, split_domains(cfg)))
 
 
 def test_verify_flags_heldout_leaks(builds):
     path, _, cfg = builds["clean"]
     held_row = _rows(path, "heldout")[0]
-    assert verify_sample(held_row, cfg, "heldout") == []
-    assert "heldout_leak" in _reasons(verify_sample(held_row, cfg, "pool"))
+    assert verify_sample(held_row, split_domains(cfg), "heldout") == []
+    assert "heldout_leak" in _reasons(verify_sample(held_row, split_domains(cfg), "pool"))
 
 
 # --- instantiate -----------------------------------------------------------------------------------------------
@@ -403,7 +404,7 @@ def test_instantiate_preserves_signature_and_avoids_heldout(builds):
         by_pattern[sig["pattern"]] += 1
         assert new["meta"]["signature"] == sig
         assert new["meta"]["domain"] not in avoid | held
-        assert verify_sample(new, cfg, "pool") == []
+        assert verify_sample(new, split_domains(cfg), "pool") == []
         assert new["origin"] == "expansion" and new["sample_id"] != r["sample_id"]
         again = instantiate(sig, random.Random(r["sample_id"]), cfg, avoid_domains=avoid)
         assert again == new, "instantiate must be deterministic given the rng"

@@ -23,6 +23,7 @@ from looptool.llm.base import Backend, Completion, Request, Sampling
 from looptool.schema import PATTERNS, REJECTED, SAMPLE, rows
 from looptool.storage import read_parquet
 from looptool.synth import SeedConfig, instantiate, run_seed
+from looptool.synth.config import split_domains
 from looptool.synth.judge import parse_verdict
 from looptool.synth.llm_agents import strict_text
 
@@ -168,7 +169,7 @@ def test_llm_mode_end_to_end_with_scripted_agents(tmp_path):
     assert {r["meta"]["pattern"] for r in pool} == set(PATTERNS)
     for r in pool:
         assert r["meta"]["generator"] == "scripted-agents"
-        assert verify_sample(r, cfg) == []
+        assert verify_sample(r, split_domains(cfg)) == []
         if r["meta"]["pattern"] in ("missing_arg", "irrelevant"):
             assert r["label"] == [] and r["meta"]["reply"].startswith("Could you tell me")
     assert m["generator"] == "scripted-agents"

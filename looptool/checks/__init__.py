@@ -1,14 +1,15 @@
 """The rule checks of one sample that the loop needs, below the synthesizer: verification of synthesized and
 expanded samples (:func:`verify_sample`), the grounding rule JGLV shares with it
 (:func:`ungrounded_arguments`), the difficulty signature (:func:`signature_of`) and how people write values
-(:mod:`looptool.checks.surface`). Nothing here imports :mod:`looptool.synth` at import time (the held-out
-domain check of :func:`verify_sample` reads the synthesizer's catalog only when given a SeedConfig).
+(:mod:`looptool.checks.surface`). Nothing here imports :mod:`looptool.synth`: the held-out domain check of
+:func:`verify_sample` takes the domains as data (:class:`SplitDomains`).
 """
 
 from looptool.checks.sample import (
     META_FIELDS,
     REASONS,
     SIGNATURE_FIELDS,
+    SplitDomains,
     arg_types,
     grounding_text,
     signature_of,
@@ -21,6 +22,7 @@ __all__ = [
     "META_FIELDS",
     "REASONS",
     "SIGNATURE_FIELDS",
+    "SplitDomains",
     "arg_types",
     "grounding_text",
     "signature_of",

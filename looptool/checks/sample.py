@@ -21,6 +21,8 @@ The reason is what the rejected row carries and what the metrics count:
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -40,6 +42,17 @@ SIGNATURE_FIELDS = (
     "missing_arg",
     "turns",
 )
+
+
+@dataclass(frozen=True)
+class SplitDomains:
+    """What the held-out split check needs, as data: the held-out domains and the domains each tool name belongs
+    to. The synthesizer builds it from a SeedConfig (:func:`looptool.synth.config.split_domains`), so these
+    checks import nothing of :mod:`looptool.synth`."""
+
+    heldout: frozenset[str]
+    tool_domains: Mapping[str, frozenset[str]]
+    dev: frozenset[str] = frozenset()  # the dev split's domains (seed.dev_domains), disjoint from both
 
 
 def arg_types(label: list[dict[str, Any]], tools: list[dict[str, Any]]) -> list[str]:
@@ -146,13 +159,13 @@ def ungrounded_arguments(
     return out
 
 
-def verify_sample(row: dict[str, Any], cfg: Any = None, split: str = "pool") -> list[str]:
+def verify_sample(row: dict[str, Any], domains: SplitDomains | None = None, split: str = "pool") -> list[str]:
     """Every rule a synthesized row breaks (``"<reason>: <detail>"``); empty means verified.
 
-    ``row`` is a SAMPLE row with JSON columns as text or objects. With ``cfg`` (a SeedConfig), the row's
-    domain and tools are also checked against the held-out split: ``split="pool"`` (seeds and expansions)
-    must not touch a held-out (test or dev) domain, ``split="heldout"`` / ``split="dev"`` must stay inside
-    the test's / the dev's domains.
+    ``row`` is a SAMPLE row with JSON columns as text or objects. With ``domains``, the row's domain and tools
+    are also checked against the held-out splits: ``split="pool"`` (seeds and expansions) must not touch a
+    held-out (test or dev) domain, ``split="heldout"`` / ``split="dev"`` must stay inside the test's / the
+    dev's domains.
     """
     problems: list[str] = []
     tools = _json(row.get("tools"))
@@ -184,8 +197,8 @@ def verify_sample(row: dict[str, Any], cfg: Any = None, split: str = "pool") -> 
     problems.extend(_meta_problems(meta, label, tools))
     if pattern in PATTERNS:
         problems.extend(_pattern_problems(pattern, label, tools, messages, meta))
-    if cfg is not None:
-        problems.extend(_split_problems(meta, tools, cfg, split))
+    if domains is not None:
+        problems.extend(_split_problems(meta, tools, domains, split))
     return problems
 
 
@@ -297,16 +310,13 @@ def _pattern_problems(
     return out
 
 
-def _split_problems(meta: dict[str, Any], tools: list[dict[str, Any]], cfg: Any, split: str) -> list[str]:
-    from looptool.synth.apis import build_catalog
-    from looptool.synth.config import dev_domain_names, heldout_domain_names
-
-    held = set(heldout_domain_names(cfg))
-    dev = set(dev_domain_names(cfg))
-    catalog = build_catalog(cfg.random_seed, cfg.apis_per_leaf, cfg.optional_keep)
+def _split_problems(
+    meta: dict[str, Any], tools: list[dict[str, Any]], split_domains: SplitDomains, split: str
+) -> list[str]:
+    held, dev = split_domains.heldout, split_domains.dev
     domains = {meta.get("domain")}
     for t in tools:
-        domains |= catalog.domain_of(t["name"])
+        domains |= split_domains.tool_domains.get(t["name"], frozenset())
     req = (meta.get("requested") or {}).get("leaf")
     if req:
         domains.add(req.split("/")[0])

@@ -127,9 +127,9 @@ def eval_cmd(
     if explicit and not Path(params_path).is_file():
         raise click.BadParameter(f"{params_path}: no such file", param_hint="--params")
 
-    from looptool.evaluate import EvalConfig, run_evaluate
+    from looptool.evaluate.run import EvalConfig, run_evaluate
     from looptool.llm.config import BackendConfig
-    from looptool.stage import opened_backend
+    from looptool.llm.factory import opened_backend
     from looptool.storage import write_json
 
     params = load_params(params_path) if Path(params_path).exists() else {}
@@ -188,7 +188,7 @@ def _fmt(v: object) -> str:
 def summary_table(m: dict) -> str:
     """Per benchmark category: n, accuracy and the 95% interval (``ci95``, when the metrics carry it); the
     group figures after; skipped benchmarks last."""
-    from looptool.evaluate import skipped_of
+    from looptool.evaluate.summary import skipped_of
 
     rows = [("benchmark", "category", "n", "accuracy", "95% interval")]
     h = m.get("heldout") or {}
@@ -203,7 +203,7 @@ def summary_table(m: dict) -> str:
                 f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "-",
             )
         )
-    from looptool.evaluate import HELDOUT_SPLIT, heldout_figure
+    from looptool.evaluate.summary import HELDOUT_SPLIT, heldout_figure
 
     for key in HELDOUT_SPLIT:  # call rows (primary), no-call rows, and what never calling would score
         f = heldout_figure(m, key)

@@ -44,7 +44,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from looptool import jsonutil
+from looptool.bfcl_format import json_schema_type, read_answers
+from looptool.bfcl_format import read_jsonl as _read_jsonl
 from looptool.llm.base import Request
 from looptool.match import bfcl as checker
 
@@ -68,49 +69,6 @@ FILE_NAMES = {
     "javascript": ("javascript", "simple_javascript"),
 }
 
-# The one BFCL type -> JSON Schema type map (BFCL's GORILLA_TO_OPENAPI, plus JavaScript's "Boolean"), used for
-# the evaluation prompt (as bfcl-eval does) and for imported BFCL data alike. ``any`` is a string, as
-# everywhere in BFCL: its checker demands a ``str`` for it (match.bfcl.PYTHON_TYPE_MAPPING). A type it does not
-# know is a string too (bfcl-eval's default).
-GORILLA_TO_OPENAPI = {
-    "integer": "integer",
-    "number": "number",
-    "float": "number",
-    "string": "string",
-    "boolean": "boolean",
-    "bool": "boolean",
-    "array": "array",
-    "list": "array",
-    "dict": "object",
-    "object": "object",
-    "tuple": "array",
-    "any": "string",
-    "byte": "integer",
-    "short": "integer",
-    "long": "integer",
-    "double": "number",
-    "char": "string",
-    "ArrayList": "array",
-    "Array": "array",
-    "HashMap": "object",
-    "Hashtable": "object",
-    "Queue": "array",
-    "Stack": "array",
-    "Any": "string",
-    "String": "string",
-    "Bigint": "integer",
-    "Boolean": "boolean",
-}
-
-
-def json_schema_type(bfcl_type: Any) -> str:
-    """The JSON Schema type of a BFCL parameter type (unknown or missing: ``string``, as bfcl-eval does).
-
-    >>> [json_schema_type(t) for t in ("dict", "float", "tuple", "any", "HashMap", None)]
-    ['object', 'number', 'array', 'string', 'object', 'string']
-    """
-    return GORILLA_TO_OPENAPI.get(bfcl_type, "string") if isinstance(bfcl_type, str) else "string"
-
 
 @dataclass
 class Entry:
@@ -133,38 +91,6 @@ def category_file(data_dir: str | Path, category: str, answers: bool = False) ->
             if m:
                 found.append((int(m.group(1)), p))
     return max(found)[1] if found else None
-
-
-def category_of(path: str | Path) -> str:
-    """``BFCL_v3_live_simple.json`` -> ``live_simple`` (the file stem otherwise)."""
-    stem = Path(path).stem
-    m = re.match(r"^BFCL_v\d+_(.+)$", stem)
-    return m.group(1) if m else stem
-
-
-def read_answers(path: str | Path) -> dict[str, Any]:
-    """A possible-answer file: entry id -> ``ground_truth``; a bad line raises ValueError naming it."""
-    path = Path(path)
-    answers: dict[str, Any] = {}
-    for n, rec in enumerate(_read_jsonl(path), 1):
-        if not isinstance(rec, dict) or "id" not in rec or "ground_truth" not in rec:
-            raise ValueError(f"{path}:{n}: expected an object with 'id' and 'ground_truth'")
-        answers[str(rec["id"])] = rec["ground_truth"]
-    return answers
-
-
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:  # question and answer files may be the user's (``import --format bfcl --answers``)
-            rows.append(jsonutil.loads(line))
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path}:{n}: not valid JSON ({e.msg})") from None
-        except jsonutil.RefusedJSON as e:
-            raise ValueError(f"{path}:{n}: {e}") from None
-    return rows
 
 
 def load_category(data_dir: str | Path, category: str) -> tuple[list[Entry], int]:

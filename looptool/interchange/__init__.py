@@ -14,56 +14,49 @@ ours and verl's; ``datasets`` folders), :mod:`~.trl` and :mod:`~.verl` (exports;
 
 from __future__ import annotations
 
-from looptool.interchange.bfcl import bfcl_category, bfcl_schema, read_bfcl
-from looptool.interchange.exporter import EXPORT_FORMATS, ExportReport, export_dataset
-from looptool.interchange.hermes import read_hermes
-from looptool.interchange.importer import (
-    IMPORT_FORMATS,
-    ImportReport,
-    detect_format,
-    import_files,
-    rejected_path_for,
-)
-from looptool.interchange.normalize import decision_points, normalize_messages, normalize_tools
-from looptool.interchange.openai import pairing_problems, read_openai, to_openai
-from looptool.interchange.records import FieldError, InterchangeError, Item
-from looptool.interchange.sharegpt import dataset_info, read_sharegpt, to_sharegpt
-from looptool.interchange.tables import read_hf_dataset, read_parquet_rows
-from looptool.interchange.trl import to_trl
-from looptool.interchange.verl import compute_score, to_verl
-from looptool.interchange.writer import ChunkWriter
-from looptool.interchange.xlam import read_xlam
+import importlib
+from typing import Any
 
-__all__ = [
-    "EXPORT_FORMATS",
-    "IMPORT_FORMATS",
-    "ChunkWriter",
-    "ExportReport",
-    "FieldError",
-    "ImportReport",
-    "InterchangeError",
-    "Item",
-    "bfcl_category",
-    "compute_score",
-    "dataset_info",
-    "bfcl_schema",
-    "decision_points",
-    "detect_format",
-    "export_dataset",
-    "import_files",
-    "normalize_messages",
-    "normalize_tools",
-    "pairing_problems",
-    "read_bfcl",
-    "read_hermes",
-    "read_hf_dataset",
-    "read_openai",
-    "read_parquet_rows",
-    "read_sharegpt",
-    "read_xlam",
-    "rejected_path_for",
-    "to_openai",
-    "to_sharegpt",
-    "to_trl",
-    "to_verl",
-]
+# PEP 562: names are imported on first use, so a stage that imports one format (the seed stage imports
+# :mod:`~.importer`) does not depend on the exporters, nor they on it.
+_EXPORTS = {
+    "bfcl_category": "looptool.interchange.bfcl",
+    "bfcl_schema": "looptool.interchange.bfcl",
+    "read_bfcl": "looptool.interchange.bfcl",
+    "EXPORT_FORMATS": "looptool.interchange.exporter",
+    "ExportReport": "looptool.interchange.exporter",
+    "export_dataset": "looptool.interchange.exporter",
+    "read_hermes": "looptool.interchange.hermes",
+    "IMPORT_FORMATS": "looptool.interchange.importer",
+    "ImportReport": "looptool.interchange.importer",
+    "detect_format": "looptool.interchange.importer",
+    "import_files": "looptool.interchange.importer",
+    "rejected_path_for": "looptool.interchange.importer",
+    "decision_points": "looptool.interchange.normalize",
+    "normalize_messages": "looptool.interchange.normalize",
+    "normalize_tools": "looptool.interchange.normalize",
+    "pairing_problems": "looptool.interchange.openai",
+    "read_openai": "looptool.interchange.openai",
+    "to_openai": "looptool.interchange.openai",
+    "FieldError": "looptool.interchange.records",
+    "InterchangeError": "looptool.interchange.records",
+    "Item": "looptool.interchange.records",
+    "dataset_info": "looptool.interchange.sharegpt",
+    "read_sharegpt": "looptool.interchange.sharegpt",
+    "to_sharegpt": "looptool.interchange.sharegpt",
+    "read_hf_dataset": "looptool.interchange.tables",
+    "read_parquet_rows": "looptool.interchange.tables",
+    "to_trl": "looptool.interchange.trl",
+    "compute_score": "looptool.interchange.verl",
+    "to_verl": "looptool.interchange.verl",
+    "ChunkWriter": "looptool.interchange.writer",
+    "read_xlam": "looptool.interchange.xlam",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -3,7 +3,7 @@
 BFCL (question file + ``possible_answer/<same name>`` beside it): one decision point per entry, the label
 from the ground truth with the first acceptable value of each parameter (``""`` first means "omitted");
 BFCL's types are turned into JSON Schema by BFCL's own map (dict -> object, float -> number, tuple -> array,
-any -> string; Java/JavaScript type names likewise; :func:`looptool.evaluate.bfcl.json_schema_type`).
+any -> string; Java/JavaScript type names likewise; :func:`looptool.bfcl_format.json_schema_type`).
 Irrelevance categories have no answer file: label ``[]``.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from looptool.evaluate.bfcl import category_of, json_schema_type, read_answers
+from looptool.bfcl_format import category_of, json_schema_type, read_answers
 from looptool.interchange.normalize import infer_pattern, normalize_messages, normalize_tools
 from looptool.interchange.records import (
     FieldError,
@@ -27,7 +27,7 @@ from looptool.interchange.records import (
 
 def bfcl_schema(schema: Any) -> Any:
     """A BFCL parameter schema as JSON Schema (types renamed recursively by BFCL's own map,
-    :func:`looptool.evaluate.bfcl.json_schema_type`: ``any`` is a string, as BFCL checks it)."""
+    :func:`looptool.bfcl_format.json_schema_type`: ``any`` is a string, as BFCL checks it)."""
     if isinstance(schema, list):
         return [bfcl_schema(s) for s in schema]
     if not isinstance(schema, dict):

@@ -9,53 +9,25 @@ call cache in front.
 
 from __future__ import annotations
 
-from looptool.llm.base import Backend, Completion, Request, Sampling
-from looptool.llm.config import BackendConfig, cache_dir
+import importlib
+from typing import Any
+
+# PEP 562: ``from looptool.llm import Request`` imports :mod:`.base` alone; :func:`get_backend` (which can
+# import every backend) only when asked, so a module that needs the request types depends on those files.
+_EXPORTS = {
+    "Backend": "looptool.llm.base",
+    "Completion": "looptool.llm.base",
+    "Request": "looptool.llm.base",
+    "Sampling": "looptool.llm.base",
+    "BackendConfig": "looptool.llm.config",
+    "cache_dir": "looptool.llm.config",
+    "get_backend": "looptool.llm.factory",
+}
+
+__all__ = sorted(_EXPORTS)
 
 
-def get_backend(cfg: BackendConfig, model: str | None = None) -> Backend:
-    """The backend ``cfg`` describes, for ``model`` (overrides ``cfg.model``), behind the call cache when
-    ``cfg.cache``, and behind the role's error budget (:class:`~looptool.llm.budget.ErrorBudget`: too many
-    failed calls stop the stage with :class:`~looptool.errors.BackendFailure`).
-
-    Local backends follow a ``looptool-model.json`` pointer (``models/base`` of a pass-through model).
-    Heavy libraries are imported here, not at ``import looptool.llm``.
-    """
-    if not cfg.enabled:
-        raise ValueError("this role's backend is 'none' (disabled); configure backends.<role>.backend")
-    name = model if model is not None else cfg.model
-    if not name:
-        raise ValueError(
-            f"backend {cfg.backend!r} needs a model (backends.<role>.model or the stage's --model)"
-        )
-    backend: Backend
-    if cfg.backend == "transformers":
-        from looptool.llm.hf import HFBackend
-        from looptool.model import resolve_model
-
-        backend = HFBackend(resolve_model(name), cfg)
-    elif cfg.backend == "vllm":
-        from looptool.llm.vllm import VLLMBackend
-        from looptool.model import resolve_model
-
-        backend = VLLMBackend(resolve_model(name), cfg)
-    elif cfg.backend == "openai":
-        from looptool.llm.openai import OpenAIBackend
-
-        backend = OpenAIBackend(name, cfg)
-    else:  # pragma: no cover - BackendConfig.__post_init__ rejects other names
-        raise ValueError(f"unknown backend {cfg.backend!r}")
-    if cfg.cache:
-        from looptool.llm.cache import CachedBackend
-
-        backend = CachedBackend(backend, chunk_size=cfg.cache_chunk)
-    else:  # the cache counts calls on the stage's progress bar; without it, this wrapper does
-        from looptool.llm.progress import tracked
-
-        backend = tracked(backend)
-    from looptool.llm.budget import ErrorBudget
-
-    return ErrorBudget(backend, cfg.max_error_rate, cfg.where)
-
-
-__all__ = ["Backend", "BackendConfig", "Completion", "Request", "Sampling", "cache_dir", "get_backend"]
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -12,22 +12,27 @@ Public API:
   of the SeedConfig).
 """
 
-from looptool.synth.build import run_seed
-from looptool.synth.config import (
-    SeedConfig,
-    dev_domain_names,
-    heldout_domain_names,
-    load_seed_config,
-    pool_domain_names,
-)
-from looptool.synth.instantiate import instantiate
+import importlib
+from typing import Any
 
-__all__ = [
-    "SeedConfig",
-    "run_seed",
-    "dev_domain_names",
-    "heldout_domain_names",
-    "instantiate",
-    "load_seed_config",
-    "pool_domain_names",
-]
+# bound here, not lazily: the name is also the submodule's, which the import system would bind instead
+from looptool.synth.instantiate import instantiate as instantiate
+
+# PEP 562: the other names are imported on first use, so a module that needs the config or ``instantiate``
+# (expand) does not depend on the whole seed stage (build, the judge, decontamination).
+_EXPORTS = {
+    "SeedConfig": "looptool.synth.config",
+    "dev_domain_names": "looptool.synth.config",
+    "heldout_domain_names": "looptool.synth.config",
+    "load_seed_config": "looptool.synth.config",
+    "pool_domain_names": "looptool.synth.config",
+    "run_seed": "looptool.synth.build",
+}
+
+__all__ = sorted([*_EXPORTS, "instantiate"])
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name]), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -29,7 +29,13 @@ from looptool.schema import NOISE_TRUTH, PATTERNS, REJECTED, SAMPLE, frame
 from looptool.storage import write_parquet
 from looptool.synth import agents
 from looptool.synth.apis import build_catalog, leaves
-from looptool.synth.config import SeedConfig, dev_domain_names, heldout_domain_names, pool_domain_names
+from looptool.synth.config import (
+    SeedConfig,
+    dev_domain_names,
+    heldout_domain_names,
+    pool_domain_names,
+    split_domains,
+)
 from looptool.synth.decontam import Decontaminator
 from looptool.synth.judge import judge_rows
 from looptool.synth.llm_agents import LLMAgents, Outcome
@@ -169,7 +175,7 @@ def generate_split(
                     row["meta"]["decontam"] = m.to_json()
                     res.rejected.append(rejected_row(row, "contaminated", json.dumps(m.to_json())))
                     continue
-            problems = verify_sample(row, cfg, split)
+            problems = verify_sample(row, split_domains(cfg), split)
             if problems:
                 res.rejected.append(rejected_row(row, problems[0].split(":", 1)[0], "; ".join(problems)))
                 continue

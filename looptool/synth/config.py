@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from looptool import jsonutil
+from looptool.checks.sample import SplitDomains
 from looptool.config import check_choice, from_dict, load_params
 from looptool.llm.config import BackendConfig
 from looptool.schema import PATTERNS
@@ -201,10 +205,33 @@ def load_seed_config(
 
 def heldout_domain_names(cfg: SeedConfig) -> list[str]:
     """The held-out domains: a deterministic function of ``random_seed`` and ``heldout_domains``."""
+    return _heldout_domain_names(cfg.random_seed, cfg.heldout_domains)
+
+
+def _heldout_domain_names(random_seed: int, heldout_domains: int) -> list[str]:
     from looptool.synth.apis import domains
 
-    rng = random.Random(jsonutil.digest(["heldout", cfg.random_seed], 32))
-    return sorted(rng.sample(domains(), cfg.heldout_domains))
+    rng = random.Random(jsonutil.digest(["heldout", random_seed], 32))
+    return sorted(rng.sample(domains(), heldout_domains))
+
+
+def split_domains(cfg: SeedConfig) -> SplitDomains:
+    """The held-out splits (test and dev) of ``cfg``'s catalog as data for :func:`looptool.checks.verify_sample`."""
+    base = _split_domains(cfg.random_seed, cfg.heldout_domains, cfg.apis_per_leaf, cfg.optional_keep)
+    dev = frozenset(dev_domain_names(cfg))
+    return dataclasses.replace(base, dev=dev) if dev else base
+
+
+@lru_cache(maxsize=8)
+def _split_domains(
+    random_seed: int, heldout_domains: int, apis_per_leaf: int, optional_keep: float
+) -> SplitDomains:
+    from looptool.synth.apis import build_catalog
+
+    catalog = build_catalog(random_seed, apis_per_leaf, optional_keep)
+    held = _heldout_domain_names(random_seed, heldout_domains)
+    tool_domains = {name: frozenset(a.leaf.domain for a in apis) for name, apis in catalog.by_name.items()}
+    return SplitDomains(frozenset(held), MappingProxyType(tool_domains))
 
 
 def dev_domain_names(cfg: SeedConfig) -> list[str]:

@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 
 
 def _read(paths: list[str], cfg: SeedConfig, tmp: Path, name: str) -> tuple[list[dict], list[dict], dict]:
-    from looptool.interchange import import_files
+    from looptool.interchange.importer import import_files
 
     out = tmp / f"{name}.parquet"
     rep = import_files(
@@ -138,7 +138,7 @@ def build_import_seed(
     cfg: SeedConfig, out_dir: str | Path, metrics_path: str | Path | None = None
 ) -> dict[str, Any]:
     """Write pool / heldout / rejected / noise_truth from the user's files; return the metrics."""
-    from looptool.interchange import IMPORT_FORMATS
+    from looptool.interchange.importer import IMPORT_FORMATS
 
     if cfg.import_format not in IMPORT_FORMATS:
         raise ValueError(f"seed.import_format={cfg.import_format!r} is not one of {list(IMPORT_FORMATS)}")

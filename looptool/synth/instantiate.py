@@ -16,7 +16,7 @@ from typing import Any
 from looptool.checks import SIGNATURE_FIELDS, verify_sample
 from looptool.llm.base import Backend
 from looptool.synth.agents import realize
-from looptool.synth.config import SeedConfig, heldout_domain_names, pool_domain_names
+from looptool.synth.config import SeedConfig, heldout_domain_names, pool_domain_names, split_domains
 from looptool.synth.llm_agents import LLMAgents
 from looptool.synth.planner import PlanError, Planner, Structure
 from looptool.synth.rows import to_row
@@ -112,7 +112,7 @@ def instantiate(
         row = to_row(draft, gen, origin="expansion")
         if draft.domain in avoid or not same_signature(row["meta"]["signature"], signature):
             continue
-        if verify_sample(row, cfg, "pool"):
+        if verify_sample(row, split_domains(cfg), "pool"):
             continue
         return row
     return None
