@@ -20,12 +20,9 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from looptool.config import ConfigError, check_fields, from_dict, load_params, section
-
-if TYPE_CHECKING:
-    pass
 
 T = TypeVar("T")
 

@@ -7,10 +7,11 @@ import click
 
 from looptool.config import ConfigError, load_params, section
 from looptool.llm import BackendConfig
+from looptool.llm.factory import opened_backend
 from looptool.mechanisms import MechanismsInputs, run_mechanisms
 from looptool.probe import ProbeConfig
 from looptool.stage import iteration as wiring
-from looptool.stage import iteration_options, opened_backend, section_config
+from looptool.stage import iteration_options, section_config
 from looptool.storage import write_json
 
 
