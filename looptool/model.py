@@ -297,7 +297,7 @@ def merged_adapter(path: str | Path) -> str:
     AutoTokenizer.from_pretrained(
         str(p) if (p / "tokenizer_config.json").is_file() else base
     ).save_pretrained(tmp)
-    from looptool.storage import honour_umask
+    from looptool.outputs import honour_umask
 
     honour_umask(tmp)  # safetensors writes 0600
     if cache.exists():

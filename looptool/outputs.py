@@ -134,6 +134,34 @@ def dvc_output(path: str | Path) -> tuple[str, Path] | None:
     return None
 
 
+def umask() -> int:
+    """The process's file-mode creation mask, read without changing it where Linux shows it."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restore (not atomic; fine outside threads creating files)
+    os.umask(mask)
+    return mask
+
+
+def honour_umask(path: str | Path) -> Path:
+    """Give ``path`` (a file, or a folder and everything in it) the modes ``open()`` / ``mkdir`` give: 0666 /
+    0777 less the umask. For writers that make private files whatever the umask (safetensors writes model
+    weights 0600), so a checkpoint is readable by other users and containers as its umask intends."""
+    path = Path(path)
+    mask = umask()
+    items = [path, *path.rglob("*")] if path.is_dir() else [path]
+    for p in items:
+        if p.is_symlink():
+            continue
+        os.chmod(p, (0o777 if p.is_dir() else 0o666) & ~mask)
+    return path
+
+
 def is_own_dir(path: str | Path, also: Iterable[str] = ()) -> bool:
     """Whether ``path`` is a folder a looptool command wrote (:data:`MARKER`, or one of the files ``also``
     names, e.g. a training work area's run stamp, inside it)."""
@@ -198,8 +226,6 @@ def temp_dir(out: str | Path) -> Path:
 def publish_dir(tmp: str | Path, out: str | Path, by: str, what: str = "--out") -> Path:
     """Mark the finished folder ``tmp`` and move it to ``out``; an ``out`` already there must be looptool's
     own (checked again now) and is removed only after the new one is in place."""
-    from looptool.storage import honour_umask
-
     tmp, out = Path(tmp), Path(out)
     prepare_dir(out, what=what)
     mark(tmp, by)

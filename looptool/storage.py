@@ -15,7 +15,7 @@ from typing import Any
 
 import polars as pl
 
-from looptool.outputs import clean_stale_tmp
+from looptool.outputs import clean_stale_tmp, honour_umask, umask  # noqa: F401  (storage's names too)
 from looptool.schema import Schema, SchemaError
 
 
@@ -51,34 +51,6 @@ def atomic_path(path: str | Path, mode: int = 0o666) -> Iterator[Path]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
-
-
-def umask() -> int:
-    """The process's file-mode creation mask, read without changing it where Linux shows it."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)  # elsewhere: set and restore (not atomic; fine outside threads creating files)
-    os.umask(mask)
-    return mask
-
-
-def honour_umask(path: str | Path) -> Path:
-    """Give ``path`` (a file, or a folder and everything in it) the modes ``open()`` / ``mkdir`` give: 0666 /
-    0777 less the umask. For writers that make private files whatever the umask (safetensors writes model
-    weights 0600), so a checkpoint is readable by other users and containers as its umask intends."""
-    path = Path(path)
-    mask = umask()
-    items = [path, *path.rglob("*")] if path.is_dir() else [path]
-    for p in items:
-        if p.is_symlink():
-            continue
-        os.chmod(p, (0o777 if p.is_dir() else 0o666) & ~mask)
-    return path
 
 
 def make_private(path: str | Path) -> Path:

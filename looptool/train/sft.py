@@ -171,7 +171,7 @@ def train_sft(
     from trl import SFTTrainer
 
     from looptool.train.callbacks import StepSeries
-    from looptool.train.common import check_outputs, claim_work, count_params, save_final
+    from looptool.train.common import check_outputs, count_params, save_final
     from looptool.train.cpu import compact_logprobs, has_gpu
     from looptool.train.launch import complete_checkpoints, prepare_work
 
@@ -183,8 +183,9 @@ def train_sft(
     df = read_samples(data_path, TRAIN, cfg.max_samples, seed)
     dataset = to_dataset(sft_rows(df, tokenizer, str(data_path), cfg.chat_template_kwargs))
     out = Path(out_dir)
-    work = out.with_name(out.name + ".work")
-    claim_work(work)
+    work = out.with_name(
+        out.name + ".work"
+    )  # emptied by prepare_work unless it resumes (check_outputs vetted it)
     series = StepSeries(SFT_SERIES)
     args = sft_args(cfg, work, seed, on_cpu, where="train")
     resume_from = prepare_work(cfg, model_path, data_path, seed, work)  # train.save_steps: as GRPO's
