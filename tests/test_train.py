@@ -11,7 +11,7 @@ import pytest
 from looptool.config import ConfigError
 from looptool.schema import SAMPLE, TRAIN, frame, make_sample_id
 from looptool.stage import section_config
-from looptool.storage import read_json, write_parquet
+from looptool.storage import read_json, read_parquet, write_parquet
 
 WEATHER = {
     "name": "get_weather",
@@ -468,6 +468,19 @@ def test_warmup_sft_lora_two_steps(tiny_model_dir, data_dir, tmp_path):
     assert m["merged_lora"] is True and read_json(tmp_path / "warmup.json")["steps"] == 2
     load_trained(out)
     assert _max_diff(_weights(out), _weights(tiny_model_dir)) > 1e-6
+
+
+def test_warmup_with_an_empty_heldout_split_trains_and_measures_nothing(tiny_model_dir, data_dir, tmp_path):
+    """seed.mode: import with seed.import_heldout_fraction: 0 writes an empty held-out split: the warm-up used
+    to stop with "heldout.parquet: no rows to train on"."""
+    from looptool.train import WarmupConfig, warmup_sft
+
+    empty = tmp_path / "heldout.parquet"
+    write_parquet(read_parquet(data_dir / "heldout.parquet").head(0), empty, SAMPLE)
+    cfg = WarmupConfig(max_steps=1, per_device_train_batch_size=2, eval_samples=4, lora={"r": 4, "alpha": 8})
+    m = warmup_sft(cfg, tiny_model_dir, data_dir / "pool.parquet", tmp_path / "iter_0", heldout_path=empty)
+    assert m["steps"] == 1 and m["heldout_samples"] == 0
+    assert m["heldout_loss_before"] is None and m["heldout_loss_after"] is None
 
 
 def test_warmup_compact_logprobs_do_not_change_training(tiny_model_dir, data_dir, tmp_path):

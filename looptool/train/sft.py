@@ -18,7 +18,7 @@ from typing import Any
 from looptool.config import to_dict
 from looptool.model import link_or_copy_tree, load_tokenizer, resolve_model
 from looptool.schema import SAMPLE, TRAIN
-from looptool.storage import write_json
+from looptool.storage import read_parquet, write_json
 from looptool.train.config import TrainConfig, WarmupConfig
 from looptool.train.data import prompt_style, read_samples, sft_rows, to_dataset
 
@@ -101,9 +101,18 @@ def warmup_sft(
     df = read_samples(pool_path, SAMPLE, cfg.max_samples, seed)
     dataset = to_dataset(sft_rows(df, tokenizer, str(pool_path), cfg.chat_template_kwargs))
     eval_dataset = None
-    if heldout_path is not None and cfg.eval_samples > 0:
+    # an empty held-out split (seed.import_heldout_fraction: 0 with no import_heldout_files) measures nothing
+    if (
+        heldout_path is not None
+        and cfg.eval_samples > 0
+        and read_parquet(heldout_path, SAMPLE, deep=False).height
+    ):
         held = read_samples(heldout_path, SAMPLE, cfg.eval_samples, seed)
         eval_dataset = to_dataset(sft_rows(held, tokenizer, str(heldout_path), cfg.chat_template_kwargs))
+    elif heldout_path is not None and cfg.eval_samples > 0:
+        log.warning(
+            "%s: the held-out split is empty; no held-out loss before/after the warm-up", heldout_path
+        )
     work = out.with_name(out.name + ".work")
     series = StepSeries(SFT_SERIES)
     trainer = SFTTrainer(
