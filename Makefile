@@ -21,7 +21,7 @@ STAMP := $(VENV)/.looptool-installed
 
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: help install lock repro test lint acebench bench bench-scale bench-probe bench-engines bench-prefill bench-train clean-venv vllm-cpu
+.PHONY: help install lock repro test lint screenshot acebench bench bench-scale bench-probe bench-engines bench-prefill bench-train clean-venv vllm-cpu
 
 # `make help` lists every target that has a `## ` comment on its rule line.
 help:  ## List the targets, one line each
@@ -69,6 +69,14 @@ LINT_PATHS := looptool stages tests bench
 lint: install  ## ruff check and ruff format --check of looptool, stages, tests and bench
 	$(BIN)/ruff check $(LINT_PATHS)
 	$(BIN)/ruff format --check $(LINT_PATHS)
+
+# The README's report picture: reports/loop.html rendered by headless Chromium (Debian: apt-get install chromium).
+# It replaces a PNG it wrote before and refuses any other file: SCREENSHOT_ARGS=--overwrite replaces that too.
+SCREENSHOT_OUT ?= docs/report-demo.png
+SCREENSHOT_ARGS ?=
+
+screenshot: install  ## PNG of reports/loop.html by headless Chromium into SCREENSHOT_OUT (after make repro)
+	$(BIN)/python -m looptool.screenshot reports/loop.html --out "$(SCREENSHOT_OUT)" $(SCREENSHOT_ARGS)
 
 # ACEBench (MIT) ships no package and its files are not ours to redistribute: this fetches the pinned upstream
 # commit (needs network) into ACEBENCH_DIR (git-ignored) and checks that every file the evaluation reads is there;

@@ -57,6 +57,8 @@ __all__ = [
     "find_datasets",
     "format_label",
     "lineage",
+    "mixed_runs",
+    "mixed_runs_line",
     "open_dataset",
     "resolve_sample_id",
     "stats",
@@ -703,3 +705,68 @@ def stats_all(data_dir: str | Path = "data") -> list[dict[str, Any]]:
     finally:
         con.close()
     return out
+
+
+# --- one run or several -----------------------------------------------------------------------------------
+
+
+def mixed_runs(data_dir: str | Path = "data") -> list[dict[str, Any]]:
+    """Datasets under ``data_dir`` that do not follow from the ones before them, judged by content.
+
+    D_1 is drawn from the pool; D_{j+1} holds error seeds and high-PPL samples of D_j, expansions whose
+    ``parent_id`` is in D_j, and Seed-new samples of the pool. A row of D_{j+1} that is none of these (and a
+    row of D_1 not in the pool) comes from another run: e.g. ``dvc exp run ... select`` on imported data
+    leaves the previous run's D_2, D_3 in the workspace. Pairs with a missing side are not checked. Returns
+    one ``{dataset, against, foreign, rows}`` per dataset with foreign rows, in iteration order.
+    """
+    found = dict(find_datasets(data_dir))
+    pool = found.get("pool")
+    out: list[dict[str, Any]] = []
+    con = connect()
+    try:
+        for name, path in found.items():
+            if name == "pool":
+                continue
+            j = int(name.removeprefix("iter_"))
+            prev = found.get(f"iter_{j - 1}")
+            src = parquet_source(path)
+            cols = _columns(con, src)
+            part = "part" if "part" in cols else "NULL::VARCHAR"
+            parent = "parent_id" if "parent_id" in cols else "NULL::VARCHAR"
+            in_pool = f"sample_id IN (SELECT sample_id FROM {parquet_source(pool)})" if pool else "TRUE"
+            if j == 1:
+                if pool is None:
+                    continue
+                against, ok = "the pool", in_pool
+            elif prev is None:
+                continue
+            else:
+                in_prev = f"(SELECT sample_id FROM {parquet_source(prev)})"
+                against = f"iter_{j - 1} and the pool" if pool else f"iter_{j - 1}"
+                ok = f"""CASE {part}
+                    WHEN 'error_seed' THEN sample_id IN {in_prev}
+                    WHEN 'high_ppl' THEN sample_id IN {in_prev}
+                    WHEN 'expansion' THEN {parent} IN {in_prev}
+                    WHEN 'seed_new' THEN {in_pool}
+                    ELSE sample_id IN {in_prev} OR {parent} IN {in_prev} OR {in_pool} END"""
+            rows, foreign = con.execute(
+                f"SELECT count(*), count(*) FILTER (NOT coalesce({ok}, FALSE)) FROM {src}"
+            ).fetchone()
+            if foreign:
+                out.append({"dataset": name, "against": against, "foreign": int(foreign), "rows": int(rows)})
+    finally:
+        con.close()
+    return out
+
+
+def mixed_runs_line(found: list[dict[str, Any]]) -> str | None:
+    """One warning line for :func:`mixed_runs`' findings (None when there are none)."""
+    if not found:
+        return None
+    first, rest = found[0], [f["dataset"] for f in found[1:]]
+    also = f" (also {', '.join(rest)})" if rest else ""
+    return (
+        f"warning: these datasets come from different runs: {first['foreign']} of {first['rows']} samples of "
+        f"{first['dataset']} do not follow from {first['against']}{also}; `dvc status` lists the stale stages, "
+        "`dvc repro` rebuilds them"
+    )

@@ -396,6 +396,20 @@ def test_evaluate_without_benchmark_data_skips_with_a_note(tmp_path):
     assert all(v is None for v in metrics["summary"].values())
 
 
+def test_empty_heldout_split_is_skipped_with_a_note(tmp_path):
+    """seed.mode: import with import_heldout_fraction: 0 writes an empty held-out split: the metrics and the
+    report say so instead of a held-out figure of n = 0."""
+    from looptool.evaluate import skipped_of
+
+    empty = tmp_path / "heldout.parquet"
+    storage.write_parquet(frame([], SAMPLE), empty, SAMPLE)
+    cfg = EvalConfig(bfcl_dir=None, acebench_dir=None)
+    metrics, results = evaluate(ScriptedBackend({}), cfg, str(empty))
+    assert results.height == 0 and metrics["summary"]["heldout"] is None
+    assert metrics["heldout"] == {"skipped": f"held-out split {empty} is empty"}
+    assert skipped_of(metrics)["heldout"].endswith("is empty")
+
+
 def test_acebench_auto_reads_the_make_acebench_checkout_else_says_how_to_get_it(tmp_path, monkeypatch):
     from conftest import ACEBENCH_FIXTURE
 

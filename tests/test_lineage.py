@@ -15,7 +15,16 @@ from click.testing import CliRunner
 
 from looptool import jsonutil
 from looptool.cli import main
-from looptool.lineage import DatasetError, describe_event, diff, lineage, resolve_sample_id, stats, stats_all
+from looptool.lineage import (
+    DatasetError,
+    describe_event,
+    diff,
+    lineage,
+    mixed_runs,
+    resolve_sample_id,
+    stats,
+    stats_all,
+)
 from looptool.schema import EVENT, SAMPLE, TRAIN, frame, make_sample_id
 from looptool.storage import write_parquet
 
@@ -430,6 +439,65 @@ def test_stats_all_datasets(loop):
     )
     assert rows["iter_3"]["origin_expansion"] == 2 and rows["iter_3"]["relabeled"] == 1
     assert rows["iter_2"]["relabeled"] == 1
+
+
+def test_one_run_is_not_reported_as_mixed(loop):
+    data, _ = loop
+    assert mixed_runs(data) == []
+    (data / "seed" / "pool.parquet").unlink()  # without the pool, Seed-new rows cannot be checked
+    assert mixed_runs(data) == []
+
+
+def _import_d1(data: Path, tmp_path: Path) -> None:
+    """What `dvc exp run -S seed.mode=import ... select` leaves: an imported pool and D_1 beside the previous
+    run's D_2, D_3 (written here by the import command and the select stage's function)."""
+    from looptool.merge import SelectConfig, run_select
+
+    root = Path(__file__).resolve().parent
+    pool = data / "seed" / "pool.parquet"
+    pool.unlink()
+    r = CliRunner().invoke(main, ["import", str(root / "data" / "import" / "xlam.json"), "--out", str(pool)])
+    assert r.exit_code == 0, r.output
+    run_select(
+        pool=pool,
+        out=data / "iter_1" / "train.parquet",
+        used=tmp_path / "used.parquet",
+        events=tmp_path / "events.parquet",
+        cfg=SelectConfig(dataset_size=2),
+    )
+
+
+def test_stats_warns_when_an_imported_d1_sits_beside_another_runs_iterations(loop, tmp_path):
+    data, _ = loop
+    _import_d1(data, tmp_path)
+    found = mixed_runs(data)
+    # D_1 follows from the imported pool; D_2's error seeds, high-PPL and expansions are not of that D_1, its
+    # Seed-new not of that pool; D_3 follows from D_2 except its 2 Seed-new samples
+    assert [(f["dataset"], f["foreign"], f["rows"]) for f in found] == [("iter_2", 6, 6), ("iter_3", 2, 5)]
+    r = CliRunner().invoke(main, ["stats", "--data-dir", str(data), "--format", "json"])
+    assert r.exit_code == 0, r.output
+    assert [d["dataset"] for d in json.loads(r.stdout)] == ["pool", "iter_1", "iter_2", "iter_3"]
+    assert r.stderr.count("\n") == 1, r.stderr  # one line, on stderr
+    assert r.stderr.startswith("warning: these datasets come from different runs: 6 of 6 samples of iter_2 ")
+    assert "(also iter_3)" in r.stderr and "dvc repro" in r.stderr
+    r = CliRunner().invoke(main, ["stats", "iter_2", "--data-dir", str(data)])  # one dataset: no listing
+    assert r.exit_code == 0 and r.stderr == ""
+
+
+def test_mixed_runs_names_a_d1_that_is_not_from_the_pool_and_a_stale_expansion(loop, tmp_path):
+    data, ids = loop
+    d1 = pl.read_parquet(data / "iter_1" / "train.parquet")
+    pool = pl.read_parquet(data / "seed" / "pool.parquet").filter(pl.col("sample_id") != d1["sample_id"][0])
+    write_parquet(pool, data / "seed" / "pool.parquet", SAMPLE)
+    d3 = pl.read_parquet(data / "iter_3" / "train.parquet")
+    orphan = pl.col("sample_id") == ids["e4"]["sample_id"]  # an expansion whose parent is not in D_2
+    d3 = d3.with_columns(
+        pl.when(orphan).then(pl.lit(ids["s7"]["sample_id"])).otherwise("parent_id").alias("parent_id")
+    )
+    write_parquet(d3, data / "iter_3" / "train.parquet", TRAIN)
+    found = {f["dataset"]: f for f in mixed_runs(data)}
+    assert (found["iter_1"]["foreign"], found["iter_1"]["against"]) == (1, "the pool")
+    assert found["iter_3"]["foreign"] == 1 and "iter_2" not in found
 
 
 # --- CLI ----------------------------------------------------------------------------------------------------

@@ -129,3 +129,49 @@ def test_changing_iteration_2_leaves_iteration_1_alone(pipeline):
     assert not {s for s in ran if s.endswith("@1")}
     assert not ran & {"prepare_model", "seed", "select", "warmup", "evaluate_base"}
     assert _run(["dvc", "status", "--json"], repo, env).stdout.strip() in ("{}", "")
+
+
+def test_own_data_recipe_runs_the_loop_and_returns_to_the_demo(pipeline, tmp_path):
+    """README "Run the loop on your own data" on a copy of the demo run (its D_1..D_3 and DVC cache there):
+    D_1 from imported files warns in `looptool stats` beside the demo's D_2, D_3; the whole loop then runs on
+    them with an empty held-out split; the README's way back restores the demo with nothing stale."""
+    src, env, _ = pipeline
+    repo = tmp_path / "repo"
+    shutil.copytree(src, repo, symlinks=True)
+    env = dict(env, LOOPTOOL_CACHE_DIR=str(repo / ".looptool-cache"))
+    _run(["git", "add", "-A"], repo, env)
+    _run(["git", "commit", "-qm", "the demo's run"], repo, env)
+    names = ["openai.jsonl", "hermes.jsonl", "sharegpt.json", "xlam.json"]
+    for n in names:
+        shutil.copy(ROOT / "tests" / "data" / "import" / n, repo / "imports" / n)
+    own = ["-S", "seed.mode=import", "-S", f"seed.import_files=[{','.join('imports/' + n for n in names)}]"]
+    own += ["-S", "seed.label_noise=0", "-S", "seed.import_heldout_fraction=0"]
+    own += ["-S", "select.dataset_size=6", "-S", "merge.dataset_size=6"]
+    looptool = [sys.executable, "-m", "looptool.cli", "stats"]
+
+    _run(["dvc", "exp", "run", *own, "select"], repo, env)
+    stats = _run(looptool, repo, env)
+    assert stats.stderr.startswith("warning: these datasets come from different runs: "), stats.stderr
+    assert "of iter_2 do not follow from iter_1 and the pool" in stats.stderr
+
+    _run(["dvc", "exp", "run", *own], repo, env)
+    stats = _run(looptool, repo, env)
+    assert "different runs" not in stats.stderr, stats.stderr
+    import polars as pl
+
+    d3 = pl.read_parquet(repo / "data/iter_3/train.parquet")
+    assert d3.height == 6 and set(d3["origin"]) <= {"import", "expansion"}, d3["origin"].to_list()
+    ev = json.loads((repo / "metrics/eval/iter_1.json").read_text())
+    assert ev["heldout"] == {"skipped": "held-out split data/seed/heldout.parquet is empty"}
+    assert (
+        "heldout skipped: held-out split data/seed/heldout.parquet is empty"
+        in (repo / "reports/loop.html").read_text()
+    )
+
+    for n in names:  # back to the demo, as README says
+        (repo / "imports" / n).unlink()
+    _run(["git", "checkout", "--", "params.yaml", "dvc.lock", "metrics", "reports"], repo, env)
+    _run(["dvc", "checkout"], repo, env)
+    assert _run(["dvc", "status", "--json"], repo, env).stdout.strip() in ("{}", "")
+    assert set(pl.read_parquet(repo / "data/seed/pool.parquet")["origin"]) == {"seed"}
+    assert "different runs" not in _run(looptool, repo, env).stderr

@@ -168,19 +168,23 @@ def lineage_cmd(sample_id: str, data_dir: str, fmt: str) -> None:
 def stats_cmd(dataset: str | None, data_dir: str, repo: str | None, fmt: str) -> None:
     """Composition of a dataset by part, origin, pattern, domain and label_rev.
 
-    Without DATASET: one line per dataset found (pool, D_1, D_2, ...). DATASET: iter_J or J, seed/pool, a
-    .parquet path, or REV:PATH.
+    Without DATASET: one line per dataset found (pool, D_1, D_2, ...), and a warning when they come from
+    different runs (a D_j+1 holding samples that neither D_j nor the pool explains, e.g. an imported D_1 beside
+    the demo's later iterations). DATASET: iter_J or J, seed/pool, a .parquet path, or REV:PATH.
 
     Example: looptool stats iter_2 --format json
     """
     from rich.table import Table
 
-    from looptool.lineage import DatasetError, stats, stats_all
+    from looptool.lineage import DatasetError, mixed_runs, mixed_runs_line, stats, stats_all
 
     try:
         result = stats(dataset, data_dir, repo) if dataset else stats_all(data_dir)
     except DatasetError as e:
         raise _fail(e) from None
+    warning = None if dataset else mixed_runs_line(mixed_runs(data_dir))
+    if warning:  # on stderr: the JSON on stdout stays parseable
+        click.echo(warning, err=True)
     if fmt == "json":
         _echo_json(result)
         return

@@ -152,15 +152,18 @@ def _collect(
     info: dict[str, Any] = {"heldout": {}, "bfcl": {"categories": {}}, "acebench": {"categories": {}}}
     heldout_df = None
 
-    if heldout_path and Path(heldout_path).exists():
-        heldout_df = held.load(heldout_path, cfg.heldout_limit)
+    if not (heldout_path and Path(heldout_path).exists()):
+        info["heldout"] = {"skipped": f"held-out split {heldout_path or '(none given)'} not found"}
+    elif (heldout_df := held.load(heldout_path, cfg.heldout_limit)).height == 0:
+        # seed.mode: import with import_heldout_fraction: 0 and no import_heldout_files
+        info["heldout"] = {"skipped": f"held-out split {heldout_path} is empty"}
+        heldout_df = None
+    else:
         for row, req in zip(heldout_df.iter_rows(named=True), held.requests_for(heldout_df), strict=True):
             items.append(
                 _Item("heldout", "heldout", row["sample_id"], req, label=row["label"], tools=row["tools"])
             )
         info["heldout"] = {"path": heldout_path}
-    else:
-        info["heldout"] = {"skipped": f"held-out split {heldout_path or '(none given)'} not found"}
 
     root, why = _dir_status(cfg.bfcl_dir, "bfcl")
     if root is None:

@@ -105,10 +105,18 @@ def warmup_sft(
     df = read_samples(pool_path, SAMPLE, cfg.max_samples, seed)
     dataset = to_dataset(sft_rows(df, tokenizer, str(pool_path), cfg.chat_template_kwargs))
     eval_dataset = None
-    # an empty dev split (seed.dev_domains: 0) has no loss to measure
-    if heldout_path is not None and cfg.eval_samples > 0 and read_parquet(heldout_path, SAMPLE).height:
+    # an empty split (seed.dev_domains: 0; an import with import_heldout_fraction: 0) has no loss to measure
+    if (
+        heldout_path is not None
+        and cfg.eval_samples > 0
+        and read_parquet(heldout_path, SAMPLE, deep=False).height
+    ):
         held = read_samples(heldout_path, SAMPLE, cfg.eval_samples, seed)
         eval_dataset = to_dataset(sft_rows(held, tokenizer, str(heldout_path), cfg.chat_template_kwargs))
+    elif heldout_path is not None and cfg.eval_samples > 0:
+        log.warning(
+            "%s: the held-out split is empty; no held-out loss before/after the warm-up", heldout_path
+        )
     work = out.with_name(out.name + ".work")
     claim_work(work)
     series = StepSeries(SFT_SERIES)
