@@ -11,7 +11,7 @@ import pytest
 from looptool.config import ConfigError
 from looptool.schema import SAMPLE, TRAIN, frame, make_sample_id
 from looptool.stage import section_config
-from looptool.storage import read_json, read_parquet, write_parquet
+from looptool.storage import read_json, write_parquet
 
 WEATHER = {
     "name": "get_weather",
