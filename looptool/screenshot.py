@@ -114,12 +114,7 @@ def screenshot(
     html, out = Path(html), Path(out)
     if width < 200 or max_height < 200:
         raise InputError(f"--width {width} / --max-height {max_height}: give at least 200 pixels each")
-    prepare_output(out, [html])
-    if out.exists() and not overwrite and stamp_of(out) is None:
-        raise InputError(
-            f"--out {out}: exists and was not written by {SOFTWARE}; pass --overwrite to replace it "
-            "(make screenshot SCREENSHOT_ARGS=--overwrite)"
-        )
+    prepare_output(out, [html], overwrite=overwrite, ours=lambda p: stamp_of(p) is not None)
     digest = hashlib.sha256(html.read_bytes()).hexdigest() if html.is_file() else ""
     with tempfile.TemporaryDirectory(prefix="looptool-screenshot-") as tmp:
         shot = Path(tmp) / "page.png"

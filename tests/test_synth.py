@@ -569,8 +569,8 @@ def test_dev_split_adds_a_file_and_changes_nothing_else_drawn(tmp_path, builds, 
     assert {r["meta"]["pattern"] for r in dev} == set(PATTERNS)
     cat = build_catalog(cfg.random_seed, cfg.apis_per_leaf, cfg.optional_keep)
     for r in dev:
-        assert verify_sample(r, cfg, "dev") == [], r["sample_id"]
-        assert "heldout_leak" in _reasons(verify_sample(r, cfg, "pool"))  # a dev row can never enter the pool
+        assert verify_sample(r, split_domains(cfg), "dev") == [], r["sample_id"]
+        assert "heldout_leak" in _reasons(verify_sample(r, split_domains(cfg), "pool"))  # a dev row can never enter the pool
         touched = {r["meta"]["domain"]} | {d for t in r["tools"] for d in cat.domain_of(t["name"])}
         assert touched <= dev_doms, touched
     for r in pool:  # the pool touches neither split's domains
@@ -581,8 +581,8 @@ def test_dev_split_adds_a_file_and_changes_nothing_else_drawn(tmp_path, builds, 
     # the test split does not depend on the dev split (its domains and draws are the same)
     assert (tmp_path / "heldout.parquet").read_bytes() == (path_a / "heldout.parquet").read_bytes()
     # a test row is refused as dev and a dev row as test
-    assert "heldout_leak" in _reasons(verify_sample(held[0], cfg, "dev"))
-    assert "heldout_leak" in _reasons(verify_sample(dev[0], cfg, "heldout"))
+    assert "heldout_leak" in _reasons(verify_sample(held[0], split_domains(cfg), "dev"))
+    assert "heldout_leak" in _reasons(verify_sample(dev[0], split_domains(cfg), "heldout"))
 
 
 def test_no_dev_split_warns_once_and_writes_an_empty_file(tmp_path, caplog):
