@@ -570,7 +570,9 @@ def test_dev_split_adds_a_file_and_changes_nothing_else_drawn(tmp_path, builds, 
     cat = build_catalog(cfg.random_seed, cfg.apis_per_leaf, cfg.optional_keep)
     for r in dev:
         assert verify_sample(r, split_domains(cfg), "dev") == [], r["sample_id"]
-        assert "heldout_leak" in _reasons(verify_sample(r, split_domains(cfg), "pool"))  # a dev row can never enter the pool
+        assert "heldout_leak" in _reasons(
+            verify_sample(r, split_domains(cfg), "pool")
+        )  # a dev row can never enter the pool
         touched = {r["meta"]["domain"]} | {d for t in r["tools"] for d in cat.domain_of(t["name"])}
         assert touched <= dev_doms, touched
     for r in pool:  # the pool touches neither split's domains
