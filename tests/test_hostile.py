@@ -153,8 +153,8 @@ def test_seed_params_strict(tmp_path):
     for seed, message in [
         ({"label_noise": True}, "seed.label_noise: got True (bool), expected a number"),
         (
-            {"decontam_dirs": "../shared/benchmarks"},
-            "seed.decontam_dirs: got '../shared/benchmarks' (str), expected a list",
+            {"decontam_dirs": "benchmarks"},
+            "seed.decontam_dirs: got 'benchmarks' (str), expected a list",
         ),
         ({"pool_size": 100.7}, "seed.pool_size: got 100.7 (float), expected an integer"),
         (
