@@ -211,6 +211,14 @@ def _mean_scores(runs: list[dict[str, bool]]) -> dict[str, float]:
     "--budget-s", type=float, default=None, help="Start no new (seed, arm) run after this many seconds."
 )
 @click.option(
+    "--dev-eval",
+    type=click.Choice(["all", "final", "none"]),
+    default="all",
+    show_default=True,
+    help="Which models the dev split scores: every one (for choices), the references and final models, or none "
+    "(a study that makes no choice).",
+)
+@click.option(
     "--reuse-shared",
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     default=None,
@@ -228,6 +236,7 @@ def main(
     eval_base: bool,
     budget_s: float | None,
     reuse_shared: Path | None,
+    dev_eval: str,
 ) -> None:
     """Loop vs static baseline, same budget, held-out ToolMatch with intervals."""
     try:
@@ -278,6 +287,7 @@ def main(
     }
     scores: dict[str, dict[str, bool]] = {}
     call_ids: set[str] = set()  # held-out rows whose label makes calls
+    samples: list[dict[str, Any]] = []  # every scored row of every model: samples.csv
 
     def write_params(workdir: Path, p: dict) -> None:
         workdir.mkdir(parents=True, exist_ok=True)
@@ -293,6 +303,8 @@ def main(
         data = "data/seed/heldout.parquet" if split == "test" else "data/seed/dev.parquet"
         key = label if split == "test" else f"dev:{label}"
         entry = results["models"].setdefault(label, {})
+        if split == "dev" and dev_eval == "none":
+            return
         if split == "dev" and not _has_rows(workdir / data):
             entry["dev"] = {"skipped": f"{data} is empty (seed.dev_domains: 0)"}
             log.warning("%s: dev split %s is empty; no dev figure", label, data)
@@ -301,6 +313,18 @@ def main(
         def record(path: Path) -> dict[str, Any]:
             rows = _eval_rows(path, workdir / data)
             scores[key] = {i: r["correct"] for i, r in rows.items()}
+            samples.extend(
+                {
+                    "model": label,
+                    "split": split,
+                    "sample_id": i,
+                    "call_row": int(bool(r["call_row"])),
+                    "correct": int(bool(r["correct"])),
+                    "names": "" if r.get("names") is None else round(float(r["names"]), 4),
+                    "arg_f1": "" if r.get("arg_f1") is None else round(float(r["arg_f1"]), 4),
+                }
+                for i, r in sorted(rows.items())
+            )
             call_ids.update(i for i, r in rows.items() if r["call_row"])  # dev and test ids are disjoint
             return _figure(rows)
 
@@ -332,6 +356,7 @@ def main(
         _record(entry, split, fig)
         log.info("%s: %s ToolMatch %s", label, split, _line(fig))
         _save(out_dir, results, stages)
+        _write_samples(out_dir / "samples.csv", samples)  # as it grows: a run cut short keeps its rows
 
     # shared: base model, seed corpus, D_1, warm-up
     if reuse_shared is not None:
@@ -377,21 +402,50 @@ def main(
                 _link(f, work / "data" / "iter_1" / f.name)
             for j in range(1, iterations + 1):
                 key, item = str(j), p["iterations"][str(j)]
-                for name in ("train", "probe", "verify", "expand", "merge"):
-                    if name == "merge" and j == iterations:
-                        continue  # D_{n+1} is not trained on
-                    stages.run(work, name, f"{label}/iter_{j}", stages.argv(name, key, item))
-                evaluate(work, f"{label}/iter_{j}", f"models/iter_{j}", j, "dev")
+                for name in ("train", "probe", "verify", "expand", "merge", "mechanisms"):
+                    if name in ("merge", "mechanisms") and j == iterations:
+                        continue  # D_{n+1} is not trained on (and the mechanisms of j need D_{j+1})
+                    if name in stages.spec:
+                        stages.run(work, name, f"{label}/iter_{j}", stages.argv(name, key, item))
+                if dev_eval == "all" or j == iterations:
+                    evaluate(work, f"{label}/iter_{j}", f"models/iter_{j}", j, "dev")
                 if j == iterations:  # the final model: the only iteration the test split scores
                     evaluate(work, f"{label}/iter_{j}", f"models/iter_{j}", j, "test")
                 _collect_iteration(work, j, label, results)
 
     results["comparisons"] = _comparisons(scores, seeds, arms, iterations, "", call_ids)
     results["dev_comparisons"] = _comparisons(scores, seeds, arms, iterations, "dev:", call_ids)
+    _write_samples(out_dir / "samples.csv", samples)
+    study = _analysis()
+    rows = study.read_samples(out_dir / "samples.csv")
+    results["study"] = {split: study.analyze(rows, split) for split in ("test", "dev")}
     results["wall_s"] = round(time.perf_counter() - started, 1)
     results["cpu_s"] = round(_cpu_s() - cpu0, 1)
     _save(out_dir, results, stages)
     click.echo((out_dir / "results.md").read_text())
+
+
+SAMPLE_COLUMNS = ("model", "split", "sample_id", "call_row", "correct", "names", "arg_f1")
+
+
+def _write_samples(path: Path, samples: list[dict[str, Any]]) -> None:
+    """Every scored row of every model (the file bench/efficacy_analysis.py re-derives the study from)."""
+    import csv
+
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=SAMPLE_COLUMNS)
+        w.writeheader()
+        w.writerows(samples)
+
+
+def _analysis() -> Any:
+    """bench/efficacy_analysis.py as a module (bench/ is not a package)."""
+    spec = importlib.util.spec_from_file_location(
+        "efficacy_analysis", ROOT / "bench" / "efficacy_analysis.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def _record(entry: dict[str, Any], split: str, fig: dict[str, Any]) -> None:
@@ -459,6 +513,7 @@ def _collect_iteration(work: Path, j: int, label: str, results: dict) -> None:
     ve = read(work / "metrics" / "verify" / f"iter_{j}.json")
     ex = read(work / "metrics" / "expand" / f"iter_{j}.json")
     me = read(work / "metrics" / "merge" / f"iter_{j}.json")
+    mech = read(work / "metrics" / "mechanisms" / f"iter_{j}.json")
     keep = (
         "method",
         "samples",
@@ -472,7 +527,7 @@ def _collect_iteration(work: Path, j: int, label: str, results: dict) -> None:
         "wall_s",
         "train_runtime_s",
     )
-    results["models"][f"{label}/iter_{j}"]["train"] = {k: tr.get(k) for k in keep if k in tr}
+    results["models"].setdefault(f"{label}/iter_{j}", {})["train"] = {k: tr.get(k) for k in keep if k in tr}
     results["models"][f"{label}/iter_{j}"]["loop"] = {
         "probe_mastered": pr.get("mastered"),
         "probe_n": pr.get("n"),
@@ -481,6 +536,8 @@ def _collect_iteration(work: Path, j: int, label: str, results: dict) -> None:
         "expanded": ex.get("made"),
         "next_parts": me.get("parts"),
     }
+    if mech:
+        results["models"][f"{label}/iter_{j}"]["mechanisms"] = mech
 
 
 def _cell(fig: dict[str, Any] | None) -> str:
@@ -529,6 +586,9 @@ def _save(out_dir: Path, results: dict, stages: Stages) -> None:
                 lines.append(
                     f"| {k} | {v['diff']} | {v['ci95']} | {v['n']} | {v['a_only']} | {v['b_only']} |"
                 )
+    for split, a in (results.get("study") or {}).items():
+        if "iteration" in a:
+            lines += ["", f"### Study ({split} split)", "", _analysis().to_markdown(a)]
     if results.get("skipped"):
         lines += ["", f"skipped (budget): {', '.join(results['skipped'])}"]
     if "wall_s" in results:

@@ -7,6 +7,9 @@ import importlib.util
 import json
 from pathlib import Path
 
+import click
+import pytest
+
 from looptool import storage
 from looptool.schema import SAMPLE, frame, make_sample_id
 
@@ -135,3 +138,50 @@ def test_efficacy_figures_from_results_files(tmp_path):
         ]
         == 2
     )
+
+
+def _samples_csv(path, table):
+    """table: model -> list of (sample_id, call_row, correct)."""
+    lines = ["model,split,sample_id,call_row,correct,names,arg_f1"]
+    for model, rows in table.items():
+        lines += [f"{model},test,{sid},{int(c)},{int(k)},," for sid, c, k in rows]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_study_analysis_two_level_and_aa_floor(tmp_path):
+    """bench/efficacy_analysis.py re-derives loop - static (per seed and two-level), the A/A floor from static
+    pairs and each arm - warm-up from samples.csv, on call rows and no-call rows apart."""
+    a = _load("efficacy_analysis")
+    ids = [(f"c{i}", True) for i in range(6)] + [(f"n{i}", False) for i in range(4)]
+    loop = {0: "1111000000", 1: "1110000000", 2: "1111100000"}  # call rows c0..c5 first, then no-call
+    static = {0: "1000001111", 1: "1100001111", 2: "1000001111"}
+    table = {"warmup": [(s, c, 0) for s, c in ids]}
+    for seed in range(3):
+        table[f"loop/seed{seed}/iter_2"] = [
+            (s, c, b == "1") for (s, c), b in zip(ids, loop[seed], strict=True)
+        ]
+        table[f"static/seed{seed}/iter_2"] = [
+            (s, c, b == "1") for (s, c), b in zip(ids, static[seed], strict=True)
+        ]
+        table[f"loop/seed{seed}/iter_1"] = [(s, c, 0) for s, c in ids]  # an earlier iteration: not compared
+    r = a.analyze(a.read_samples(_samples_csv(tmp_path / "samples.csv", table)))
+    assert r["iteration"] == 2 and r["seeds_both_arms"] == [0, 1, 2]
+    call, no_call = r["call_rows"], r["no_call_rows"]
+    assert call["n_rows"] == 6 and no_call["n_rows"] == 4
+    assert call["loop-static"]["per_seed"] == [0.5, 0.1667, 0.6667]
+    assert call["loop-static"]["diff"] == 0.4444 and call["loop-static"]["ci95"][0] > 0
+    assert no_call["loop-static"]["diff"] == -1.0  # the loop lost every no-call row: apart, not averaged away
+    assert call["aa_static"]["pairs"] == ["seed0-seed1", "seed0-seed2", "seed1-seed2"]
+    assert call["aa_static"]["per_seed"] == [-0.1667, 0.0, 0.1667]
+    assert call["loop-warmup"]["diff"] == 0.6667 and call["static-warmup"]["diff"] == 0.2222
+    md = a.to_markdown(r)
+    assert "| call rows | 6 | +0.444" in md
+
+
+def test_study_analysis_names_the_bad_row(tmp_path):
+    a = _load("efficacy_analysis")
+    p = tmp_path / "samples.csv"
+    p.write_text("model,split,sample_id,call_row,correct,names,arg_f1\nwarmup,test,a,yes,1,,\n")
+    with pytest.raises(click.ClickException, match=r"samples.csv:2: bad row"):
+        a.read_samples(p)
