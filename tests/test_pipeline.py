@@ -95,6 +95,9 @@ def test_full_run_writes_every_output(pipeline):
             assert (repo / f"metrics/{stage}/iter_{j}.json").exists(), stage
     assert (repo / "data/iter_3/train.parquet").exists()
     assert (repo / "metrics/loop.json").exists() and (repo / "reports/loop.html").exists()
+    # the headline stages: the only DVC metrics
+    heads = {j: json.loads((repo / f"metrics/iter_{j}.json").read_text()) for j in (0, 1, 2)}
+    assert heads[1]["rows"] == 8 and "rows" not in heads[0] and heads[2]["call_n"] == heads[0]["call_n"]
     verify = json.loads((repo / "metrics/verify/iter_1.json").read_text())
     assert "noise_recovery" in verify
     merge = json.loads((repo / "metrics/merge/iter_1.json").read_text())

@@ -24,6 +24,7 @@ RUNS = [
     ("looptool.mechanisms", "run_mechanisms"),
     ("looptool.evaluate", "run_evaluate"),
     ("looptool.report", "run_report"),
+    ("looptool.headline", "run_headline"),
 ]
 
 
