@@ -31,19 +31,21 @@ BENCHMARKS = {
     "heldout": ("held-out split of the seed corpus (domains never used for training)", "as the seed corpus"),
 }
 
-SUMMARY_GROUPS = {  # summary figure -> (benchmark, category prefixes whose n it covers; () = all)
-    "bfcl_overall": ("bfcl", ()),
-    "bfcl_live": ("bfcl", ("live_",)),
-    "bfcl_non_live": ("bfcl", None),  # every category not starting with live_
-    "acebench_normal": ("acebench", ("normal_",)),
-    "acebench_special": ("acebench", ("special_",)),
-    "acebench_overall": ("acebench", ()),
-    "heldout": ("heldout", ()),
-    **{
-        k: ("heldout", ())
-        for k in ("heldout_call", "heldout_call_names", "heldout_call_arg_f1", "heldout_no_call")
-    },
-}
+HELDOUT_KEYS = (
+    "heldout",
+    "heldout_call",
+    "heldout_call_names",
+    "heldout_call_arg_f1",
+    "heldout_no_call",
+    "heldout_never_call",
+)
+"""Summary figures of the held-out split (the benchmark group figures are :data:`looptool.evaluate.summary.GROUPS`)."""
+
+
+def _bench_of(key: str) -> str:
+    from looptool.evaluate.summary import GROUPS
+
+    return "heldout" if key in HELDOUT_KEYS else GROUPS[key][0] if key in GROUPS else "other"
 
 
 class CardError(ValueError):
@@ -202,20 +204,24 @@ def _accuracy_rows(ev: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _summary_n(ev: dict[str, Any], key: str) -> int | None:
-    bench, prefixes = SUMMARY_GROUPS.get(key, (None, ()))
-    if bench is None:
-        return None
-    if bench == "heldout":
+    """Entries behind a summary figure: the held-out rows it covers, or a group's scored entries."""
+    if key in HELDOUT_KEYS:
         return (_summary_figure(ev, key) or {}).get("n")
-    cats = (ev.get(bench) or {}).get("categories") or {}
-    n = 0
-    for cat, fig in cats.items():
-        if not isinstance(fig, dict) or "n" not in fig:
-            continue
-        ok = not cat.startswith("live_") if prefixes is None else (not prefixes or cat.startswith(prefixes))
-        if ok:
-            n += int(fig["n"])
-    return n or None
+    from looptool.evaluate.summary import group_figure
+
+    return (group_figure(ev, key) or {}).get("n") or None
+
+
+def _coverage(ev: dict[str, Any], key: str) -> str:
+    """Which categories a group figure was computed from: ``all 6``, or ``5 of 7 (missing java, javascript)``."""
+    from looptool.evaluate.summary import group_figure
+
+    g = group_figure(ev, key)
+    if g is None:
+        return "n/a"
+    if not g["partial"]:
+        return f"all {g['of']}"
+    return f"{len(g['categories'])} of {g['of']} (missing {', '.join(g['missing'])})"
 
 
 def _summary_figure(ev: dict[str, Any], key: str) -> dict[str, Any] | None:
@@ -238,6 +244,30 @@ def _yaml_front_matter(meta: dict[str, Any]) -> str:
     import yaml
 
     return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True, width=100) + "---\n"
+
+
+def _same_as_previous(
+    j: int,
+    ev: dict[str, Any] | None,
+    metrics: Path,
+    train: dict[str, Any] | None,
+    outs: dict[str, dict[str, Any]],
+    models_dir: str,
+) -> str | None:
+    """Why model_j is model_{j-1} (None: it changed, or nothing recorded says it did not): equal checkpoint md5
+    in ``dvc.lock``, else :func:`looptool.report.unchanged_model` (equal weight digests in the two
+    evaluations, or GRPO without a reward signal on any step)."""
+    if j < 1:
+        return None
+    a, b = outs.get(f"{models_dir}/iter_{j}"), outs.get(f"{models_dir}/iter_{j - 1}")
+    if a and b and a.get("md5") and b.get("md5"):
+        if a["md5"] == b["md5"]:
+            return f"model_{j} has the same files as model_{j - 1} (md5 {a['md5']} in dvc.lock)"
+        return None
+    from looptool.report import unchanged_model
+
+    prev_ev = _read_json(metrics / "eval" / f"iter_{j - 1}.json")
+    return unchanged_model(j, ev, prev_ev, train)
 
 
 def card_facts(iteration: int, inputs: CardInputs | None = None) -> dict[str, Any]:
@@ -325,6 +355,7 @@ def card_facts(iteration: int, inputs: CardInputs | None = None) -> dict[str, An
         "model_lock": outs.get(model_path),
         "model_present": (root / model_path).is_dir(),
         "git_revision": git_revision(root),
+        "same_as_previous": _same_as_previous(j, ev, metrics, train, outs, inp.models_dir),
         "backends": params.get("backends") or {},
     }
 
@@ -348,9 +379,13 @@ def render_card(facts: dict[str, Any]) -> str:
         for key, value in summary.items():
             if key == "heldout_never_call":  # a property of the split, not of the model
                 continue
-            bench = SUMMARY_GROUPS.get(key, ("other",))[0]
+            bench = _bench_of(key)
             title = BENCHMARKS.get(bench, (key, ""))[0]
             n = _summary_n(ev, key)
+            from looptool.evaluate.summary import group_figure
+
+            g = group_figure(ev, key) or {}
+            part = f", {len(g['categories'])} of {g['of']} categories" if g.get("partial") else ""
             results.append(
                 {
                     "task": {"type": "text-generation", "name": "Tool calling"},
@@ -358,7 +393,7 @@ def render_card(facts: dict[str, Any]) -> str:
                     "metrics": [
                         {
                             "type": "f1" if key.endswith("_f1") else "accuracy",
-                            "name": key + (f" (n={n})" if n else ""),
+                            "name": key + (f" (n={n}{part})" if n else ""),
                             "value": value,
                         }
                     ],
@@ -382,6 +417,11 @@ def render_card(facts: dict[str, Any]) -> str:
             "correcting wrong labels), and new samples expanded from the verified errors "
             "([LoopTool](https://arxiv.org/abs/2511.09148)).\n"
         )
+    if facts.get("same_as_previous"):
+        out.append(
+            f"\n**This checkpoint is its start point unchanged:** {_h(facts['same_as_previous'])}. Its figures "
+            "below are those of the previous model.\n"
+        )
     out.append("\n## Model\n\n")
     rows = [
         ("base model", facts["base_model"]),
@@ -404,6 +444,8 @@ def render_card(facts: dict[str, Any]) -> str:
             f"{_fmt(t.get('device'))}, {_fmt(t.get('steps'))} optimizer steps, {_fmt(t.get('wall_s'))} s",
         ),
     ]
+    if facts.get("same_as_previous"):
+        rows.append(("same weights as the previous model", "yes"))
     ml = facts["model_lock"]
     if ml:
         rows.append(
@@ -476,13 +518,22 @@ def render_card(facts: dict[str, Any]) -> str:
                 else "every entry of each benchmark category "
             )
             + "(`eval.limit`); n is what was scored. "
-            "Intervals: Wilson 95% where the metrics carry them.\n\n"
+            "Intervals: Wilson 95% where the metrics carry them; a benchmark group figure (BFCL live, ACEBench "
+            "normal, ...) is a mean of category accuracies, with an n and no interval, and the categories it was "
+            "computed from.\n\n"
         )
         srows = [
-            (k, _fmt(v), _fmt(_summary_n(ev, k)), _ci(_summary_figure(ev, k))) for k, v in summary.items()
+            (
+                k,
+                _fmt(v),
+                _fmt(_summary_n(ev, k)),
+                _ci(_summary_figure(ev, k)) if k in HELDOUT_KEYS else "none (mean of categories)",
+                "–" if k in HELDOUT_KEYS else _coverage(ev, k),
+            )
+            for k, v in summary.items()
         ]
         if srows:
-            out.append(_table(("summary", "accuracy", "n", "95% interval"), srows))
+            out.append(_table(("summary", "accuracy", "n", "95% interval", "categories"), srows))
         arows = [(nm, _fmt(f.get("accuracy")), f"{f.get('correct', '?')}/{f['n']}", _ci(f)) for nm, f in _accuracy_rows(ev)]  # fmt: skip
         if arows:
             out.append("\n<details><summary>per category</summary>\n\n")

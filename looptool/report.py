@@ -20,6 +20,7 @@ not configured): ``metrics/eval/iter_j.json`` (j = 0 is the warm-up model, befor
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import io
 import json
@@ -86,7 +87,9 @@ def collect(metrics_dir: str | Path, iterations: Iterable[int | str]) -> dict[st
             if m is not None:
                 row[stage] = m
         rows.append(row)
-    setup = {name: m for name in ("seed", "warmup") if (m := _read(root / f"{name}.json")) is not None}
+    setup = {
+        name: m for name in ("seed", "select", "warmup") if (m := _read(root / f"{name}.json")) is not None
+    }
     # no wall-clock timestamp: metrics/loop.json is git-tracked and must not change when nothing else did;
     # every {accuracy, correct, n} gets its Wilson 95% interval (ci95), including metrics written before stats existed
     return {"setup": setup, "iterations": add_ci(rows)}
@@ -133,6 +136,148 @@ def _heldout_ci(ev: dict[str, Any]) -> tuple[float | None, float | None, int | N
     return lo, hi, h["n"]
 
 
+def _group(ev: dict[str, Any], key: str) -> dict[str, Any] | None:
+    from looptool.evaluate.summary import group_figure
+
+    return group_figure(ev, key)
+
+
+def _group_cell(ev: dict[str, Any], key: str) -> str | None:
+    """``0.007 n=7`` of a benchmark group figure; ``0.200 n=5, 5 of 7 categories`` when built from part of its
+    categories (no interval: a mean of category accuracies is not one proportion)."""
+    from looptool.evaluate.summary import group_label
+
+    g = _group(ev, key)
+    return None if g is None else f"{g['value']:.3f} {group_label(g)}"
+
+
+def _probe_cell(probe: dict[str, Any]) -> str | None:
+    """Probe's mastered share with its Wilson interval and n (the rate alone when the counts are absent)."""
+    rate, k, n = probe.get("mastered_rate"), probe.get("mastered"), probe.get("n")
+    if isinstance(k, int) and isinstance(n, int) and n > 0:
+        lo, hi = wilson(k, n)
+        return f"{k / n:.3f} [{lo:.3f}, {hi:.3f}] n={n}"
+    return None if rate is None else f"{rate:.3f}"
+
+
+def _train_cell(train: dict[str, Any]) -> str | None:
+    """The last step's mean reward (SFT: the last loss) and how many optimizer steps had a reward signal."""
+    if not train:
+        return None
+    if train.get("reward_last") is None:
+        loss = train.get("loss_last", train.get("loss"))
+        return None if loss is None else f"loss {loss:.3f}, {train.get('steps')} steps"
+    out = f"{train['reward_last']:.3f}"
+    if isinstance(train.get("signal_steps"), int) and train.get("steps") is not None:
+        out += f"; signal on {train['signal_steps']} of {train['steps']} steps"
+    return out
+
+
+def _relabeled_cell(verify: dict[str, Any]) -> str | None:
+    """LABEL_WRONG verdicts out of the failed samples judged."""
+    k = (verify.get("verdicts") or {}).get("LABEL_WRONG")
+    if k is None:
+        return None
+    n = verify.get("failed")
+    if not isinstance(n, int):
+        n = sum(int(v) for v in (verify.get("verdicts") or {}).values())
+    return f"{k} of {n} failed"
+
+
+def _weights(ev: dict[str, Any] | None) -> str | None:
+    w = (((ev or {}).get("run") or {}).get("backend") or {}).get("weights")
+    return w if isinstance(w, str) and w else None
+
+
+def unchanged_model(
+    j: int, ev: dict[str, Any] | None, prev_ev: dict[str, Any] | None, train: dict[str, Any] | None
+) -> str | None:
+    """Why model_j is model_{j-1} (None: it changed, or nothing says it did not). Evidence, strongest first: the
+    two evaluations scored the same weights (``run.backend.weights``, a SHA-256 of the checkpoint's files);
+    unless the digests differ, GRPO@j with no reward signal on any step (every group's rewards equal: zero
+    advantage, no gradient).
+
+    >>> unchanged_model(1, {"run": {"backend": {"weights": "sha256:ab"}}},
+    ...                 {"run": {"backend": {"weights": "sha256:ab"}}}, None)
+    'model_1 has the same weights as model_0 (sha256:ab in both evaluations)'
+    >>> unchanged_model(2, None, None, {"no_signal": True, "steps": 4}) is not None
+    True
+    """
+    w, pw = _weights(ev), _weights(prev_ev)
+    if w is not None and pw is not None:
+        if w == pw:
+            return f"model_{j} has the same weights as model_{j - 1} ({w} in both evaluations)"
+        return None
+    if (train or {}).get("no_signal") is True:
+        return (
+            f"model_{j} equals model_{j - 1}: GRPO@{j} had no reward signal on any of its {train.get('steps')} "
+            "steps (every group's rewards were equal: zero advantage, no gradient)"
+        )
+    return None
+
+
+def unchanged_models(loop: dict[str, Any]) -> dict[int, str]:
+    """:func:`unchanged_model` of every iteration j >= 1 of the loop figures."""
+    by = {r["iteration"]: r for r in loop["iterations"]}
+    out = {}
+    for j, r in by.items():
+        if j < 1:
+            continue
+        why = unchanged_model(j, r.get("eval"), (by.get(j - 1) or {}).get("eval"), r.get("train"))
+        if why:
+            out[j] = why
+    return out
+
+
+def judge_ran(loop: dict[str, Any]) -> bool | None:
+    """Whether a judge decided any verdict (``verify.decided_by.llm``); None when the verify metrics do not say
+    (written before ``decided_by`` existed) or there are none."""
+    seen = [r["verify"] for r in loop["iterations"] if r.get("verify")]
+    known = [v for v in seen if isinstance(v.get("decided_by"), dict)]
+    if not known:
+        return None
+    return any(int(v["decided_by"].get("llm") or 0) > 0 for v in known)
+
+
+def _judge_note(loop: dict[str, Any]) -> str:
+    judges = {str(r["verify"]["judge"]) for r in loop["iterations"] if (r.get("verify") or {}).get("judge")}
+    if judges:
+        return f"judge configured ({', '.join(sorted(judges))}) but no verdict came from it: verdicts by rule"
+    return "no judge configured: verdicts by rule"
+
+
+def _dvc_md5(path: Path) -> tuple[str, int]:
+    """DVC's md5 of a file (of its bytes) or a folder (``<md5>.dir``: of the JSON list of its files' md5 and
+    relative path, as dvc-data's ``Tree``), and how many files; the values ``dvc.lock`` records."""
+    if path.is_file():
+        return hashlib.md5(path.read_bytes()).hexdigest(), 1
+    entries = [
+        {"md5": hashlib.md5(f.read_bytes()).hexdigest(), "relpath": f.relative_to(path).as_posix()}
+        for f in sorted(path.rglob("*"))
+        if f.is_file()
+    ]
+    entries.sort(key=lambda e: e["relpath"])
+    return hashlib.md5(json.dumps(entries, sort_keys=True).encode("utf-8")).hexdigest() + ".dir", len(entries)
+
+
+REPORT_INPUTS = ("seed.json", "select.json", "warmup.json", "eval", *STAGES)
+"""What the report (and its cards) read under the metrics folder: the report stage's metrics deps in dvc.yaml."""
+
+
+def input_digests(metrics_dir: str | Path) -> list[dict[str, Any]]:
+    """``[{path, md5, files}]`` of every report input under ``metrics_dir`` that exists, hashed as DVC hashes
+    them, so the page names what it was built from by content (compare with the report stage's deps in
+    ``dvc.lock``); paths start with the metrics folder's name."""
+    root = Path(metrics_dir)
+    out = []
+    for name in REPORT_INPUTS:
+        p = root / name
+        if p.exists():
+            md5, files = _dvc_md5(p)
+            out.append({"path": f"{root.name}/{name}", "md5": md5, "files": files})
+    return out
+
+
 def train_curve(loop: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per logged optimizer step of every iteration's training, at ``x = j - 1 + step / steps``."""
     out = []
@@ -168,6 +313,7 @@ def plot_rows(loop: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
                 f = _split_figure(row["eval"], k)
                 ci = f.get("ci95") or [None, None]
                 split |= {f"{k}_ci95_lo": ci[0], f"{k}_ci95_hi": ci[1], f"{k}_n": f.get("n")}
+            split["heldout_never_call_n"] = _split_figure(row["eval"], "heldout_never_call").get("n")
             accuracy.append(
                 {
                     "iteration": j,
@@ -176,6 +322,7 @@ def plot_rows(loop: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
                     "heldout_ci95_hi": hi,
                     "heldout_n": n,
                     **split,
+                    **{f"{k}_n": (_group(row["eval"], k) or {}).get("n") for k in ACCURACY_KEYS[1:]},
                 }
             )
         if "verify" in row:
@@ -188,11 +335,23 @@ def plot_rows(loop: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
                 {
                     "iteration": j + 1,
                     **{k: round(int(parts.get(k, 0)) / total, 4) if total else None for k in PARTS},
+                    "rows": total,
                 }
             )
     if mix and not any(r["iteration"] == 1 for r in mix):
         # D_1 is a sample of the seed pool: all Seed-new by construction (stage select).
-        mix.insert(0, {"iteration": 1, "seed_new": 1.0, "error_seed": 0.0, "expansion": 0.0, "high_ppl": 0.0})
+        size = (loop.get("setup", {}).get("select") or {}).get("size")
+        mix.insert(
+            0,
+            {
+                "iteration": 1,
+                "seed_new": 1.0,
+                "error_seed": 0.0,
+                "expansion": 0.0,
+                "high_ppl": 0.0,
+                "rows": size,
+            },
+        )
     return {"accuracy": accuracy, "verdicts": verdicts, "data_mix": mix, "train_curve": train_curve(loop)}
 
 
@@ -218,6 +377,16 @@ def _png(fig: Any) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _n_tag(acc: list[dict[str, Any]], key: str, part: str | None = None) -> str:
+    """`` (n=7)`` for a chart legend: the n of ``key``'s figure per iteration (``n=36`` when all equal,
+    ``n=36/40`` when they differ; empty when the rows carry none), then ``part`` (``5 of 7 categories``)."""
+    ns = [r.get(f"{key}_n") for r in acc if r.get(key) is not None]
+    ns = [n for n in ns if n is not None]
+    if not ns:
+        return ""
+    return f" (n={'/'.join(str(n) for n in dict.fromkeys(ns))}{', ' + part if part else ''})"
+
+
 def charts(rows: dict[str, list[dict[str, Any]]], loop: dict[str, Any]) -> dict[str, str]:
     """Base64 PNG charts: accuracy per benchmark, verdict mix, data mix, probe mastery."""
     import matplotlib
@@ -238,6 +407,12 @@ def charts(rows: dict[str, list[dict[str, Any]]], loop: dict[str, Any]) -> dict[
         ax.set_xlabel("iteration (0 = warm-up model)")
 
     if acc:
+        evals = [r["eval"] for r in loop["iterations"] if r.get("eval")]
+        partial = {}  # group figures of the latest evaluation computed from part of their categories
+        for k in ACCURACY_KEYS[1:]:
+            g = _group(evals[-1], k) if evals else None
+            if g and g["partial"]:
+                partial[k] = f"{len(g['categories'])} of {g['of']} categories"
         fig, ax = plt.subplots(figsize=(7.5, 4))
         for k in ACCURACY_KEYS:
             pts = [(r["iteration"], r[k]) for r in acc if r.get(k) is not None]
@@ -257,10 +432,15 @@ def charts(rows: dict[str, list[dict[str, Any]]], loop: dict[str, Any]) -> dict[
                     yerr=err,
                     marker="o",
                     capsize=4,
-                    label=ACCURACY_LABELS[k] + " (95% CI)",
+                    label=ACCURACY_LABELS[k] + " (95% CI)" + _n_tag(acc, k),
                 )
             else:
-                ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", label=ACCURACY_LABELS[k])
+                ax.plot(
+                    [p[0] for p in pts],
+                    [p[1] for p in pts],
+                    marker="o",
+                    label=ACCURACY_LABELS[k] + _n_tag(acc, k, partial.get(k)),
+                )
         for k, style in (("heldout_call", "s-"), ("heldout_no_call", "^:"), ("heldout_never_call", "k--")):
             pts = [(r["iteration"], r[k], r.get(f"{k}_ci95_lo"), r.get(f"{k}_ci95_hi")) for r in acc]
             pts = [p for p in pts if p[1] is not None]
@@ -273,10 +453,15 @@ def charts(rows: dict[str, list[dict[str, Any]]], loop: dict[str, Any]) -> dict[
                     [p[3] - y for y, p in zip(ys, pts, strict=True)],
                 ]
                 ax.errorbar(
-                    xs, ys, yerr=err, fmt=style, capsize=3, label=HELDOUT_SPLIT_LABELS[k] + " (95% CI)"
+                    xs,
+                    ys,
+                    yerr=err,
+                    fmt=style,
+                    capsize=3,
+                    label=HELDOUT_SPLIT_LABELS[k] + " (95% CI)" + _n_tag(acc, k),
                 )
             else:
-                ax.plot(xs, ys, style, label=HELDOUT_SPLIT_LABELS[k], alpha=0.7)
+                ax.plot(xs, ys, style, label=HELDOUT_SPLIT_LABELS[k] + _n_tag(acc, k), alpha=0.7)
         ax.set_ylabel("accuracy")
         axis(ax)
         ax.set_ylim(-0.02, 1.02)
@@ -286,12 +471,33 @@ def charts(rows: dict[str, list[dict[str, Any]]], loop: dict[str, Any]) -> dict[
             ax.legend(fontsize=8, loc="best")
         out["accuracy"] = _png(fig)
     for name, keys, labels, title, ylabel in (
-        ("verdicts", VERDICTS, {k: k for k in VERDICTS}, "Judge verdicts on failed samples", "samples"),
-        ("data_mix", PARTS, PART_LABELS, "Composition of D_j", "fraction of D_j"),
+        (
+            "verdicts",
+            VERDICTS,
+            {k: k for k in VERDICTS},
+            "Judge verdicts on failed samples (and rule verdicts)"
+            if judge_ran(loop)
+            else "Verdicts on failed samples (by rule or judge)",
+            "samples",
+        ),
+        (
+            "data_mix",
+            PARTS,
+            PART_LABELS,
+            "Composition of D_j"
+            + (
+                " (rows: " + ", ".join(f"D_{r['iteration']} {r['rows']}" for r in rows["data_mix"]) + ")"
+                if rows["data_mix"] and all(r.get("rows") is not None for r in rows["data_mix"])
+                else ""
+            ),
+            "fraction of D_j",
+        ),
     ):
         data = rows[name]
         if not data:
             continue
+        if name == "verdicts" and judge_ran(loop) is False:
+            continue  # no judge verdict to chart: the page says so where the chart would be
         fig, ax = plt.subplots(figsize=(7.5, 3.6))
         xs = [r["iteration"] for r in data]
         bottom = [0.0] * len(data)
@@ -308,11 +514,12 @@ def charts(rows: dict[str, list[dict[str, Any]]], loop: dict[str, Any]) -> dict[
     probe = [(r["iteration"], r["probe"]) for r in loop["iterations"] if "probe" in r]
     if probe:
         fig, ax = plt.subplots(figsize=(7.5, 3.2))
+        ns = sorted({p.get("n") for _, p in probe if p.get("n") is not None})
         ax.plot(
             [j for j, _ in probe],
             [p.get("mastered_rate") for _, p in probe],
             marker="o",
-            label="mastered (D_j)",
+            label="mastered (D_j" + (", n=" + "/".join(map(str, ns)) if ns else "") + ")",
         )
         axis(ax)
         ax.set_ylim(-0.02, 1.02)
@@ -361,6 +568,8 @@ def _table(headers: list[str], rows: list[list[Any]]) -> str:
 
 
 def _category_table(loop: dict[str, Any], bench: str) -> str:
+    """Per category and iteration: accuracy [Wilson 95%] n; the last column is the category's size (entries in
+    its data file), of which ``eval.limit`` may have scored only the first n."""
     evals = [(r["iteration"], r["eval"]) for r in loop["iterations"] if "eval" in r]
     cats: list[str] = []
     for _, ev in evals:
@@ -372,13 +581,13 @@ def _category_table(loop: dict[str, Any], bench: str) -> str:
     rows = []
     for c in cats:
         cells: list[Any] = [c]
-        n = None
+        size = None
         for _, ev in evals:
             v = ((ev.get(bench) or {}).get("categories") or {}).get(c) or {}
-            cells.append(v.get("accuracy"))
-            n = v.get("n", n)
-        rows.append([*cells, n])
-    return _table(["category", *[f"iter {j}" for j, _ in evals], "entries"], rows)
+            cells.append(_cell(v))
+            size = v.get("n_total", size)
+        rows.append([*cells, size])
+    return _table(["category", *[f"iter {j} [95% CI] n" for j, _ in evals], "entries in the data file"], rows)
 
 
 def _share_cells(fig: dict[str, Any] | None) -> list[Any]:
@@ -498,9 +707,68 @@ th:first-child,td:first-child{text-align:left} thead th{background:#f3f3f3}
 """
 
 
-def render_html(loop: dict[str, Any], rows: dict[str, list[dict[str, Any]]], pngs: dict[str, str]) -> str:
-    """The report page: headline table, charts, per-category tables, notes."""
+def _groups_table(its: list[dict[str, Any]]) -> str:
+    """What each benchmark group figure of the latest evaluation was computed from: its n, how many of its
+    categories, which are missing, and how the categories combine."""
+    from looptool.evaluate.summary import GROUPS
+
+    evals = [r for r in its if r.get("eval")]
+    if not evals:
+        return ""
+    ev, j = evals[-1]["eval"], evals[-1]["iteration"]
+    lines = []
+    for key in GROUPS:
+        g = _group(ev, key)
+        if g is None:
+            continue
+        scored = f"{len(g['categories'])} of {g['of']}" + (" (partial)" if g["partial"] else " (all)")
+        lines.append(
+            [
+                ACCURACY_LABELS.get(key, key),
+                g["value"],
+                g["n"],
+                "–" if g["correct"] is None else g["correct"],
+                scored,
+                ", ".join(g["missing"]) or "–",
+                g["how"]
+                + (
+                    "; fewer entries than the data file in some category (eval.limit)" if g["limited"] else ""
+                ),
+            ]
+        )
+    if not lines:
+        return ""
+    return (
+        f"<h3>Benchmark group figures of iteration {j}: what each was computed from</h3>"
+        "<p class='muted'>A group figure is a mean of category accuracies, not one proportion: it has an n "
+        "(entries scored) but no interval; each category's interval is in the per-category tables below. A "
+        "group scored on part of its categories is marked in the headline with how many.</p>"
+        + _table(["figure", "value", "n", "correct", "categories scored", "missing", "combined as"], lines)
+    )
+
+
+def _inputs_section(inputs: list[dict[str, Any]]) -> str:
+    if not inputs:
+        return ""
+    whole = hashlib.md5("".join(f"{i['path']} {i['md5']}\n" for i in inputs).encode("utf-8")).hexdigest()
+    return (
+        "<h2>Built from</h2><p class='muted'>The metrics this page was built from, by content: md5 as DVC "
+        "computes it (a folder: <code>&lt;md5&gt;.dir</code>), the values the report stage's deps carry in "
+        f"<code>dvc.lock</code>. Inputs digest (md5 of the lines path md5): <code>{whole}</code>.</p>"
+        + _table(["input", "md5", "files"], [[i["path"], i["md5"], i["files"]] for i in inputs])
+    )
+
+
+def render_html(
+    loop: dict[str, Any],
+    rows: dict[str, list[dict[str, Any]]],
+    pngs: dict[str, str],
+    inputs: list[dict[str, Any]] | None = None,
+) -> str:
+    """The report page: headline table, charts, per-category tables, notes; ``inputs``
+    (:func:`input_digests`): what it was built from."""
     its = loop["iterations"]
+    same = unchanged_models(loop)
     head_rows = []
     for r in its:
         if len(r) == 1:  # nothing measured for this iteration yet
@@ -515,16 +783,17 @@ def render_html(loop: dict[str, Any], rows: dict[str, list[dict[str, Any]]], png
         probe, train, verify, merge = (r.get(k) or {} for k in ("probe", "train", "verify", "merge"))
         ev = r.get("eval") or {}
         split = [_cell(_split_figure(ev, k)) for k in HELDOUT_SPLIT_LABELS if k != "heldout_never_call"]
+        j = r["iteration"]
         head_rows.append(
             [
-                r["iteration"],
+                f"{j} (= model_{j - 1})" if j in same else j,
                 *split,
-                s.get("heldout_never_call"),
+                _cell(_split_figure(ev, "heldout_never_call")),
                 held,
-                *[s.get(k) for k in ACCURACY_KEYS[1:]],
-                train.get("reward_last"),
-                probe.get("mastered_rate"),
-                (verify.get("verdicts") or {}).get("LABEL_WRONG"),
+                *[_group_cell(ev, k) for k in ACCURACY_KEYS[1:]],
+                _train_cell(train),
+                _probe_cell(probe),
+                _relabeled_cell(verify),
                 merge.get("size"),
             ]
         )
@@ -536,32 +805,50 @@ def render_html(loop: dict[str, Any], rows: dict[str, list[dict[str, Any]]], png
                 for k in HELDOUT_SPLIT_LABELS
                 if k != "heldout_never_call"
             ],
-            HELDOUT_SPLIT_LABELS["heldout_never_call"],
+            HELDOUT_SPLIT_LABELS["heldout_never_call"] + " n",
             ACCURACY_LABELS["heldout"] + " (all rows) [95% CI] n",
-            *[ACCURACY_LABELS[k] for k in ACCURACY_KEYS[1:]],
-            "train reward (last)",
-            "probe mastered",
+            *[ACCURACY_LABELS[k] + " n" for k in ACCURACY_KEYS[1:]],
+            "train reward (last step)",
+            "probe mastered [95% CI] n",
             "relabeled (LABEL_WRONG)",
             "|D_j+1|",
         ],
         head_rows,
     )
-    headline += _skipped_line(its)
+    headline += _skipped_line(its) + _groups_table(its)
+    judged = judge_ran(loop)
     imgs = "".join(
         f'<div><img alt="{html.escape(k)}" src="data:image/png;base64,{v}"></div>' for k, v in pngs.items()
     )
+    if rows["verdicts"] and judged is False:
+        imgs += f"<div><p><b>{html.escape(_judge_note(loop))}</b> (no judge chart).</p></div>"
     mix = _table(
-        ["dataset", *[PART_LABELS[k] for k in PARTS]],
-        [[f"D_{r['iteration']}", *[r.get(k) for k in PARTS]] for r in rows["data_mix"]],
+        ["dataset", "rows", *[PART_LABELS[k] for k in PARTS]],
+        [[f"D_{r['iteration']}", r.get("rows"), *[r.get(k) for k in PARTS]] for r in rows["data_mix"]],
     )
+    by_iter = {r["iteration"]: r for r in its}
+    verd_rows = []
+    for r in rows["verdicts"]:
+        v = by_iter.get(r["iteration"], {}).get("verify") or {}
+        by = v.get("decided_by") if isinstance(v.get("decided_by"), dict) else {}
+        verd_rows.append(
+            [
+                r["iteration"],
+                *[r[k] for k in VERDICTS],
+                sum(int(r[k]) for k in VERDICTS),
+                *[by.get(k) for k in ("rule", "llm", "abstain")],
+            ]
+        )
     verd = _table(
-        ["iteration", *VERDICTS], [[r["iteration"], *[r[k] for k in VERDICTS]] for r in rows["verdicts"]]
+        ["iteration", *VERDICTS, "failed samples (n)", "by rule", "by judge", "abstained"], verd_rows
     )
-    notes = _notes(loop)
+    notes = [f"iteration {j}: {why}" for j, why in same.items()] + _notes(loop)
     sections = [
         "<h1>LoopTool: the loop at a glance</h1><p class='muted'>"
-        "Iteration 0 is the warm-up model before any loop iteration. Intervals are Wilson 95% intervals of one "
-        "proportion (argument F1: a bootstrap interval of the mean); a difference between two iterations needs a "
+        "Iteration 0 is the warm-up model before any loop iteration. Every figure carries its n. Intervals are "
+        "Wilson 95% intervals of one proportion (argument F1: a bootstrap interval of the mean); benchmark "
+        "group figures (BFCL live, ACEBench normal, ...) are means of category accuracies with an n and no "
+        "interval. A difference between two iterations needs a "
         "paired interval (bench/efficacy.py). Held-out call rows (the label makes calls) are the primary figure: "
         "ToolMatch gives full marks to any reply without a call on a no-call row, so a model that never calls "
         "scores the never-call score overall and 0 on call rows.</p>",
@@ -575,8 +862,8 @@ def render_html(loop: dict[str, Any], rows: dict[str, list[dict[str, Any]]], png
     if rows["data_mix"]:
         sections.append("<h2>Data mix of D_j</h2>" + mix)
     if rows["verdicts"]:
-        sections.append("<h2>Verdicts</h2>" + verd)
-    by_iter = {r["iteration"]: r for r in its}
+        title = "Verdicts" if judged is not False else f"Verdicts ({html.escape(_judge_note(loop))})"
+        sections.append(f"<h2>{title}</h2>" + verd)
     mech = "".join(mechanisms_table(r, by_iter.get(r["iteration"] + 1)) for r in its)
     if mech:
         sections.append(
@@ -595,11 +882,12 @@ def render_html(loop: dict[str, Any], rows: dict[str, list[dict[str, Any]]], png
         sections.append(
             "<h2>Held-out accuracy per pattern</h2>"
             + _table(
-                ["pattern", *[f"iter {j}" for j, _ in hp]],
-                [[p, *[((bp or {}).get(p) or {}).get("accuracy") for _, bp in hp]] for p in pats],
+                ["pattern", *[f"iter {j} [95% CI] n" for j, _ in hp]],
+                [[p, *[_cell((bp or {}).get(p) or {}) for _, bp in hp]] for p in pats],
             )
         )
-    body = "\n".join(sections)
+    sections.append(_inputs_section(inputs or []))
+    body = "\n".join(s for s in sections if s)
     return f"<!doctype html><html><head><meta charset='utf-8'><title>LoopTool report</title><style>{_CSS}</style></head><body>{body}</body></html>\n"
 
 
@@ -616,5 +904,6 @@ def run_report(
     rows = plot_rows(loop)
     write_plot_data(rows, plots_dir)
     if html is not None:
-        storage.write_text(render_html(loop, rows, charts(rows, loop)), html)
+        inputs = input_digests(metrics_dir)
+        storage.write_text(render_html(loop, rows, charts(rows, loop), inputs), html)
     return loop

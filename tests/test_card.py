@@ -247,3 +247,66 @@ def test_card_escapes_markup_from_params_and_metrics(project):
         assert escaped in body, escaped
     assert "`m'<b>x</b>'/iter_2`" in body  # inside one code span: shown literally
     assert "m`&lt;b>x&lt;/b>`/iter_1" in body  # the same path in a table cell
+
+
+def _tiny_project(root: Path, md5s: dict[str, str] | None) -> CardInputs:
+    """metrics of iterations 0 and 1 (GRPO@1 without a reward signal), and a dvc.lock recording the two
+    checkpoints with ``md5s`` (none: no dvc.lock)."""
+    ev = {
+        "heldout": {"accuracy": 0.25, "correct": 1, "n": 4, "ci95": [0.0456, 0.6994]},
+        "bfcl": {
+            "categories": {"simple": {"accuracy": 0.5, "correct": 1, "n": 2, "n_total": 400}},
+            "non_live": {"overall": 0.5},
+        },
+        "run": {"backend": {"weights": "sha256:aa"}},
+    }
+    from looptool.evaluate.summary import summary_of
+
+    ev["summary"] = summary_of(ev)
+    for j in (0, 1):
+        (root / "metrics" / "eval").mkdir(parents=True, exist_ok=True)
+        (root / "metrics" / "eval" / f"iter_{j}.json").write_text(json.dumps(ev))
+    (root / "metrics" / "train").mkdir(parents=True, exist_ok=True)
+    (root / "metrics" / "train" / "iter_1.json").write_text(json.dumps({"steps": 4, "no_signal": True}))
+    if md5s is not None:
+        stages = {
+            name: {"cmd": "x", "outs": [{"path": f"models/{it}", "hash": "md5", "md5": md5}]}
+            for (name, it), md5 in zip(
+                (("warmup", "iter_0"), ("train@1", "iter_1")), md5s.values(), strict=True
+            )
+        }
+        (root / "dvc.lock").write_text(yaml.safe_dump({"schema": "2.0", "stages": stages}))
+    return CardInputs(root=str(root))
+
+
+def test_card_flags_a_model_identical_to_the_previous_one(tmp_path):
+    inp = _tiny_project(tmp_path, {"0": "m0.dir", "1": "m0.dir"})
+    text = render_card(card_facts(1, inp))
+    assert (
+        "**This checkpoint is its start point unchanged:** model_1 has the same files as model_0 (md5 m0.dir"
+        in text
+    )
+    assert "| same weights as the previous model | yes |" in text
+    # dvc.lock says the files differ: not flagged, whatever the train metrics say
+    inp = _tiny_project(tmp_path, {"0": "m0.dir", "1": "m1.dir"})
+    assert "start point unchanged" not in render_card(card_facts(1, inp))
+    # no dvc.lock: the two evaluations scored the same weights
+    (tmp_path / "dvc.lock").unlink()
+    facts = card_facts(1, inp)
+    assert (
+        facts["same_as_previous"] == "model_1 has the same weights as model_0 (sha256:aa in both evaluations)"
+    )
+    assert card_facts(0, inp)["same_as_previous"] is None
+
+
+def test_card_group_figures_carry_n_and_their_categories(tmp_path):
+    text = render_card(card_facts(1, _tiny_project(tmp_path, None)))
+    meta = _front_matter(text)
+    names = [r["metrics"][0]["name"] for r in meta["model-index"][0]["results"]]
+    assert "bfcl_non_live (n=2, 1 of 7 categories)" in names and "heldout (n=4)" in names
+    row = next(line for line in text.splitlines() if line.startswith("| bfcl_non_live |"))
+    assert row == (
+        "| bfcl_non_live | 0.5 | 2 | none (mean of categories) "
+        "| 1 of 7 (missing java, javascript, multiple, parallel, parallel_multiple, irrelevance) |"
+    )
+    assert "| heldout | 0.25 | 4 | [0.046, 0.699] | – |" in text

@@ -542,6 +542,45 @@ def test_eval_summary_table_shows_intervals_when_present_and_skips():
     assert "skipped: bfcl overall (v3): single-turn only" in text
 
 
+def test_eval_summary_table_gives_group_figures_their_n_and_categories():
+    """A group figure (a mean of category accuracies) carries its n, and says which categories it lacks."""
+    from looptool.commands.eval import summary_table
+    from looptool.evaluate.summary import summary_of
+
+    live = ("live_simple", "live_multiple", "live_parallel", "live_parallel_multiple", "live_irrelevance")
+    cats = {c: {"accuracy": 0.0, "correct": 0, "n": 1, "n_total": 100} for c in live}
+    cats["live_relevance"] = {"accuracy": 1.0, "correct": 1, "n": 1, "n_total": 16}
+    cats["simple"] = {"accuracy": 0.5, "correct": 2, "n": 4, "n_total": 400}
+    m = {"bfcl": {"categories": cats, "live": {"overall": 0.0305}, "non_live": {"overall": 0.5}}}
+    m["summary"] = summary_of(m)
+    rows = {line.split()[1]: line for line in summary_table(m).splitlines() if line.startswith("summary")}
+    assert rows["bfcl_live"].split()[2:] == ["6", "0.030", "(mean", "of", "categories)"]
+    assert rows["bfcl_non_live"].split()[2:4] == ["4", "0.500"]
+    assert rows["bfcl_non_live"].endswith(
+        "(mean of categories; 1 of 7, missing java, javascript, multiple, parallel, parallel_multiple, irrelevance)"
+    )
+
+
+def test_eval_heldout_defaults_to_the_pipelines_split(tmp_path):
+    from looptool.commands.eval import PIPELINE_HELDOUT, resolve_heldout
+
+    assert resolve_heldout(None, root=str(tmp_path)) == (None, None)  # not there: skipped, as before
+    split = tmp_path / PIPELINE_HELDOUT
+    split.parent.mkdir(parents=True)
+    split.write_bytes(b"")
+    path, note = resolve_heldout(None, root=str(tmp_path))
+    assert path == str(split) and "--heldout none" in note
+    assert resolve_heldout("none", root=str(tmp_path)) == (None, None)
+    assert resolve_heldout("other.parquet", root=str(tmp_path)) == ("other.parquet", None)
+    # the split the evaluate stages score
+    import yaml
+
+    dvc = yaml.safe_load((Path(__file__).parents[1] / "dvc.yaml").read_text())["stages"]
+    for stage in ("evaluate", "evaluate_base"):
+        cmd = (dvc[stage].get("do") or dvc[stage])["cmd"]
+        assert f"--heldout {PIPELINE_HELDOUT} " in cmd, stage
+
+
 def test_metrics_name_benchmark_data_without_machine_paths(tmp_path):
     """Tracked metrics say where the data came from as the user named it, or bfcl-eval's version for ``auto``."""
     from looptool.evaluate.run import _data_label

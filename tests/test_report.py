@@ -38,13 +38,15 @@ def _eval(heldout: float | None, bfcl: float, skipped_ace: bool = False) -> dict
             "accuracy": heldout,
             "n": 10,
             "correct": round(heldout * 10),
-            "by_pattern": {"single": {"accuracy": heldout, "n": 6}},
+            "by_pattern": {"single": {"accuracy": heldout, "n": 10, "correct": round(heldout * 10)}},
             **_split(round(heldout * 10)),
         }
         if heldout is not None
         else {"skipped": "held-out split not found"},
         "bfcl": {
-            "categories": {"simple": {"accuracy": bfcl, "n": 20}},
+            "categories": {
+                "simple": {"accuracy": bfcl, "n": 20, "correct": round(bfcl * 20), "n_total": 400}
+            },
             "overall_single_turn": bfcl,
             "non_live": {"overall": bfcl},
             "live": {"overall": None},
@@ -75,11 +77,20 @@ def _fixture(metrics: Path) -> None:
             {"step": s, "reward": 0.1 * s, "zero_std_frac": 1.0 - 0.25 * s, "loss": None} for s in (1, 2)
         ]
         storage.write_json(
-            {"iteration": j, "reward_first": 0.1, "reward_last": 0.2 * j, "steps": 2, "series": series},
+            {
+                "iteration": j,
+                "reward_first": 0.1,
+                "reward_last": 0.2 * j,
+                "steps": 2,
+                "signal_steps": j,
+                "no_signal": False,
+                "series": series,
+            },
             metrics / "train" / f"iter_{j}.json",
         )
         storage.write_json(
-            {"iteration": j, "mastered_rate": 0.3 * j, "n": 50}, metrics / "probe" / f"iter_{j}.json"
+            {"iteration": j, "mastered_rate": 0.3 * j, "mastered": 15 * j, "n": 50},
+            metrics / "probe" / f"iter_{j}.json",
         )
         storage.write_json(
             {
@@ -180,6 +191,7 @@ def test_report_from_fixture_metrics(tmp_path):
         "error_seed": 0.2,
         "expansion": 0.15,
         "high_ppl": 0.05,
+        "rows": 100,  # n of the fractions
     }
 
     page = (tmp_path / "loop.html").read_text()
@@ -191,7 +203,7 @@ def test_report_from_fixture_metrics(tmp_path):
     # the headline leads with call-row ToolMatch, then names, argument F1, no-call rows, the never-call score
     row0 = page.split("<h2>Headline figures</h2>")[1].split("<tr><td>0</td>")[1].split("</tr>")[0]
     assert row0.startswith("<td>0.000 [0.000, 0.390] n=6</td><td>0.500 [0.188, 0.812] n=6</td><td>0.250 [")
-    assert "<td>0.500 [0.150, 0.850] n=4</td><td>0.400</td><td>0.200 [0.057, 0.510] n=10</td>" in row0
+    assert "<td>0.500 [0.150, 0.850] n=4</td><td>0.400 n=10</td><td>0.200 [0.057, 0.510] n=10</td>" in row0
     assert "held-out call rows (ToolMatch) [95% CI] n" in page
     first = page.split("data:image/png;base64,")[1].split('"')[0]
     assert base64.b64decode(first)[:8] == b"\x89PNG\r\n\x1a\n"
@@ -243,7 +255,7 @@ def test_dvc_plots_show_renders_the_project_plots(tmp_path):
     titles = set(shown.get("data", shown))
     assert {
         "Accuracy per iteration (0 = warm-up model)",
-        "Judge verdicts on failed samples",
+        "Verdicts on failed samples (by rule or judge)",
         "Data mix of D_j (fractions)",
     } <= titles, titles
     rendered = subprocess.run(
@@ -257,6 +269,9 @@ def test_dvc_plots_show_renders_the_project_plots(tmp_path):
     assert (tmp_path / "html" / "index.html").exists(), rendered.stdout
     body = (tmp_path / "html" / "index.html").read_text()
     assert "bfcl_overall" in body and "LABEL_WRONG" in body and "high_ppl" in body
+    # what README says: dvc's page draws with Vega fetched from a CDN (blank offline); reports/loop.html is the
+    # offline view (test_report_page_loads_nothing_from_the_network)
+    assert '<script src="https://' in body
 
 
 def test_report_outputs_carry_no_wall_clock_time(tmp_path):
@@ -343,3 +358,243 @@ def test_report_shows_mechanism_figures(tmp_path):
     assert "the unused pool lacked rows for the draw</td><td>single: 2</td>" in it2 and "lacked" not in it1
     assert "noisy rows of D_1 whose label is still wrong</td><td>0.800 [" in it1
     assert "noisy rows of D_3 whose label is still wrong (static arm: D_j = D_1)</td><td>0.400 [" in it2
+
+
+# --- small n, said: every figure carries its n; group figures say what they were computed from ---------------
+
+
+def _page(tmp_path: Path, metrics: Path, iterations=("1", "2")) -> str:
+    run_report(
+        metrics_dir=metrics,
+        iterations=list(iterations),
+        plots_dir=tmp_path / "plots",
+        html=tmp_path / "loop.html",
+    )
+    return (tmp_path / "loop.html").read_text()
+
+
+def _section(page: str, title: str) -> str:
+    return page.split(f"<h2>{title}</h2>")[1].split("<h2>")[0]
+
+
+def _row(section: str, first: str) -> str:
+    return section.split(f"<tr><td>{first}</td>")[1].split("</tr>")[0]
+
+
+def test_every_figure_carries_its_n(tmp_path):
+    from looptool.stats import wilson
+
+    metrics = tmp_path / "metrics"
+    _fixture(metrics)
+    page = _page(tmp_path, metrics)
+    head = _section(page, "Headline figures")
+    row1 = _row(head, "1")
+    # BFCL non-live from 1 of its 7 categories: n and the coverage, no interval (a mean of category accuracies)
+    assert "<td>0.150 n=20, 1 of 7 categories</td>" in row1
+    assert "<td>0.150 n=20, 1 of 13 categories</td>" in row1  # single-turn overall: of non-live + live
+    # probe: mastered 15 of 50 with its Wilson interval; train: signal steps; relabeled: of the failed samples
+    lo, hi = wilson(15, 50)
+    assert f"<td>0.300 [{lo:.3f}, {hi:.3f}] n=50</td>" in row1
+    assert "<td>0.200; signal on 1 of 2 steps</td>" in row1 and "<td>3 of 16 failed</td>" in row1
+    # what each group figure of the latest evaluation was computed from
+    groups = head.split("what each was computed from</h3>")[1]
+    non_live = groups.split("<td>BFCL non-live</td>")[1].split("</tr>")[0]
+    assert "<td>20</td><td>4</td><td>1 of 7 (partial)</td>" in non_live
+    assert "java, javascript, multiple, parallel, parallel_multiple, irrelevance" in non_live
+    assert "(eval.limit)" in non_live  # 20 of the category's 400 entries
+    # per-category and per-pattern tables: accuracy [95% CI] n in every cell
+    lo, hi = wilson(3, 20)
+    assert f"<td>0.150 [{lo:.3f}, {hi:.3f}] n=20</td>" in _row(_section(page, "BFCL per category"), "simple")
+    assert "<td>400</td>" in _row(_section(page, "BFCL per category"), "simple")  # the category's size
+    pat = _row(_section(page, "Held-out accuracy per pattern"), "single")
+    assert pat.startswith("<td>0.200 [0.057, 0.510] n=10</td><td>0.300 [")
+    # data mix: rows of D_j; verdicts: the failed samples they are shares of
+    assert _row(_section(page, "Data mix of D_j"), "D_2").startswith("<td>100</td>")
+    assert "<td>16</td>" in _row(_section(page, "Verdicts"), "1")
+    # the plot rows carry the group's n (chart legends read it)
+    acc = json.loads((tmp_path / "plots" / "accuracy.json").read_text())
+    assert acc[1]["bfcl_non_live_n"] == 20 and acc[1]["bfcl_live_n"] is None
+    from looptool.report import _n_tag
+
+    assert _n_tag(acc, "bfcl_non_live", "1 of 7 categories") == " (n=20, 1 of 7 categories)"
+    assert _n_tag(acc, "heldout") == " (n=10)" and _n_tag(acc, "bfcl_live") == ""
+    assert _n_tag(acc, "heldout_never_call") == " (n=10)"  # a share of all held-out rows
+
+
+def test_group_figure_of_all_its_categories_is_not_labelled_partial():
+    from looptool.evaluate.summary import group_figure, group_label
+
+    cats = {
+        c: {
+            "accuracy": float(c == "live_relevance"),
+            "correct": int(c == "live_relevance"),
+            "n": 1,
+            "n_total": 9,
+        }
+        for c in (
+            "live_simple",
+            "live_multiple",
+            "live_parallel",
+            "live_parallel_multiple",
+            "live_irrelevance",
+        )
+        + ("live_relevance",)
+    }
+    m = {"bfcl": {"categories": cats, "live": {"overall": 0.0071}}}
+    g = group_figure(m, "bfcl_live")
+    assert (g["n"], g["correct"], g["partial"], g["missing"], g["limited"]) == (6, 1, False, [], True)
+    assert group_label(g) == "n=6"
+    del cats["live_parallel"]
+    assert group_label(group_figure(m, "bfcl_live")) == "n=5, 5 of 6 categories"
+    assert group_figure(m, "bfcl_non_live") is None  # no figure: nothing to label
+
+
+def test_group_categories_agree_with_the_benchmarks():
+    """The report reads the group definitions without importing a benchmark: they must be the benchmarks' own."""
+    from looptool.evaluate import acebench, bfcl
+    from looptool.evaluate.summary import GROUPS
+
+    assert GROUPS["bfcl_non_live"][1] == bfcl.NON_LIVE and GROUPS["bfcl_live"][1] == bfcl.LIVE
+    assert GROUPS["bfcl_multi_turn"][1] == bfcl.MULTI_TURN
+    assert GROUPS["bfcl_overall"][1] == bfcl.ALL_CATEGORIES + bfcl.MULTI_TURN
+    assert (
+        GROUPS["acebench_normal"][1] == acebench.NORMAL and GROUPS["acebench_special"][1] == acebench.SPECIAL
+    )
+    assert GROUPS["acebench_overall"][1] == acebench.ALL_CATEGORIES
+
+
+def _decided(metrics: Path, llm: int, judge: str | None) -> None:
+    for j in (1, 2):
+        path = metrics / "verify" / f"iter_{j}.json"
+        v = json.loads(path.read_text())
+        v |= {"decided_by": {"rule": 13 + 3 * j - llm, "llm": llm, "abstain": 3}, "judge": judge}
+        storage.write_json(v, path)
+
+
+def test_no_judge_chart_without_judge_verdicts(tmp_path):
+    metrics = tmp_path / "metrics"
+    _fixture(metrics)
+    _decided(metrics, llm=0, judge=None)
+    page = _page(tmp_path, metrics)
+    charts = _section(page, "Charts")
+    assert charts.count("data:image/png;base64,") == 4 and 'alt="verdicts"' not in charts
+    assert "no judge configured: verdicts by rule" in charts
+    assert "<h2>Verdicts (no judge configured: verdicts by rule)</h2>" in page
+    assert (
+        "<td>1</td><td>10</td><td>3</td><td>1</td><td>2</td><td>0</td><td>16</td><td>16</td><td>0</td>"
+        in page
+    )
+
+    _decided(metrics, llm=0, judge="openai:Qwen/Qwen3-32B")  # a judge that decided nothing
+    page = _page(tmp_path, metrics)
+    assert "judge configured (openai:Qwen/Qwen3-32B) but no verdict came from it: verdicts by rule" in page
+    assert 'alt="verdicts"' not in page
+
+    _decided(metrics, llm=5, judge="openai:Qwen/Qwen3-32B")
+    page = _page(tmp_path, metrics)
+    assert 'alt="verdicts"' in _section(page, "Charts") and "verdicts by rule" not in page
+
+
+def _weights(metrics: Path, j: int, digest: str | None) -> None:
+    path = metrics / "eval" / f"iter_{j}.json"
+    m = json.loads(path.read_text())
+    m["run"]["backend"] = {"weights": digest} if digest else {}
+    storage.write_json(m, path)
+
+
+def test_an_iteration_that_changed_nothing_is_flagged(tmp_path):
+    metrics = tmp_path / "metrics"
+    _fixture(metrics)
+    _weights(metrics, 0, "sha256:aa")
+    _weights(metrics, 1, "sha256:aa")
+    _weights(metrics, 2, "sha256:bb")
+    page = _page(tmp_path, metrics)
+    notes = page.split("<h2>Headline figures</h2>")[0]
+    assert "iteration 1: model_1 has the same weights as model_0 (sha256:aa in both evaluations)" in notes
+    assert "model_2" not in notes
+    head = _section(page, "Headline figures")
+    assert "<tr><td>1 (= model_0)</td>" in head and "<tr><td>2</td>" in head
+
+    # no weight digests recorded: GRPO without a reward signal on any step says the same
+    for j in (0, 1, 2):
+        _weights(metrics, j, None)
+    train = json.loads((metrics / "train" / "iter_2.json").read_text())
+    storage.write_json({**train, "no_signal": True, "signal_steps": 0}, metrics / "train" / "iter_2.json")
+    page = _page(tmp_path, metrics)
+    assert "iteration 2: model_2 equals model_1: GRPO@2 had no reward signal on any of its 2 steps" in page
+    assert "<tr><td>2 (= model_1)</td>" in page and "<tr><td>1</td>" in page
+
+    # digests that differ win over the train metrics' no-signal flag
+    _weights(metrics, 1, "sha256:aa")
+    _weights(metrics, 2, "sha256:cc")
+    assert "(= model_1)" not in _page(tmp_path, metrics)
+
+
+def test_report_names_its_inputs_by_content(tmp_path):
+    """The page lists each metrics input with the md5 DVC records for it in dvc.lock (a folder: dvc-data's
+    ``Tree`` digest), so it names what it was built from; changing an input changes the page."""
+    import hashlib
+
+    from looptool.report import input_digests
+
+    metrics = tmp_path / "metrics"
+    _fixture(metrics)
+    digests = {d["path"]: d for d in input_digests(metrics)}
+    assert set(digests) == {f"metrics/{s}" for s in ("eval", "train", "probe", "verify", "expand", "merge")}
+    assert digests["metrics/eval"]["files"] == 3 and digests["metrics/eval"]["md5"].endswith(".dir")
+    tree_mod = pytest.importorskip("dvc_data.hashfile.tree")
+    hash_info = pytest.importorskip("dvc_data.hashfile.hash_info")
+    tree = tree_mod.Tree()
+    for f in sorted((metrics / "eval").iterdir()):
+        tree.add((f.name,), None, hash_info.HashInfo("md5", hashlib.md5(f.read_bytes()).hexdigest()))
+    tree.digest()
+    assert digests["metrics/eval"]["md5"] == tree.hash_info.value  # what dvc.lock says of metrics/eval
+    storage.write_json({"stages": 3}, metrics / "seed.json")
+    assert input_digests(metrics)[0] == {
+        "path": "metrics/seed.json",
+        "md5": hashlib.md5((metrics / "seed.json").read_bytes()).hexdigest(),
+        "files": 1,
+    }
+    page = _page(tmp_path, metrics)
+    built = _section(page, "Built from")
+    assert f"<td>metrics/eval</td><td>{tree.hash_info.value}</td><td>3</td>" in built
+    before = built.split("Inputs digest")[1].split("</code>")[0]
+    _weights(metrics, 2, "sha256:dd")
+    after = _section(_page(tmp_path, metrics), "Built from").split("Inputs digest")[1].split("</code>")[0]
+    assert before != after
+
+
+def test_report_page_loads_nothing_from_the_network(tmp_path):
+    """reports/loop.html is the offline view: no script, stylesheet link, font or image from elsewhere."""
+    import re
+
+    metrics = tmp_path / "metrics"
+    _fixture(metrics)
+    page = _page(tmp_path, metrics)
+    text = re.sub(r"data:image/png;base64,[A-Za-z0-9+/=]+", "", page)
+    assert "<script" not in text and "<link" not in text and "@import" not in text
+    assert not re.search(r"(src|href)\s*=\s*['\"]?(https?:)?//", text) and "http" not in text
+
+
+def test_report_and_group_doctests():
+    import doctest
+
+    from looptool import report
+    from looptool.commands import eval as eval_cmd
+    from looptool.evaluate import summary
+
+    for mod in (report, summary, eval_cmd):
+        result = doctest.testmod(mod)
+        assert result.failed == 0 and result.attempted > 0, mod.__name__
+
+
+def test_report_inputs_are_the_report_stages_metrics_deps():
+    """The "Built from" section hashes exactly the metrics the report stage depends on in dvc.yaml."""
+    import yaml
+
+    from looptool.report import REPORT_INPUTS
+
+    deps = yaml.safe_load((ROOT / "dvc.yaml").read_text())["stages"]["report"]["deps"]
+    assert sorted(f"metrics/{n}" for n in REPORT_INPUTS) == sorted(
+        d for d in deps if d.startswith("metrics/")
+    )

@@ -16,6 +16,45 @@ def _folder_or(value: str | None, *keywords: str) -> str | None:
     raise click.BadParameter(f"{value}: no such folder (expected a data folder or {words})")
 
 
+PIPELINE_HELDOUT = "data/seed/heldout.parquet"
+"""The held-out split the pipeline's evaluate stages score (their ``--heldout`` in dvc.yaml)."""
+
+
+def _heldout_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """``--heldout``: an existing file, or ``none``; unset stays None (:func:`resolve_heldout` decides)."""
+    from pathlib import Path
+
+    if value is None or value.lower() == "none":
+        return value
+    if Path(value).is_dir():
+        raise click.BadParameter(f"File '{value}' is a directory.")
+    if not Path(value).is_file():
+        raise click.BadParameter(f"File '{value}' does not exist.")
+    return value
+
+
+def resolve_heldout(value: str | None, root: str = ".") -> tuple[str | None, str | None]:
+    """The held-out split to score and a note saying where it came from: the file given; none for ``none``;
+    unset: the pipeline's split (:data:`PIPELINE_HELDOUT`) when it exists under ``root``, so ``looptool eval``
+    scores the split the report's figures come from.
+
+    >>> resolve_heldout("none")
+    (None, None)
+    >>> resolve_heldout(None, root="/nonexistent")[0] is None
+    True
+    """
+    from pathlib import Path
+
+    if value is not None:
+        return (None, None) if value.lower() == "none" else (value, None)
+    path = Path(root) / PIPELINE_HELDOUT
+    if path.is_file():
+        return str(path), (
+            f"--heldout not given: scoring the pipeline's split {PIPELINE_HELDOUT} (--heldout none to skip it)"
+        )
+    return None, None
+
+
 @click.command("eval")
 @click.argument("model")
 @click.option(
@@ -47,8 +86,8 @@ def _folder_or(value: str | None, *keywords: str) -> str | None:
 @click.option(
     "--heldout",
     default=None,
-    type=click.Path(exists=True, dir_okay=False),
-    help="Held-out split Parquet (SAMPLE schema), e.g. data/seed/heldout.parquet.",
+    callback=_heldout_option,
+    help="Held-out split Parquet (SAMPLE schema) or 'none'; default: the pipeline's split data/seed/heldout.parquet when it exists here.",
 )
 @click.option(
     "--limit", type=int, default=None, help="Entries per category (default: params eval.limit; 0 = all)."
@@ -106,7 +145,7 @@ def eval_cmd(
     Resumable: every model call goes through the call cache (backends.student.cache), so a run stopped half-way
     replays what it had done and continues. Prints a table per category (n, accuracy, 95% interval).
 
-    Example: looptool eval models/iter_2 --heldout data/seed/heldout.parquet --limit 20
+    Example: looptool eval models/iter_2 --limit 20 (scores data/seed/heldout.parquet when it is there)
     """
     import json
     from pathlib import Path
@@ -117,6 +156,9 @@ def eval_cmd(
     check_model_ref(model)  # before anything slow: a mistyped folder fails in a second, with no network call
     from looptool.outputs import prepare_output
 
+    heldout, heldout_note = resolve_heldout(heldout)
+    if heldout_note:
+        click.echo(f"note: {heldout_note}", err=True)
     inputs = [p for p in (heldout, params_path) if p]
     for opt, path in (("--out", out_path), ("--results", results_path)):
         if path:  # refused now, not after the whole evaluation
@@ -187,7 +229,8 @@ def _fmt(v: object) -> str:
 
 def summary_table(m: dict) -> str:
     """Per benchmark category: n, accuracy and the 95% interval (``ci95``, when the metrics carry it); the
-    group figures after; skipped benchmarks last."""
+    group figures after, with their n (a mean of category accuracies has no interval) and, when computed from
+    part of their categories, which are missing; skipped benchmarks last."""
     from looptool.evaluate.summary import skipped_of
 
     rows = [("benchmark", "category", "n", "accuracy", "95% interval")]
@@ -232,9 +275,18 @@ def summary_table(m: dict) -> str:
                     f"[{ci[0]:.3f}, {ci[1]:.3f}]" if ci else "-",
                 )
             )
+    from looptool.evaluate.summary import group_figure
+
     for key, val in (m.get("summary") or {}).items():
         if val is not None and key != "heldout" and key not in HELDOUT_SPLIT:
-            rows.append(("summary", key, "", _fmt(val), ""))
+            # a mean of category accuracies: its n, no interval, and which categories when not all
+            g = group_figure(m, key)
+            note = (
+                f"(mean of categories; {len(g['categories'])} of {g['of']}, missing {', '.join(g['missing'])})"
+                if g and g["partial"]
+                else "(mean of categories)"
+            )
+            rows.append(("summary", key, _fmt(g["n"]) if g else "-", _fmt(val), note))
     widths = [max(len(str(r[i])) for r in rows) for i in range(5)]
     lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     lines.insert(1, "  ".join("-" * w for w in widths))
