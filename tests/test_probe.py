@@ -78,27 +78,25 @@ def test_probe_stage_cli(tiny_model_dir, tmp_path, monkeypatch):
         'backends: {student: {backend: transformers, batch_size: 2}}\nprobe: {max_new_tokens: 4}\niterations: {"1": {prev: "0", next: "2"}}\n'
     )
     data = storage.write_parquet(_data(4), tmp_path / "d.parquet", TRAIN)
-    res = CliRunner().invoke(
-        mod.main,
-        [
-            "--params",
-            str(params),
-            "--iteration",
-            "1",
-            "--model",
-            str(tiny_model_dir),
-            "--data",
-            str(data),
-            "--out",
-            str(tmp_path / "p.parquet"),
-            "--metrics",
-            str(tmp_path / "m.json"),
-        ],
-    )
+    res_args = [
+        "--params", str(params), "--iteration", "1", "--model", str(tiny_model_dir), "--data", str(data),
+        "--out", str(tmp_path / "p.parquet"), "--metrics", str(tmp_path / "m.json"),
+    ]  # fmt: skip
+    res = CliRunner().invoke(mod.main, res_args)
     assert res.exit_code == 0, res.output
     m = json.loads((tmp_path / "m.json").read_text())
-    assert m["n"] == 4 and m["iteration"] == 1
+    assert m["n"] == 4 and m["iteration"] == 1 and "sampled" not in m
     assert pl.read_parquet(tmp_path / "p.parquet").height == 4
+    # probe.samples from params: the pass-rate columns, the metrics' sampled block, a line that says so
+    params.write_text(
+        params.read_text().replace("probe: {max_new_tokens: 4}", "probe: {max_new_tokens: 4, samples: 2}")
+    )
+    args = [a if a != str(tmp_path / "p.parquet") else str(tmp_path / "p2.parquet") for a in res_args]
+    res = CliRunner().invoke(mod.main, args)
+    assert res.exit_code == 0, res.output
+    assert "2 draws each" in res.output
+    assert json.loads((tmp_path / "m.json").read_text())["sampled"]["draws_answered"] == 8
+    assert pl.read_parquet(tmp_path / "p2.parquet")["n_samples"].to_list() == [2] * 4
 
 
 def test_probe_call_format_param(backend):
