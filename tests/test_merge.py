@@ -438,6 +438,11 @@ def test_boundary_part_priority_cap_events_and_pass_rates(pool, tmp_path):
     dropped = Counter(json.loads(d)["part"] for d in events.filter(pl.col("event") == "dropped")["detail"])
     assert dropped == {"boundary": 3, "high_ppl": 3}
 
+    # keep_mix fills each group in the same priority, boundary included
+    m, d2, _ = _run(inp, tmp_path, MergeConfig(**base, boundary_share=0.1, keep_mix=True), boundary=True)
+    assert sum(m["parts"].values()) == 40 and m["parts"]["boundary"] >= 1
+    assert set(d2.filter(pl.col("part") == "boundary")["sample_id"]) <= set(ids[30:34])
+
     # the part stays out when the switch is off, even with pass rates
     m, d2, events = _run(inp, tmp_path, MergeConfig(**base, boundary_share=0.25))
     assert "boundary" not in m["parts"] and "boundary" not in set(d2["part"])
