@@ -12,6 +12,9 @@ Seeds are the failed samples JGLV verified: PRED_WRONG (the model is wrong, the 
 
 Every new sample passes the seed verification, is de-duplicated against the pool, the held-out split, D_j and
 its siblings, and records ``parent_id``. Failures are written to the rejected file with their reason.
+
+Opt-in (``expand.from_parts: [error_seed, boundary]``, with ``probe.samples > 0``): boundary samples (greedy
+right, sampled pass rate below 1) seed expansions too, with a rejected sampled answer as the wrong one.
 """
 
 from __future__ import annotations
@@ -28,11 +31,14 @@ import polars as pl
 
 from looptool import jsonutil, storage
 from looptool.checks import signature_of, verify_sample
-from looptool.config import check_choice
+from looptool.config import ConfigError, check_choice
 from looptool.consistency import check_probe, check_verdicts
 from looptool.llm.base import Backend, Request, Sampling
 from looptool.prompts.generator import AXES, generator_messages, parse_generated
 from looptool.schema import PROBE, REJECTED, SAMPLE, TRAIN, VERDICT, frame, make_sample_id
+
+SEED_PARTS = ("error_seed", "boundary")
+"""Parts of D_j that may seed expansions (``expand.from_parts``)."""
 
 
 @dataclass
@@ -58,6 +64,9 @@ class ExpandConfig:
     seed: int = 0
     """Random seed (the iteration number is added) of the capped request sample, the structured draws and the
     generator's sampling. Not the seed corpus (``synth_cfg``), not an error seed (:class:`ErrorSeed`)."""
+    from_parts: list[str] = field(default_factory=lambda: ["error_seed"])
+    """Which samples of D_j seed expansions: ``error_seed`` (the verified failures, as in the paper) and/or
+    ``boundary`` (greedy-mastered with a sampled pass rate below 1; needs ``probe.samples > 0``)."""
 
     def __post_init__(self) -> None:
         check_choice("mode", self.mode, ("structured", "llm"))
@@ -74,6 +83,13 @@ class ExpandConfig:
         bad_v = [v for v in self.verdicts if v not in VERDICTS]
         if bad_v:
             raise ValueError(f"verdicts: unknown verdict(s) {bad_v}; known: {list(VERDICTS)}")
+        if not self.from_parts or len(set(self.from_parts)) != len(self.from_parts):
+            raise ValueError(
+                f"from_parts={self.from_parts!r} must name error_seed and/or boundary, once each"
+            )
+        bad_p = [p for p in self.from_parts if p not in SEED_PARTS]
+        if bad_p:
+            raise ValueError(f"from_parts: unknown part(s) {bad_p}; known: {list(SEED_PARTS)}")
         bad = [a for a in self.axes if a not in AXES]
         if bad:
             raise ValueError(f"axes: unknown {bad}; known {list(AXES)}")
@@ -116,6 +132,33 @@ def error_seeds(
                 wrong=json.loads(r["calls"]) if r["calls"] else None,
                 wrong_text=r["prediction"] or "",
                 analysis=r["rationale"] or "",
+            )
+        )
+    return seeds
+
+
+def boundary_seeds(data: pl.DataFrame, probed: pl.DataFrame) -> list[ErrorSeed]:
+    """The boundary samples (greedy-mastered, pass rate < 1) as seeds: the label is right, and a rejected
+    sampled answer stands for the wrong one (verdict ``BOUNDARY``)."""
+    if "pass_rate" not in probed.columns:
+        raise ConfigError(
+            "expand.from_parts: boundary needs the probe's pass rates (probe.samples > 0); the probe file has none"
+        )
+    b = probed.filter(pl.col("mastered") & pl.col("pass_rate").is_not_null() & (pl.col("pass_rate") < 1))
+    j = b.select("sample_id", "pass_rate", "n_samples", "failed_sample").join(data, on="sample_id")
+    seeds = []
+    for r in j.sort("sample_id").iter_rows(named=True):
+        seeds.append(
+            ErrorSeed(
+                row=r,
+                verdict="BOUNDARY",
+                right=json.loads(r["label"]),
+                wrong=None,
+                wrong_text=r["failed_sample"] or "",
+                analysis=(
+                    f"The model's greedy answer is right, but only {r['pass_rate']:.0%} of its "
+                    f"{r['n_samples']} sampled answers are; the wrong answer shown is one of the others."
+                ),
             )
         )
     return seeds
@@ -186,7 +229,11 @@ def expand(
     enabled: bool = True,
 ) -> tuple[pl.DataFrame, pl.DataFrame, dict[str, Any]]:
     """New samples (SAMPLE rows), rejected candidates (REJECTED rows) and metrics."""
-    seeds = error_seeds(data, probed, verdicts, cfg.verdicts) if enabled else []
+    seeds: list[ErrorSeed] = []
+    if enabled and "error_seed" in cfg.from_parts:
+        seeds += error_seeds(data, probed, verdicts, cfg.verdicts)
+    if enabled and "boundary" in cfg.from_parts:
+        seeds += boundary_seeds(data, probed)
     wanted = [(s, i) for s in seeds for i in range(cfg.k)]
     if cfg.max_samples is not None and len(wanted) > cfg.max_samples:
         rng = random.Random(cfg.seed + iteration)

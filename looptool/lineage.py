@@ -71,7 +71,9 @@ STATUSES = ("added", "removed", "relabeled", "unchanged")
 STATS_DIMENSIONS = ("part", "origin", "pattern", "domain", "label_rev")
 
 # Order of event kinds inside one iteration: what happens first in the loop comes first.
-_EVENT_ORDER = ("created", "probed", "judged", "relabeled", "expanded", "rejected", "selected", "dropped")
+_EVENT_ORDER = (
+    "created", "probed", "boundary", "judged", "relabeled", "expanded", "rejected", "selected", "dropped"
+)  # fmt: skip
 _ITER_RE = re.compile(r"^(?:iter_?|D_?)?(\d+)$")
 _POOL_NAMES = ("seed", "pool")
 
@@ -594,7 +596,12 @@ def describe_event(e: dict[str, Any], subject: str | None = None) -> str:
             extra.append(f"PPL {float(d['ppl']):.3g}")
         if d.get("parse_error"):
             extra.append(f"parse error: {d['parse_error']}")
+        if d.get("pass_rate") is not None:
+            extra.append(f"pass rate {float(d['pass_rate']):.2f} of {d.get('n_samples', '?')} draws")
         return f"probed: {state}" + (f" ({', '.join(extra)})" if extra else "")
+    if kind == "boundary":
+        cap = "" if d.get("within_cap", True) else ", past merge.boundary_share"
+        return f"on the boundary: greedy right, pass rate {float(d.get('pass_rate') or 0):.2f}{cap}"
     if kind == "judged":
         by = d.get("decided_by", "?")
         by = {"llm": "LLM judge", "rule": "rule"}.get(by, by)
@@ -683,7 +690,7 @@ def stats(
 
 def stats_all(data_dir: str | Path = "data") -> list[dict[str, Any]]:
     """One summary line per dataset under ``data_dir`` (pool, D_1, D_2, ...): totals by part and origin."""
-    from looptool.schema import ORIGINS, PARTS
+    from looptool.schema import BOUNDARY, LOOP_PARTS, ORIGINS, PARTS
 
     out = []
     con = connect()
@@ -693,7 +700,13 @@ def stats_all(data_dir: str | Path = "data") -> list[dict[str, Any]]:
             cols = _columns(con, src)
             part = "part" if "part" in cols else "NULL::VARCHAR"
             rev = "label_rev" if "label_rev" in cols else "0"
-            aggs = [f"count(*) FILTER ({part} = '{p}') AS \"{p}\"" for p in PARTS]
+            names = PARTS
+            if (
+                part == "part"
+                and con.execute(f"SELECT count(*) FROM {src} WHERE part = '{BOUNDARY}'").fetchone()[0]
+            ):
+                names = LOOP_PARTS  # the opt-in part, only where it occurs
+            aggs = [f"count(*) FILTER ({part} = '{p}') AS \"{p}\"" for p in names]
             aggs += [f"count(*) FILTER (origin = '{o}') AS \"origin_{o}\"" for o in ORIGINS]
             row = _records(
                 con.execute(
@@ -746,6 +759,7 @@ def mixed_runs(data_dir: str | Path = "data") -> list[dict[str, Any]]:
                 ok = f"""CASE {part}
                     WHEN 'error_seed' THEN sample_id IN {in_prev}
                     WHEN 'high_ppl' THEN sample_id IN {in_prev}
+                    WHEN 'boundary' THEN sample_id IN {in_prev}
                     WHEN 'expansion' THEN {parent} IN {in_prev}
                     WHEN 'seed_new' THEN {in_pool}
                     ELSE sample_id IN {in_prev} OR {parent} IN {in_prev} OR {in_pool} END"""

@@ -26,7 +26,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ from looptool.llm.base import Backend
 from looptool.match import tool_match
 from looptool.merge import USED
 from looptool.probe import ProbeConfig, probe
-from looptool.schema import NOISE_TRUTH, PARTS, PROBE, SAMPLE, TRAIN, VERDICT, Column
+from looptool.schema import LOOP_PARTS, NOISE_TRUTH, PROBE, SAMPLE, TRAIN, VERDICT, Column
 from looptool.stats import newcombe, paired_bootstrap, wilson
 
 GROUPS = ("expansion", "seed_new", "random")
@@ -73,7 +73,9 @@ def parts_failure(data: pl.DataFrame, probed: pl.DataFrame) -> dict[str, dict[st
     """model_j's failure share on each part of D_j (``data``), from probe@j (``probed``); parts D_j lacks are
     left out."""
     joined = data.select("sample_id", "part").join(probed, on="sample_id")
-    return {p: failures(joined.filter(pl.col("part") == p)) for p in PARTS if (joined["part"] == p).any()}
+    return {
+        p: failures(joined.filter(pl.col("part") == p)) for p in LOOP_PARTS if (joined["part"] == p).any()
+    }
 
 
 def random_draw(
@@ -231,7 +233,8 @@ def run_mechanisms(
     groups = targeted.select("sample_id", pl.col("part").alias("group")).vstack(
         draw.select("sample_id", pl.lit("random").alias("group"))
     )
-    answers = probe(rows, backend, cfg, iteration) if rows.height else PROBE.empty()
+    greedy = replace(cfg, samples=0)  # the figures are greedy answers; probe.samples is for probe@j
+    answers = probe(rows, backend, greedy, iteration) if rows.height else PROBE.empty()
     scored = answers.join(groups, on="sample_id", how="left", maintain_order="left")
     storage.write_parquet(scored, out, MECHANISMS)
 

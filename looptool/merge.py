@@ -5,8 +5,14 @@ samples with the highest perplexity) + Seed-new (pool samples never used, fillin
 size is fixed, so Seed-new shrinks as the others grow (paper: 100% -> 31% -> 15% -> 8%). Every selection is
 DuckDB SQL over the Parquet files; the iteration's lineage events are written beside.
 
+Opt-in (``loop.boundary``, with ``probe.samples > 0``): a fifth part ``boundary``, the greedy-mastered samples
+whose sampled pass rate is below 1 (lowest pass rate first, at most ``merge.boundary_share`` of the dataset),
+between EE and HPPL in priority (ES > EE > boundary > HPPL > Seed-new). When the probe sampled, the rows taken
+from D_j (ES, boundary, HPPL) carry that pass rate in ``meta.pass_rate``, so training can tell a failed sample
+some draw still solves (> 0) from one none does.
+
 With ``merge.keep_mix``, D_{j+1} keeps D_1's count per (call / no-call label, pattern) group across all parts,
-each group filled in the paper's priority (ES > EE > HPPL > Seed-new).
+each group filled in the paper's priority (ES > EE > HPPL > Seed-new; boundary after EE when on).
 
 Random choices use ``md5(sample_id || ':' || seed)`` as the order key: deterministic, independent of file order,
 and stratified across patterns when asked (each pattern takes its share of the slots).
@@ -22,10 +28,10 @@ from typing import Any
 
 import polars as pl
 
-from looptool import storage
-from looptool.config import check_choice
+from looptool import jsonutil, storage
+from looptool.config import ConfigError, check_choice
 from looptool.consistency import check_probe, check_verdicts, unique_ids
-from looptool.schema import EVENT, PARTS, PROBE, SAMPLE, TRAIN, VERDICT, VERDICTS, Schema
+from looptool.schema import BOUNDARY, EVENT, PARTS, PROBE, SAMPLE, TRAIN, VERDICT, VERDICTS, Schema
 from looptool.stage import LoopConfig
 
 USED = Schema("pool_used", (SAMPLE.columns[0],))
@@ -78,10 +84,15 @@ class MergeConfig:
     ``keep_mix``."""
     seed: int = 0
     """Order key seed (the iteration number is added)."""
+    boundary_share: float = 0.25
+    """``loop.boundary``: at most this share of ``dataset_size`` for the boundary part (the samples with the
+    lowest pass rate first; ties by the order key)."""
 
     def __post_init__(self) -> None:
         if self.dataset_size < 1:
             raise ValueError("dataset_size must be >= 1")
+        if not 0 <= self.boundary_share <= 1:
+            raise ValueError(f"boundary_share={self.boundary_share!r} must be a fraction in [0, 1]")
         check_choice("hppl_rule", self.hppl_rule, ("top_fraction", "top_k", "threshold"))
         check_choice("overflow", self.overflow, ("proportional", "priority"))
         if self.hppl_rule == "top_fraction" and not 0 <= self.hppl_value <= 1:
@@ -199,9 +210,10 @@ def run_merge(
     iteration: int,
 ) -> dict[str, Any]:
     """Stage merge@j: assemble D_{j+1} (``out``); write the updated used-ids (``used_out``) and iteration j's
-    events (``events``). ``loop`` holds the ablation switches (hppl, edde, static). Returns the metrics."""
+    events (``events``). ``loop`` holds the ablation switches (hppl, edde, static, boundary). Returns the metrics."""
     t0 = time.perf_counter()
     inp, hppl, edde, static = inputs, loop.hppl, loop.edde, loop.static
+    boundary = loop.boundary and not static
     con = storage.connect()
     frames = {}
     for name, path, schema in (
@@ -216,6 +228,12 @@ def run_merge(
     check_verdicts(frames["v"], frames["p"], str(inp.verdicts), str(inp.probe))
     unique_ids(frames["e"], str(inp.expansions))
     unique_ids(storage.read_parquet(inp.pool, SAMPLE, deep=False), str(inp.pool))
+    rated = "pass_rate" in frames["p"].columns
+    if boundary and not rated:
+        raise ConfigError(
+            f"loop.boundary: {inp.probe} has no pass_rate column; the boundary part needs a sampling probe "
+            "(probe.samples > 0)"
+        )
     seed = cfg.seed + iteration
     key = _key(seed)
 
@@ -235,8 +253,9 @@ def run_merge(
             WHERE NOT p.mastered AND p.error IS NULL AND coalesce(v.verdict, 'ABSTAIN') IN ({verdicts})
         """
         ee = f"SELECT {SAMPLE_COLS}, 'expansion' AS part, 2 AS _prio FROM e" if edde else None
+        bd = _boundary_sql(cfg, key) if boundary else None
         hp = _hppl_sql(cfg) if hppl else None
-        parts = [es] + [q for q in (ee, hp) if q]
+        parts = [es] + [q for q in (ee, bd, hp) if q]
         union = " UNION ALL ".join(f"SELECT {SAMPLE_COLS}, part, _prio FROM ({q})" for q in parts)
         # proportional: interleave the parts so that any prefix holds each in proportion to its size
         order = (
@@ -270,6 +289,8 @@ def run_merge(
             free = cfg.dataset_size - kept.height
             fresh = _fresh(con, inp, seed, cfg.stratify, max(free, 0))
         nxt = pl.concat([kept.drop("_prio"), fresh], how="vertical_relaxed")
+        if rated:
+            nxt = _with_pass_rate(nxt, frames["p"])
         used = pl.concat([storage.read_parquet(inp.used, USED), fresh.select("sample_id")]).unique(
             maintain_order=True
         )
@@ -277,21 +298,32 @@ def run_merge(
     nxt = TRAIN.validate(nxt, where=str(out))
     storage.write_parquet(nxt, out, TRAIN)
     storage.write_parquet(used, used_out, USED)
-    storage.write_parquet(_events(con, inp, iteration, nxt, dropped, cfg.dataset_size), events, EVENT)
+    found = _boundary_found(con, cfg, key) if boundary else None
+    storage.write_parquet(
+        _events(con, inp, iteration, nxt, dropped, cfg.dataset_size, rated=rated, boundary=found),
+        events,
+        EVENT,
+    )
 
     parts = dict(nxt.group_by("part").len().iter_rows())
+    names = (*PARTS, BOUNDARY) if boundary else PARTS
     n_failed = storage.query("SELECT count(*) FROM p WHERE NOT mastered AND error IS NULL", con=con).item()
     n_mastered = storage.query("SELECT count(*) FROM p WHERE mastered", con=con).item()
     n_exp = storage.query("SELECT count(*) FROM e", con=con).item()
     metrics = {
         "iteration": iteration,
         "size": nxt.height,
-        "parts": {p: int(parts.get(p, 0)) for p in PARTS},
-        "fractions": {p: round(parts.get(p, 0) / max(nxt.height, 1), 4) for p in PARTS},
+        "parts": {p: int(parts.get(p, 0)) for p in names},
+        "fractions": {p: round(parts.get(p, 0) / max(nxt.height, 1), 4) for p in names},
         "relabeled": int(
             nxt.filter(pl.col("part") == "error_seed").select((pl.col("label_rev") > 0).sum()).item() or 0
         ),
-        "available": {"failed": n_failed, "mastered": n_mastered, "expansions": n_exp},
+        "available": {
+            "failed": n_failed,
+            "mastered": n_mastered,
+            "expansions": n_exp,
+            **({"boundary": found.height, "boundary_cap": _boundary_cap(cfg)} if found is not None else {}),
+        },
         "dropped_for_size": int(max(candidates.height - nxt.filter(pl.col("part") != "seed_new").height, 0))
         if not static
         else 0,
@@ -352,10 +384,10 @@ def keep_mix(candidates: pl.DataFrame, fresh: pl.DataFrame, targets: dict[str, i
     """Fill each group of ``targets`` from its own rows in priority order (``candidates`` ES/EE/HPPL by
     ``_prio``, in their order, then ``fresh`` Seed-new rows in theirs); slots a group cannot fill go to the
     rows left over from every group, in the same priority. Returns the kept rows (with ``_prio``; Seed-new is
-    4) in that order, and the metrics: targets, got and short per group, and how many rows filled shortfalls."""
+    5) in that order, and the metrics: targets, got and short per group, and how many rows filled shortfalls."""
     size = sum(targets.values())
     allc = pl.concat(
-        [candidates, fresh.with_columns(pl.lit(4, candidates.schema.get("_prio", pl.Int32)).alias("_prio"))],
+        [candidates, fresh.with_columns(pl.lit(5, candidates.schema.get("_prio", pl.Int32)).alias("_prio"))],
         how="vertical_relaxed",
     ).with_columns(mix_group().alias("_g"), pl.int_range(pl.len()).alias("_i"))
     ranked = allc.with_columns(pl.int_range(pl.len()).over("_g").alias("_r"))
@@ -376,8 +408,52 @@ def keep_mix(candidates: pl.DataFrame, fresh: pl.DataFrame, targets: dict[str, i
     return MixResult(kept.drop("_g", "_i", "_r"), metrics)
 
 
+def _boundary_cap(cfg: MergeConfig) -> int:
+    return int(cfg.boundary_share * cfg.dataset_size + 1e-9)
+
+
+def _boundary_found(con, cfg: MergeConfig, key: str) -> pl.DataFrame:
+    """Every boundary sample of D_j (greedy-mastered, pass rate < 1) in the part's order, with its pass rate
+    and whether it is within ``merge.boundary_share``."""
+    return storage.query(
+        f"""
+        SELECT sample_id, pass_rate, n_samples,
+               row_number() OVER (ORDER BY pass_rate, {key}) <= {_boundary_cap(cfg)} AS within_cap
+        FROM p WHERE mastered AND pass_rate IS NOT NULL AND pass_rate < 1
+        ORDER BY pass_rate, {key}
+        """,
+        con=con,
+    )
+
+
+def _boundary_sql(cfg: MergeConfig, key: str) -> str:
+    """The boundary part: greedy-mastered samples with a pass rate below 1, lowest first, capped."""
+    return (
+        f"SELECT d.* EXCLUDE (part), 'boundary' AS part, 3 AS _prio FROM d JOIN p USING (sample_id)"
+        f" WHERE p.mastered AND p.pass_rate IS NOT NULL AND p.pass_rate < 1"
+        f" ORDER BY p.pass_rate, {key} LIMIT {_boundary_cap(cfg)}"
+    )
+
+
+def _with_pass_rate(nxt: pl.DataFrame, probed: pl.DataFrame) -> pl.DataFrame:
+    """``meta.pass_rate`` of the rows taken from D_j (their probe's pass rate; removed when it is null, so
+    no row keeps an earlier iteration's)."""
+    rates = dict(probed.select("sample_id", "pass_rate").iter_rows())
+    from_d = ("error_seed", "boundary", "high_ppl")
+    metas = []
+    for sid, part, meta in nxt.select("sample_id", "part", "meta").iter_rows():
+        if part in from_d and sid in rates:
+            obj = json.loads(meta)
+            obj.pop("pass_rate", None)
+            if rates[sid] is not None:
+                obj["pass_rate"] = round(float(rates[sid]), 4)
+            meta = jsonutil.dumps(obj)
+        metas.append(meta)
+    return nxt.with_columns(pl.Series("meta", metas, dtype=pl.String))
+
+
 def _hppl_sql(cfg: MergeConfig) -> str:
-    base = "SELECT d.* EXCLUDE (part), 'high_ppl' AS part, 3 AS _prio, p.ppl AS _ppl FROM d JOIN p USING (sample_id) WHERE p.mastered AND p.ppl IS NOT NULL"
+    base = "SELECT d.* EXCLUDE (part), 'high_ppl' AS part, 4 AS _prio, p.ppl AS _ppl FROM d JOIN p USING (sample_id) WHERE p.mastered AND p.ppl IS NOT NULL"
     if cfg.hppl_rule == "threshold":
         q = f"SELECT * FROM ({base}) WHERE _ppl >= {float(cfg.hppl_value)}"
     elif cfg.hppl_rule == "top_k":
@@ -397,13 +473,17 @@ def _events(
     nxt: pl.DataFrame,
     dropped: pl.DataFrame | None = None,
     size: int | None = None,
+    rated: bool = False,
+    boundary: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Lineage events of iteration j: probed, judged, relabeled, created/expanded (expansions), rejected,
+    """Lineage events of iteration j: probed (with the pass rate when the probe sampled), boundary (a
+    boundary sample found, ``loop.boundary``), judged, relabeled, created/expanded (expansions), rejected,
     selected (into D_{j+1}), dropped (a candidate part past ``merge.dataset_size``)."""
     j = int(iteration)
+    rate = ", 'pass_rate', pass_rate, 'n_samples', n_samples" if rated else ""
     parts = [
         f"""SELECT sample_id, {j}::BIGINT AS iteration, 'probed' AS event, NULL::VARCHAR AS parent_id,
-                   json_object('mastered', mastered, 'ppl', ppl, 'parse_error', parse_error)::VARCHAR AS detail FROM p""",
+                   json_object('mastered', mastered, 'ppl', ppl, 'parse_error', parse_error{rate})::VARCHAR AS detail FROM p""",
         f"""SELECT sample_id, {j}::BIGINT, 'judged', NULL,
                    json_object('verdict', verdict, 'decided_by', decided_by, 'rationale', rationale)::VARCHAR FROM v""",
         f"""SELECT v.sample_id, {j}::BIGINT, 'relabeled', NULL,
@@ -431,6 +511,21 @@ def _events(
         pl.format('{{"into":{},"part":"{}"}}', pl.lit(j + 1), pl.col("part")).alias("detail"),
     )
     frames = [df.cast({"iteration": pl.Int64}), sel]
+    if boundary is not None and boundary.height:
+        frames.append(
+            boundary.select(
+                "sample_id",
+                pl.lit(j, pl.Int64).alias("iteration"),
+                pl.lit("boundary").alias("event"),
+                pl.lit(None, pl.String).alias("parent_id"),
+                pl.format(
+                    '{{"pass_rate":{},"n_samples":{},"within_cap":{}}}',
+                    pl.col("pass_rate").round(4),
+                    pl.col("n_samples"),
+                    pl.when(pl.col("within_cap")).then(pl.lit("true")).otherwise(pl.lit("false")),
+                ).alias("detail"),
+            )
+        )
     if dropped is not None and dropped.height:
         frames.append(
             dropped.select(

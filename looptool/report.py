@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from looptool import storage
-from looptool.schema import PARTS, VERDICTS
+from looptool.schema import LOOP_PARTS, PARTS, VERDICTS
 from looptool.stats import add_ci, wilson
 
 STAGES = ("train", "probe", "verify", "expand", "merge", "mechanisms")
@@ -60,7 +60,15 @@ PART_LABELS = {
     "error_seed": "ES (error seeds)",
     "expansion": "EE (expansions)",
     "high_ppl": "HPPL (high perplexity)",
+    "boundary": "Boundary (pass rate < 1)",
 }
+PART_COLOURS = {"boundary": "tab:purple"}
+"""The opt-in part's own colour (stacked last, so the paper's four keep the default cycle's)."""
+
+
+def _parts_in(mix: list[dict[str, Any]]) -> tuple[str, ...]:
+    """The paper's parts, and ``boundary`` where a dataset holds that opt-in part."""
+    return LOOP_PARTS if any("boundary" in r for r in mix) else PARTS
 
 
 def _read(path: Path) -> dict[str, Any] | None:
@@ -330,11 +338,12 @@ def plot_rows(loop: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
             verdicts.append({"iteration": j, **{k: int(counts.get(k, 0)) for k in VERDICTS}})
         if "merge" in row:  # merge of iteration j builds D_{j+1}
             parts = row["merge"].get("parts") or {}
-            total = sum(int(parts.get(k, 0)) for k in PARTS)
+            names = LOOP_PARTS if "boundary" in parts else PARTS
+            total = sum(int(parts.get(k, 0)) for k in names)
             mix.append(
                 {
                     "iteration": j + 1,
-                    **{k: round(int(parts.get(k, 0)) / total, 4) if total else None for k in PARTS},
+                    **{k: round(int(parts.get(k, 0)) / total, 4) if total else None for k in names},
                     "rows": total,
                 }
             )
@@ -482,7 +491,7 @@ def charts(rows: dict[str, list[dict[str, Any]]], loop: dict[str, Any]) -> dict[
         ),
         (
             "data_mix",
-            PARTS,
+            _parts_in(rows["data_mix"]),
             PART_LABELS,
             "Composition of D_j"
             + (
@@ -503,7 +512,7 @@ def charts(rows: dict[str, list[dict[str, Any]]], loop: dict[str, Any]) -> dict[
         bottom = [0.0] * len(data)
         for k in keys:
             vals = [float(r.get(k) or 0) for r in data]
-            ax.bar(xs, vals, bottom=bottom, label=labels[k], width=0.6)
+            ax.bar(xs, vals, bottom=bottom, label=labels[k], width=0.6, color=PART_COLOURS.get(k))
             bottom = [b + v for b, v in zip(bottom, vals, strict=True)]
         axis(ax)
         ax.set_ylabel(ylabel)
@@ -822,9 +831,10 @@ def render_html(
     )
     if rows["verdicts"] and judged is False:
         imgs += f"<div><p><b>{html.escape(_judge_note(loop))}</b> (no judge chart).</p></div>"
+    shown = _parts_in(rows["data_mix"])
     mix = _table(
-        ["dataset", "rows", *[PART_LABELS[k] for k in PARTS]],
-        [[f"D_{r['iteration']}", r.get("rows"), *[r.get(k) for k in PARTS]] for r in rows["data_mix"]],
+        ["dataset", "rows", *[PART_LABELS[k] for k in shown]],
+        [[f"D_{r['iteration']}", r.get("rows"), *[r.get(k) for k in shown]] for r in rows["data_mix"]],
     )
     by_iter = {r["iteration"]: r for r in its}
     verd_rows = []

@@ -18,6 +18,11 @@ from looptool import jsonutil
 
 ORIGINS = ("seed", "import", "expansion")
 PARTS = ("seed_new", "error_seed", "expansion", "high_ppl")
+"""The paper's four parts of a merged dataset."""
+BOUNDARY = "boundary"
+"""The opt-in part (``loop.boundary``): greedy-mastered samples whose sampled pass rate is below 1."""
+LOOP_PARTS = (*PARTS, BOUNDARY)
+"""Every part a row of D_j may carry; outputs name ``boundary`` only where it occurs."""
 VERDICTS = ("PRED_WRONG", "LABEL_WRONG", "BOTH_CORRECT", "BOTH_WRONG", "ABSTAIN")
 DECIDED_BY = ("rule", "llm", "abstain")
 PATTERNS = ("single", "parallel", "distractor", "multi_turn", "missing_arg", "irrelevant")
@@ -100,6 +105,8 @@ class Schema:
     name: str
     columns: tuple[Column, ...]
     extra_ok: bool = field(default=False)  # keep columns not named here (e.g. probe details)
+    # columns checked and cast when present (placed after the required ones); absent is fine
+    optional: tuple[Column, ...] = ()
 
     @property
     def names(self) -> list[str]:
@@ -110,7 +117,7 @@ class Schema:
         return {c.name: c.dtype for c in self.columns}
 
     def extend(self, name: str, *columns: Column) -> Schema:
-        return Schema(name, self.columns + tuple(columns), self.extra_ok)
+        return Schema(name, self.columns + tuple(columns), self.extra_ok, self.optional)
 
     def empty(self) -> pl.DataFrame:
         return pl.DataFrame(schema=self.polars)
@@ -124,11 +131,14 @@ class Schema:
         missing = [c.name for c in self.columns if c.name not in df.columns]
         if missing:
             raise SchemaError(f"{where}: missing column(s) {missing} for {self.name} (has {df.columns})")
-        extra = [c for c in df.columns if c not in self.names]
+        present = [c for c in self.optional if c.name in df.columns]
+        known = set(self.names) | {c.name for c in present}
+        extra = [c for c in df.columns if c not in known]
         if extra and not self.extra_ok:
             raise SchemaError(f"{where}: unexpected column(s) {extra} for {self.name}")
         casts = []
-        for col in self.columns:
+        checked = (*self.columns, *present)
+        for col in checked:
             s = df.get_column(col.name)
             if s.dtype.is_float() and col.dtype.is_integer():  # a cast would truncate 0.5 to 0
                 frac = s.is_not_null() & ((s != s.floor()) | s.is_nan() | s.is_infinite())
@@ -148,7 +158,7 @@ class Schema:
                     ) from None
             casts.append(s)
         out = pl.DataFrame(casts).hstack(df.select(extra)) if extra else pl.DataFrame(casts)
-        for col in self.columns:
+        for col in checked:
             s = out.get_column(col.name)
             if not col.nullable and s.null_count():
                 row = int(s.is_null().arg_max())
@@ -211,7 +221,7 @@ SAMPLE = Schema(
 )
 """A decision point: tools + messages so far -> what the assistant should do next (``label``)."""
 
-TRAIN = SAMPLE.extend("train", Column("part", pl.String, choices=PARTS))
+TRAIN = SAMPLE.extend("train", Column("part", pl.String, choices=LOOP_PARTS))
 """D_j: samples plus the part of the merge they came from."""
 
 REJECTED = SAMPLE.extend("rejected", Column("reason", pl.String), Column("detail", pl.String, nullable=True))
@@ -230,8 +240,17 @@ PROBE = Schema(
         Column("n_tokens", pl.Int64),
         Column("error", pl.String, nullable=True),
     ),
+    optional=(
+        Column("pass_rate", pl.Float64, nullable=True),
+        Column("n_samples", pl.Int64),
+        Column("failed_sample", pl.String, nullable=True),
+    ),
 )
-"""Greedy Capability Probing: what model_j answered for each sample of D_j."""
+"""Greedy Capability Probing: what model_j answered for each sample of D_j. With ``probe.samples: k > 0`` three
+more columns: ``pass_rate`` (the share of the sampled decodes that answered which ToolMatch accepts; null
+when none answered), ``n_samples`` (how many answered) and ``failed_sample`` (the first rejected sampled
+answer's text, the wrong answer EDDE shows for a boundary seed). Absent with k = 0, so the greedy-only
+probe file is the paper's."""
 
 VERDICT = Schema(
     "verdict",

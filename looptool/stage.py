@@ -115,6 +115,9 @@ class LoopConfig:
     """Keep the high-perplexity mastered samples in the next dataset."""
     static: bool = False
     """Static baseline: D_j = D_1 for every iteration (no probing-driven data changes)."""
+    boundary: bool = False
+    """Opt-in merge part ``boundary``: greedy-mastered samples whose sampled pass rate is below 1 (needs
+    ``probe.samples > 0``; at most ``merge.boundary_share`` of D_{j+1}; priority ES > EE > boundary > HPPL)."""
 
 
 def is_main_process() -> bool:

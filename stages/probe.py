@@ -1,4 +1,4 @@
-"""Stage probe@j: greedy-decode D_j with model_j (Greedy Capability Probing)."""
+"""Stage probe@j: greedy-decode D_j with model_j (Greedy Capability Probing); with probe.samples, pass rates."""
 
 import click
 
@@ -21,8 +21,15 @@ def main(params_path: str, iteration: int, model: str, data: str, out: str, metr
     with opened_backend(student, model=model) as backend:
         m = run_probe(data=data, out=out, cfg=cfg, iteration=iteration, backend=backend)
     write_json(m, metrics)
+    sampled = m.get("sampled")
+    extra = (
+        f", {cfg.samples} draws each: {sampled['boundary']} mastered with pass rate < 1, "
+        f"{sampled['failed_solvable']} failed with pass rate > 0"
+        if sampled
+        else ""
+    )
     click.echo(
-        f"probe@{iteration}: mastered {m['mastered']}/{m['n']} ({m['mastered_rate']:.1%}) in {m['wall_s']} s"
+        f"probe@{iteration}: mastered {m['mastered']}/{m['n']} ({m['mastered_rate']:.1%}){extra} in {m['wall_s']} s"
     )
 
 

@@ -197,3 +197,70 @@ def test_parse_generated(text, error):
         assert obj is None and error in err
     else:
         assert err is None and obj["label"] == GOOD["label"]
+
+
+# --- expand.from_parts: boundary samples seed expansions too (opt-in) -------------------------------------
+
+
+def _with_boundary(pool: pl.DataFrame):
+    """12 samples: 0-7 failed (verdicts as in _iteration), 8-11 greedy-mastered with pass rates 1, 0.5,
+    0.25, 1 from 4 draws (9 and 10 are on the boundary)."""
+    data, probed, verdicts = _iteration(pool, 12)
+    rates = [0.0] * 8 + [1.0, 0.5, 0.25, 1.0]
+    probed = probed.with_columns(
+        (pl.int_range(pl.len()) >= 8).alias("mastered"),
+        pl.Series("pass_rate", rates, dtype=pl.Float64),
+        pl.lit(4, pl.Int64).alias("n_samples"),
+        pl.Series("failed_sample", [None if r == 1 else f"wrong answer {i}" for i, r in enumerate(rates)]),
+    )
+    PROBE.validate(probed, "probe")
+    return data, probed, verdicts.head(8)
+
+
+def test_boundary_samples_seed_expansions_when_asked(seed_rows):
+    from looptool.config import ConfigError
+
+    cfg, pool = seed_rows
+    data, probed, verdicts = _with_boundary(pool)
+    ids = data["sample_id"].to_list()
+    known = set(pool["sample_id"])
+    # default: error seeds only, as in the paper (the pass-rate columns change nothing)
+    plain, _, m0 = expand(data, probed, verdicts, known, ExpandConfig(k=2, max_samples=None), 1, cfg)
+    assert ExpandConfig().from_parts == ["error_seed"] and m0["seeds"] == 4
+    assert "BOUNDARY" not in m0["seeds_by_verdict"]
+    both = ExpandConfig(k=2, max_samples=None, from_parts=["error_seed", "boundary"])
+    made, _, m = expand(data, probed, verdicts, known, both, 1, cfg)
+    assert m["seeds"] == 6 and m["seeds_by_verdict"]["BOUNDARY"] == 2 and m["requested"] == 12
+    from_boundary = made.filter(pl.col("parent_id").is_in([ids[9], ids[10]]))
+    assert from_boundary.height >= 1
+    assert {json.loads(x)["expansion"]["verdict"] for x in from_boundary["meta"]} == {"BOUNDARY"}
+    assert (
+        made.filter(~pl.col("parent_id").is_in([ids[9], ids[10]]))["sample_id"].to_list()
+        == plain["sample_id"].to_list()
+    )  # the error seeds' expansions are the same draws
+    only, _, mb = expand(data, probed, verdicts, known, ExpandConfig(k=1, from_parts=["boundary"]), 1, cfg)
+    assert mb["seeds"] == 2 and set(only["parent_id"]) <= {ids[9], ids[10]}
+    with pytest.raises(ConfigError, match=r"expand.from_parts: boundary .*probe.samples > 0"):
+        expand(data, probed.drop("pass_rate", "n_samples", "failed_sample"), verdicts, known, both, 1, cfg)
+    with pytest.raises(ValueError, match="from_parts"):
+        ExpandConfig(from_parts=["high_ppl"])
+    with pytest.raises(ValueError, match="from_parts"):
+        ExpandConfig(from_parts=[])
+
+
+def test_boundary_seed_shows_a_rejected_draw_to_the_generator(seed_rows):
+    cfg, pool = seed_rows
+    data, probed, verdicts = _with_boundary(pool)
+    seen = []
+
+    class Recording(ScriptedGenerator):
+        def generate(self, requests, sampling):
+            seen.extend(requests)
+            return super().generate(requests, sampling)
+
+    conf = ExpandConfig(k=1, mode="llm", tries=1, max_samples=None, from_parts=["boundary"])
+    expand(data, probed, verdicts, set(), conf, 1, cfg, Recording([json.dumps(GOOD)]))
+    prompts = [r.messages[-1]["content"] for r in seen]
+    assert len(prompts) == 2
+    assert any("wrong answer 9" in p and "50%" in p for p in prompts)
+    assert any("wrong answer 10" in p and "25%" in p for p in prompts)

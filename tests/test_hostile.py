@@ -107,6 +107,31 @@ PARAM_CASES = [
         "probe.stop: got '</s>' (str), expected a list",
     ),
     ("looptool.probe.ProbeConfig", "probe", {"probe": {"limit": 0}}, "limit=0 must be >= 1 or null"),
+    ("looptool.probe.ProbeConfig", "probe", {"probe": {"samples": -1}}, "samples=-1 must be >= 0"),
+    (
+        "looptool.probe.ProbeConfig",
+        "probe",
+        {"probe": {"samples": 4, "temperature": 0}},
+        "temperature=0.0 must be > 0 when samples > 0",
+    ),
+    (
+        "looptool.expand.ExpandConfig",
+        "expand",
+        {"expand": {"from_parts": ["high_ppl"]}},
+        "from_parts: unknown part(s) ['high_ppl']",
+    ),
+    (
+        "looptool.merge.MergeConfig",
+        "merge",
+        {"merge": {"boundary_share": 2}},
+        "boundary_share=2.0 must be a fraction in [0, 1]",
+    ),
+    (
+        "looptool.stage.LoopConfig",
+        "loop",
+        {"loop": {"boundary": "yes"}},
+        "params.yaml:loop.boundary: got 'yes' (str), expected a boolean",
+    ),
     (
         "looptool.expand.ExpandConfig",
         "expand",

@@ -364,3 +364,129 @@ def test_keep_mix_scales_d1_counts_to_another_dataset_size(tmp_path):
         **{g: 3 for g in ("call/parallel", "call/single", "no_call/irrelevant", "no_call/missing_arg")},
     }
     assert _groups(d2) == m["keep_mix"]["targets"] and d2.height == 20
+
+
+# --- loop.boundary: greedy-mastered samples with a sampled pass rate below 1 -------------------------------
+
+
+def _rate(i: int) -> float:
+    """Pass rates of the fixture's 40 samples: failed 0-5 (sample 1: 0.25, else 0), mastered 6-29 always
+    pass, mastered 30-39 pass 0.0, 0.1, ..., 0.9 of the time (the boundary, lowest first)."""
+    if i < 6:
+        return 0.25 if i == 1 else 0.0
+    return 1.0 if i < 30 else (i - 30) / 10
+
+
+def _rated(inp) -> None:
+    """Give the fixture's probe file the sampling probe's columns (probe.samples = 4)."""
+    p = storage.read_parquet(inp.probe, PROBE)
+    rates = [_rate(i) for i in range(p.height)]
+    p = p.with_columns(
+        pl.Series("pass_rate", rates, dtype=pl.Float64),
+        pl.lit(4, pl.Int64).alias("n_samples"),
+        pl.Series("failed_sample", [None if r == 1 else "wrong" for r in rates], dtype=pl.String),
+    )
+    storage.write_parquet(p, inp.probe, PROBE)
+
+
+def test_boundary_part_priority_cap_events_and_pass_rates(pool, tmp_path):
+    inp, ids = _iteration(pool, tmp_path)
+    _rated(inp)
+    base = {"dataset_size": 40, "hppl_rule": "top_k", "hppl_value": 3}
+    # cap 4 of 40: the 4 lowest pass rates (samples 30-33); HPPL keeps its top 3 by PPL (37-39)
+    m, d2, events = _run(inp, tmp_path, MergeConfig(**base, boundary_share=0.1), boundary=True)
+    assert m["parts"] == {"seed_new": 24, "error_seed": 4, "expansion": 5, "high_ppl": 3, "boundary": 4}
+    assert m["available"]["boundary"] == 10 and m["available"]["boundary_cap"] == 4
+    part = dict(d2.select("sample_id", "part").iter_rows())
+    assert [part.get(s) for s in ids[30:34]] == ["boundary"] * 4
+    assert [part.get(s) for s in ids[37:40]] == ["high_ppl"] * 3
+    found = events.filter(pl.col("event") == "boundary")
+    details = {s: json.loads(d) for s, d in found.select("sample_id", "detail").iter_rows()}
+    assert set(details) == set(ids[30:40])
+    assert {s for s, d in details.items() if d["within_cap"]} == set(ids[30:34])
+    assert details[ids[31]] == {"pass_rate": 0.1, "n_samples": 4, "within_cap": True}
+    probed = {
+        s: json.loads(d)
+        for s, d in events.filter(pl.col("event") == "probed").select("sample_id", "detail").iter_rows()
+    }
+    assert probed[ids[1]]["pass_rate"] == 0.25 and probed[ids[1]]["n_samples"] == 4
+    from looptool.lineage import describe_event
+
+    assert "pass rate 0.10" in describe_event(
+        {**found.row(0, named=True), "event": "boundary", "detail": details[ids[31]]}
+    )
+    # the rows taken from D_j carry their pass rate (an error seed some draw solves: > 0); Seed-new does not
+    meta = {s: json.loads(x) for s, x in d2.select("sample_id", "meta").iter_rows()}
+    assert meta[ids[1]]["pass_rate"] == 0.25 and meta[ids[0]]["pass_rate"] == 0.0
+    assert meta[ids[31]]["pass_rate"] == 0.1 and meta[ids[38]]["pass_rate"] == 0.8
+    assert all("pass_rate" not in meta[s] for s in d2.filter(pl.col("part") == "seed_new")["sample_id"])
+
+    # a sample both boundary and high-PPL goes to the higher priority: boundary (cap 10 takes 30-39)
+    m, d2, _ = _run(inp, tmp_path, MergeConfig(**base, boundary_share=0.25), boundary=True)
+    assert m["parts"] == {"seed_new": 21, "error_seed": 4, "expansion": 5, "high_ppl": 0, "boundary": 10}
+
+    # over dataset_size with overflow=priority: ES > EE > boundary > HPPL
+    m, d2, events = _run(
+        inp,
+        tmp_path,
+        MergeConfig(**{**base, "dataset_size": 12}, boundary_share=0.5, overflow="priority"),
+        boundary=True,
+    )
+    assert m["parts"] == {"seed_new": 0, "error_seed": 4, "expansion": 5, "high_ppl": 0, "boundary": 3}
+    kept = set(d2.filter(pl.col("part") == "boundary")["sample_id"])
+    assert len(kept) == 3 and kept <= set(ids[30:36])  # from the 6 within the cap (12 * 0.5)
+    dropped = Counter(json.loads(d)["part"] for d in events.filter(pl.col("event") == "dropped")["detail"])
+    assert dropped == {"boundary": 3, "high_ppl": 3}
+
+    # keep_mix fills each group in the same priority, boundary included
+    m, d2, _ = _run(inp, tmp_path, MergeConfig(**base, boundary_share=0.1, keep_mix=True), boundary=True)
+    assert sum(m["parts"].values()) == 40 and m["parts"]["boundary"] >= 1
+    assert set(d2.filter(pl.col("part") == "boundary")["sample_id"]) <= set(ids[30:34])
+
+    # the part stays out when the switch is off, even with pass rates
+    m, d2, events = _run(inp, tmp_path, MergeConfig(**base, boundary_share=0.25))
+    assert "boundary" not in m["parts"] and "boundary" not in set(d2["part"])
+    assert "boundary" not in set(events["event"])
+
+
+def test_boundary_needs_a_sampling_probe(pool, tmp_path):
+    from looptool.config import ConfigError
+
+    inp, _ = _iteration(pool, tmp_path)
+    with pytest.raises(
+        ConfigError, match=r"loop.boundary: .*probe.parquet has no pass_rate.*probe.samples > 0"
+    ):
+        _run(inp, tmp_path, boundary=True)
+    with pytest.raises(ValueError, match="boundary_share"):
+        MergeConfig(boundary_share=1.5)
+    assert LoopConfig().boundary is False and MergeConfig().boundary_share == 0.25
+
+
+def test_boundary_off_leaves_the_merge_unchanged(pool, tmp_path):
+    """loop.boundary=false (the default): the same D_{j+1} rows, parts, pool ids and metrics as the paper's
+    merge, with or without pass rates in the probe; pass rates only add meta.pass_rate to rows from D_j."""
+    inp, _ = _iteration(pool, tmp_path)
+    cfg = MergeConfig(dataset_size=40, hppl_rule="top_k", hppl_value=3)
+    files = [
+        tmp_path / "iter_2" / "train.parquet",
+        tmp_path / "iter_2" / "pool_used.parquet",
+        tmp_path / "iter_1" / "events.parquet",
+    ]
+    m0, d0, e0 = _run(inp, tmp_path, cfg)
+    before = [f.read_bytes() for f in files]
+    m1, _, _ = _run(inp, tmp_path, cfg, boundary=False)
+    assert [f.read_bytes() for f in files] == before  # explicit false == default, byte for byte
+    assert set(m0["parts"]) == {"seed_new", "error_seed", "expansion", "high_ppl"}
+    assert "boundary" not in m0["available"] and "boundary" not in set(e0["event"])
+    _rated(inp)
+    m2, d2, e2 = _run(inp, tmp_path, cfg)
+    assert files[1].read_bytes() == before[1]
+    drop = lambda m: {k: v for k, v in m.items() if k != "wall_s"}  # noqa: E731
+    assert drop(m2) == drop(m0) == drop(m1)
+
+    def unrated(meta: str) -> dict:
+        return {k: v for k, v in json.loads(meta).items() if k != "pass_rate"}
+
+    assert d2.drop("meta").equals(d0.drop("meta"))
+    assert [unrated(x) for x in d2["meta"]] == [json.loads(x) for x in d0["meta"]]
+    assert Counter(e2["event"]) == Counter(e0["event"])

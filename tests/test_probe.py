@@ -78,27 +78,25 @@ def test_probe_stage_cli(tiny_model_dir, tmp_path, monkeypatch):
         'backends: {student: {backend: transformers, batch_size: 2}}\nprobe: {max_new_tokens: 4}\niterations: {"1": {prev: "0", next: "2"}}\n'
     )
     data = storage.write_parquet(_data(4), tmp_path / "d.parquet", TRAIN)
-    res = CliRunner().invoke(
-        mod.main,
-        [
-            "--params",
-            str(params),
-            "--iteration",
-            "1",
-            "--model",
-            str(tiny_model_dir),
-            "--data",
-            str(data),
-            "--out",
-            str(tmp_path / "p.parquet"),
-            "--metrics",
-            str(tmp_path / "m.json"),
-        ],
-    )
+    res_args = [
+        "--params", str(params), "--iteration", "1", "--model", str(tiny_model_dir), "--data", str(data),
+        "--out", str(tmp_path / "p.parquet"), "--metrics", str(tmp_path / "m.json"),
+    ]  # fmt: skip
+    res = CliRunner().invoke(mod.main, res_args)
     assert res.exit_code == 0, res.output
     m = json.loads((tmp_path / "m.json").read_text())
-    assert m["n"] == 4 and m["iteration"] == 1
+    assert m["n"] == 4 and m["iteration"] == 1 and "sampled" not in m
     assert pl.read_parquet(tmp_path / "p.parquet").height == 4
+    # probe.samples from params: the pass-rate columns, the metrics' sampled block, a line that says so
+    params.write_text(
+        params.read_text().replace("probe: {max_new_tokens: 4}", "probe: {max_new_tokens: 4, samples: 2}")
+    )
+    args = [a if a != str(tmp_path / "p.parquet") else str(tmp_path / "p2.parquet") for a in res_args]
+    res = CliRunner().invoke(mod.main, args)
+    assert res.exit_code == 0, res.output
+    assert "2 draws each" in res.output
+    assert json.loads((tmp_path / "m.json").read_text())["sampled"]["draws_answered"] == 8
+    assert pl.read_parquet(tmp_path / "p2.parquet")["n_samples"].to_list() == [2] * 4
 
 
 def test_probe_call_format_param(backend):
@@ -147,3 +145,134 @@ def test_interrupted_probe_keeps_finished_rows(tiny_model_dir, tmp_path, monkeyp
         again = probe(data, b, cfg, iteration=1)
         assert b.stats() == {"hits": len(finished), "misses": 24 - len(finished), "errors": 0}
     assert again.equals(clean)
+
+
+# --- probe.samples: k sampled decodes beside the greedy one (pass rate) -----------------------------------
+
+
+def _call(city: str) -> str:
+    return (
+        "<tool_call>\n" + json.dumps({"name": "get_weather", "arguments": {"city": city}}) + "\n</tool_call>"
+    )
+
+
+class Scripted:
+    """A backend whose greedy answer is the label of even samples (text for odd ones) and whose draw i of
+    sample n is right when i < n % 5 (so the pass rate of sample n is (n % 5) / k for k = 4, capped at 1)."""
+
+    name = "scripted"
+    tokenizer = None
+
+    def __init__(self, data):
+        self.index = {sid: n for n, sid in enumerate(data["sample_id"])}
+        self.labels = {sid: json.loads(lab) for sid, lab in data.select("sample_id", "label").iter_rows()}
+        self.calls: list[tuple[list, object]] = []
+
+    def _right(self, sid: str) -> str:
+        lab = self.labels[sid]
+        return _call(lab[0]["arguments"]["city"]) if lab else "No tool fits."
+
+    def generate(self, requests, sampling):
+        from looptool.llm.base import Completion
+
+        self.calls.append(([r.key for r in requests], sampling))
+        out = []
+        for r in requests:
+            if sampling.greedy:
+                sid = r.key
+                ok = self.index[sid] % 2 == 0
+                out.append(Completion(text=self._right(sid) if ok else _call("nowhere"), logprobs=[-0.5]))
+                continue
+            sid, i = r.key.rsplit("#", 1)
+            good = int(i) < self.index[sid] % 5
+            out.append(Completion(text=self._right(sid) if good else _call("elsewhere")))
+        return out
+
+    def stats(self):
+        return None
+
+
+def test_probe_samples_pass_rate_scripted():
+    data = _data(6)
+    b = Scripted(data)
+    cfg = ProbeConfig(samples=4, temperature=0.7, seed=3)
+    out = probe(data, b, cfg, iteration=2)
+    PROBE.validate(out, "probe.parquet")
+    assert out.columns == [*PROBE.names, "pass_rate", "n_samples", "failed_sample"]
+    # greedy: even samples right; mastered stays the greedy verdict whatever the draws say
+    assert out["mastered"].to_list() == [True, False, True, False, True, False]
+    assert out["pass_rate"].to_list() == [0.0, 0.25, 0.5, 0.75, 1.0, 0.0]
+    assert out["n_samples"].to_list() == [4] * 6
+    assert out["failed_sample"][4] is None and "elsewhere" in out["failed_sample"][0]
+    # one greedy call, then one batched sampled call: k requests per sample, side by side, own keys, seeded
+    (gkeys, greedy), (skeys, sampled) = b.calls
+    assert greedy.greedy and gkeys == data["sample_id"].to_list()
+    assert skeys == [f"{s}#{i}" for s in data["sample_id"] for i in range(4)]
+    assert (
+        sampled.temperature == 0.7 and sampled.seed == 3 + 2 and sampled.max_new_tokens == cfg.max_new_tokens
+    )
+    m = probe_metrics(out, data, 1.0, None)
+    assert m["sampled"] == {
+        "rated": 6,
+        "pass_rate_mean": round((0 + 0.25 + 0.5 + 0.75 + 1 + 0) / 6, 4),
+        "pass_rate_mean_mastered": 0.5,
+        "pass_rate_mean_failed": round(1 / 3, 4),
+        "boundary": 2,  # mastered with pass rate < 1: samples 0 and 2
+        "failed_solvable": 2,  # failed with pass rate > 0: samples 1 and 3
+        "draws_answered": 24,
+    }
+    # k = 0 (the default): the greedy call only, no pass-rate columns, the same greedy rows
+    b0 = Scripted(data)
+    out0 = probe(data, b0, ProbeConfig(), iteration=2)
+    assert len(b0.calls) == 1 and out0.columns == PROBE.names
+    assert out.select(PROBE.names).equals(out0)
+    assert "sampled" not in probe_metrics(out0, data, 1.0, None)
+
+
+def test_probe_samples_config_checks():
+    assert ProbeConfig().samples == 0
+    with pytest.raises(ValueError, match="samples"):
+        ProbeConfig(samples=-1)
+    with pytest.raises(ValueError, match="temperature"):
+        ProbeConfig(samples=2, temperature=0.0)
+    with pytest.raises(ValueError, match="top_p"):
+        ProbeConfig(top_p=0.0)
+
+
+def test_probe_samples_on_the_tiny_model(tiny_model_dir, tmp_path, monkeypatch):
+    """The real engine: k = 0 writes the greedy-only file, byte for byte what the greedy columns of a k = 4
+    probe write; the draws are reproducible (a fresh cache gives the same pass rates) and a repeated prompt
+    is prefilled once per batch, not once per draw."""
+    from looptool.probe import run_probe
+
+    data = storage.write_parquet(_data(6), tmp_path / "d.parquet", TRAIN)
+    results = {}
+    for name, k in (("k0", 0), ("k4", 4), ("k4again", 4)):
+        monkeypatch.setenv("LOOPTOOL_CACHE_DIR", str(tmp_path / f"cache-{name}"))  # no answer shared
+        with get_backend(BackendConfig(backend="transformers", batch_size=8), model=str(tiny_model_dir)) as b:
+            prefills = []
+            hf = b
+            while hasattr(hf, "inner"):  # the engine behind the error budget and the call cache
+                hf = hf.inner
+            real = hf._prefill
+            monkeypatch.setattr(
+                hf,
+                "_prefill",
+                lambda rows, prompts, seen=prefills, real=real: seen.append(len(rows)) or real(rows, prompts),
+            )
+            m = run_probe(
+                data=data, out=tmp_path / f"{name}.parquet", cfg=ProbeConfig(max_new_tokens=6, samples=k),
+                iteration=1, backend=b,
+            )  # fmt: skip
+        results[name] = (m, pl.read_parquet(tmp_path / f"{name}.parquet"), len(prefills))
+    m0, p0, n0 = results["k0"]
+    m4, p4, n4 = results["k4"]
+    assert p0.columns == PROBE.names and "sampled" not in m0
+    storage.write_parquet(p4.select(PROBE.names), tmp_path / "greedy_of_k4.parquet", PROBE)
+    assert (tmp_path / "greedy_of_k4.parquet").read_bytes() == (tmp_path / "k0.parquet").read_bytes()
+    assert p4["n_samples"].to_list() == [4] * 6 and m4["sampled"]["draws_answered"] == 24
+    # the random model never writes the labelled call; a rate is a share of 4 draws
+    assert p4["pass_rate"].to_list()[0::2] == [0.0, 0.0, 0.0]
+    assert all(r * 4 == int(r * 4) for r in p4["pass_rate"].to_list())
+    assert p4.equals(results["k4again"][1])  # seeded: the same draws again
+    assert n0 == 6 and n4 - n0 < 24  # 24 draws of 6 prompts: the copies of a prompt share its prefill

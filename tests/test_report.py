@@ -598,3 +598,23 @@ def test_report_inputs_are_the_report_stages_metrics_deps():
     assert sorted(f"metrics/{n}" for n in REPORT_INPUTS) == sorted(
         d for d in deps if d.startswith("metrics/")
     )
+
+
+def test_report_shows_the_boundary_part_only_where_a_merge_made_one(tmp_path):
+    metrics = tmp_path / "metrics"
+    _fixture(metrics)
+    run_report(
+        metrics_dir=metrics, iterations=["1", "2"], plots_dir=tmp_path / "p0", html=tmp_path / "a.html"
+    )
+    assert "Boundary" not in (tmp_path / "a.html").read_text()
+    assert all("boundary" not in r for r in json.loads((tmp_path / "p0" / "data_mix.json").read_text()))
+    merge = storage.read_json(metrics / "merge" / "iter_2.json")
+    merge["parts"] = {"seed_new": 10, "error_seed": 40, "expansion": 30, "high_ppl": 10, "boundary": 10}
+    storage.write_json(merge, metrics / "merge" / "iter_2.json")
+    run_report(
+        metrics_dir=metrics, iterations=["1", "2"], plots_dir=tmp_path / "p1", html=tmp_path / "b.html"
+    )
+    mix = json.loads((tmp_path / "p1" / "data_mix.json").read_text())
+    assert "boundary" not in mix[1] and mix[2]["boundary"] == 0.1 and mix[2]["seed_new"] == 0.1
+    page = (tmp_path / "b.html").read_text()
+    assert "Boundary (pass rate &lt; 1)" in page

@@ -77,11 +77,11 @@ def diff_cmd(a: str, b: str, fmt: str, examples: int, data_dir: str, repo: str |
         return
     from rich.table import Table
 
-    from looptool.schema import ORIGINS, PARTS
+    from looptool.schema import LOOP_PARTS, ORIGINS
 
     con = _console()
     con.print(f"[bold]diff[/] {res.a} ({res.rows_a} rows) -> {res.b} ({res.rows_b} rows)")
-    for key, known, rows in (("part", PARTS, res.by_part), ("origin", ORIGINS, res.by_origin)):
+    for key, known, rows in (("part", LOOP_PARTS, res.by_part), ("origin", ORIGINS, res.by_origin)):
         values = [v for v in known if any(r[key] == v for r in rows)]
         values += sorted({r[key] for r in rows if r[key] not in known}, key=_show)
         table = Table(title=f"by {key}", title_justify="left")
