@@ -13,9 +13,15 @@ scored (or ``--iteration``):
   (pairs share runs, so that interval is indicative, not independent);
 * ``<arm>-warmup``: each arm's gain over the warm-up model (two-level, over seeds).
 
+The mechanism figures (``--results results.json``): per run, stage ``mechanisms@j``'s targeting (model_j's
+failure rate on D_{j+1}'s expansions against a random pool draw), expansion fidelity (expansions against the
+error seeds they came from) and label purity (share of noisy rows whose label is still wrong, D_j and D_{j+1}),
+and the same pooled over the training seeds of each arm (counts added, Wilson interval).
+
 Usage::
 
-    python bench/efficacy_analysis.py docs/efficacy/cpu-2026-12-05/samples.csv --out analysis.json
+    python bench/efficacy_analysis.py docs/efficacy/cpu-2026-12-05/samples.csv --out analysis.json \
+        --results docs/efficacy/cpu-2026-12-05/results.json
 """
 
 from __future__ import annotations
@@ -182,6 +188,71 @@ def to_markdown(a: dict[str, Any]) -> str:
             for k in KINDS
         ]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+MECHANISMS = (
+    ("targeting: expansions fail", ("targeting", "expansion")),
+    ("targeting: random pool draw fails", ("targeting", "random")),
+    ("fidelity: expansions fail", ("fidelity", "overall", "expansion")),
+    ("fidelity: their error seeds fail", ("fidelity", "overall", "seed")),
+    ("purity: noisy rows of D_j still wrong", ("purity", "d_j")),
+    ("purity: noisy rows of D_j+1 still wrong", ("purity", "d_next")),
+)
+
+
+def _dig(d: Any, path: tuple[str, ...]) -> Any:
+    for k in path:
+        d = (d or {}).get(k)
+    return d
+
+
+def mechanisms(results: dict[str, Any]) -> dict[str, Any]:
+    """Per run and pooled per arm: the :data:`MECHANISMS` shares (k of n, Wilson) from results.json."""
+    per_run: dict[str, dict[str, Any]] = {}
+    pooled: dict[str, dict[str, list[int]]] = defaultdict(lambda: defaultdict(lambda: [0, 0]))
+    for model, entry in sorted(results.get("models", {}).items()):
+        m = _RUN.match(model)
+        mech = entry.get("mechanisms")
+        if not m or not mech:
+            continue
+        per_run[model] = {}
+        for name, path in MECHANISMS:
+            f = _dig(mech, path) or {}
+            k, n = f.get("k"), f.get("n")
+            if k is None or n is None:
+                continue
+            per_run[model][name] = {"k": k, "n": n}
+            pooled[f"{m.group(1)}/iter_{m.group(3)}"][name][0] += k
+            pooled[f"{m.group(1)}/iter_{m.group(3)}"][name][1] += n
+        for d in ("targeting", "fidelity"):
+            key = "expansion_minus_random" if d == "targeting" else "expansion_minus_seed"
+            diff = _dig(mech, (d, key)) if d == "targeting" else _dig(mech, (d, "overall", key))
+            if diff:
+                per_run[model][f"{d}: difference"] = {"diff": diff.get("diff"), "ci95": diff.get("ci95")}
+    out = {"per_run": per_run, "pooled": {}}
+    for arm, figs in pooled.items():
+        out["pooled"][arm] = {
+            name: {"k": k, "n": n, "rate": round(k / n, 4) if n else None, "ci95": list(wilson(k, n))}
+            for name, (k, n) in figs.items()
+        }
+    return out
+
+
+def mechanisms_markdown(m: dict[str, Any]) -> str:
+    names = [n for n, _ in MECHANISMS]
+    lines = ["| run | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for run, figs in m["per_run"].items():
+        cells = [f"{figs[n]['k']}/{figs[n]['n']}" if n in figs else "-" for n in names]
+        lines.append(f"| {run} | " + " | ".join(cells) + " |")
+    for arm, figs in m["pooled"].items():
+        cells = [
+            f"{figs[n]['rate']:.3f} [{figs[n]['ci95'][0]:.3f}, {figs[n]['ci95'][1]:.3f}] {figs[n]['k']}/{figs[n]['n']}"
+            if n in figs and figs[n]["n"]
+            else "-"
+            for n in names
+        ]
+        lines.append(f"| **{arm}, pooled over seeds** | " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 
 

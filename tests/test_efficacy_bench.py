@@ -185,3 +185,37 @@ def test_study_analysis_names_the_bad_row(tmp_path):
     p.write_text("model,split,sample_id,call_row,correct,names,arg_f1\nwarmup,test,a,yes,1,,\n")
     with pytest.raises(click.ClickException, match=r"samples.csv:2: bad row"):
         a.read_samples(p)
+
+
+def test_study_mechanisms_pooled_over_seeds():
+    a = _load("efficacy_analysis")
+
+    def mech(exp, rnd, seed):
+        return {
+            "targeting": {"expansion": {"k": exp, "n": 10}, "random": {"k": rnd, "n": 10}},
+            "fidelity": {"overall": {"expansion": {"k": exp, "n": 10}, "seed": {"k": seed, "n": 8}}},
+            "purity": {"d_j": {"k": 2, "n": 4}, "d_next": {"k": 1, "n": 3}},
+        }
+
+    results = {
+        "models": {
+            "loop/seed0/iter_1": {"mechanisms": mech(6, 9, 8)},
+            "loop/seed1/iter_1": {"mechanisms": mech(7, 10, 7)},
+            "loop/seed1/iter_2": {},  # the last iteration has no mechanisms
+            "warmup": {"mechanisms": mech(0, 0, 0)},  # not a run: left out
+        }
+    }
+    m = a.mechanisms(results)
+    assert sorted(m["per_run"]) == ["loop/seed0/iter_1", "loop/seed1/iter_1"]
+    pooled = m["pooled"]["loop/iter_1"]
+    assert pooled["targeting: expansions fail"] == {
+        "k": 13,
+        "n": 20,
+        "rate": 0.65,
+        "ci95": pooled["targeting: expansions fail"]["ci95"],
+    }
+    assert (
+        pooled["fidelity: their error seeds fail"]["k"] == 15
+        and pooled["purity: noisy rows of D_j still wrong"]["n"] == 8
+    )
+    assert "| **loop/iter_1, pooled over seeds** | 0.650 [" in a.mechanisms_markdown(m)
