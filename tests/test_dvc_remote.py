@@ -1,4 +1,4 @@
-"""The README's recipe for sharing data through a DVC remote, run for real: `dvc remote add`, `dvc push`, then
+"""docs/pipeline.md's recipe for sharing data through a DVC remote, run for real: `dvc remote add`, `dvc push`, then
 `looptool diff REV:...` in a fresh clone that has no DVC cache (as on another machine)."""
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ def test_push_to_a_remote_then_diff_revisions_in_a_fresh_clone(tmp_path):
     _run([*dvc, "init", "-q"], repo)
     build_loop(repo / "data")
     _run([*dvc, "add", "-q", "data/iter_1/train.parquet", "data/iter_2/train.parquet"], repo)
-    # the README's lines: a default remote (here a folder; s3://, gs://, ssh://... work the same), push
+    # the recipe's lines: a default remote (here a folder; s3://, gs://, ssh://... work the same), push
     _run([*dvc, "remote", "add", "-d", "storage", str(remote)], repo)
     _run(["git", "add", "-A"], repo)
     _run(["git", "commit", "-q", "-m", "D_1 and D_2"], repo)

@@ -1,4 +1,4 @@
-"""Docs generated from committed results: README's efficacy table (docs/efficacy/tables.py)."""
+"""Docs generated from committed results: docs/efficacy.md's efficacy table (docs/efficacy/tables.py)."""
 
 import importlib.util
 import json
@@ -14,9 +14,10 @@ def _tables():
     return mod
 
 
-def test_readme_efficacy_table_is_the_generated_one():
+def test_efficacy_page_table_is_the_generated_one():
     t = _tables()
-    assert t.readme_block((ROOT / "README.md").read_text()) == t.efficacy_table(t.results_files())
+    assert t.DOC == ROOT / "docs" / "efficacy.md"
+    assert t.doc_block(t.DOC.read_text()) == t.efficacy_table(t.results_files())
 
 
 def test_efficacy_table_reads_the_results(tmp_path):

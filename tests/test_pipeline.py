@@ -135,9 +135,9 @@ def test_changing_iteration_2_leaves_iteration_1_alone(pipeline):
 
 
 def test_own_data_recipe_runs_the_loop_and_returns_to_the_demo(pipeline, tmp_path):
-    """README "Run the loop on your own data" on a copy of the demo run (its D_1..D_3 and DVC cache there):
+    """docs/own-data.md "Run the loop on your own data" on a copy of the demo run (its D_1..D_3 and DVC cache there):
     D_1 from imported files warns in `looptool stats` beside the demo's D_2, D_3; the whole loop then runs on
-    them with an empty held-out split; the README's way back restores the demo with nothing stale."""
+    them with an empty held-out split; the way back in docs/own-data.md restores the demo with nothing stale."""
     src, env, _ = pipeline
     repo = tmp_path / "repo"
     shutil.copytree(src, repo, symlinks=True)
@@ -171,7 +171,7 @@ def test_own_data_recipe_runs_the_loop_and_returns_to_the_demo(pipeline, tmp_pat
         in (repo / "reports/loop.html").read_text()
     )
 
-    for n in names:  # back to the demo, as README says
+    for n in names:  # back to the demo, as docs/own-data.md says
         (repo / "imports" / n).unlink()
     _run(["git", "checkout", "--", "params.yaml", "dvc.lock", "metrics", "reports"], repo, env)
     _run(["dvc", "checkout"], repo, env)

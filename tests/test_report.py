@@ -269,7 +269,7 @@ def test_dvc_plots_show_renders_the_project_plots(tmp_path):
     assert (tmp_path / "html" / "index.html").exists(), rendered.stdout
     body = (tmp_path / "html" / "index.html").read_text()
     assert "bfcl_overall" in body and "LABEL_WRONG" in body and "high_ppl" in body
-    # what README says: dvc's page draws with Vega fetched from a CDN (blank offline); reports/loop.html is the
+    # what docs/pipeline.md says: dvc's page draws with Vega fetched from a CDN (blank offline); reports/loop.html is the
     # offline view (test_report_page_loads_nothing_from_the_network)
     assert '<script src="https://' in body
 
