@@ -95,9 +95,10 @@ def warmup_sft(
 
     from trl import SFTTrainer
 
+    from looptool.compat.trl import compact_logprobs
     from looptool.train.callbacks import StepSeries
     from looptool.train.common import count_params, save_final
-    from looptool.train.cpu import compact_logprobs, has_gpu
+    from looptool.train.cpu import has_gpu
 
     seed = cfg.seed if cfg.seed is not None else 0
     on_cpu = not has_gpu() or bool(cfg.extra_args.get("use_cpu"))
@@ -178,9 +179,10 @@ def train_sft(
     ``gradient_accumulation_steps``), so a loop run and a static run train equally long."""
     from trl import SFTTrainer
 
+    from looptool.compat.trl import compact_logprobs
     from looptool.train.callbacks import StepSeries
     from looptool.train.common import check_outputs, count_params, save_final
-    from looptool.train.cpu import compact_logprobs, has_gpu
+    from looptool.train.cpu import has_gpu
     from looptool.train.launch import complete_checkpoints, prepare_work
 
     started = time.perf_counter()
