@@ -147,10 +147,6 @@ class HFBackend(Backend):
         self._keeps_logits = "logits_to_keep" in params
         self._cache_arg = _cache_argument(self.lm, params)
         self.min_shared_prefix = MIN_SHARED_PREFIX
-        self.refill = True
-        self.compact_drop = (
-            True  # False: finished rows leave by one gather into a fresh buffer (bench/probe_engines.py)
-        )
         # Rows can join and leave a running batch only when every cache layer is a plain growing one (not
         # sliding-window or recurrent); otherwise batches run to completion (still with early exits).
         self.mergeable = kv.grows_in_place(kv.new_cache(self.lm.config))
@@ -246,7 +242,7 @@ class HFBackend(Backend):
         try:
             while pending or state is not None:
                 free = self.batch_size - (len(state.rows) if state is not None else 0)
-                refill = self.refill and self.mergeable and free >= self._refill_at()
+                refill = self.mergeable and free >= self._refill_at()
                 if pending and free > 0 and (state is None or refill):
                     take = [pending.popleft() for _ in range(min(free, len(pending)))]
                     rows = []
@@ -305,6 +301,11 @@ class HFBackend(Backend):
                     (_Batch(rows=[row], cache=first.cache, mask=first.mask, pos=first.pos, last=None), logits)
                 )
         return parts
+
+    def _drops_in_place(self, state: _Batch) -> bool:
+        """Whether finished rows can leave ``state`` in place (:func:`looptool.compat.transformers.compact`)
+        rather than by one gather into a fresh buffer."""
+        return self.mergeable and kv.in_buffer(state.cache)
 
     def _refill_at(self) -> int:
         # Refilling costs prefills and a copy of the cache; wait until a quarter of the slots are free.
@@ -385,7 +386,7 @@ class HFBackend(Backend):
         live = [k for k, r in enumerate(state.rows) if r.finish is None]
         if not live:
             return None
-        compact = self.compact_drop and self.mergeable and kv.in_buffer(state.cache)
+        compact = self._drops_in_place(state)
         order = _fill_holes(live) if compact else live
         idx = torch.tensor(order, device=self.device)
         state.rows = [state.rows[k] for k in order]
