@@ -15,10 +15,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from looptool.config import to_dict
 from looptool.model import load_tokenizer, resolve_model
 from looptool.schema import TRAIN
-from looptool.storage import write_json
 from looptool.train.adapter import save_adapter, trainable_start
 from looptool.train.config import TrainConfig
 from looptool.train.data import grpo_rows, prompt_style, read_samples, to_dataset
@@ -104,7 +102,7 @@ def train_grpo(
 
     from looptool.compat.trl import compact_logprobs, rollout_func_warning_silenced, zero_advantage_trainer
     from looptool.train.callbacks import StepSeries
-    from looptool.train.common import check_outputs, count_params, save_final
+    from looptool.train.common import check_outputs, count_params, metrics_tail, save_final, write_metrics
     from looptool.train.cpu import has_gpu
     from looptool.train.resample import ResamplingRollouts
     from looptool.train.rollouts import rollout_kwargs
@@ -137,7 +135,7 @@ def train_grpo(
             callbacks=[series, *callbacks],
             **rollout_kwargs(cfg.rollouts, resampler),
         )
-    trainable, total = count_params(trainer.model)
+    counts = count_params(trainer.model)
     with compact_logprobs(on_cpu and cfg.cpu_compact_logprobs) as compact:
         trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     ranks = rank_report(trainer.accelerator, seen)
@@ -163,21 +161,14 @@ def train_grpo(
         "no_signal_longest_streak": series.longest_streak,
         "signal_steps": sum(z < 1.0 - 1e-9 for z in zero),
         "dynamic_sampling": resampler.totals() if resampler is not None else None,
-        "loss": series.final.get("train_loss"),
-        "train_runtime_s": series.final.get("train_runtime"),
-        "wall_s": round(time.perf_counter() - started, 2),
-        "trainable_params": trainable,
-        "total_params": total,
-        "device": "cpu" if on_cpu else "gpu",
         "rollouts": cfg.rollouts,
         "zero_advantage_skipped": trainer.zero_advantage_skipped,
-        "cpu_compact_logprobs": compact,
-        "seed": seed,
         "resumed_from": resume_from.name if resume_from else None,
         "checkpoints": checkpoints,
         "ranks": ranks,
-        **saved,
-        "config": to_dict(cfg),
+        **metrics_tail(
+            cfg, series, saved, started=started, counts=counts, on_cpu=on_cpu, compact=compact, seed=seed
+        ),
     }
     if metrics["no_signal"]:
         log.warning(
@@ -186,6 +177,5 @@ def train_grpo(
             iteration,
             iteration,
         )
-    if metrics_path is not None and trainer.accelerator.is_main_process:
-        write_json(metrics, metrics_path)
+    write_metrics(trainer, metrics, metrics_path)
     return metrics
