@@ -66,8 +66,9 @@ def main(model: str, data: str | None, n: int, batches: str, repeats: int) -> No
     import torch
     from probe_engines import load_requests  # same workload as bench/probe_engines.py (bench/ on sys.path)
 
+    from looptool.compat.transformers import new_cache
     from looptool.llm import BackendConfig
-    from looptool.llm.hf import HFBackend, _new_cache
+    from looptool.llm.hf import HFBackend
     from looptool.model import resolve_model
 
     click.echo(f"load average at start: {os.getloadavg()}; torch threads {torch.get_num_threads()}")
@@ -91,8 +92,8 @@ def main(model: str, data: str | None, n: int, batches: str, repeats: int) -> No
         return secs, res
 
     with torch.inference_mode():
-        _single(lm, prompts[-1:], _new_cache)  # warm-up
-        ref_s, ref = best(lambda: _single(lm, prompts, _new_cache))
+        _single(lm, prompts[-1:], new_cache)  # warm-up
+        ref_s, ref = best(lambda: _single(lm, prompts, new_cache))
         click.echo(
             "variant     seconds  ratio  real tok  computed tok  ms/real tok  ms/computed tok  logits equal"
         )
@@ -101,7 +102,7 @@ def main(model: str, data: str | None, n: int, batches: str, repeats: int) -> No
             f"{1e3 * ref_s / real:15.3f}  (reference)"
         )
         for bs in (int(b) for b in batches.split(",")):
-            secs, (got, computed) = best(lambda bs=bs: _batched(lm, prompts, bs, backend.pad_id, _new_cache))
+            secs, (got, computed) = best(lambda bs=bs: _batched(lm, prompts, bs, backend.pad_id, new_cache))
             diff = max(float((a - b).abs().max()) for a, b in zip(ref, got, strict=True))
             same = all(int(a.argmax()) == int(b.argmax()) for a, b in zip(ref, got, strict=True))
             click.echo(

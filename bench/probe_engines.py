@@ -8,8 +8,8 @@ greedily for at most ``--max-new-tokens`` (the probe's 96), stopping at the mode
 Engines (each timed after a one-request warm-up; model loading is not timed):
 
 * ``ours@B``: :class:`looptool.llm.hf.HFBackend` at ``batch_size`` B (the project's default is 8), with the
-  per-token log-probs the probe needs. ``ours@B-<flag>`` sets one engine attribute to False for that run
-  (the "before" of a change, measured in the same run as the "after").
+  per-token log-probs the probe needs. ``ours@B-<flag>`` runs the engine without one of its mechanisms (the
+  "before" of a change, measured in the same run as the "after"; flags in :data:`BEFORE`).
 * ``cb@B``: transformers' own continuous batching, ``model.generate_batch`` (paged KV cache), at most B
   requests per batch.
 * ``padded@B``: ``model.generate`` on left-padded batches of B prompts (sorted by length, longest first, so
@@ -223,13 +223,27 @@ def timed_parts(backend: Any) -> dict[str, list[float]]:
     return parts
 
 
+BEFORE: dict[str, tuple[str, Any]] = {
+    # waiting requests join only when the whole batch has finished (no refill of free slots)
+    "refill": ("_refill_at", lambda self: self.batch_size + 1),
+    # finished rows leave by one gather into a fresh buffer instead of in place
+    "compact_drop": ("_drops_in_place", lambda self, state: False),
+}
+"""``ours@B-<flag>``: the engine method each flag replaces for its run, and the replacement."""
+
+
 def run_ours(backend: Any, requests: list[Any], bs: int, flags: set[str], max_new: int) -> tuple[float, list]:
+    import types
+
     from looptool.llm import Sampling
 
     backend.batch_size = bs
-    saved = {f: getattr(backend, f) for f in flags}  # AttributeError names an unknown flag
+    unknown = sorted(flags - set(BEFORE))
+    if unknown:
+        raise click.ClickException(f"ours@{bs}: unknown flag(s) {unknown}; known: {sorted(BEFORE)}")
     for f in flags:
-        setattr(backend, f, False)
+        method, before = BEFORE[f]
+        setattr(backend, method, types.MethodType(before, backend))
     sampling = Sampling(max_new_tokens=max_new, temperature=0.0, logprobs=True)
     backend.generate(requests[:1], Sampling(max_new_tokens=2, temperature=0.0, logprobs=True))
     parts = timed_parts(backend)
@@ -246,8 +260,8 @@ def run_ours(backend: Any, requests: list[Any], bs: int, flags: set[str], max_ne
     bad = [c.error for c in got if not c.ok]
     if bad:
         raise click.ClickException(f"ours@{bs}: {len(bad)} requests failed, first: {bad[0]}")
-    for f, v in saved.items():
-        setattr(backend, f, v)
+    for f in flags:
+        delattr(backend, BEFORE[f][0])
     return secs, [c.token_ids for c in got]
 
 

@@ -4,7 +4,6 @@ module, so neither side imports the other."""
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 from typing import Any
@@ -66,22 +65,8 @@ def read_answers(path: str | Path) -> dict[str, Any]:
     """A possible-answer file: entry id -> ``ground_truth``; a bad line raises ValueError naming it."""
     path = Path(path)
     answers: dict[str, Any] = {}
-    for n, rec in enumerate(read_jsonl(path), 1):
+    for n, rec in enumerate(jsonutil.read_jsonl(path), 1):
         if not isinstance(rec, dict) or "id" not in rec or "ground_truth" not in rec:
             raise ValueError(f"{path}:{n}: expected an object with 'id' and 'ground_truth'")
         answers[str(rec["id"])] = rec["ground_truth"]
     return answers
-
-
-def read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:  # question and answer files may be the user's (``import --format bfcl --answers``)
-            rows.append(jsonutil.loads(line))
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path}:{n}: not valid JSON ({e.msg})") from None
-        except jsonutil.RefusedJSON as e:
-            raise ValueError(f"{path}:{n}: {e}") from None
-    return rows

@@ -7,6 +7,7 @@ import hashlib
 import json
 import re
 import sys
+from pathlib import Path
 from typing import Any
 
 
@@ -206,3 +207,19 @@ def problem(e: ValueError) -> str:
     if isinstance(e, json.JSONDecodeError):
         return f"not valid JSON ({e.msg} at char {e.pos})"
     return str(e)
+
+
+def read_jsonl(path: Path) -> list[dict[str, Any]]:
+    """The objects of a JSON Lines file (blank lines skipped), each decoded by :func:`loads`; a line that is not
+    valid JSON, or that :func:`loads` refuses, raises ``ValueError`` naming the file and line."""
+    rows = []
+    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+        if not line.strip():
+            continue
+        try:  # question and answer files may be the user's (``import --format bfcl --answers``)
+            rows.append(loads(line))
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}:{n}: not valid JSON ({e.msg})") from None
+        except RefusedJSON as e:
+            raise ValueError(f"{path}:{n}: {e}") from None
+    return rows

@@ -247,9 +247,10 @@ def apply_profile(
         y.dump(doc, buf)
         if _plain(_load(_yaml(), params_path, buf.getvalue())) != _plain(doc):  # reads back as checked
             raise ProfileError(f"{params_path}: the result would not read back as checked; nothing written")
-        tmp = params_path.with_name(f".{params_path.name}.tmp")
-        tmp.write_text(buf.getvalue(), encoding="utf-8")
-        tmp.replace(params_path)
+        from looptool.storage import atomic_path
+
+        with atomic_path(params_path) as tmp:
+            tmp.write_text(buf.getvalue(), encoding="utf-8")
     return changes
 
 

@@ -261,7 +261,7 @@ def test_score_of_generated_text_matches_generate(tiny_model_dir, smollm2_tokeni
 
 
 def test_transformers_internals_the_decode_loop_relies_on(tiny_model_dir, smollm2_tokenizer, chatty_lm):
-    """The decode loop reaches into transformers: it subclasses ``cache_utils.DynamicLayer`` (``update``,
+    """The decode loop reaches into transformers (through :mod:`looptool.compat.transformers`): it subclasses ``cache_utils.DynamicLayer`` (``update``,
     ``lazy_initialization``, ``is_initialized``, ``keys``/``values``), expects ``DynamicCache(config=...)`` to
     build plain ``DynamicLayer`` layers, passes the cache under the name ``forward`` declares (``cache``;
     ``past_key_values`` before the rename) and uses ``DynamicCache.batch_select_indices`` /
@@ -275,6 +275,7 @@ def test_transformers_internals_the_decode_loop_relies_on(tiny_model_dir, smollm
     from transformers.cache_utils import DynamicLayer
     from transformers.utils import logging as hf_logging
 
+    from looptool.compat import transformers as kv
     from looptool.llm import hf
 
     for name in ("update", "lazy_initialization"):
@@ -295,7 +296,7 @@ def test_transformers_internals_the_decode_loop_relies_on(tiny_model_dir, smollm
     sampling = Sampling(max_new_tokens=8)
     with torch.inference_mode():
         state, logits = backend._prefill([row], [ids])
-        assert all(type(layer) is hf._GROWING for layer in state.cache.layers)
+        assert all(type(layer) is kv.growing_layer_class() for layer in state.cache.layers)
         backend._advance(state, logits, sampling)
         ptrs = None
         for _ in range(3):

@@ -19,15 +19,16 @@ def _bench():
 def test_batched_prefill_matches_one_row_prefill(tiny_model_dir):
     import torch
 
-    from looptool.llm.hf import HFBackend, _new_cache
+    from looptool.compat.transformers import new_cache
+    from looptool.llm.hf import HFBackend
 
     b = HFBackend(str(tiny_model_dir))
     gen = torch.Generator().manual_seed(0)
     prompts = [torch.randint(10, 1000, (n,), generator=gen).tolist() for n in (37, 30, 30, 12, 5)]
     bench = _bench()
     with torch.inference_mode():
-        ref = bench._single(b.lm, prompts, _new_cache)
-        got, computed = bench._batched(b.lm, prompts, 3, b.pad_id, _new_cache)
+        ref = bench._single(b.lm, prompts, new_cache)
+        got, computed = bench._batched(b.lm, prompts, 3, b.pad_id, new_cache)
     assert computed == 3 * 37 + 2 * 12  # groups [37, 30, 30] and [12, 5], each padded to its longest
     assert len(got) == len(prompts)
     for a, c in zip(ref, got, strict=True):

@@ -452,12 +452,13 @@ def test_grpo_skips_zero_advantage_steps_with_the_same_weights(
 ):
     """A step whose groups all have equal rewards skips the policy forward/backward; the optimizer still steps
     on zero gradients (AdamW's moments decay), so the weights equal TRL's own loss's to the bit."""
-    import looptool.train.grpo as grpo_mod
+    import looptool.compat.trl as compat_trl
     from looptool.train import train_grpo
 
     runs = {}
-    for name, losses in (("skip", grpo_mod._ADVANTAGE_LOSSES), ("trl", frozenset())):
-        monkeypatch.setattr(grpo_mod, "_ADVANTAGE_LOSSES", losses)  # empty: never skippable, TRL's loss runs
+    for name, losses in (("skip", compat_trl._ADVANTAGE_LOSSES), ("trl", frozenset())):
+        # empty: never skippable, TRL's loss runs
+        monkeypatch.setattr(compat_trl, "_ADVANTAGE_LOSSES", losses)
         runs[name] = train_grpo(
             _grpo_cfg(max_steps=3),
             tiny_model_dir,
@@ -481,7 +482,7 @@ def test_grpo_skips_zero_advantage_steps_with_the_same_weights(
 def test_compact_switch_is_restored():
     import trl.trainer.utils as tu
 
-    from looptool.train.cpu import compact_logprobs, compact_switch_available
+    from looptool.compat.trl import compact_logprobs, compact_switch_available
 
     assert compact_switch_available()
     original = tu._use_triton

@@ -21,11 +21,11 @@ part was run, and ``summary_without_agent`` renormalises the first two weights o
 from __future__ import annotations
 
 import copy
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from looptool.jsonutil import read_jsonl
 from looptool.llm.base import Request
 from looptool.match import acebench as checker
 
@@ -88,17 +88,6 @@ def category_file(data_dir: str | Path, category: str, answers: bool = False) ->
     return root / f"data_{category}.json"
 
 
-def _read_jsonl(path: Path) -> list[dict[str, Any]]:
-    rows = []
-    for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            try:
-                rows.append(json.loads(line))
-            except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{n}: not valid JSON ({e.msg})") from None
-    return rows
-
-
 def load_category(data_dir: str | Path, category: str) -> tuple[list[Entry], int]:
     """Entries of a normal or special category (file order) and the file's entry count."""
     if category not in NORMAL + SPECIAL:
@@ -107,9 +96,9 @@ def load_category(data_dir: str | Path, category: str) -> tuple[list[Entry], int
     for p in (qpath, apath):
         if not p.exists():
             raise FileNotFoundError(f"{p}: ACEBench file not found")
-    answers = {a["id"]: a["ground_truth"] for a in _read_jsonl(apath)}
+    answers = {a["id"]: a["ground_truth"] for a in read_jsonl(apath)}
     entries = []
-    questions = _read_jsonl(qpath)
+    questions = read_jsonl(qpath)
     for n, q in enumerate(questions, 1):
         for key in ("id", "question", "function"):
             if key not in q:

@@ -167,7 +167,8 @@ class Entry:
 
 def load_category(data_dir: str | Path, category: str) -> tuple[list[Entry], int]:
     """Entries of an agent category (file order) and the file's entry count."""
-    from looptool.evaluate.acebench import _read_jsonl, category_file
+    from looptool.evaluate.acebench import category_file
+    from looptool.jsonutil import read_jsonl
 
     if category not in CATEGORIES:
         raise ValueError(f"{category!r} is not an ACEBench agent category; known: {list(CATEGORIES)}")
@@ -175,8 +176,8 @@ def load_category(data_dir: str | Path, category: str) -> tuple[list[Entry], int
     for p in (qpath, apath):
         if not p.exists():
             raise FileNotFoundError(f"{p}: ACEBench file not found")
-    answers = {a["id"]: a for a in _read_jsonl(apath)}
-    questions = _read_jsonl(qpath)
+    answers = {a["id"]: a for a in read_jsonl(apath)}
+    questions = read_jsonl(qpath)
     out = []
     for n, q in enumerate(questions, 1):
         for key in ("id", "question", "function", "involved_classes"):

@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from looptool.bfcl_format import json_schema_type, read_answers
-from looptool.bfcl_format import read_jsonl as _read_jsonl
+from looptool.jsonutil import read_jsonl
 from looptool.llm.base import Request
 from looptool.match import bfcl as checker
 
@@ -101,7 +101,7 @@ def load_category(data_dir: str | Path, category: str) -> tuple[list[Entry], int
     qpath = category_file(data_dir, category)
     if qpath is None:
         raise FileNotFoundError(f"{data_dir}: no BFCL_v*_{category}.json question file")
-    questions = _read_jsonl(qpath)
+    questions = read_jsonl(qpath)
     answers: dict[str, Any] = {}
     if not checker.is_relevance_category(category):
         apath = category_file(data_dir, category, answers=True)

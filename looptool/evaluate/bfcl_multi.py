@@ -43,6 +43,7 @@ from typing import Any
 
 from looptool.calls import Call, parse
 from looptool.evaluate import bfcl as single
+from looptool.jsonutil import read_jsonl
 from looptool.llm.base import Backend, Completion, Request, Sampling
 
 CATEGORIES = single.MULTI_TURN
@@ -117,8 +118,8 @@ def load_category(data_dir: str | Path, category: str) -> tuple[list[Entry], int
         pkg = package_data_dir()
         doc_dir = pkg / "multi_turn_func_doc" if pkg else doc_dir
     docs: dict[str, list[dict[str, Any]]] = {}
-    answers = {a["id"]: a["ground_truth"] for a in single._read_jsonl(apath)}
-    questions = single._read_jsonl(qpath)
+    answers = {a["id"]: a["ground_truth"] for a in read_jsonl(apath)}
+    questions = read_jsonl(qpath)
     entries = []
     for n, q in enumerate(questions, 1):
         for key in ("id", "question", "involved_classes"):
@@ -135,7 +136,7 @@ def load_category(data_dir: str | Path, category: str) -> tuple[list[Entry], int
                 path = doc_dir / fname
                 if not path.exists():
                     raise FileNotFoundError(f"{path}: BFCL function docs of {cls} not found")
-                docs[cls] = single._read_jsonl(path)
+                docs[cls] = read_jsonl(path)
             functions += copy.deepcopy(docs[cls])
         missed: dict[str, list[dict[str, Any]]] = {}
         for turn, names in (q.get("missed_function") or {}).items():

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-import os
+import contextlib
 from pathlib import Path
 from typing import Any
 
 from looptool.schema import Schema
-from looptool.storage import temp_path
+from looptool.storage import atomic_path
+
+
+class _Aborted(Exception):
+    """What :meth:`ChunkWriter.abort` leaves :func:`~looptool.storage.atomic_path` with (never raised)."""
 
 
 class ChunkWriter:
-    """Rows appended in chunks to a temporary Parquet file, renamed into place on :meth:`close`."""
+    """Rows appended in chunks to a temporary Parquet file (:func:`~looptool.storage.atomic_path`), renamed into
+    place on :meth:`close`, removed on :meth:`abort`."""
 
     def __init__(self, path: str | Path, schema: Schema, chunk_rows: int = 5000, deep: bool = True):
         import pyarrow.parquet as pq
@@ -22,8 +27,8 @@ class ChunkWriter:
         self.deep = deep
         self.rows = 0
         self._buf: list[dict[str, Any]] = []
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._tmp = temp_path(self.path)
+        self._atomic = contextlib.ExitStack()
+        self._tmp = self._atomic.enter_context(atomic_path(self.path))
         self._arrow = schema.empty().to_arrow().schema
         self._writer = pq.ParquetWriter(self._tmp, self._arrow, compression="zstd")
 
@@ -47,11 +52,11 @@ class ChunkWriter:
     def close(self) -> Path:
         self._flush()
         self._writer.close()
-        os.replace(self._tmp, self.path)
+        self._atomic.close()  # the rename onto self.path
         return self.path
 
     def abort(self) -> None:
         try:
             self._writer.close()
-        finally:
-            self._tmp.unlink(missing_ok=True)
+        finally:  # leaving atomic_path with an error removes the temporary (nothing once close has renamed it)
+            self._atomic.__exit__(_Aborted, _Aborted(), None)

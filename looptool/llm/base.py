@@ -186,6 +186,29 @@ class Backend(ABC):
         self.close()
 
 
+class BackendWrapper(Backend):
+    """A backend that wraps another (error budget, call cache, progress counting): ``name``, ``model`` and
+    ``identity`` are the wrapped backend's, ``close`` closes it, and any attribute the wrapper does not define
+    (``tokenizer``, ``render``, ...) is the wrapped backend's."""
+
+    def __init__(self, inner: Backend) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.model = inner.model
+
+    def __getattr__(self, attr: str) -> Any:
+        inner = self.__dict__.get("inner")
+        if inner is None:
+            raise AttributeError(attr)
+        return getattr(inner, attr)
+
+    def identity(self) -> dict[str, Any]:
+        return self.inner.identity()
+
+    def close(self) -> None:
+        self.inner.close()
+
+
 ResultSink = Callable[[int, Request, Completion], None]
 _sink: contextvars.ContextVar[ResultSink | None] = contextvars.ContextVar(
     "looptool_result_sink", default=None

@@ -15,32 +15,21 @@ from collections.abc import Sequence
 from typing import Any
 
 from looptool.errors import BackendFailure
-from looptool.llm.base import Backend, Completion, Request, Sampling
+from looptool.llm.base import Backend, BackendWrapper, Completion, Request, Sampling
 
 
-class ErrorBudget(Backend):
+class ErrorBudget(BackendWrapper):
     """Wraps a backend; raises :class:`BackendFailure` when failed calls exceed ``max_error_rate``."""
 
     def __init__(self, inner: Backend, max_error_rate: float, where: str = "backends"):
         if not 0.0 <= max_error_rate <= 1.0:
             raise ValueError("max_error_rate must be in [0, 1]")
-        self.inner = inner
-        self.name = inner.name
-        self.model = inner.model
+        super().__init__(inner)
         self.max_error_rate = max_error_rate
         self.where = where
         self.calls = 0
         self.failed = 0
         self.first_error: str | None = None
-
-    def __getattr__(self, attr: str) -> Any:
-        inner = self.__dict__.get("inner")
-        if inner is None:
-            raise AttributeError(attr)
-        return getattr(inner, attr)
-
-    def identity(self) -> dict[str, Any]:
-        return self.inner.identity()
 
     def stats(self) -> dict[str, int] | None:
         """The wrapped backend's call counts (the call cache's hits, misses, errors), None without a cache."""
@@ -76,6 +65,3 @@ class ErrorBudget(Backend):
 
     def error_stats(self) -> dict[str, Any]:
         return {"calls": self.calls, "failed": self.failed, "max_error_rate": self.max_error_rate}
-
-    def close(self) -> None:
-        self.inner.close()

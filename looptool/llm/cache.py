@@ -22,7 +22,7 @@ from typing import Any
 
 from looptool.errors import StageError
 from looptool.llm import progress
-from looptool.llm.base import Backend, Completion, Request, Sampling, on_result
+from looptool.llm.base import Backend, BackendWrapper, Completion, Request, Sampling, on_result
 from looptool.llm.common import call_key
 from looptool.llm.config import cache_dir
 from looptool.storage import make_private
@@ -345,7 +345,7 @@ class _Committer:
             self._commit()
 
 
-class CachedBackend(Backend):
+class CachedBackend(BackendWrapper):
     """Wraps a backend: replays cached calls, stores the others as they finish, counts hits and misses.
 
     Misses go to the wrapped backend ``chunk_size`` at a time. A backend that hands on each request as it
@@ -359,9 +359,7 @@ class CachedBackend(Backend):
     def __init__(self, inner: Backend, path: str | Path | None = None, chunk_size: int = 128):
         if chunk_size < 1:
             raise ValueError("chunk_size must be >= 1")
-        self.inner = inner
-        self.name = inner.name
-        self.model = inner.model
+        super().__init__(inner)
         self.chunk_size = chunk_size
         self.commit_rows = COMMIT_ROWS
         self.commit_s = COMMIT_S
@@ -374,13 +372,6 @@ class CachedBackend(Backend):
 
     def identity(self) -> dict[str, Any]:
         return self._identity
-
-    def __getattr__(self, attr: str) -> Any:
-        # Anything else (tokenizer, render, ...) is the wrapped backend's.
-        inner = self.__dict__.get("inner")
-        if inner is None:
-            raise AttributeError(attr)
-        return getattr(inner, attr)
 
     def stats(self) -> dict[str, int]:
         """Calls answered from the cache, sent to the model, and failed (for the stage metrics)."""
@@ -487,4 +478,4 @@ class CachedBackend(Backend):
     def close(self) -> None:
         self._bar.close()
         self.store.close()
-        self.inner.close()
+        super().close()

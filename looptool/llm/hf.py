@@ -6,7 +6,8 @@ so the loop does what ``generate`` cannot do for a batch:
 * finished rows leave the batch at once and free slots are refilled with waiting requests (continuous
   batching over a :class:`~transformers.DynamicCache`), so no step is spent on rows that already ended;
   new rows are prefilled one at a time (no padding, causal fast path) and merged in;
-* the KV cache grows in place (:func:`_growing_layer_class`) instead of being copied at every step;
+* the KV cache grows in place (:func:`looptool.compat.transformers.growing_layer_class`, where the decode
+  loop's uses of cache internals live) instead of being copied at every step;
 * the log-probability of each chosen token is taken from the raw logits of the same step (``log_softmax``,
   ``gather``) and kept as one float, so the perplexity of a greedy output costs no extra forward pass and no
   ``[steps, batch, vocab]`` logits are stored;
@@ -29,6 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from looptool.compat import transformers as kv
 from looptool.llm.base import Backend, Completion, Request, Sampling, deliver
 from looptool.llm.common import local_identity, request_seed
 from looptool.llm.config import BackendConfig
@@ -37,54 +39,6 @@ MIN_SHARED_PREFIX = 16
 """``score``: a common token prefix shorter than this is not worth a separate forward pass."""
 LOGITS_BUDGET = 1 << 26
 """``score``: at most this many logits (``rows x completion tokens x vocab``; 256 MB in fp32) at once."""
-
-
-def _growing_layer_class() -> type:
-    """A :class:`DynamicLayer` that appends in place into a buffer with spare room.
-
-    ``DynamicLayer.update`` concatenates, copying the whole cache at every decode step: at 16 rows x 600
-    tokens that is ~0.4 GB a step for SmolLM2's 30 layers. Here a step writes one column; the buffer grows by
-    a quarter when full. Anything that replaces ``keys`` (row selection, merging, trimming) is noticed by
-    the data pointer and starts a new buffer.
-    """
-    from transformers.cache_utils import DynamicLayer
-
-    class GrowingLayer(DynamicLayer):
-        _buf_k = None
-        _buf_v = None
-
-        def update(self, key_states: Any, value_states: Any, *args: Any, **kwargs: Any) -> tuple[Any, Any]:
-            if not self.is_initialized:
-                self.lazy_initialization(key_states, value_states)
-            n = self.keys.shape[-2] if self.keys.numel() else 0
-            end = n + key_states.shape[-2]
-            buf = self._buf_k
-            fits = (
-                buf is not None
-                and n > 0
-                and self.keys.data_ptr() == buf.data_ptr()
-                and buf.shape[0] == key_states.shape[0]
-                and end <= buf.shape[-2]
-            )
-            if not fits:
-                cap = end + max(64, end // 4)
-                k_shape, v_shape = list(key_states.shape), list(value_states.shape)
-                k_shape[-2] = v_shape[-2] = cap
-                new_k, new_v = key_states.new_empty(k_shape), value_states.new_empty(v_shape)
-                if n:
-                    new_k[..., :n, :] = self.keys
-                    new_v[..., :n, :] = self.values
-                self._buf_k, self._buf_v = new_k, new_v
-            self._buf_k[..., n:end, :] = key_states
-            self._buf_v[..., n:end, :] = value_states
-            self.keys = self._buf_k[..., :end, :]
-            self.values = self._buf_v[..., :end, :]
-            return self.keys, self.values
-
-    return GrowingLayer
-
-
-_GROWING: type | None = None
 
 
 def _cache_argument(lm: Any, params: Any) -> str:
@@ -106,56 +60,6 @@ def _cache_argument(lm: Any, params: Any) -> str:
     )
 
 
-def _new_cache(config: Any) -> Any:
-    """A DynamicCache for ``config``; its plain layers (not sliding-window or recurrent) append in place."""
-    global _GROWING
-    from transformers import DynamicCache
-    from transformers.cache_utils import DynamicLayer
-
-    cache = DynamicCache(config=config)
-    if cache.layers and all(type(layer) is DynamicLayer for layer in cache.layers):
-        if _GROWING is None:
-            _GROWING = _growing_layer_class()
-        cache.layers = [_GROWING() for _ in cache.layers]
-    return cache
-
-
-def _assemble(layer: Any, parts: list[tuple[Any, Any]], width: int) -> None:
-    """Build a growing layer's keys/values from ``parts`` (``[rows, heads, t, dim]`` each), stacked by row
-    and left-padded with zeros to ``width``, in one copy into a buffer with room for more steps.
-
-    Padding must be zeros, not ``empty``: a masked position gets weight exactly 0, but 0 x NaN is NaN.
-    """
-    rows = sum(k.shape[0] for k, _ in parts)
-    cap = width + max(64, width // 4)
-    k0, v0 = parts[0]
-    buf_k = k0.new_empty((rows, k0.shape[1], cap, k0.shape[3]))
-    buf_v = v0.new_empty((rows, v0.shape[1], cap, v0.shape[3]))
-    r = 0
-    for k, v in parts:
-        b, t = k.shape[0], k.shape[-2]
-        if t < width:
-            buf_k[r : r + b, :, : width - t].zero_()
-            buf_v[r : r + b, :, : width - t].zero_()
-        buf_k[r : r + b, :, width - t : width] = k
-        buf_v[r : r + b, :, width - t : width] = v
-        r += b
-    layer._buf_k, layer._buf_v = buf_k, buf_v
-    layer.keys, layer.values = buf_k[..., :width, :], buf_v[..., :width, :]
-
-
-def _in_buffer(layer: Any) -> bool:
-    """Whether a growing layer's keys/values are views at the start of its buffers (what :func:`_compact` needs)."""
-    buf_k, buf_v = getattr(layer, "_buf_k", None), getattr(layer, "_buf_v", None)
-    return (
-        buf_k is not None
-        and buf_v is not None
-        and layer.keys.data_ptr() == buf_k.data_ptr()
-        and layer.values.data_ptr() == buf_v.data_ptr()
-        and layer.keys.shape[0] == buf_k.shape[0]
-    )
-
-
 def _fill_holes(live: list[int]) -> list[int]:
     """The rows' new order when only ``live`` (sorted) stay: live rows below ``len(live)`` keep their slot, the
     live rows past it fill the finished rows' slots. ``[0, 2, 5, 6]`` -> ``[0, 6, 2, 5]``: rows 6 and 5 move
@@ -164,24 +68,6 @@ def _fill_holes(live: list[int]) -> list[int]:
     movers = [k for k in live if k >= m]
     kept = set(live)
     return [k if k in kept else movers.pop() for k in range(m)]
-
-
-def _compact(layers: list[Any], order: list[int], first: int, width: int) -> None:
-    """Keep rows ``order`` (from :func:`_fill_holes`) and columns ``first:`` of every growing layer without
-    copying the cache: each moved row is one row's copy into its new slot, then keys/values and the buffers
-    become views of the first ``len(order)`` rows from column ``first`` (the spare columns stay, so the next
-    steps still append in place)."""
-    m = len(order)
-    for layer in layers:
-        t = layer.keys.shape[-2]
-        for dst, src in enumerate(order):
-            if dst != src:  # src >= m > dst: a slot that is not kept, so nothing read later is overwritten
-                layer._buf_k[dst, :, :t] = layer._buf_k[src, :, :t]
-                layer._buf_v[dst, :, :t] = layer._buf_v[src, :, :t]
-        layer._buf_k = layer._buf_k[:m, :, first:]
-        layer._buf_v = layer._buf_v[:m, :, first:]
-        layer.keys = layer._buf_k[..., :width, :]
-        layer.values = layer._buf_v[..., :width, :]
 
 
 def _runs(index: list[int]) -> list[tuple[int, int]]:
@@ -261,13 +147,9 @@ class HFBackend(Backend):
         self._keeps_logits = "logits_to_keep" in params
         self._cache_arg = _cache_argument(self.lm, params)
         self.min_shared_prefix = MIN_SHARED_PREFIX
-        self.refill = True
-        self.compact_drop = (
-            True  # False: finished rows leave by one gather into a fresh buffer (bench/probe_engines.py)
-        )
         # Rows can join and leave a running batch only when every cache layer is a plain growing one (not
         # sliding-window or recurrent); otherwise batches run to completion (still with early exits).
-        self.mergeable = all(type(layer) is _GROWING for layer in _new_cache(self.lm.config).layers)
+        self.mergeable = kv.grows_in_place(kv.new_cache(self.lm.config))
 
     # --- identity and prompts ---------------------------------------------------------------------------
 
@@ -360,7 +242,7 @@ class HFBackend(Backend):
         try:
             while pending or state is not None:
                 free = self.batch_size - (len(state.rows) if state is not None else 0)
-                refill = self.refill and self.mergeable and free >= self._refill_at()
+                refill = self.mergeable and free >= self._refill_at()
                 if pending and free > 0 and (state is None or refill):
                     take = [pending.popleft() for _ in range(min(free, len(pending)))]
                     rows = []
@@ -420,6 +302,11 @@ class HFBackend(Backend):
                 )
         return parts
 
+    def _drops_in_place(self, state: _Batch) -> bool:
+        """Whether finished rows can leave ``state`` in place (:func:`looptool.compat.transformers.compact`)
+        rather than by one gather into a fresh buffer."""
+        return self.mergeable and kv.in_buffer(state.cache)
+
     def _refill_at(self) -> int:
         # Refilling costs prefills and a copy of the cache; wait until a quarter of the slots are free.
         return max(1, self.batch_size // 4)
@@ -442,7 +329,7 @@ class HFBackend(Backend):
         kwargs: dict[str, Any] = {}
         if not bool(mask.all()):  # padded: explicit mask and positions
             kwargs = {"attention_mask": mask, "position_ids": (mask.cumsum(-1) - 1).clamp(min=0)}
-        kwargs[self._cache_arg] = _new_cache(self.lm.config)
+        kwargs[self._cache_arg] = kv.new_cache(self.lm.config)
         out = self._forward(input_ids=input_ids, **kwargs)
         pos = mask.sum(-1)
         return _Batch(
@@ -492,16 +379,14 @@ class HFBackend(Backend):
 
     def _drop(self, state: _Batch) -> _Batch | None:
         """Remove finished rows; with a plain cache also cut the columns that are padding for every
-        remaining row. Growing layers do both in place (:func:`_compact`: the last live rows move into the
+        remaining row. Growing layers do both in place (:func:`looptool.compat.transformers.compact`: the last live rows move into the
         finished rows' slots, so the rows change order); other caches get one gather into a fresh buffer."""
         import torch
 
         live = [k for k, r in enumerate(state.rows) if r.finish is None]
         if not live:
             return None
-        compact = (
-            self.compact_drop and self.mergeable and all(_in_buffer(layer) for layer in state.cache.layers)
-        )
+        compact = self._drops_in_place(state)
         order = _fill_holes(live) if compact else live
         idx = torch.tensor(order, device=self.device)
         state.rows = [state.rows[k] for k in order]
@@ -512,11 +397,9 @@ class HFBackend(Backend):
         first = int(state.mask.any(dim=0).long().argmax())
         width = state.mask.shape[1] - first
         if compact:
-            _compact(state.cache.layers, order, first, width)
+            kv.compact(state.cache, order, first, width)
         else:
-            for layer in state.cache.layers:
-                k, v = layer.keys, layer.values
-                _assemble(layer, [(k[a:b, :, first:], v[a:b, :, first:]) for a, b in _runs(live)], width)
+            kv.select(state.cache, _runs(live), first, width)
         state.mask = state.mask[:, first:]
         return state
 
@@ -536,12 +419,9 @@ class HFBackend(Backend):
             return torch.cat([torch.zeros(shape, dtype=t.dtype, device=t.device), t], dim=dim)
 
         gaps = [width - s.mask.shape[1] for s in states]
-        merged = states[0].cache
-        for li, layer in enumerate(merged.layers):
-            _assemble(layer, [(s.cache.layers[li].keys, s.cache.layers[li].values) for s in states], width)
         return _Batch(
             rows=[r for s in states for r in s.rows],
-            cache=merged,
+            cache=kv.merge([s.cache for s in states], width),
             mask=torch.cat([pad(s.mask, g, 1) for s, g in zip(states, gaps)]),
             pos=torch.cat([s.pos for s in states]),
             last=torch.cat([s.last for s in states]),

@@ -275,24 +275,12 @@ class OwnBar:
 def tracked(backend: Any) -> Any:
     """``backend`` with its calls counted on the stage bar (for backends not behind the call cache, which
     counts them itself)."""
-    from looptool.llm.base import Backend
+    from looptool.llm.base import BackendWrapper
 
-    class Tracked(Backend):
-        name = backend.name
-        model = backend.model
-
+    class Tracked(BackendWrapper):
         def __init__(self) -> None:
-            self.inner = backend
+            super().__init__(backend)
             self.own = OwnBar(f"{backend.name} {backend.model}")
-
-        def __getattr__(self, attr: str) -> Any:
-            inner = self.__dict__.get("inner")
-            if inner is None:
-                raise AttributeError(attr)
-            return getattr(inner, attr)
-
-        def identity(self) -> dict[str, Any]:
-            return self.inner.identity()
 
         def _count(self, n: int, call: Any) -> Any:
             bar = self.own.get()
@@ -308,6 +296,6 @@ def tracked(backend: Any) -> Any:
 
         def close(self) -> None:
             self.own.close()
-            self.inner.close()
+            super().close()
 
     return Tracked()

@@ -10,6 +10,7 @@ and calls are written as ``<tool_call>`` blocks; tool results become
 from __future__ import annotations
 
 import json
+import weakref
 from typing import Any
 
 from looptool.calls import render_calls, render_target
@@ -73,11 +74,17 @@ def tools_system_prompt(tools: list[dict[str, Any]]) -> str:
     return TOOLS_HEADER.format(tools="\n".join(tool_signature(t) for t in tools))
 
 
+_SUPPORTS_TOOLS: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+""":func:`supports_tools`' answers, per tokenizer object (kept here rather than as an attribute set on the
+tokenizer: looptool stores nothing on transformers' objects)."""
+
+
 def supports_tools(tokenizer: Any) -> bool:
     """Whether the tokenizer's chat template renders ``tools=`` (checked once by rendering, then cached)."""
-    cached = getattr(tokenizer, "_looptool_supports_tools", None)
-    if cached is not None:
-        return cached
+    try:  # a tokenizer that cannot be weakly referenced (TypeError) is checked at each call
+        return _SUPPORTS_TOOLS[tokenizer]
+    except (KeyError, TypeError):
+        pass
     probe_tool = {
         "type": "function",
         "function": {
@@ -93,8 +100,8 @@ def supports_tools(tokenizer: Any) -> bool:
     except Exception:
         result = False
     try:
-        tokenizer._looptool_supports_tools = result
-    except AttributeError:
+        _SUPPORTS_TOOLS[tokenizer] = result
+    except TypeError:
         pass
     return result
 

@@ -3,8 +3,9 @@
 Modules: :mod:`~looptool.train.config` (``TrainConfig``, ``WarmupConfig``, ``LoraSettings``),
 :mod:`~looptool.train.rewards` (ToolMatch and partial-credit rewards in TRL's reward-function convention),
 :mod:`~looptool.train.data` (samples as TRL datasets), :mod:`~looptool.train.grpo` (``train_grpo``),
-:mod:`~looptool.train.sft` (``warmup_sft``), :mod:`~looptool.train.cpu` (CPU settings and the compact
-log-prob switch), :mod:`~looptool.train.callbacks` (per-step series), :mod:`~looptool.train.common` (saving).
+:mod:`~looptool.train.sft` (``warmup_sft``), :mod:`~looptool.train.cpu` (CPU settings; why the
+compact log-prob switch of :mod:`looptool.compat.trl`), :mod:`~looptool.train.callbacks` (per-step series),
+:mod:`~looptool.train.common` (saving).
 
 Names are imported on first use (PEP 562), so ``import looptool.train.sft`` does not load the GRPO or reward
 modules (DVC stages declare the files they import) and nothing here imports torch, transformers or trl.

@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from looptool.config import ConfigError
+from looptool.config import ConfigError, to_dict
 from looptool.model import resolve_model
 from looptool.outputs import claim_dir, prepare_dir, remove_own_dir, written_dir
+from looptool.storage import write_json
 
 log = logging.getLogger(__name__)
 
@@ -159,6 +160,42 @@ def save_final(trainer: Any, model_path: str | Path, out_dir: str | Path, save_d
         "merged_lora": is_peft,
         "save_s": round(time.perf_counter() - started, 2),
     }
+
+
+def metrics_tail(
+    cfg: Any,
+    series: Any,
+    saved: dict[str, Any],
+    *,
+    started: float,
+    counts: tuple[int, int],
+    on_cpu: bool,
+    compact: bool,
+    seed: int,
+) -> dict[str, Any]:
+    """The fields every trainer's metrics end with (GRPO, SFT, the warm-up): the final loss and runtime TRL
+    logged (``series``: a :class:`~looptool.train.callbacks.StepSeries`), the wall time since ``started``, the
+    trainable and total parameter counts, the device, whether compact log-prob scoring ran, the seed, what
+    saving the model reported (``saved``) and the config."""
+    trainable, total = counts
+    return {
+        "loss": series.final.get("train_loss"),
+        "train_runtime_s": series.final.get("train_runtime"),
+        "wall_s": round(time.perf_counter() - started, 2),
+        "trainable_params": trainable,
+        "total_params": total,
+        "device": "cpu" if on_cpu else "gpu",
+        "cpu_compact_logprobs": compact,
+        "seed": seed,
+        **saved,
+        "config": to_dict(cfg),
+    }
+
+
+def write_metrics(trainer: Any, metrics: dict[str, Any], metrics_path: str | Path | None) -> None:
+    """Write a trainer's metrics to ``metrics_path`` (when given) from the main process only."""
+    if metrics_path is not None and trainer.accelerator.is_main_process:
+        write_json(metrics, metrics_path)
 
 
 def load_trained(path: str | Path, dtype: str = "float32") -> Any:

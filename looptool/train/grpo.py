@@ -11,15 +11,12 @@ from __future__ import annotations
 import logging
 import shutil
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from looptool.config import to_dict
 from looptool.model import load_tokenizer, resolve_model
 from looptool.schema import TRAIN
-from looptool.storage import write_json
 from looptool.train.adapter import save_adapter, trainable_start
 from looptool.train.config import TrainConfig
 from looptool.train.data import grpo_rows, prompt_style, read_samples, to_dataset
@@ -46,51 +43,6 @@ GRPO_SERIES = {
     "entropy": "entropy",
     "step_time": "step_time",
 }
-
-
-# Loss types whose every term is the advantage times something (TRL 1.16 ``GRPOTrainer._compute_loss``): with
-# all advantages 0, no KL term, no entropy bonus and no auxiliary loss, the loss and every gradient are exactly 0.
-_ADVANTAGE_LOSSES = frozenset({"grpo", "bnpo", "dr_grpo", "dapo", "luspo", "cispo", "sapo", "vespo"})
-
-
-def zero_advantage_trainer(base: type) -> type:
-    """``base`` (TRL's ``GRPOTrainer``) with the policy forward and backward skipped for micro-batches whose
-    advantages are all exactly 0 (every group's completions got the same reward).
-
-    Such a micro-batch contributes a loss of exactly 0 and zero gradients, and TRL still pays a forward and a
-    backward over every prompt and completion token to find that out (half the time of a CPU GRPO step).
-    Skipping returns ``0 * sum(trainable parameters)`` instead: its backward gives the same all-zero gradients,
-    so the optimizer step (AdamW moment decay included), the gradient norm, the loss and the saved weights are
-    the same numbers as without the skip (``tests/test_train.py`` checks the weights). What is lost: TRL's
-    entropy and clip-ratio logs of the skipped micro-batch. Only in one process (several ranks would have to
-    agree before skipping) and only when the loss has no term without the advantage (``beta`` 0, no entropy
-    bonus, no auxiliary loss, a known ``loss_type``); otherwise TRL's loss runs unchanged.
-    """
-
-    class ZeroAdvantageSkip(base):
-        zero_advantage_skipped = 0
-
-        def _skippable(self, inputs: dict[str, Any]) -> bool:
-            return (
-                self.model.training
-                and self.accelerator.num_processes == 1
-                and getattr(self, "beta", None) == 0.0
-                and getattr(self, "loss_type", None) in _ADVANTAGE_LOSSES
-                and getattr(self, "_entropy_bonus_enabled", True) is False
-                and getattr(self, "aux_loss_enabled", True) is False
-                and "advantages" in inputs
-                and bool((inputs["advantages"] == 0).all())
-            )
-
-        def _compute_loss(self, model: Any, inputs: dict[str, Any]) -> Any:
-            if not self._skippable(inputs):
-                return super()._compute_loss(model, inputs)
-            self.zero_advantage_skipped += 1
-            trainable = [p for p in model.parameters() if p.requires_grad]
-            return sum(p.sum() for p in trainable) * 0.0
-
-    ZeroAdvantageSkip.__name__ = f"ZeroAdvantageSkip{base.__name__}"
-    return ZeroAdvantageSkip
 
 
 def grpo_args(cfg: TrainConfig, output_dir: str | Path, seed: int, on_cpu: bool) -> Any:
@@ -148,9 +100,10 @@ def train_grpo(
     """
     from trl import GRPOTrainer
 
+    from looptool.compat.trl import compact_logprobs, rollout_func_warning_silenced, zero_advantage_trainer
     from looptool.train.callbacks import StepSeries
-    from looptool.train.common import check_outputs, count_params, save_final
-    from looptool.train.cpu import compact_logprobs, has_gpu
+    from looptool.train.common import check_outputs, count_params, metrics_tail, save_final, write_metrics
+    from looptool.train.cpu import has_gpu
     from looptool.train.resample import ResamplingRollouts
     from looptool.train.rollouts import rollout_kwargs
 
@@ -171,8 +124,7 @@ def train_grpo(
     start = trainable_start(model_path) if cfg.save == "adapter" else None
     resampler = ResamplingRollouts(dataset, funcs, cfg.max_resample) if cfg.dynamic_sampling else None
     # TRL warns that rollout_func is experimental: documented in looptool.train.rollouts
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="You are using 'rollout_func'", category=UserWarning)
+    with rollout_func_warning_silenced():
         trainer = zero_advantage_trainer(GRPOTrainer)(
             model=start if start is not None else resolve_model(model_path),
             reward_funcs=[seen, *funcs[1:]],
@@ -183,7 +135,7 @@ def train_grpo(
             callbacks=[series, *callbacks],
             **rollout_kwargs(cfg.rollouts, resampler),
         )
-    trainable, total = count_params(trainer.model)
+    counts = count_params(trainer.model)
     with compact_logprobs(on_cpu and cfg.cpu_compact_logprobs) as compact:
         trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     ranks = rank_report(trainer.accelerator, seen)
@@ -209,21 +161,14 @@ def train_grpo(
         "no_signal_longest_streak": series.longest_streak,
         "signal_steps": sum(z < 1.0 - 1e-9 for z in zero),
         "dynamic_sampling": resampler.totals() if resampler is not None else None,
-        "loss": series.final.get("train_loss"),
-        "train_runtime_s": series.final.get("train_runtime"),
-        "wall_s": round(time.perf_counter() - started, 2),
-        "trainable_params": trainable,
-        "total_params": total,
-        "device": "cpu" if on_cpu else "gpu",
         "rollouts": cfg.rollouts,
         "zero_advantage_skipped": trainer.zero_advantage_skipped,
-        "cpu_compact_logprobs": compact,
-        "seed": seed,
         "resumed_from": resume_from.name if resume_from else None,
         "checkpoints": checkpoints,
         "ranks": ranks,
-        **saved,
-        "config": to_dict(cfg),
+        **metrics_tail(
+            cfg, series, saved, started=started, counts=counts, on_cpu=on_cpu, compact=compact, seed=seed
+        ),
     }
     if metrics["no_signal"]:
         log.warning(
@@ -232,6 +177,5 @@ def train_grpo(
             iteration,
             iteration,
         )
-    if metrics_path is not None and trainer.accelerator.is_main_process:
-        write_json(metrics, metrics_path)
+    write_metrics(trainer, metrics, metrics_path)
     return metrics

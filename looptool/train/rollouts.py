@@ -39,7 +39,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from looptool.compat.trl import tokenize_prompts
+from looptool.compat.trl import rollout_func_kwargs, tokenize_prompts
 from looptool.llm.base import Request, Sampling
 from looptool.llm.config import BackendConfig
 from looptool.llm.hf import HFBackend
@@ -124,5 +124,5 @@ def rollout_kwargs(rollouts: str, hook: EngineRollouts | None = None) -> dict[st
     """Extra ``GRPOTrainer`` arguments for ``train.rollouts`` (``continuous`` is a GRPOConfig field instead).
     ``hook``: the engine rollout_func to use (e.g. :class:`looptool.train.resample.ResamplingRollouts`)."""
     if rollouts == "engine":
-        return {"rollout_func": hook or EngineRollouts()}
+        return rollout_func_kwargs(hook or EngineRollouts())
     return {}

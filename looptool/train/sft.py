@@ -15,7 +15,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from looptool.config import to_dict
 from looptool.model import link_or_copy_tree, load_tokenizer, resolve_model
 from looptool.schema import SAMPLE, TRAIN
 from looptool.storage import read_parquet, write_json
@@ -95,9 +94,10 @@ def warmup_sft(
 
     from trl import SFTTrainer
 
+    from looptool.compat.trl import compact_logprobs
     from looptool.train.callbacks import StepSeries
-    from looptool.train.common import count_params, save_final
-    from looptool.train.cpu import compact_logprobs, has_gpu
+    from looptool.train.common import count_params, metrics_tail, save_final, write_metrics
+    from looptool.train.cpu import has_gpu
 
     seed = cfg.seed if cfg.seed is not None else 0
     on_cpu = not has_gpu() or bool(cfg.extra_args.get("use_cpu"))
@@ -129,7 +129,7 @@ def warmup_sft(
         peft_config=cfg.lora.peft_config(),
         callbacks=[series, *(callbacks or [])],
     )
-    trainable, total = count_params(trainer.model)
+    counts = count_params(trainer.model)
     with compact_logprobs(on_cpu and cfg.cpu_compact_logprobs) as compact:
         before = trainer.evaluate()["eval_loss"] if eval_dataset is not None else None
         trainer.train()
@@ -144,22 +144,14 @@ def warmup_sft(
         "steps": int(trainer.state.global_step),
         "series": series.series,
         **series.summary("loss"),
-        "loss": series.final.get("train_loss"),
         "heldout_samples": len(eval_dataset) if eval_dataset is not None else 0,
         "heldout_loss_before": before,
         "heldout_loss_after": after,
-        "train_runtime_s": series.final.get("train_runtime"),
-        "wall_s": round(time.perf_counter() - started, 2),
-        "trainable_params": trainable,
-        "total_params": total,
-        "device": "cpu" if on_cpu else "gpu",
-        "cpu_compact_logprobs": compact,
-        "seed": seed,
-        **saved,
-        "config": to_dict(cfg),
+        **metrics_tail(
+            cfg, series, saved, started=started, counts=counts, on_cpu=on_cpu, compact=compact, seed=seed
+        ),
     }
-    if metrics_path is not None and trainer.accelerator.is_main_process:
-        write_json(metrics, metrics_path)
+    write_metrics(trainer, metrics, metrics_path)
     return metrics
 
 
@@ -178,9 +170,10 @@ def train_sft(
     ``gradient_accumulation_steps``), so a loop run and a static run train equally long."""
     from trl import SFTTrainer
 
+    from looptool.compat.trl import compact_logprobs
     from looptool.train.callbacks import StepSeries
-    from looptool.train.common import check_outputs, count_params, save_final
-    from looptool.train.cpu import compact_logprobs, has_gpu
+    from looptool.train.common import check_outputs, count_params, metrics_tail, save_final, write_metrics
+    from looptool.train.cpu import has_gpu
     from looptool.train.launch import complete_checkpoints, prepare_work
 
     started = time.perf_counter()
@@ -205,7 +198,7 @@ def train_sft(
         peft_config=cfg.lora.peft_config(),
         callbacks=[series],
     )
-    trainable, total = count_params(trainer.model)
+    counts = count_params(trainer.model)
     with compact_logprobs(on_cpu and cfg.cpu_compact_logprobs) as compact:
         trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     checkpoints = [p.name for p in complete_checkpoints(work)]
@@ -222,19 +215,11 @@ def train_sft(
         "steps": int(trainer.state.global_step),
         "series": series.series,
         **series.summary("loss"),
-        "loss": series.final.get("train_loss"),
-        "train_runtime_s": series.final.get("train_runtime"),
-        "wall_s": round(time.perf_counter() - started, 2),
-        "trainable_params": trainable,
-        "total_params": total,
-        "device": "cpu" if on_cpu else "gpu",
-        "cpu_compact_logprobs": compact,
-        "seed": seed,
         "resumed_from": resume_from.name if resume_from else None,
         "checkpoints": checkpoints,
-        **saved,
-        "config": to_dict(cfg),
+        **metrics_tail(
+            cfg, series, saved, started=started, counts=counts, on_cpu=on_cpu, compact=compact, seed=seed
+        ),
     }
-    if metrics_path is not None and trainer.accelerator.is_main_process:
-        write_json(metrics, metrics_path)
+    write_metrics(trainer, metrics, metrics_path)
     return metrics
