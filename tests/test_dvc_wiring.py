@@ -6,6 +6,11 @@ walk of every ``import`` and ``from ... import`` in the script and, transitively
 ``looptool.train._EXPORTS``; ``if TYPE_CHECKING:`` blocks are skipped). Importing ``looptool.a.b`` runs
 ``looptool/__init__.py`` and ``looptool/a/__init__.py`` too, so those count. A directory dep covers the files
 under it. If this test fails after moving or renaming a module, add the file it names to that stage's deps.
+
+A module that reads package data declares it: ``DATA_FILES = ("data/x.json", ...)`` at module level, paths
+relative to its folder (e.g. :mod:`looptool.synth.datafiles`). Those files are deps of every stage whose closure
+holds the module, and every package-data file (pyproject.toml's ``[tool.setuptools.package-data]``) must be
+declared by some module.
 """
 
 from __future__ import annotations
@@ -122,6 +127,23 @@ def imported_files(path: Path, module_level: bool = False) -> set[Path]:
     return out
 
 
+def declared_data_files(path: Path) -> list[Path]:
+    """The data files module ``path`` declares it reads: its module-level ``DATA_FILES``, a literal tuple or list of
+    paths relative to its folder (returned relative to ROOT)."""
+    tree = ast.parse((ROOT / path).read_text(), filename=str(path))
+    for node in tree.body:
+        target = node.target if isinstance(node, ast.AnnAssign) else None
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            target = node.targets[0]
+        if isinstance(target, ast.Name) and target.id == "DATA_FILES":
+            value = node.value
+            assert isinstance(value, (ast.Tuple, ast.List)) and all(
+                isinstance(e, ast.Constant) and isinstance(e.value, str) for e in value.elts
+            ), f"{path}: DATA_FILES must be a literal tuple of strings"
+            return [path.parent / e.value for e in value.elts]
+    return []
+
+
 def import_closure(script: Path) -> dict[Path, list[Path]]:
     """Every looptool file ``script`` can import, with the chain of files that leads to it."""
     chains: dict[Path, list[Path]] = {script: [script]}
@@ -173,6 +195,10 @@ def test_code_deps_cover_the_import_closure(name):
         for f, chain in sorted(import_closure(Path(script)).items()):
             if not _covered(f, deps):
                 missing.append(f"  {f.as_posix()}  (imported via {' -> '.join(p.as_posix() for p in chain)})")
+            for data in declared_data_files(f):
+                if not _covered(data, deps):
+                    via = " -> ".join(p.as_posix() for p in chain)
+                    missing.append(f"  {data.as_posix()}  (data file of {f.as_posix()}, imported via {via})")
     assert not missing, f"dvc.yaml stage {name!r} misses these deps:\n" + "\n".join(missing)
 
 
@@ -195,9 +221,59 @@ def test_closure_sees_lazy_and_package_imports():
     assert Path("looptool/train/sft.py") in warmup and Path("looptool/train/grpo.py") not in warmup
 
 
+def _package_data_files() -> set[Path]:
+    """Files under looptool/ that pyproject.toml ships as package data."""
+    import tomllib
+
+    spec = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    out: set[Path] = set()
+    for pkg, globs in spec.items():
+        base = ROOT / Path(*pkg.split("."))
+        for g in globs:
+            out.update(p.relative_to(ROOT) for p in base.glob(g) if p.is_file())
+    return out
+
+
+def _all_declared_data_files() -> dict[Path, Path]:
+    """Declared data file -> the module that declares it, over every module under looptool/."""
+    out: dict[Path, Path] = {}
+    for mod in sorted((ROOT / PKG).rglob("*.py")):
+        rel = mod.relative_to(ROOT)
+        for data in declared_data_files(rel):
+            out[data] = rel
+    return out
+
+
+def test_declared_data_files_exist_and_ship():
+    """Every declared data file exists and is package data (an installed wheel has it); every package-data file is
+    declared, so the stages that read it depend on it."""
+    declared = _all_declared_data_files()
+    assert Path("looptool/synth/data/tree.json") in declared  # the walker finds the synthesizer's tables
+    shipped = _package_data_files()
+    for data, mod in sorted(declared.items()):
+        assert (ROOT / data).is_file(), f"{mod}: DATA_FILES names {data}, which does not exist"
+        assert data in shipped, (
+            f"{mod}: {data} is not package data (pyproject.toml [tool.setuptools.package-data])"
+        )
+    undeclared = sorted(p.as_posix() for p in shipped - set(declared))
+    assert not undeclared, f"package data no module declares in its DATA_FILES: {undeclared}"
+
+
+def test_a_data_file_must_be_a_dep():
+    """The dep check sees data files: a stage that lists synth's modules but not its data misses them."""
+    closure = import_closure(Path("stages/seed.py"))
+    datafiles = Path("looptool/synth/datafiles.py")
+    assert datafiles in closure
+    deps = [f.as_posix() for f in closure]  # every module, file by file, but no data
+    missing = [d for f in closure for d in declared_data_files(f) if not _covered(d, deps)]
+    assert Path("looptool/synth/data/slots.json") in missing
+
+
 def suggested_deps(script: Path) -> list[str]:
-    """The script and its looptool closure, a whole folder where the closure holds all of its .py files."""
-    files = {p.as_posix() for p in import_closure(script)}
+    """The script and its looptool closure (with the data files its modules declare), a whole folder where the
+    closure holds all of its .py files."""
+    closure = import_closure(script)
+    files = {p.as_posix() for p in closure} | {d.as_posix() for f in closure for d in declared_data_files(f)}
     out: set[str] = set(files)
     for d in sorted({str(Path(f).parent) for f in files}, key=len):
         every = {

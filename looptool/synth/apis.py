@@ -1,6 +1,6 @@
 """Hierarchical API synthesis: a context-tree leaf x constraint-tree slots -> a tool with a JSON Schema.
 
-Each capability (leaf) of :data:`looptool.synth.tree.TREE` is instantiated ``apis_per_leaf`` times. Variants
+Each capability (leaf) of :func:`looptool.synth.tree.tree` is instantiated ``apis_per_leaf`` times. Variants
 of one leaf differ the way real APIs for the same job differ: naming convention (snake_case / camelCase for
 the function and every parameter, nested ones included), which optional parameters exist, and the wording of
 the description. Everything is drawn from an RNG seeded by ``(random_seed, leaf path, variant)``, so a
@@ -19,7 +19,7 @@ from typing import Any
 from looptool import jsonutil
 from looptool.checks import surface
 from looptool.synth.slots import Slot, named_slot, param_slot, slot
-from looptool.synth.tree import TREE
+from looptool.synth.tree import tree
 
 CONVENTIONS = ("snake_case", "camelCase")
 _CAMEL = re.compile(r"[A-Z]")
@@ -235,7 +235,7 @@ def param_schema(s: Slot, convention: str, required: bool = True) -> dict[str, A
 def leaves() -> tuple[Leaf, ...]:
     """Every capability of the context tree, in tree order."""
     out = []
-    for domain, subs in TREE.items():
+    for domain, subs in tree().items():
         for sub, node in subs.items():
             for cap, c in node.capabilities.items():
                 out.append(
@@ -257,7 +257,7 @@ def leaves() -> tuple[Leaf, ...]:
 
 
 def domains() -> list[str]:
-    return list(TREE)
+    return list(tree())
 
 
 def _variant_rng(random_seed: int, leaf: Leaf, variant: int) -> random.Random:
