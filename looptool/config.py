@@ -258,6 +258,7 @@ def check_fields(cls: type, data: Mapping[str, Any], where: str = "") -> None:
     """Raise ``ConfigError`` for a key of ``data`` that ``cls`` does not have, or a value of the wrong type
     (nested dataclass mappings are checked too). Keys absent from ``data`` are not required."""
     label = where or cls.__name__
+    check_retired(cls, data, where)
     fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
     unknown = sorted(str(k) for k in data if k not in fields)
     if unknown:
@@ -274,6 +275,18 @@ def check_fields(cls: type, data: Mapping[str, Any], where: str = "") -> None:
         problem = type_problem(hint, value)
         if problem is not None:
             raise ConfigError(f"{key}: got {_show(value)}, expected {problem}")
+
+
+def check_retired(cls: type, data: Mapping[str, Any], where: str = "") -> None:
+    """Raise ``ConfigError`` for an old key of ``cls`` (its ``RETIRED`` mapping: old key -> the line saying which
+    key to use, ``{where}`` standing for the section's dotted name), in one line naming the key."""
+    retired = getattr(cls, "RETIRED", None) or {}
+    # the section's dotted name without the file: "params.yaml:iterations.2.train" -> "iterations.2.train"
+    dotted = where.rsplit(":", 1)[-1] if where else ""
+    for key in data:
+        if key in retired:
+            name = f"{where}.{key}" if where else str(key)
+            raise ConfigError(f"{name}: {retired[key].format(where=dotted or cls.__name__)}")
 
 
 def _show(value: Any) -> str:

@@ -7,7 +7,7 @@ Iterations live in params.yaml as a dict keyed by iteration (DVC's ``foreach`` h
 
     iterations:
       "1": {prev: "0", next: "2", train: {}, probe: {}, verify: {}, expand: {}, merge: {}, eval: {}, loop: {}, backends: {}}
-      "2": {prev: "1", next: "3", train: {learning_rate: 5.0e-6}, probe: {}, ...}
+      "2": {prev: "1", next: "3", train: {grpo: {learning_rate: 5.0e-6}}, probe: {}, ...}
 
 An item overrides keys of the stage sections (``ITERATION_SECTIONS``) for that iteration only. A stage of
 iteration j declares ``params: [<section>, iterations.j.<section>]`` for each section it reads, so editing
@@ -22,7 +22,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from looptool.config import ConfigError, check_fields, from_dict, load_params, section
+from looptool.config import ConfigError, check_fields, check_retired, from_dict, load_params, section
 
 T = TypeVar("T")
 
@@ -92,6 +92,8 @@ def section_config(
     params = params if params is not None else load_params(params_path)
     data = section(params, name, None) or {}
     where = f"{params_path}:{name}"
+    if isinstance(data, Mapping):
+        check_retired(cls, data, where)  # named before an iteration's overrides change the label
     if key is not None:
         item = (params.get("iterations") or {}).get(str(key)) or {}
         _check_item(item, key)

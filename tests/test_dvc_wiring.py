@@ -303,7 +303,7 @@ ITERATION_READS = {  # section of an iteration item -> the stages of that iterat
     "backends": {"probe", "verify", "expand", "evaluate", "mechanisms"},
 }
 OVERRIDES = {  # a real override of each section
-    "train": {"learning_rate": 1.0e-4},
+    "train": {"grpo": {"learning_rate": 1.0e-4}},
     "probe": {"max_new_tokens": 4},
     "verify": {"votes": 3},
     "expand": {"k": 2},

@@ -210,7 +210,10 @@ def test_params_unknown_sections_and_iteration_keys(tmp_path):
 
 def test_params_good_values_still_load(tmp_path):
     cfg = _section(
-        tmp_path, "looptool.train.config.TrainConfig", "train", train={"learning_rate": 1, "max_steps": 2}
+        tmp_path,
+        "looptool.train.config.TrainConfig",
+        "train",
+        train={"grpo": {"learning_rate": 1}, "max_steps": 2},
     )
     assert cfg.learning_rate == 1.0 and isinstance(cfg.learning_rate, float)
     params = load_params(ROOT / "params.yaml")

@@ -115,7 +115,7 @@ def test_changing_iteration_2_leaves_iteration_1_alone(pipeline):
         ["dvc", "status", "--json"], repo, env
     ).stdout.strip() in ("{}", "")
     params = yaml.safe_load((repo / "params.yaml").read_text())
-    params["iterations"]["2"]["train"] = {"learning_rate": 1.0e-4}
+    params["iterations"]["2"]["train"] = {"grpo": {"learning_rate": 1.0e-4}}
     (repo / "params.yaml").write_text(yaml.safe_dump(params, sort_keys=False))
 
     # Only the stages that read iterations.2.train (and report, which reads the iteration list) are changed; the

@@ -109,20 +109,20 @@ def test_profile_merges_key_by_key_and_leaves_other_text_byte_identical(tmp_path
     params.write_text(HAND_WRITTEN)
     prof = tmp_path / "p.yaml"
     prof.write_text(
-        "train:\n  lora:\n    r: 16\n    alpha: 32\n  grpo: {}\n  learning_rate: 1.0e-6\n"
+        "train:\n  lora:\n    r: 16\n    alpha: 32\n  grpo: {}\n  weight_decay: 0.1\n"
         "probe:\n  max_new_tokens: 64\n"
     )
     changes = apply_profile(str(prof), params)
     assert changes == [
         ("train.lora.r", 8, 16),
         ("train.lora.alpha", "<unset>", 32),
-        ("train.learning_rate", "<unset>", 1e-06),
+        ("train.weight_decay", "<unset>", 0.1),
         ("probe.max_new_tokens", "<unset>", 64),
     ]
     expected = (
         HAND_WRITTEN.replace("    r: 8\n", "    r: 16\n")
         .replace("        - v_proj\n", "        - v_proj\n    alpha: 32\n")  # lora merged, its list kept
-        .replace("  seed: Null\n", "  seed: Null\n  learning_rate: 1.0e-6\n")  # before the next heading
+        .replace("  seed: Null\n", "  seed: Null\n  weight_decay: 0.1\n")  # before the next heading
         .replace('      - "</s>"\n', '      - "</s>"\n  max_new_tokens: 64\n')
     )
     assert params.read_text() == expected  # nulls as spelled (~, null, Null, NULL), comments, indentation
@@ -144,7 +144,13 @@ def test_profile_merges_key_by_key_and_leaves_other_text_byte_identical(tmp_path
             r"iterations.1.train: unknown key\(s\) \['nope'\]",
         ),
         ("iterations:\n  '1': {next: '3'}\n", "iterations:\n  '1': {prev: '0', next: '2'}\n", "next"),
-        ("train:\n  learning_rate: 0.5\n", "", None),  # valid alone ...
+        # an old key: one line naming the keys to use
+        (
+            "train:\n  learning_rate: 1.0e-6\n",
+            "",
+            r"train.learning_rate: set train.grpo.learning_rate \(method grpo\) or train.sft.learning_rate",
+        ),
+        ("train:\n  weight_decay: 0.5\n", "", None),  # valid alone ...
         ("train:\n  lora: {enabled: maybe}\n", "", "lora"),
         # ... and an iteration override that the new base makes invalid is found too
         (

@@ -127,13 +127,13 @@ def test_train_config_from_params_with_iteration_override():
 
     params = {
         "train": {
-            "learning_rate": 1e-5,
+            "grpo": {"learning_rate": 1e-5},
             "max_steps": 3,
             "lora": {"r": 4, "target_modules": ["q_proj", "v_proj"]},
         },
         "iterations": {
             "1": {"prev": "0", "next": "2"},
-            "2": {"prev": "1", "next": "3", "train": {"learning_rate": 5e-6}},
+            "2": {"prev": "1", "next": "3", "train": {"grpo": {"learning_rate": 5e-6}}},
         },
     }
     c1 = section_config(TrainConfig, "train", key="1", params=params)
@@ -170,6 +170,157 @@ def test_train_config_errors():
         TrainConfig(max_steps=-1)
     with pytest.raises(ValueError, match="save_dtype"):
         WarmupConfig(save_dtype="int8")
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(
+    "params,key,line",
+    [
+        (
+            {"train": {"learning_rate": 1e-5}},
+            None,
+            "params.yaml:train.learning_rate: set train.grpo.learning_rate (method grpo) or "
+            "train.sft.learning_rate (method sft)",
+        ),
+        (  # named before the iteration's overrides are merged in
+            {"train": {"learning_rate": 1e-5}, "iterations": {"2": {"prev": "1", "next": "3"}}},
+            "2",
+            "params.yaml:train.learning_rate: set train.grpo.learning_rate (method grpo) or "
+            "train.sft.learning_rate (method sft)",
+        ),
+        (
+            {"train": {}, "iterations": {"2": {"prev": "1", "next": "3", "train": {"learning_rate": 5e-6}}}},
+            "2",
+            "params.yaml:iterations.2.train.learning_rate: set iterations.2.train.grpo.learning_rate (method grpo) "
+            "or iterations.2.train.sft.learning_rate (method sft)",
+        ),
+        (
+            {"train": {"extra_args": {"learning_rate": 1e-5}}},
+            None,
+            "params.yaml:train: train.extra_args.learning_rate: set train.grpo.learning_rate (method grpo) or "
+            "train.sft.learning_rate (method sft)",
+        ),
+    ],
+)
+def test_old_learning_rate_key_fails_with_one_line_naming_the_new_keys(params, key, line):
+    from looptool.train import TrainConfig
+
+    with pytest.raises(ConfigError) as e:
+        section_config(TrainConfig, "train", key=key, params=params)
+    assert str(e.value) == line
+
+
+@pytest.mark.parametrize(
+    "train,message",
+    [
+        (  # a loop key repeated in the active method's section: the section would silently win
+            {"max_steps": 3, "grpo": {"max_steps": 5}},
+            "train.grpo.max_steps duplicates train.max_steps (the loop's key, for both methods): keep train.max_steps",
+        ),
+        (  # the loop key's default counts: it is always passed to the trainer
+            {"method": "sft", "sft": {"seed": 3}},
+            "train.sft.seed duplicates train.seed",
+        ),
+        (
+            {"grpo": {"beta": 0.1}, "extra_args": {"beta": 0.0}},
+            "train.extra_args.beta and train.grpo.beta both set GRPOConfig.beta: keep one",
+        ),
+        (
+            {"method": "sft", "sft": {"learning_rate": 1e-3}, "extra_args": {"learning_rate": 1e-3}},
+            "train.extra_args.learning_rate: set train.grpo.learning_rate",
+        ),
+        (
+            {"method": "sft", "sft": {"max_length": 512}, "extra_args": {"max_length": 256}},
+            "train.extra_args.max_length and train.sft.max_length both set SFTConfig.max_length: keep one",
+        ),
+        (
+            {"extra_args": {"per_device_train_batch_size": 8}},
+            "train.extra_args.per_device_train_batch_size duplicates train.per_device_train_batch_size",
+        ),
+        (
+            {"grpo": {"learning_rate": "2e-5"}},  # YAML reads 2e-5 (no dot) as a string
+            "train.grpo.learning_rate: got '2e-5' (str), expected a number",
+        ),
+        ({"method": "sft", "sft": {"learning_rate": 0}}, "train.sft.learning_rate=0 must be > 0"),
+    ],
+)
+def test_a_trl_option_set_in_two_places_is_an_error_naming_both(train, message):
+    from looptool.train import TrainConfig
+
+    with pytest.raises(ConfigError) as e:
+        section_config(TrainConfig, "train", params={"train": train})
+    assert message in str(e.value) and "\n" not in str(e.value)
+
+
+def test_warmup_extra_args_never_repeat_a_warmup_key():
+    from looptool.train import WarmupConfig
+
+    for key in ("learning_rate", "max_length", "max_steps"):
+        with pytest.raises(ConfigError, match=rf"warmup.extra_args.{key} duplicates warmup.{key}"):
+            section_config(WarmupConfig, "warmup", params={"warmup": {"extra_args": {key: 1}}})
+    cfg = section_config(WarmupConfig, "warmup", params={"warmup": {"extra_args": {"bf16": False}}})
+    assert cfg.extra_args == {"bf16": False}
+
+
+def test_the_inactive_methods_fields_are_no_conflict():
+    """train.grpo is not read with method sft (and train.sft not with grpo), so nothing there conflicts."""
+    from looptool.train import TrainConfig
+
+    sft = section_config(
+        TrainConfig,
+        "train",
+        params={
+            "train": {
+                "method": "sft",
+                "max_steps": 2,
+                "grpo": {"max_steps": 5, "bf16": True, "learning_rate": 2e-5},
+                "sft": {"learning_rate": 1e-3},
+                "extra_args": {"bf16": False},
+            }
+        },
+    )
+    assert sft.learning_rate == 1e-3 and sft.max_steps == 2
+    grpo = section_config(
+        TrainConfig,
+        "train",
+        params={"train": {"grpo": {"learning_rate": 3e-5}, "sft": {"seed": 1, "learning_rate": 1e-3}}},
+    )
+    assert grpo.learning_rate == 3e-5
+    assert TrainConfig().learning_rate == TrainConfig(method="sft").learning_rate == 2e-5  # the old default
+
+
+@pytest.mark.parametrize("method,rate", [("grpo", 2e-5), ("sft", 1e-3)])
+def test_demo_params_give_the_trainers_the_rates_they_had(tmp_path, method, rate):
+    """params.yaml moved train.learning_rate (GRPO's 2e-5) to train.grpo.learning_rate; SFT's 1e-3 was already
+    train.sft.learning_rate. The TRL configs get the same rates as before, in every iteration."""
+    from looptool.config import load_params
+    from looptool.train import TrainConfig
+    from looptool.train.grpo import grpo_args
+    from looptool.train.sft import sft_args
+
+    params = load_params(ROOT / "params.yaml")
+    params["train"]["method"] = method
+    for key in params["iterations"]:
+        cfg = section_config(TrainConfig, "train", key=key, params=params)
+        assert cfg.learning_rate == rate
+    if method == "grpo":
+        args = grpo_args(cfg, tmp_path / "out", 0, on_cpu=True)
+    else:
+        args = sft_args(cfg, tmp_path / "out", 0, on_cpu=True, where="train")
+    assert args.learning_rate == rate and args.max_steps == params["train"]["max_steps"]
+
+
+def test_paper_gpu_profile_sets_the_papers_rate():
+    from looptool.config import load_yaml
+    from looptool.stage import deep_merge
+    from looptool.train import TrainConfig
+
+    profile = load_yaml((ROOT / "configs/profiles/paper-gpu.yaml").read_text(), "paper-gpu.yaml")
+    assert "learning_rate" not in profile["train"]
+    cfg = section_config(TrainConfig, "train", params=deep_merge({}, {"train": profile["train"]}))
+    assert cfg.learning_rate == 1e-6 and cfg.grpo_fields()["learning_rate"] == 1e-6
 
 
 def test_extra_args_are_checked(tmp_path):
@@ -363,9 +514,8 @@ def _grpo_cfg(**over):
 
     base = {
         "max_steps": 2,
-        "grpo": {"max_completion_length": 8, "num_generations": 4},
+        "grpo": {"max_completion_length": 8, "num_generations": 4, "learning_rate": 1e-3},
         "per_device_train_batch_size": 4,
-        "learning_rate": 1e-3,
         "lora": {"r": 4, "alpha": 8},
     }
     return section_config(TrainConfig, "train", params={"train": {**base, **over}})

@@ -168,7 +168,7 @@ def test_killed_train_stage_resumes_from_its_checkpoint(tiny_model_dir, d_j, tmp
     assert m["steps"] == 8
     assert [r["step"] for r in m["series"]] == list(range(resumed + 1, 9))  # the step count continues
     # a changed config does not resume from another run's checkpoints
-    train["learning_rate"] = 1e-4
+    train["grpo"] = {**train.get("grpo", {}), "learning_rate": 1e-4}
     train["max_steps"] = 2
     cmd, env, out, metrics = _run_args(tmp_path, tiny_model_dir, d_j, train)
     proc = subprocess.Popen(

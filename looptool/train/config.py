@@ -5,14 +5,20 @@ as in transformers). TRL's own options are not re-declared: ``train.grpo`` holds
 ``train.sft`` ``SFTConfig`` fields, passed through as they are over looptool's CPU-demo defaults
 (:data:`GRPO_DEFAULTS`, :data:`SFT_DEFAULTS`) and checked against TRL's dataclasses (an unknown name is an error
 naming the params key). Anything else TRL accepts for both trainers goes through ``extra_args`` (checked the same
-way). "All" is spelled ``null`` everywhere: ``max_steps: null`` = ``num_train_epochs`` passes over the data,
-``max_samples: null`` = every row. The paper's GPU values are in ``configs/profiles/paper-gpu.yaml``.
+way). One option has one place: a TRL field set in two places that both apply to the active method (a loop key
+such as ``train.max_steps`` and ``train.grpo.max_steps``, or ``extra_args`` and the method's section) is an error
+naming both (:func:`check_one_place`); the inactive method's section is not read, so it conflicts with nothing.
+The learning rate lives in the method's section (``train.grpo.learning_rate``, ``train.sft.learning_rate``): GRPO
+and SFT want rates orders of magnitude apart, and ``train.learning_rate`` is an old key, refused with the names
+of the new ones. "All" is spelled ``null`` everywhere: ``max_steps: null`` = ``num_train_epochs`` passes over the
+data, ``max_samples: null`` = every row. The paper's GPU values are in ``configs/profiles/paper-gpu.yaml``.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from looptool.config import check_choice
 
@@ -31,6 +37,7 @@ ENGINE_UNSUPPORTED: dict[str, Any] = {
 """``GRPOConfig`` sampling fields ``rollouts: engine`` does not implement, with the value that means "off"."""
 
 GRPO_DEFAULTS: dict[str, Any] = {
+    "learning_rate": 2e-5,  # paper: 1e-6 (full fine-tuning); LoRA over a few CPU steps needs more
     "num_generations": 4,  # the group (paper: 16)
     "max_completion_length": 64,  # a tool call of the compact renderer is ~20-60 tokens
     "temperature": 1.0,
@@ -43,8 +50,9 @@ GRPO_DEFAULTS: dict[str, Any] = {
 }
 """looptool's values for ``train.grpo`` keys not set in params (TRL's own defaults for every other field)."""
 
-SFT_DEFAULTS: dict[str, Any] = {"max_length": 1024, "completion_only_loss": True}
-"""looptool's values for ``train.sft`` keys not set in params."""
+SFT_DEFAULTS: dict[str, Any] = {"learning_rate": 2e-5, "max_length": 1024, "completion_only_loss": True}
+"""looptool's values for ``train.sft`` keys not set in params (the rate is the one ``train.learning_rate`` gave
+SFT before it moved here; a short LoRA SFT wants ~1e-3, which the demo's params.yaml sets)."""
 
 # set by looptool itself (paths, logging, the CPU switches, the shared fields above): not settable per trainer
 _RESERVED = frozenset({"output_dir", "logging_steps", "save_strategy", "report_to", "use_cpu"})
@@ -64,6 +72,46 @@ def check_trl_fields(cls_name: str, where: str, fields: dict[str, Any]) -> None:
     reserved = sorted(set(fields) & _RESERVED)
     if reserved:
         raise ValueError(f"{where}: {reserved} are set by looptool (stage paths, logging, CPU detection)")
+
+
+def trl_fields(cls_name: str) -> frozenset[str]:
+    """The init fields of ``trl.<cls_name>`` (``GRPOConfig``, ``SFTConfig``)."""
+    import dataclasses
+
+    import trl
+
+    return frozenset(f.name for f in dataclasses.fields(getattr(trl, cls_name)) if f.init)
+
+
+def check_one_place(
+    section: str,
+    cls_name: str,
+    loop_keys: Iterable[str],
+    extra: Mapping[str, Any],
+    own: tuple[str, Mapping[str, Any]] | None = None,
+) -> None:
+    """Raise ``ValueError`` naming both keys when one ``trl.<cls_name>`` field is set in two places that both
+    apply: a loop key of ``section`` (always set: it has a default) and ``extra_args``, or ``own`` (the active
+    method's section, ``(name, fields)``) and a loop key or ``extra_args``. Without this, one of the two would
+    silently win."""
+    loop = set(loop_keys)
+    if own is not None:
+        name, fields = own
+        for key in sorted(fields):
+            if key in loop:
+                raise ValueError(
+                    f"{section}.{name}.{key} duplicates {section}.{key} (the loop's key, for both methods): "
+                    f"keep {section}.{key}"
+                )
+            if key in extra:
+                raise ValueError(
+                    f"{section}.extra_args.{key} and {section}.{name}.{key} both set {cls_name}.{key}: keep one"
+                )
+    for key in sorted(extra):
+        if key in loop:
+            raise ValueError(
+                f"{section}.extra_args.{key} duplicates {section}.{key} (the loop's key): keep {section}.{key}"
+            )
 
 
 SAVE_DTYPES = ("base", *DTYPES)
@@ -194,15 +242,17 @@ class TrainConfig(_Common):
     method: str = "grpo"
     """``grpo`` (the paper's method) or ``sft`` (supervised fine-tuning on D_j's labels as merge left them, i.e.
     with verified corrections applied: cheap on a CPU, a second reading of the data loop's effect)."""
-    learning_rate: float = 2e-5
-    """Paper: 1e-6 (full fine-tuning). LoRA on a 135M model over a few CPU steps needs a larger rate. For
-    ``method: sft`` set ``sft: {learning_rate: ...}`` (SFT wants a far larger rate than GRPO)."""
+    learning_rate: float = field(default=GRPO_DEFAULTS["learning_rate"], init=False)
+    """The active method's rate (``grpo.learning_rate`` or ``sft.learning_rate``, over the defaults), filled in
+    on construction for the trainers and the metrics; not a params key (``train.learning_rate`` is refused)."""
     grpo: dict[str, Any] = field(default_factory=dict)
-    """``GRPOConfig`` fields (TRL's names and meaning), over :data:`GRPO_DEFAULTS`; e.g. ``{num_generations: 16,
-    use_vllm: true, vllm_mode: colocate}``. Read only with ``method: grpo``; checked against ``trl.GRPOConfig``."""
+    """``GRPOConfig`` fields (TRL's names and meaning), over :data:`GRPO_DEFAULTS`; e.g. ``{learning_rate: 1.0e-6,
+    num_generations: 16, use_vllm: true, vllm_mode: colocate}`` (paper: learning_rate 1e-6). Read only with
+    ``method: grpo``; checked against ``trl.GRPOConfig``. A loop key of this section (``max_steps``, ``seed``,
+    ...) is not repeated here."""
     sft: dict[str, Any] = field(default_factory=dict)
-    """``SFTConfig`` fields, over :data:`SFT_DEFAULTS`; e.g. ``{max_length: 1024, learning_rate: 1.0e-3}``. Read only
-    with ``method: sft``; checked against ``trl.SFTConfig``."""
+    """``SFTConfig`` fields, over :data:`SFT_DEFAULTS`; e.g. ``{max_length: 1024, learning_rate: 1.0e-3}`` (SFT
+    wants a far larger rate than GRPO). Read only with ``method: sft``; checked against ``trl.SFTConfig``."""
     no_signal_patience: int = 4
     """GRPO: warn when this many consecutive steps had every group's rewards equal (zero advantage: no gradient)."""
     # --- processes, checkpoints, saving (looptool.train.launch) ---
@@ -244,14 +294,25 @@ class TrainConfig(_Common):
     """With ``dynamic_sampling``: prompts tried per generation batch (one optimizer step by default), each
     costing one more group of ``num_generations`` rollouts; groups still without a signal then stay as they are."""
 
+    RETIRED: ClassVar[dict[str, str]] = {
+        "learning_rate": "set {where}.grpo.learning_rate (method grpo) or {where}.sft.learning_rate (method sft)",
+    }
+    """Old params keys, each with the one line that says which key to use (:func:`looptool.config.check_retired`)."""
+
     def __post_init__(self) -> None:
-        self._check_common()
         check_choice("method", self.method, METHODS)
         for name in ("grpo", "sft"):
             if not isinstance(getattr(self, name), dict):
                 raise ValueError(f"{name} must be a mapping of TRL {name.upper()}Config fields")
         check_trl_fields("GRPOConfig", "grpo", self.grpo)
         check_trl_fields("SFTConfig", "sft", self.sft)
+        if isinstance(self.extra_args, dict) and "learning_rate" in self.extra_args:
+            raise ValueError(
+                f"train.extra_args.learning_rate: {self.RETIRED['learning_rate'].format(where='train')}"
+            )
+        self.learning_rate = self._rate()
+        self._check_common()
+        self._check_one_place()
         if self.save_steps < 0 or self.save_total_limit < 1:
             raise ValueError("save_steps must be >= 0 and save_total_limit >= 1")
         check_choice("save", self.save, ("merged", "adapter"))
@@ -273,6 +334,33 @@ class TrainConfig(_Common):
         if self.method == "grpo":
             self._check_grpo_batch()
             self._check_rollouts()
+
+    def _check_one_place(self) -> None:
+        """Each TRL field of the active method set in one place (the inactive method's section is not read)."""
+        if not isinstance(self.extra_args, dict):
+            return  # _check_common says so
+        cls_name = f"{self.method.upper()}Config"
+        loop = {f for f in _init_fields(self) if f in trl_fields(cls_name)}
+        check_one_place("train", cls_name, loop, self.extra_args, (self.method, getattr(self, self.method)))
+
+    def _rate(self) -> float:
+        """The active method's learning rate, checked as ``from_dict`` checks a float key (its section is a
+        mapping of anything, so a YAML ``2e-5``, a string, is caught here)."""
+        from looptool.config import type_problem
+
+        rate = self.method_fields()["learning_rate"]
+        if type_problem(float, rate) is not None:
+            raise ValueError(
+                f"train.{self.method}.learning_rate: got {rate!r} ({type(rate).__name__}), expected a number "
+                "(YAML reads 2e-5 as a string: write 2.0e-5)"
+            )
+        if rate <= 0:
+            raise ValueError(f"train.{self.method}.learning_rate={rate} must be > 0")
+        return float(rate)
+
+    def method_fields(self) -> dict[str, Any]:
+        """The active method's own fields (:meth:`grpo_fields` or :meth:`sft_fields`)."""
+        return self.grpo_fields() if self.method == "grpo" else self.sft_fields()
 
     def grpo_fields(self) -> dict[str, Any]:
         """The GRPO-only fields passed to ``GRPOConfig``: looptool's defaults, then ``train.grpo`` (and the
@@ -356,7 +444,16 @@ class WarmupConfig(_Common):
 
     def __post_init__(self) -> None:
         self._check_common()
+        if isinstance(self.extra_args, dict):  # warmup.extra_args never repeats a warmup key
+            loop = {f for f in _init_fields(self) if f in trl_fields("SFTConfig")}
+            check_one_place("warmup", "SFTConfig", loop, self.extra_args)
         if self.max_length < 16:
             raise ValueError("max_length must be >= 16")
         if self.eval_samples < 0:
             raise ValueError("eval_samples must be >= 0")
+
+
+def _init_fields(obj: Any) -> list[str]:
+    import dataclasses
+
+    return [f.name for f in dataclasses.fields(obj) if f.init]
