@@ -578,12 +578,22 @@ def test_report_page_loads_nothing_from_the_network(tmp_path):
 
 def test_report_and_group_doctests():
     import doctest
+    import importlib
+    import pkgutil
 
     from looptool import report
     from looptool.commands import eval as eval_cmd
     from looptool.evaluate import summary
 
-    for mod in (report, summary, eval_cmd):
+    # every module of the report package (its examples live where the functions do, not in __init__)
+    parts = [
+        importlib.import_module(m.name) for m in pkgutil.iter_modules(report.__path__, "looptool.report.")
+    ]
+    assert {"looptool.report.figures", "looptool.report.page"} <= {m.__name__ for m in parts}
+    results = {mod.__name__: doctest.testmod(mod) for mod in (report, *parts)}
+    assert all(r.failed == 0 for r in results.values()), results
+    assert sum(r.attempted for r in results.values()) > 0
+    for mod in (summary, eval_cmd):
         result = doctest.testmod(mod)
         assert result.failed == 0 and result.attempted > 0, mod.__name__
 

@@ -92,7 +92,7 @@ def _rows(ref: str, data_dir, repo, chunk_rows: int):
     """(the resolved dataset, iterator of SAMPLE-like rows) read in record batches from DuckDB."""
     from contextlib import contextmanager
 
-    from looptool.lineage import _check_columns, open_dataset
+    from looptool.lineage.datasets import _check_columns, open_dataset
     from looptool.storage import connect, parquet_source
 
     @contextmanager
