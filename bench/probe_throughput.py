@@ -7,7 +7,7 @@ tokens, same PPL.
 
     flock /tmp/looptool-heavy.lock python bench/probe_throughput.py --model models/base
     flock /tmp/looptool-heavy.lock python bench/probe_throughput.py --model models/base \\
-        --bfcl-dir ../shared/benchmarks/bfcl_v3 --batch-sizes 8,16,32
+        --bfcl-dir path/to/bfcl_v3 --batch-sizes 8,16,32
 
 Samples: ``--data`` (a Parquet in the SAMPLE/TRAIN schema; default ``data/iter_1/train.parquet``, else
 ``data/seed/pool.parquet``) or ``--bfcl-dir`` (the first N BFCL-v3 "simple" questions). Prints figures; it is
