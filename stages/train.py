@@ -43,8 +43,9 @@ def main(params_path: str, iteration: int, data: str, model: str, out: str, metr
     if m["dynamic_sampling"]:
         ds = m["dynamic_sampling"]
         click.echo(
-            f"train@{iteration}: dynamic sampling replaced {ds['replaced']} of {ds['empty']} equal-reward group(s) "
-            f"({ds['resampled']} prompt(s) tried); {m['signal_steps']} of {m['steps']} steps had a learning signal"
+            f"train@{iteration}: dynamic sampling replaced {ds['replaced']} of {ds['empty']} equal-reward "
+            f"group(s) ({ds['resampled']} prompt(s) tried); {m['signal_steps']} of {m['steps']} steps had a "
+            "learning signal"
         )
 
 

@@ -35,11 +35,13 @@ RUNS = [
 ]
 
 MAX_KEYWORDS = 9
-"""More than this and a stage's input files go into one ``*Inputs`` dataclass (``LoopInputs``, ``ExpandInputs``)."""
+"""More than this and a stage's input files go into one ``*Inputs`` dataclass (``LoopInputs``,
+``ExpandInputs``)."""
 
 SCRIPTS = sorted(p.name for p in (ROOT / "stages").glob("*.py"))
 ALIASES = {"prepare_model.py"}
-"""Scripts that are a CLI command themselves (``looptool prepare-model``): checked as commands, not as files."""
+"""Scripts that are a CLI command themselves (``looptool prepare-model``): checked as commands, not as
+files."""
 
 
 def _load(script: str):
@@ -81,8 +83,9 @@ def test_stage_scripts_are_documented_click_commands(script):
 
 @pytest.mark.parametrize("script", SCRIPTS)
 def test_stage_scripts_share_option_names_and_types(script):
-    """``--params`` -> ``params_path`` (default params.yaml), ``--iteration`` -> a required int, ``--metrics`` ->
-    ``metrics``, ``--data`` -> ``data``: the same in every script (:mod:`looptool.stage`'s options)."""
+    """``--params`` -> ``params_path`` (default params.yaml), ``--iteration`` -> a required int,
+    ``--metrics`` -> ``metrics``, ``--data`` -> ``data``: the same in every script (:mod:`looptool.stage`'s
+    options)."""
     opts = {o.opts[0]: o for o in _load(script).main.params if isinstance(o, click.Option)}
     if "--params" in opts:
         p = opts["--params"]
@@ -108,8 +111,8 @@ def _calls(tree: ast.AST) -> set[str]:
 @pytest.mark.parametrize("script", sorted(set(SCRIPTS) - ALIASES))
 def test_stage_scripts_have_one_shape(script):
     """Imports at the top (the looptool modules import torch and friends lazily themselves), logging left to
-    ``run_stage``, one ``run_<stage>`` called, its metrics written by ``looptool.stage.write_metrics``, and the
-    ``run_stage(main)`` guard."""
+    ``run_stage``, one ``run_<stage>`` called, its metrics written by ``looptool.stage.write_metrics``, and
+    the ``run_stage(main)`` guard."""
     tree = ast.parse((ROOT / "stages" / script).read_text())
     main = next(n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "main")
     inner = [n for n in ast.walk(main) if isinstance(n, (ast.Import, ast.ImportFrom))]
@@ -139,8 +142,8 @@ def test_stage_scripts_have_one_shape(script):
 # --- the library writes no metrics ------------------------------------------------------------------------
 
 WRITERS = {"write_json", "write_text", "dump"}
-"""How a JSON file gets written (``storage.write_json``/``write_text``, ``json.dump``, ``Path.write_text``; the
-last writes looptool's own small markers and pointers, named by the path, never a metrics variable)."""
+"""How a JSON file gets written (``storage.write_json``/``write_text``, ``json.dump``, ``Path.write_text``;
+the last writes looptool's own small markers and pointers, named by the path, never a metrics variable)."""
 
 NOT_METRICS = {
     ("looptool/stage.py", "write_metrics"),  # the one writer of metrics files

@@ -93,7 +93,7 @@ def train_grpo(
 
     ``seed``: used when ``cfg.seed`` is None (the stage passes the iteration's seed). ``reward_funcs``:
     replaces the ToolMatch reward (tests use a reward with variance). ``callbacks``: more ``TrainerCallback``
-    objects (benchmarks). Returns the metrics (the stage writes them, :func:`looptool.stage.write_metrics`): per-step series
+    objects (benchmarks). Returns the metrics (the stage writes them): per-step series
     ``[{step, reward, zero_std_frac, loss, ...}]`` (with ``train.dynamic_sampling`` also its per-step counts
     ``empty``, ``resampled``, ``replaced``, ``unreplaced``, and their totals under ``dynamic_sampling``), and
     summaries; ``signal_steps``: logged steps where some group's rewards differed.

@@ -157,8 +157,9 @@ def train_sft(
 ) -> dict[str, Any]:
     """``train.method: sft``: fine-tune ``model`` on D_j (TRAIN schema) with its labels as they are in D_j,
     i.e. after verification (merge applies LABEL_WRONG corrections), loss on the completion only; save the
-    checkpoint to ``out``; returns the metrics. Same budget knobs as GRPO (``max_steps``, ``per_device_train_batch_size``,
-    ``gradient_accumulation_steps``), so a loop run and a static run train equally long."""
+    checkpoint to ``out``; returns the metrics. Same budget knobs as GRPO (``max_steps``,
+    ``per_device_train_batch_size``, ``gradient_accumulation_steps``), so a loop run and a static run train
+    equally long."""
     from trl import SFTTrainer
 
     from looptool.compat.trl import compact_logprobs
