@@ -213,7 +213,7 @@ def train(model: str, data: str, work: str, params_path: str, grid: str, seed: i
     cfg = section_config(TrainConfig, "train", params={"train": deep_merge(params.get("train") or {}, over)})
     settings = {"model": model, "data": data, "grid": steps, "seed": seed, "train": cfg.__dict__ | {}}
     (w / "train_settings.json").write_text(json.dumps(settings, indent=2, default=str) + "\n")
-    m = train_grpo(cfg, model, data, w / "final", callbacks=[Checkpoints()])
+    m = train_grpo(model=model, data=data, out=w / "final", cfg=cfg, callbacks=[Checkpoints()])
     keep = ("steps", "reward_mean", "zero_std_frac_mean", "wall_s", "no_signal")
     (w / "train_metrics.json").write_text(json.dumps({k: m.get(k) for k in keep}, indent=2) + "\n")
     shutil.rmtree(w / "final", ignore_errors=True)  # the grid's adapters are what is evaluated

@@ -63,7 +63,7 @@ def run_mode(
         over["grpo"] = {"transformers_continuous_batching_config": cb_cache}
     cfg = section_config(TrainConfig, "train", params={"train": deep_merge(params.get("train") or {}, over)})
     with tempfile.TemporaryDirectory() as tmp:
-        train_grpo(cfg, model, data, Path(tmp) / "out", callbacks=[Progress()])
+        train_grpo(model=model, data=data, out=Path(tmp) / "out", cfg=cfg, callbacks=[Progress()])
 
 
 def measure(mode: str, argv: list[str], budget_s: float) -> dict:

@@ -41,7 +41,7 @@ def run_variant(
     over.update({"dynamic_sampling": dynamic, "max_resample": max_resample})
     cfg = section_config(TrainConfig, "train", params={"train": deep_merge(params.get("train") or {}, over)})
     with tempfile.TemporaryDirectory() as tmp:
-        return train_grpo(cfg, model, data, Path(tmp) / "out")
+        return train_grpo(model=model, data=data, out=Path(tmp) / "out", cfg=cfg)
 
 
 def summarize(m: dict[str, Any], batch: int, generations: int) -> dict[str, Any]:

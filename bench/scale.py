@@ -152,7 +152,7 @@ def child(stage: str, d: Path, profile: bool) -> None:
     import polars as pl
 
     from looptool.config import load_params
-    from looptool.expand import ExpandConfig, run_expand
+    from looptool.expand import ExpandConfig, ExpandInputs, run_expand
     from looptool.lineage import diff
     from looptool.llm import BackendConfig
     from looptool.merge import LoopInputs, MergeConfig, SelectConfig, run_merge, run_select
@@ -196,7 +196,7 @@ def child(stage: str, d: Path, profile: bool) -> None:
             return sum(m["verdicts"].values()), f"failed {m['failed']}: {m['verdicts']}"
         if stage == "expand":
             m = run_expand(
-                data=p["d1"], probe=p["probe"], verdicts=p["verdicts"], pool=p["pool"], heldout=p["heldout"],
+                inputs=ExpandInputs(p["d1"], p["probe"], p["verdicts"], p["pool"], p["heldout"]),
                 out=p["exp"], rejected=p["exp_rej"], cfg=section_config(ExpandConfig, "expand", params, key=1),
                 synth_cfg=section_config(SeedConfig, "seed", params), iteration=1,
                 enabled=section_config(LoopConfig, "loop", params, key=1).edde, generator=None,

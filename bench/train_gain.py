@@ -137,8 +137,8 @@ def main(
     json_out,
 ) -> None:
     from looptool.schema import SAMPLE, rows
-    from looptool.stage import section_config
-    from looptool.train import TrainConfig, WarmupConfig, train_grpo, warmup_sft
+    from looptool.stage import section_config, write_metrics
+    from looptool.train import TrainConfig, WarmupConfig, run_warmup, train_grpo
     from looptool.train.data import read_samples
 
     held = read_samples(heldout, SAMPLE, max_samples=n, seed=0)  # a seeded random subset
@@ -154,16 +154,12 @@ def main(
             wcfg.max_steps = warmup_steps
         if grpo_steps is not None:
             tcfg.max_steps = grpo_steps
-        wm = warmup_sft(wcfg, base, pool, work_dir / "iter_0", work_dir / "warmup.json", heldout)
+        wm = run_warmup(model=base, pool=pool, out=work_dir / "iter_0", heldout=heldout, cfg=wcfg)
+        write_metrics(wm, work_dir / "warmup.json")
         tm = train_grpo(
-            tcfg,
-            work_dir / "iter_0",
-            train_path,
-            work_dir / "iter_1",
-            work_dir / "train_1.json",
-            iteration=1,
-            seed=1,
+            model=work_dir / "iter_0", data=train_path, out=work_dir / "iter_1", cfg=tcfg, iteration=1, seed=1
         )
+        write_metrics(tm, work_dir / "train_1.json")
         results["train"] = {
             "warmup": {
                 k: wm.get(k)

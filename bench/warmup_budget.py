@@ -124,7 +124,7 @@ def main(
     from train_gain import score
 
     from looptool.stage import section_config
-    from looptool.train import WarmupConfig, warmup_sft
+    from looptool.train import WarmupConfig, run_warmup
 
     wanted = sorted({int(s) for s in steps.split(",") if s.strip()})
     if not wanted or wanted[0] < 1:
@@ -138,7 +138,9 @@ def main(
     work_dir.mkdir(parents=True)
     clock: dict[int, float] = {}
     cb = _snapshot_callback(set(wanted[:-1]), work_dir, clock)
-    m = warmup_sft(wcfg, base, pool, work_dir / f"step_{wanted[-1]}", heldout_path=dev_path, callbacks=[cb])
+    m = run_warmup(
+        model=base, pool=pool, out=work_dir / f"step_{wanted[-1]}", heldout=dev_path, cfg=wcfg, callbacks=[cb]
+    )
     results: dict[str, Any] = {
         "dev_n": len(samples),
         "dev_path": dev_path,

@@ -387,13 +387,25 @@ def _llm_meta(obj: dict[str, Any], origin: ErrorSeed, generator: str, axis: str)
     return meta
 
 
+@dataclass
+class ExpandInputs:
+    """The files expand@j reads (paths from dvc.yaml)."""
+
+    data: Path
+    """D_j."""
+    probe: Path
+    """probe@j's answers to D_j."""
+    verdicts: Path
+    """verify@j's verdicts."""
+    pool: Path
+    """The seed pool (read for de-duplication)."""
+    heldout: Path
+    """The held-out split (read for de-duplication)."""
+
+
 def run_expand(
     *,
-    data: str | Path,
-    probe: str | Path,
-    verdicts: str | Path,
-    pool: str | Path,
-    heldout: str | Path,
+    inputs: ExpandInputs,
     out: str | Path,
     rejected: str | Path,
     cfg: ExpandConfig,
@@ -403,9 +415,12 @@ def run_expand(
     generator: Backend | None,
 ) -> dict[str, Any]:
     """Stage expand@j: new samples (``out``) and rejected candidates (``rejected``) from the verified failures
-    of D_j; returns the metrics. ``pool``/``heldout`` are read for de-duplication, ``synth_cfg`` is the seed
-    corpus's SeedConfig (the synthesizer's catalog and held-out domains), ``enabled`` is ``loop.edde``."""
+    of D_j; returns the metrics. ``synth_cfg`` is the seed corpus's SeedConfig (the synthesizer's catalog and
+    held-out domains), ``enabled`` is ``loop.edde``."""
     t0 = time.perf_counter()
+    data, probe, verdicts, pool, heldout = (
+        inputs.data, inputs.probe, inputs.verdicts, inputs.pool, inputs.heldout
+    )  # fmt: skip
     rows = storage.read_parquet(data, TRAIN)
     probed = storage.read_parquet(probe, PROBE)
     verdict_rows = storage.read_parquet(verdicts, VERDICT)

@@ -39,7 +39,6 @@ from pathlib import Path
 from typing import Any
 
 from looptool.errors import InputError
-from looptool.storage import write_text
 
 HELDOUT = {"call": ("call_rows",), "no_call": ("no_call_rows",), "heldout": ()}
 """Headline key -> where its figure ``{accuracy, correct, n, ci95}`` sits under the evaluation's ``heldout``
@@ -134,11 +133,6 @@ def _read(path: str | Path) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise InputError(f"{path}: expected a JSON object")
     return data
-
-
-def write_headline(headline: Mapping[str, Any], path: str | Path) -> Path:
-    """Write ``headline`` in its own key order (not sorted, unlike the stage metrics)."""
-    return write_text(json.dumps(dict(headline), indent=2, ensure_ascii=False) + "\n", path)
 
 
 def run_headline(

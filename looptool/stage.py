@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, TypeVar
 
 from looptool.config import ConfigError, check_fields, check_retired, from_dict, load_params, section
@@ -130,25 +131,49 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
+def write_metrics(metrics: Mapping[str, Any], path: str | Path | None, *, sort_keys: bool = True) -> None:
+    """Write a stage's metrics to ``path`` (nothing when None), from the main process only (the others of an
+    ``accelerate launch`` return the same metrics). The one place metrics files are written: the library's
+    ``run_<stage>`` functions return their metrics and the stage script (or CLI command) writes them here.
+    ``sort_keys``: key-sorted for readable diffs (every stage but the headline, which keeps its own order)."""
+    if path is not None and is_main_process():
+        from looptool.storage import write_json
+
+        write_json(metrics, path, sort_keys=sort_keys)
+
+
+def params_option(help: str = "params.yaml to read.") -> Callable[[Callable[..., Any]], Any]:
+    """``--params`` (into ``params_path``, default params.yaml): every stage script that reads params."""
+    import click
+
+    return click.option("--params", "params_path", default="params.yaml", show_default=True, help=help)
+
+
+def iteration_option(
+    help: str = "Iteration j (an item of params.yaml iterations).",
+) -> Callable[[Callable[..., Any]], Any]:
+    """``--iteration`` (an int, required): every per-iteration stage script."""
+    import click
+
+    return click.option("--iteration", type=int, required=True, help=help)
+
+
+def metrics_option(help: str, required: bool = True) -> Callable[[Callable[..., Any]], Any]:
+    """``--metrics`` (into ``metrics``): the metrics JSON the stage writes with :func:`write_metrics`."""
+    import click
+
+    return click.option("--metrics", "metrics", required=required, default=None, help=help)
+
+
 def iteration_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The options every iteration stage script takes: ``--params``, ``--iteration`` and ``--data`` (D_j)."""
+    """The options every iteration stage script that reads D_j takes: ``--params``, ``--iteration`` and
+    ``--data`` (D_j)."""
     import click
 
     for option in reversed(
         (
-            click.option(
-                "--params",
-                "params_path",
-                default="params.yaml",
-                show_default=True,
-                help="params.yaml to read.",
-            ),
-            click.option(
-                "--iteration",
-                type=int,
-                required=True,
-                help="Iteration j (an item of params.yaml iterations).",
-            ),
+            params_option(),
+            iteration_option(),
             click.option("--data", required=True, help="D_j (data/iter_j/train.parquet)."),
         )
     ):

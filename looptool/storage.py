@@ -85,9 +85,10 @@ def read_parquet(path: str | Path, schema: Schema | None = None, deep: bool = Tr
     return schema.validate(df, where=str(path), deep=deep) if schema is not None else df
 
 
-def write_json(obj: Any, path: str | Path) -> Path:
-    """Write a small JSON file (metrics) atomically, pretty-printed and key-sorted for readable diffs."""
-    text = json.dumps(obj, indent=2, sort_keys=True, ensure_ascii=False, default=_json_default)
+def write_json(obj: Any, path: str | Path, *, sort_keys: bool = True) -> Path:
+    """Write a small JSON file (metrics) atomically, pretty-printed and (unless ``sort_keys`` is False)
+    key-sorted for readable diffs."""
+    text = json.dumps(obj, indent=2, sort_keys=sort_keys, ensure_ascii=False, default=_json_default)
     return write_text(text + "\n", path)
 
 

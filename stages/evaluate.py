@@ -3,35 +3,27 @@
 agent_multi_turn). ``looptool eval`` runs the same
 :func:`looptool.evaluate.run_evaluate` outside the pipeline."""
 
-from __future__ import annotations
-
-import logging
-
 import click
+
+from looptool.evaluate.run import EvalConfig, run_evaluate
+from looptool.llm.config import BackendConfig
+from looptool.llm.factory import opened_backend
+from looptool.stage import iteration_option, metrics_option, params_option, section_config, write_metrics
 
 
 @click.command()
-@click.option(
-    "--params", "params_path", default="params.yaml", show_default=True, help="params.yaml to read."
-)
-@click.option("--iteration", type=int, required=True, help="Iteration j (0: the warm-up model).")
+@params_option()
+@iteration_option("Iteration j (0: the warm-up model).")
 @click.option("--model", required=True, help="Checkpoint to evaluate (models/iter_j).")
 @click.option(
     "--heldout", default=None, help="Held-out split (data/seed/heldout.parquet); skipped if absent."
 )
-@click.option("--metrics", required=True, help="Metrics JSON (metrics/eval/iter_j.json).")
+@metrics_option("Metrics JSON (metrics/eval/iter_j.json).")
 @click.option("--results", default=None, help="One row per answer (data/eval/iter_j.parquet).")
 def main(
     params_path: str, iteration: int, model: str, heldout: str | None, metrics: str, results: str | None
 ) -> None:
     """Evaluate one checkpoint with greedy decoding through the student backend."""
-    from looptool.evaluate.run import EvalConfig, run_evaluate
-    from looptool.llm.config import BackendConfig
-    from looptool.llm.factory import opened_backend
-    from looptool.stage import section_config
-    from looptool.storage import write_json
-
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     key = iteration if iteration > 0 else None
     cfg = section_config(EvalConfig, "eval", params_path, key=key)
     student = section_config(BackendConfig, "backends.student", params_path, key=key)
@@ -50,7 +42,7 @@ def main(
             backend=backend,
             user=user,
         )
-    write_json(m, metrics)
+    write_metrics(m, metrics)
     shown = ", ".join(f"{k} {v:.3f}" for k, v in m["summary"].items() if v is not None) or "nothing evaluated"
     click.echo(f"evaluate@{iteration}: {shown} ({m['run']['prompts']} prompts, {m['wall_s']} s)")
 

@@ -1,12 +1,13 @@
 """Stage expand@j: k new samples per verified failure (Error-Driven Data Expansion)."""
 
+from pathlib import Path
+
 import click
 
-from looptool.expand import ExpandConfig, run_expand
+from looptool.expand import ExpandConfig, ExpandInputs, run_expand
 from looptool.llm import BackendConfig
 from looptool.llm.factory import opened_backend
-from looptool.stage import LoopConfig, iteration_options, section_config
-from looptool.storage import write_json
+from looptool.stage import LoopConfig, iteration_options, metrics_option, section_config, write_metrics
 from looptool.synth.config import SeedConfig
 
 
@@ -20,7 +21,7 @@ from looptool.synth.config import SeedConfig
 @click.option(
     "--rejected", required=True, help="Rejected candidates (data/iter_j/expansions_rejected.parquet)."
 )
-@click.option("--metrics", required=True, help="Metrics JSON (metrics/expand/iter_j.json).")
+@metrics_option("Metrics JSON (metrics/expand/iter_j.json).")
 def main(
     params_path: str,
     iteration: int,
@@ -40,10 +41,11 @@ def main(
     gen_cfg = section_config(BackendConfig, "backends.generator", params_path, key=iteration)
     with opened_backend(gen_cfg if cfg.mode == "llm" and loop.edde else None) as generator:
         m = run_expand(
-            data=data, probe=probe_path, verdicts=verdicts, pool=pool, heldout=heldout, out=out, rejected=rejected,
-            cfg=cfg, synth_cfg=synth_cfg, iteration=iteration, enabled=loop.edde, generator=generator,
+            inputs=ExpandInputs(Path(data), Path(probe_path), Path(verdicts), Path(pool), Path(heldout)),
+            out=out, rejected=rejected, cfg=cfg, synth_cfg=synth_cfg, iteration=iteration, enabled=loop.edde,
+            generator=generator,
         )  # fmt: skip
-    write_json(m, metrics)
+    write_metrics(m, metrics)
     click.echo(
         f"expand@{iteration}: {m['seeds']} seeds -> {m['made']} new samples, {m['rejected']} rejected {m['rejected_by_reason']}"
     )

@@ -3,7 +3,8 @@ shows and compares as metrics (no config echoes, paths, hashes or wall times).""
 
 import click
 
-from looptool.headline import run_headline, write_headline
+from looptool.headline import run_headline
+from looptool.stage import write_metrics
 
 
 @click.command()
@@ -18,7 +19,7 @@ from looptool.headline import run_headline, write_headline
 def main(evaluation: str, probe: str | None, verify: str | None, out: str) -> None:
     """Write the iteration's headline: held-out (all / call / no-call rows), BFCL groups, D_j's figures."""
     h = run_headline(evaluation=evaluation, probe=probe, verify=verify)
-    write_headline(h, out)
+    write_metrics(h, out, sort_keys=False)  # the headline's own key order
     click.echo(f"headline: call rows {h['call']} (n={h['call_n']}) -> {out}")
 
 

@@ -11,8 +11,7 @@ from looptool.llm.factory import opened_backend
 from looptool.mechanisms import MechanismsInputs, run_mechanisms
 from looptool.probe import ProbeConfig
 from looptool.stage import iteration as wiring
-from looptool.stage import iteration_options, section_config
-from looptool.storage import write_json
+from looptool.stage import iteration_options, metrics_option, section_config, write_metrics
 
 
 @click.command()
@@ -25,7 +24,7 @@ from looptool.storage import write_json
 @click.option("--pool", required=True, help="Seed pool (the random draw).")
 @click.option("--noise-truth", required=True, help="Clean labels of the noisy pool rows (label purity).")
 @click.option("--out", required=True, help="model_j's answers of the pass (data/iter_j/mechanisms.parquet).")
-@click.option("--metrics", required=True, help="Metrics JSON (metrics/mechanisms/iter_j.json).")
+@metrics_option("Metrics JSON (metrics/mechanisms/iter_j.json).")
 def main(
     params_path: str,
     iteration: int,
@@ -56,7 +55,7 @@ def main(
         m = run_mechanisms(
             inputs=inputs, out=out, cfg=cfg, iteration=iteration, random_seed=random_seed, backend=backend
         )
-    write_json(m, metrics)
+    write_metrics(m, metrics)
     t, f = m["targeting"], m["fidelity"]["overall"]
     click.echo(
         f"mechanisms@{iteration}: model_{iteration} fails {t['targeted']['k']}/{t['targeted']['n']} of "

@@ -6,9 +6,8 @@ import click
 
 from looptool.config import load_params
 from looptool.merge import LoopInputs, MergeConfig, run_merge
-from looptool.stage import LoopConfig, iteration_options, section_config
+from looptool.stage import LoopConfig, iteration_options, metrics_option, section_config, write_metrics
 from looptool.stage import iteration as wiring
-from looptool.storage import write_json
 
 
 @click.command()
@@ -23,7 +22,7 @@ from looptool.storage import write_json
 @click.option("--out", required=True, help="D_{j+1}.")
 @click.option("--out-used", required=True, help="Pool ids used up to D_{j+1}.")
 @click.option("--events", required=True, help="Lineage events of iteration j.")
-@click.option("--metrics", required=True, help="Metrics JSON (metrics/merge/iter_j.json).")
+@metrics_option("Metrics JSON (metrics/merge/iter_j.json).")
 def main(
     params_path: str,
     iteration: int,
@@ -51,7 +50,7 @@ def main(
     m = run_merge(
         inputs=inputs, out=out, used_out=out_used, events=events, cfg=cfg, loop=loop, iteration=iteration
     )
-    write_json(m, metrics)
+    write_metrics(m, metrics)
     click.echo(f"merge@{iteration}: D_{iteration + 1} = {m['parts']} ({m['size']} samples)")
 
 

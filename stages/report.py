@@ -1,14 +1,15 @@
 """DVC stage ``report``: every stage's metrics per iteration -> metrics/loop.json, plot data, reports/loop.html."""
 
-from __future__ import annotations
-
 import click
+
+from looptool.card import CardInputs, write_cards
+from looptool.config import load_params
+from looptool.report import run_report
+from looptool.stage import params_option, write_metrics
 
 
 @click.command()
-@click.option(
-    "--params", "params_path", default="params.yaml", show_default=True, help="params.yaml (iterations)."
-)
+@params_option("params.yaml (iterations).")
 @click.option("--metrics-dir", default="metrics", show_default=True, help="Where the stages' metrics are.")
 @click.option("--out", "loop_json", required=True, help="All figures per iteration (metrics/loop.json).")
 @click.option("--plots-dir", required=True, help="Plot data for dvc plots (reports/plots).")
@@ -25,20 +26,14 @@ def main(
     cards_dir: str | None,
 ) -> None:
     """Build the loop report from whatever metrics exist."""
-    from looptool.config import load_params
-    from looptool.report import run_report
-    from looptool.storage import write_json
-
     iterations = list((load_params(params_path).get("iterations") or {}).keys())
     loop = run_report(metrics_dir=metrics_dir, iterations=iterations, plots_dir=plots_dir, html=html_path)
-    write_json(loop, loop_json)
+    write_metrics(loop, loop_json)
     have = {k for r in loop["iterations"] for k in r if k != "iteration"}
     click.echo(
         f"report: {len(loop['iterations'])} iterations, metrics from {sorted(have) or 'nothing yet'} -> {loop_json}"
     )
     if cards_dir:
-        from looptool.card import CardInputs, write_cards
-
         cards = write_cards(iterations, cards_dir, CardInputs(params=params_path, metrics_dir=metrics_dir))
         click.echo(f"report: {len(cards)} model cards -> {cards_dir}")
 

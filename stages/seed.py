@@ -4,27 +4,22 @@ with ``seed.mode: import`` read it from the user's files (:mod:`looptool.synth.i
 python stages/seed.py --params params.yaml --out-dir data/seed --metrics metrics/seed.json
 """
 
-from __future__ import annotations
-
 import click
+
+from looptool.llm.factory import opened_backend
+from looptool.stage import metrics_option, params_option, write_metrics
+from looptool.synth import load_seed_config, run_seed
+from looptool.synth.imported import run_import_seed
 
 
 @click.command()
-@click.option(
-    "--params", "params_path", default="params.yaml", show_default=True, help="params file (section seed)"
-)
+@params_option("params file (section seed)")
 @click.option("--out-dir", required=True, help="folder for pool/heldout/dev/rejected/noise_truth.parquet")
-@click.option("--metrics", "metrics_path", required=True, help="metrics JSON to write")
-def main(params_path: str, out_dir: str, metrics_path: str) -> None:
+@metrics_option("metrics JSON to write")
+def main(params_path: str, out_dir: str, metrics: str) -> None:
     """Synthesize, verify and split the seed corpus (backends.generator in llm mode, backends.judge if set)."""
-    from looptool.llm.factory import opened_backend
-    from looptool.storage import write_json
-    from looptool.synth import load_seed_config, run_seed
-
     cfg = load_seed_config(params_path)
     if cfg.mode == "import":  # the pool from the user's files
-        from looptool.synth.imported import run_import_seed
-
         m = run_import_seed(out_dir=out_dir, cfg=cfg)
     else:
         with (
@@ -32,7 +27,7 @@ def main(params_path: str, out_dir: str, metrics_path: str) -> None:
             opened_backend(cfg.judge if cfg.judge.enabled else None) as judge,
         ):
             m = run_seed(out_dir=out_dir, cfg=cfg, generator=generator, judge=judge)
-    write_json(m, metrics_path)
+    write_metrics(m, metrics)
     click.echo(
         f"seed: pool {m['pool']['size']} ({m['pool']['by_pattern']}), heldout {m['heldout']['size']} "
         f"({', '.join(m['heldout']['domains'])}), dev {m['dev']['size']} ({', '.join(m['dev']['domains'])}), rejected {m['rejected']['total']} {m['rejected']['by_reason']}, "

@@ -4,8 +4,7 @@ import click
 
 from looptool.llm import BackendConfig
 from looptool.llm.factory import opened_backend
-from looptool.stage import LoopConfig, iteration_options, section_config
-from looptool.storage import write_json
+from looptool.stage import LoopConfig, iteration_options, metrics_option, section_config, write_metrics
 from looptool.verify import VerifyConfig, run_verify
 
 
@@ -14,7 +13,7 @@ from looptool.verify import VerifyConfig, run_verify
 @click.option("--probe", "probe_path", required=True, help="Probe rows of D_j (data/iter_j/probe.parquet).")
 @click.option("--noise-truth", default=None, help="Injected-noise truth, read only for the recovery metric.")
 @click.option("--out", required=True, help="Verdicts (data/iter_j/verdicts.parquet).")
-@click.option("--metrics", required=True, help="Metrics JSON (metrics/verify/iter_j.json).")
+@metrics_option("Metrics JSON (metrics/verify/iter_j.json).")
 def main(
     params_path: str,
     iteration: int,
@@ -33,7 +32,7 @@ def main(
             data=data, probe=probe_path, out=out, noise_truth=noise_truth,
             cfg=cfg, iteration=iteration, enabled=loop.jglv, judge=judge,
         )  # fmt: skip
-    write_json(m, metrics)
+    write_metrics(m, metrics)
     rec = m.get("noise_recovery") or {}
     click.echo(
         f"verify@{iteration}: {m['failed']} failed -> {m['verdicts']} (by {m['decided_by']}); "

@@ -3,52 +3,33 @@
 ``warmup.enabled: false`` hard-links the base to models/iter_0 unchanged.
 """
 
-from __future__ import annotations
-
-import logging
-
 import click
+
+from looptool.stage import metrics_option, params_option, section_config, write_metrics
+from looptool.train.config import WarmupConfig
+from looptool.train.sft import run_warmup
 
 
 @click.command()
-@click.option("--model", "model_path", required=True, help="Base checkpoint (models/base).")
-@click.option("--pool", "pool_path", required=True, help="Seed pool (data/seed/pool.parquet).")
+@click.option("--model", required=True, help="Base checkpoint (models/base).")
+@click.option("--pool", required=True, help="Seed pool (data/seed/pool.parquet).")
 @click.option(
-    "--heldout",
-    "heldout_path",
-    default=None,
-    help="Dev samples for the before/after loss (data/seed/dev.parquet).",
+    "--heldout", default=None, help="Dev samples for the before/after loss (data/seed/dev.parquet)."
 )
-@click.option("--out", "out_dir", required=True, help="Output checkpoint (models/iter_0).")
-@click.option("--metrics", "metrics_path", required=True, help="Metrics JSON (metrics/warmup.json).")
-@click.option(
-    "--params", "params_path", default="params.yaml", show_default=True, help="params.yaml to read."
-)
-def main(
-    model_path: str,
-    pool_path: str,
-    heldout_path: str | None,
-    out_dir: str,
-    metrics_path: str,
-    params_path: str,
-) -> None:
+@click.option("--out", required=True, help="Output checkpoint (models/iter_0).")
+@metrics_option("Metrics JSON (metrics/warmup.json).")
+@params_option()
+def main(model: str, pool: str, heldout: str | None, out: str, metrics: str, params_path: str) -> None:
     """SFT warm-up of the base on the pool's labels (loss on the completion only)."""
-    from looptool.stage import is_main_process, section_config
-    from looptool.storage import write_json
-    from looptool.train.config import WarmupConfig
-    from looptool.train.sft import warmup_sft
-
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     cfg = section_config(WarmupConfig, "warmup", params_path)
-    m = warmup_sft(cfg, model_path, pool_path, out_dir, heldout_path=heldout_path)
-    if is_main_process():  # under accelerate launch, one process writes the metrics
-        write_json(m, metrics_path)
+    m = run_warmup(model=model, pool=pool, out=out, heldout=heldout, cfg=cfg)
+    write_metrics(m, metrics)  # under accelerate launch, one process writes the metrics
     if not m["enabled"]:
-        click.echo(f"warmup: disabled, {model_path} linked to {out_dir}")
+        click.echo(f"warmup: disabled, {model} linked to {out}")
         return
     click.echo(
         f"warmup: {m['steps']} steps, loss {m['loss_first']} -> {m['loss_last']}, held-out loss "
-        f"{m['heldout_loss_before']} -> {m['heldout_loss_after']}, {m['wall_s']} s -> {out_dir}"
+        f"{m['heldout_loss_before']} -> {m['heldout_loss_after']}, {m['wall_s']} s -> {out}"
     )
 
 

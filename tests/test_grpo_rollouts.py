@@ -120,10 +120,10 @@ def test_grpo_trains_through_engine_rollouts(tiny_model_dir, data_dir, tmp_path)
 
     out = tmp_path / "iter_1"
     m = train_grpo(
-        _grpo_cfg(rollouts="engine"),
-        tiny_model_dir,
-        data_dir / "train.parquet",
-        out,
+        model=tiny_model_dir,
+        data=data_dir / "train.parquet",
+        out=out,
+        cfg=_grpo_cfg(rollouts="engine"),
         iteration=1,
         seed=1,
         reward_funcs=[completion_length_reward],
@@ -201,8 +201,9 @@ def _dyn_run(tiny_model_dir, data_dir, out, reward, **over):  # noqa: F811
 
     cfg = _grpo_cfg(rollouts="engine", per_device_train_batch_size=8, **over)
     return train_grpo(
-        cfg, tiny_model_dir, data_dir / "train.parquet", out, iteration=1, seed=1, reward_funcs=[reward]
-    )
+        model=tiny_model_dir, data=data_dir / "train.parquet", out=out, cfg=cfg, iteration=1, seed=1,
+        reward_funcs=[reward],
+    )  # fmt: skip
 
 
 def test_dynamic_sampling_replaces_groups_without_signal(tiny_model_dir, data_dir, tmp_path):  # noqa: F811

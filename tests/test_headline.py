@@ -13,7 +13,8 @@ from click.testing import CliRunner
 
 import looptool.headline as hl
 from looptool.errors import InputError
-from looptool.headline import headline, run_headline, write_headline
+from looptool.headline import headline, run_headline
+from looptool.stage import write_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 FIGURES = ("call", "no_call", "heldout")
@@ -126,7 +127,7 @@ def test_stage_script_writes_the_headline_in_its_order(tmp_path):
     assert r.exit_code == 0, r.output
     text = out.read_text()
     assert list(json.loads(text)) == KEYS and text.endswith("}\n")
-    write_headline(json.loads(text), tmp_path / "again.json")
+    write_metrics(json.loads(text), tmp_path / "again.json", sort_keys=False)
     assert (tmp_path / "again.json").read_text() == text  # byte-stable: a re-run changes nothing
 
 
@@ -144,7 +145,7 @@ def test_committed_headlines_match_the_committed_stage_metrics(tmp_path):
             else {"probe": metrics / f"probe/iter_{j}.json", "verify": metrics / f"verify/iter_{j}.json"}
         )
         want = run_headline(evaluation=metrics / f"eval/iter_{j}.json", **loop)
-        write_headline(want, tmp_path / path.name)
+        write_metrics(want, tmp_path / path.name, sort_keys=False)
         assert path.read_text() == (tmp_path / path.name).read_text(), f"{path}: stale; dvc repro headline"
         assert list(want) == (KEYS if j == 0 else KEYS + LOOP_KEYS)
 

@@ -22,7 +22,7 @@ from looptool.merge import SelectConfig, run_select
 from looptool.schema import SAMPLE, TRAIN, frame, make_sample_id
 from looptool.storage import read_json, write_parquet
 from looptool.synth.config import SeedConfig
-from looptool.synth.imported import build_import_seed as build_seed
+from looptool.synth.imported import run_import_seed
 
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data" / "import"
@@ -233,7 +233,7 @@ def seed_and_select(tmp_path: Path, files: list, **kw) -> tuple[pl.DataFrame, pl
         label_noise=kw.pop("label_noise", 0.0),
         **{"import_heldout_fraction": 0.0, **kw},
     )
-    m = build_seed(cfg, tmp_path / "seed", tmp_path / "seed.json")
+    m = run_import_seed(out_dir=tmp_path / "seed", cfg=cfg)
     n = m["pool"]["size"]
     run_select(
         pool=tmp_path / "seed" / "pool.parquet",
@@ -351,7 +351,7 @@ def test_heldout_by_tool_fraction_and_from_a_file(tmp_path):
         label_noise=0.0,
         random_seed=3,
     )
-    m = build_seed(cfg, tmp_path / "s1", None)
+    m = run_import_seed(out_dir=tmp_path / "s1", cfg=cfg)
     pool = pl.read_parquet(tmp_path / "s1" / "pool.parquet")
     held = pl.read_parquet(tmp_path / "s1" / "heldout.parquet")
     assert held.height >= 0.3 * (pool.height + held.height) and pool.height > 0
@@ -360,7 +360,7 @@ def test_heldout_by_tool_fraction_and_from_a_file(tmp_path):
     held_calls = {c["name"] for r in held.iter_rows(named=True) for c in json.loads(r["label"])}
     assert not pool_calls & held_tools and held_tools <= held_calls  # whole tools held out
     # same seed, same split
-    build_seed(cfg, tmp_path / "s2", None)
+    run_import_seed(out_dir=tmp_path / "s2", cfg=cfg)
     assert pl.read_parquet(tmp_path / "s2" / "heldout.parquet").equals(held)
     # held out from a second file: those rows, none of them in the pool
     cfg = SeedConfig(
@@ -369,7 +369,7 @@ def test_heldout_by_tool_fraction_and_from_a_file(tmp_path):
         import_heldout_files=[str(DATA / "xlam.json")],
         label_noise=0.0,
     )
-    m = build_seed(cfg, tmp_path / "s3", None)
+    m = run_import_seed(out_dir=tmp_path / "s3", cfg=cfg)
     held = pl.read_parquet(tmp_path / "s3" / "heldout.parquet")
     pool = pl.read_parquet(tmp_path / "s3" / "pool.parquet")
     assert held.height == 2 and not set(held["sample_id"]) & set(pool["sample_id"])
@@ -391,7 +391,7 @@ def test_decontamination_and_label_noise_apply(tmp_path):
         decontam_dirs=[str(DATA / "bfcl")],
         decontam_ngram=4,
     )
-    m = build_seed(cfg, tmp_path / "s", None)
+    m = run_import_seed(out_dir=tmp_path / "s", cfg=cfg)
     rej = pl.read_parquet(tmp_path / "s" / "rejected.parquet")
     contaminated = rej.filter(pl.col("reason") == "contaminated")
     assert (
@@ -414,10 +414,10 @@ def test_import_mode_config_errors(tmp_path):
         SeedConfig(mode="import", import_files=["x"], import_heldout_by="file")
     cfg = SeedConfig(mode="import", import_files=[str(DATA / "openai.jsonl")], import_format="xlam")
     with pytest.raises(ValueError, match="no valid pool rows"):
-        build_seed(cfg, tmp_path / "s", None)
+        run_import_seed(out_dir=tmp_path / "s", cfg=cfg)
     cfg = SeedConfig(mode="import", import_files=[str(DATA / "openai.jsonl")], import_format="csv")
     with pytest.raises(ValueError, match="seed.import_format='csv'"):
-        build_seed(cfg, tmp_path / "s", None)
+        run_import_seed(out_dir=tmp_path / "s", cfg=cfg)
     from looptool.synth import run_seed
 
     with pytest.raises(ValueError, match="run_import_seed"):
@@ -512,7 +512,7 @@ def test_heldout_by_domain_holds_out_whole_domains(tmp_path):
         import_heldout_by="domain",
         label_noise=0.0,
     )
-    m = build_seed(cfg, tmp_path / "s", None)
+    m = run_import_seed(out_dir=tmp_path / "s", cfg=cfg)
     pool = [json.loads(x) for x in pl.read_parquet(tmp_path / "s" / "pool.parquet")["meta"]]
     held = [json.loads(x) for x in pl.read_parquet(tmp_path / "s" / "heldout.parquet")["meta"]]
     keys = set(m["heldout"]["domains"])
@@ -577,11 +577,13 @@ def test_dev_split_is_disjoint_from_the_test_by_key_and_leaves_the_test_as_it_wa
     files = [str(DATA / n) for n in EXPECTED]
     base = {"mode": "import", "import_files": files, "import_heldout_fraction": 0.3, "label_noise": 0.0}
     with caplog.at_level("WARNING", logger="looptool"):
-        m0 = build_seed(SeedConfig(**base, random_seed=3), tmp_path / "s0", None)
+        m0 = run_import_seed(out_dir=tmp_path / "s0", cfg=SeedConfig(**base, random_seed=3))
     warned = [r.getMessage() for r in caplog.records if "dev.parquet is empty" in r.getMessage()]
     assert len(warned) == 1 and "seed.import_dev_fraction is 0" in warned[0]
     assert m0["dev"]["size"] == 0 and pl.read_parquet(tmp_path / "s0" / "dev.parquet").height == 0
-    m = build_seed(SeedConfig(**base, random_seed=3, import_dev_fraction=0.3), tmp_path / "s1", None)
+    m = run_import_seed(
+        out_dir=tmp_path / "s1", cfg=SeedConfig(**base, random_seed=3, import_dev_fraction=0.3)
+    )
     read = lambda d, f: pl.read_parquet(tmp_path / d / f"{f}.parquet")  # noqa: E731
     assert read("s1", "heldout").equals(read("s0", "heldout"))
     pool, dev = read("s1", "pool"), read("s1", "dev")
@@ -607,6 +609,6 @@ def test_dev_split_that_would_take_the_whole_pool_is_empty_with_a_warning(tmp_pa
         label_noise=0.0,
     )
     with caplog.at_level("WARNING", logger="looptool"):
-        m = build_seed(cfg, tmp_path / "s", None)
+        m = run_import_seed(out_dir=tmp_path / "s", cfg=cfg)
     assert m["dev"]["size"] == 0 and m["pool"]["size"] > 0
     assert any("would take every pool row" in r.getMessage() for r in caplog.records)

@@ -198,13 +198,17 @@ def test_training_refuses_a_user_folder_before_it_trains(ws, tiny_model_dir):
     """train (grpo, sft) and warm-up check --out, its work area and staging folder before any work."""
     from looptool.train.config import TrainConfig, WarmupConfig
     from looptool.train.grpo import train_grpo
-    from looptool.train.sft import train_sft, warmup_sft
+    from looptool.train.sft import run_warmup, train_sft
 
     before = _tree(ws)
     calls = [
-        lambda out: train_grpo(TrainConfig(), tiny_model_dir, ws / "ds.parquet", out),
-        lambda out: train_sft(TrainConfig(method="sft"), tiny_model_dir, ws / "ds.parquet", out),
-        lambda out: warmup_sft(WarmupConfig(enabled=False), tiny_model_dir, ws / "ds.parquet", out),
+        lambda out: train_grpo(model=tiny_model_dir, data=ws / "ds.parquet", out=out, cfg=TrainConfig()),
+        lambda out: train_sft(
+            model=tiny_model_dir, data=ws / "ds.parquet", out=out, cfg=TrainConfig(method="sft")
+        ),
+        lambda out: run_warmup(
+            model=tiny_model_dir, pool=ws / "ds.parquet", out=out, cfg=WarmupConfig(enabled=False)
+        ),
     ]
     for call in calls:
         with pytest.raises(InputError, match="mine: folder exists and looptool did not write it"):
@@ -220,10 +224,12 @@ def test_training_refuses_a_user_folder_before_it_trains(ws, tiny_model_dir):
 
 def test_warmup_disabled_replaces_its_own_copy(ws, tiny_model_dir):
     from looptool.train.config import WarmupConfig
-    from looptool.train.sft import warmup_sft
+    from looptool.train.sft import run_warmup
 
     for _ in range(2):
-        warmup_sft(WarmupConfig(enabled=False), tiny_model_dir, ws / "ds.parquet", ws / "iter_0")
+        run_warmup(
+            model=tiny_model_dir, pool=ws / "ds.parquet", out=ws / "iter_0", cfg=WarmupConfig(enabled=False)
+        )
     assert (ws / "iter_0" / MARKER).is_file() and (ws / "iter_0" / "config.json").is_file()
     assert not (tiny_model_dir / MARKER).exists()
 

@@ -172,7 +172,7 @@ def eval_cmd(
     from looptool.evaluate.run import EvalConfig, run_evaluate
     from looptool.llm.config import BackendConfig
     from looptool.llm.factory import opened_backend
-    from looptool.storage import write_json
+    from looptool.stage import write_metrics
 
     params = load_params(params_path) if Path(params_path).exists() else {}
     data = dict(params.get("eval") or {})
@@ -218,7 +218,7 @@ def eval_cmd(
         if why:
             click.echo(f"note: {bench} skipped: {why}", err=True)
     if out_path:
-        write_json(m, out_path)
+        write_metrics(m, out_path)
         click.echo(f"metrics -> {out_path}")
     click.echo(json.dumps({"summary": m["summary"], "run": m["run"]}, indent=2))
 

@@ -21,13 +21,13 @@ import click
 @click.option("--out", "out_dir", default="models/base", show_default=True, help="Output folder.")
 @click.option(
     "--metrics",
-    "metrics_path",
+    "metrics",
     default=None,
     help="Write what was prepared to this JSON (metrics/prepare_model.json).",
 )
 @click.option("--overwrite", is_flag=True, help="Replace the --metrics file when it exists.")
 def prepare_model_cmd(
-    source: str | None, params_path: str, out_dir: str, metrics_path: str | None, overwrite: bool
+    source: str | None, params_path: str, out_dir: str, metrics: str | None, overwrite: bool
 ) -> None:
     """Turn the base model into a Hugging Face checkpoint (or a pointer) under OUT.
 
@@ -42,10 +42,10 @@ def prepare_model_cmd(
     from looptool.config import from_dict, load_params
     from looptool.model import ModelConfig, run_prepare_model
     from looptool.outputs import prepare_output
-    from looptool.storage import write_json
+    from looptool.stage import write_metrics
 
-    if metrics_path:
-        prepare_output(metrics_path, what="--metrics", overwrite=overwrite)
+    if metrics:
+        prepare_output(metrics, what="--metrics", overwrite=overwrite)
     data = load_params(params_path).get("model", {}) if Path(params_path).exists() else {}
     cfg = from_dict(ModelConfig, data, f"{params_path}:model")
     if source:
@@ -53,6 +53,5 @@ def prepare_model_cmd(
     t0 = time.perf_counter()
     m = run_prepare_model(out=out_dir, cfg=cfg)
     m["wall_s"] = round(time.perf_counter() - t0, 2)
-    if metrics_path:
-        write_json(m, metrics_path)
+    write_metrics(m, metrics or None)
     click.echo(f"{out_dir}: {m}")

@@ -31,7 +31,7 @@ from typing import Any
 
 from looptool import jsonutil
 from looptool.schema import NOISE_TRUTH, REJECTED, SAMPLE, frame, rows
-from looptool.storage import read_parquet, write_json, write_parquet
+from looptool.storage import read_parquet, write_parquet
 from looptool.synth.build import split_rng
 from looptool.synth.config import SeedConfig
 from looptool.synth.decontam import Decontaminator
@@ -130,14 +130,8 @@ def _rejected(row: dict[str, Any], reason: str, detail: str | None, split: str) 
 
 
 def run_import_seed(*, out_dir: str | Path, cfg: SeedConfig) -> dict[str, Any]:
-    """The seed stage in import mode (the stage contract's shape): see :func:`build_import_seed`."""
-    return build_import_seed(cfg, out_dir)
-
-
-def build_import_seed(
-    cfg: SeedConfig, out_dir: str | Path, metrics_path: str | Path | None = None
-) -> dict[str, Any]:
-    """Write pool / heldout / rejected / noise_truth from the user's files; return the metrics."""
+    """The seed stage in import mode: write pool / heldout / dev / rejected / noise_truth from the user's
+    files; return the metrics."""
     from looptool.interchange.importer import IMPORT_FORMATS
 
     if cfg.import_format not in IMPORT_FORMATS:
@@ -268,6 +262,4 @@ def build_import_seed(
         ),
         "wall_s": round(time.perf_counter() - t0, 2),
     }
-    if metrics_path is not None:
-        write_json(metrics, metrics_path)
     return metrics

@@ -2,8 +2,9 @@
 
 Modules: :mod:`~looptool.train.config` (``TrainConfig``, ``WarmupConfig``, ``LoraSettings``),
 :mod:`~looptool.train.rewards` (ToolMatch and partial-credit rewards in TRL's reward-function convention),
-:mod:`~looptool.train.data` (samples as TRL datasets), :mod:`~looptool.train.grpo` (``train_grpo``),
-:mod:`~looptool.train.sft` (``warmup_sft``), :mod:`~looptool.train.cpu` (CPU settings; why the
+:mod:`~looptool.train.data` (samples as TRL datasets), :mod:`~looptool.train.run` (``run_train``, the
+train@j stage: GRPO or SFT), :mod:`~looptool.train.grpo` (``train_grpo``), :mod:`~looptool.train.sft`
+(``train_sft``, and ``run_warmup``, the warmup stage), :mod:`~looptool.train.cpu` (CPU settings; why the
 compact log-prob switch of :mod:`looptool.compat.trl`), :mod:`~looptool.train.callbacks` (per-step series),
 :mod:`~looptool.train.common` (saving).
 
@@ -24,8 +25,10 @@ _EXPORTS = {
     "partial_reward": "looptool.train.rewards",
     "completion_length_reward": "looptool.train.rewards",
     "completion_text": "looptool.train.rewards",
+    "run_train": "looptool.train.run",
+    "run_warmup": "looptool.train.sft",
     "train_grpo": "looptool.train.grpo",
-    "warmup_sft": "looptool.train.sft",
+    "train_sft": "looptool.train.sft",
 }
 
 __all__ = sorted(_EXPORTS)

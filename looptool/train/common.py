@@ -18,7 +18,6 @@ from typing import Any
 from looptool.config import ConfigError, to_dict
 from looptool.model import resolve_model
 from looptool.outputs import claim_dir, prepare_dir, remove_own_dir, written_dir
-from looptool.storage import write_json
 
 log = logging.getLogger(__name__)
 
@@ -190,12 +189,6 @@ def metrics_tail(
         **saved,
         "config": to_dict(cfg),
     }
-
-
-def write_metrics(trainer: Any, metrics: dict[str, Any], metrics_path: str | Path | None) -> None:
-    """Write a trainer's metrics to ``metrics_path`` (when given) from the main process only."""
-    if metrics_path is not None and trainer.accelerator.is_main_process:
-        write_json(metrics, metrics_path)
 
 
 def load_trained(path: str | Path, dtype: str = "float32") -> Any:

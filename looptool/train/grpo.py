@@ -79,21 +79,21 @@ def _add_counts(series: list[dict[str, Any]], records: list[dict[str, int]]) -> 
 
 
 def train_grpo(
+    *,
+    model: str | Path,
+    data: str | Path,
+    out: str | Path,
     cfg: TrainConfig,
-    model_path: str | Path,
-    data_path: str | Path,
-    out_dir: str | Path,
-    metrics_path: str | Path | None = None,
     iteration: int | None = None,
     seed: int | None = None,
     reward_funcs: Sequence[Callable[..., list[float]]] | None = None,
     callbacks: Sequence[Any] = (),
 ) -> dict[str, Any]:
-    """Train ``model_path`` with GRPO on ``data_path`` (TRAIN schema) and save the checkpoint to ``out_dir``.
+    """Train ``model`` with GRPO on ``data`` (TRAIN schema) and save the checkpoint to ``out``.
 
     ``seed``: used when ``cfg.seed`` is None (the stage passes the iteration's seed). ``reward_funcs``:
     replaces the ToolMatch reward (tests use a reward with variance). ``callbacks``: more ``TrainerCallback``
-    objects (benchmarks). Returns the metrics (also written to ``metrics_path``): per-step series
+    objects (benchmarks). Returns the metrics (the stage writes them): per-step series
     ``[{step, reward, zero_std_frac, loss, ...}]`` (with ``train.dynamic_sampling`` also its per-step counts
     ``empty``, ``resampled``, ``replaced``, ``unreplaced``, and their totals under ``dynamic_sampling``), and
     summaries; ``signal_steps``: logged steps where some group's rewards differed.
@@ -102,31 +102,31 @@ def train_grpo(
 
     from looptool.compat.trl import compact_logprobs, rollout_func_warning_silenced, zero_advantage_trainer
     from looptool.train.callbacks import StepSeries
-    from looptool.train.common import check_outputs, count_params, metrics_tail, save_final, write_metrics
+    from looptool.train.common import check_outputs, count_params, metrics_tail, save_final
     from looptool.train.cpu import has_gpu
     from looptool.train.resample import ResamplingRollouts
     from looptool.train.rollouts import rollout_kwargs
 
     started = time.perf_counter()
-    check_outputs(out_dir, [model_path, data_path])
+    check_outputs(out, [model, data])
     seed = cfg.seed if cfg.seed is not None else (seed if seed is not None else 0)
     on_cpu = not has_gpu() or bool(cfg.extra_args.get("use_cpu"))
-    tokenizer = load_tokenizer(model_path)
-    df = read_samples(data_path, TRAIN, cfg.max_samples, seed)
-    dataset = to_dataset(grpo_rows(df, tokenizer, str(data_path), cfg.chat_template_kwargs))
-    out = Path(out_dir)
+    tokenizer = load_tokenizer(model)
+    df = read_samples(data, TRAIN, cfg.max_samples, seed)
+    dataset = to_dataset(grpo_rows(df, tokenizer, str(data), cfg.chat_template_kwargs))
+    out = Path(out)
     work = out.with_name(out.name + ".work")
     args = grpo_args(cfg, work, seed, on_cpu)
     series = StepSeries(GRPO_SERIES, no_signal_patience=cfg.no_signal_patience)
-    resume_from = prepare_work(cfg, model_path, data_path, seed, work)
+    resume_from = prepare_work(cfg, model, data, seed, work)
     funcs = list(reward_funcs) if reward_funcs else [_reward(cfg, tokenizer)]
     seen = SeenIds(funcs[0])
-    start = trainable_start(model_path) if cfg.save == "adapter" else None
+    start = trainable_start(model) if cfg.save == "adapter" else None
     resampler = ResamplingRollouts(dataset, funcs, cfg.max_resample) if cfg.dynamic_sampling else None
     # TRL warns that rollout_func is experimental: documented in looptool.train.rollouts
     with rollout_func_warning_silenced():
         trainer = zero_advantage_trainer(GRPOTrainer)(
-            model=start if start is not None else resolve_model(model_path),
+            model=start if start is not None else resolve_model(model),
             reward_funcs=[seen, *funcs[1:]],
             args=args,
             train_dataset=dataset,
@@ -141,9 +141,9 @@ def train_grpo(
     ranks = rank_report(trainer.accelerator, seen)
     checkpoints = [p.name for p in complete_checkpoints(work)]
     if cfg.save == "adapter":
-        saved = save_adapter(trainer, model_path, out)
+        saved = save_adapter(trainer, model, out)
     else:
-        saved = save_final(trainer, model_path, out, cfg.save_dtype)
+        saved = save_final(trainer, model, out, cfg.save_dtype)
     if trainer.accelerator.is_main_process:
         shutil.rmtree(work, ignore_errors=True)
     if resampler is not None:
@@ -177,5 +177,4 @@ def train_grpo(
             iteration,
             iteration,
         )
-    write_metrics(trainer, metrics, metrics_path)
     return metrics

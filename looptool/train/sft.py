@@ -17,7 +17,7 @@ from typing import Any
 
 from looptool.model import link_or_copy_tree, load_tokenizer, resolve_model
 from looptool.schema import SAMPLE, TRAIN
-from looptool.storage import read_parquet, write_json
+from looptool.storage import read_parquet
 from looptool.train.config import TrainConfig, WarmupConfig
 from looptool.train.data import prompt_style, read_samples, sft_rows, to_dataset
 
@@ -58,18 +58,19 @@ def sft_args(
     return trl_config(SFTConfig, where, fields, cfg.extra_args)
 
 
-def warmup_sft(
+def run_warmup(
+    *,
+    model: str | Path,
+    pool: str | Path,
+    out: str | Path,
+    heldout: str | Path | None = None,
     cfg: WarmupConfig,
-    model_path: str | Path,
-    pool_path: str | Path,
-    out_dir: str | Path,
-    metrics_path: str | Path | None = None,
-    heldout_path: str | Path | None = None,
     callbacks: list[Any] | None = None,
 ) -> dict[str, Any]:
-    """SFT ``model_path`` on the pool and save a full checkpoint to ``out_dir`` (or, disabled, link the base).
+    """Stage warmup: SFT ``model`` on the pool and save a full checkpoint to ``out`` (or, disabled, link the
+    base); returns the metrics.
 
-    With ``heldout_path`` (the pipeline gives the dev split, never the test split) and ``cfg.eval_samples`` > 0,
+    With ``heldout`` (the pipeline gives the dev split, never the test split) and ``cfg.eval_samples`` > 0,
     the completion loss on that many of its rows (none when it is empty) is
     measured before and after (cheap: forward passes only), so the metrics show whether the warm-up helped
     beyond the rows it saw. ``callbacks``: more ``TrainerCallback``s (``bench/warmup_budget.py`` snapshots the
@@ -78,50 +79,41 @@ def warmup_sft(
     from looptool.train.common import check_outputs, claim_work
 
     started = time.perf_counter()
-    out = Path(out_dir)
-    check_outputs(out, [model_path, pool_path])
+    out = Path(out)
+    check_outputs(out, [model, pool])
     if not cfg.enabled:
-        link_or_copy_tree(model_path, out, "looptool warmup")
-        metrics = {
+        link_or_copy_tree(model, out, "looptool warmup")
+        return {
             "enabled": False,
             "steps": 0,
             "series": [],
             "wall_s": round(time.perf_counter() - started, 2),
         }
-        if metrics_path is not None:
-            write_json(metrics, metrics_path)
-        return metrics
 
     from trl import SFTTrainer
 
     from looptool.compat.trl import compact_logprobs
     from looptool.train.callbacks import StepSeries
-    from looptool.train.common import count_params, metrics_tail, save_final, write_metrics
+    from looptool.train.common import count_params, metrics_tail, save_final
     from looptool.train.cpu import has_gpu
 
     seed = cfg.seed if cfg.seed is not None else 0
     on_cpu = not has_gpu() or bool(cfg.extra_args.get("use_cpu"))
-    tokenizer = load_tokenizer(model_path)
-    df = read_samples(pool_path, SAMPLE, cfg.max_samples, seed)
-    dataset = to_dataset(sft_rows(df, tokenizer, str(pool_path), cfg.chat_template_kwargs))
+    tokenizer = load_tokenizer(model)
+    df = read_samples(pool, SAMPLE, cfg.max_samples, seed)
+    dataset = to_dataset(sft_rows(df, tokenizer, str(pool), cfg.chat_template_kwargs))
     eval_dataset = None
     # an empty split (seed.dev_domains: 0; an import with import_heldout_fraction: 0) has no loss to measure
-    if (
-        heldout_path is not None
-        and cfg.eval_samples > 0
-        and read_parquet(heldout_path, SAMPLE, deep=False).height
-    ):
-        held = read_samples(heldout_path, SAMPLE, cfg.eval_samples, seed)
-        eval_dataset = to_dataset(sft_rows(held, tokenizer, str(heldout_path), cfg.chat_template_kwargs))
-    elif heldout_path is not None and cfg.eval_samples > 0:
-        log.warning(
-            "%s: the held-out split is empty; no held-out loss before/after the warm-up", heldout_path
-        )
+    if heldout is not None and cfg.eval_samples > 0 and read_parquet(heldout, SAMPLE, deep=False).height:
+        held = read_samples(heldout, SAMPLE, cfg.eval_samples, seed)
+        eval_dataset = to_dataset(sft_rows(held, tokenizer, str(heldout), cfg.chat_template_kwargs))
+    elif heldout is not None and cfg.eval_samples > 0:
+        log.warning("%s: the held-out split is empty; no held-out loss before/after the warm-up", heldout)
     work = out.with_name(out.name + ".work")
     claim_work(work)
     series = StepSeries(SFT_SERIES)
     trainer = SFTTrainer(
-        model=resolve_model(model_path),
+        model=resolve_model(model),
         args=sft_args(cfg, work, seed, on_cpu),
         train_dataset=dataset,
         eval_dataset=eval_dataset,
@@ -134,7 +126,7 @@ def warmup_sft(
         before = trainer.evaluate()["eval_loss"] if eval_dataset is not None else None
         trainer.train()
         after = trainer.evaluate()["eval_loss"] if eval_dataset is not None else None
-    saved = save_final(trainer, model_path, out, cfg.save_dtype)
+    saved = save_final(trainer, model, out, cfg.save_dtype)
     if trainer.accelerator.is_main_process:
         shutil.rmtree(work, ignore_errors=True)
     metrics: dict[str, Any] = {
@@ -151,47 +143,47 @@ def warmup_sft(
             cfg, series, saved, started=started, counts=counts, on_cpu=on_cpu, compact=compact, seed=seed
         ),
     }
-    write_metrics(trainer, metrics, metrics_path)
     return metrics
 
 
 def train_sft(
+    *,
+    model: str | Path,
+    data: str | Path,
+    out: str | Path,
     cfg: TrainConfig,
-    model_path: str | Path,
-    data_path: str | Path,
-    out_dir: str | Path,
-    metrics_path: str | Path | None = None,
     iteration: int | None = None,
     seed: int | None = None,
 ) -> dict[str, Any]:
-    """``train.method: sft``: fine-tune ``model_path`` on D_j (TRAIN schema) with its labels as they are in D_j,
+    """``train.method: sft``: fine-tune ``model`` on D_j (TRAIN schema) with its labels as they are in D_j,
     i.e. after verification (merge applies LABEL_WRONG corrections), loss on the completion only; save the
-    checkpoint to ``out_dir``. Same budget knobs as GRPO (``max_steps``, ``per_device_train_batch_size``,
-    ``gradient_accumulation_steps``), so a loop run and a static run train equally long."""
+    checkpoint to ``out``; returns the metrics. Same budget knobs as GRPO (``max_steps``,
+    ``per_device_train_batch_size``, ``gradient_accumulation_steps``), so a loop run and a static run train
+    equally long."""
     from trl import SFTTrainer
 
     from looptool.compat.trl import compact_logprobs
     from looptool.train.callbacks import StepSeries
-    from looptool.train.common import check_outputs, count_params, metrics_tail, save_final, write_metrics
+    from looptool.train.common import check_outputs, count_params, metrics_tail, save_final
     from looptool.train.cpu import has_gpu
     from looptool.train.launch import complete_checkpoints, prepare_work
 
     started = time.perf_counter()
-    check_outputs(out_dir, [model_path, data_path])
+    check_outputs(out, [model, data])
     seed = cfg.seed if cfg.seed is not None else (seed if seed is not None else 0)
     on_cpu = not has_gpu() or bool(cfg.extra_args.get("use_cpu"))
-    tokenizer = load_tokenizer(model_path)
-    df = read_samples(data_path, TRAIN, cfg.max_samples, seed)
-    dataset = to_dataset(sft_rows(df, tokenizer, str(data_path), cfg.chat_template_kwargs))
-    out = Path(out_dir)
+    tokenizer = load_tokenizer(model)
+    df = read_samples(data, TRAIN, cfg.max_samples, seed)
+    dataset = to_dataset(sft_rows(df, tokenizer, str(data), cfg.chat_template_kwargs))
+    out = Path(out)
     work = out.with_name(
         out.name + ".work"
     )  # emptied by prepare_work unless it resumes (check_outputs vetted it)
     series = StepSeries(SFT_SERIES)
     args = sft_args(cfg, work, seed, on_cpu, where="train")
-    resume_from = prepare_work(cfg, model_path, data_path, seed, work)  # train.save_steps: as GRPO's
+    resume_from = prepare_work(cfg, model, data, seed, work)  # train.save_steps: as GRPO's
     trainer = SFTTrainer(
-        model=resolve_model(model_path),
+        model=resolve_model(model),
         args=args,
         train_dataset=dataset,
         processing_class=tokenizer,
@@ -202,7 +194,7 @@ def train_sft(
     with compact_logprobs(on_cpu and cfg.cpu_compact_logprobs) as compact:
         trainer.train(resume_from_checkpoint=str(resume_from) if resume_from else None)
     checkpoints = [p.name for p in complete_checkpoints(work)]
-    saved = save_final(trainer, model_path, out, cfg.save_dtype)
+    saved = save_final(trainer, model, out, cfg.save_dtype)
     if trainer.accelerator.is_main_process:
         shutil.rmtree(work, ignore_errors=True)
     parts = df.group_by("part").len().sort("part").iter_rows() if "part" in df.columns else []
@@ -221,5 +213,4 @@ def train_sft(
             cfg, series, saved, started=started, counts=counts, on_cpu=on_cpu, compact=compact, seed=seed
         ),
     }
-    write_metrics(trainer, metrics, metrics_path)
     return metrics
