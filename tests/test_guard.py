@@ -214,7 +214,8 @@ def test_stage_script_params_error_is_one_line(tmp_path):
     assert p.returncode == 1 and "Traceback" not in p.stderr
     lines = [x for x in p.stderr.splitlines() if x.strip()]
     assert lines == [
-        "Error: params.yaml:probe: unknown key(s) ['limt']; known keys: ['call_format', 'limit', 'max_new_tokens', 'stop']"
+        "Error: params.yaml:probe: unknown key(s) ['limt']; known keys: ['call_format', 'limit', 'max_new_tokens', "
+        "'samples', 'seed', 'stop', 'temperature', 'top_p']"
     ]
     p = _stage("probe.py", args, tmp_path, LOOPTOOL_DEBUG="1")
     assert p.returncode == 1 and "Traceback" in p.stderr and "ConfigError" in p.stderr

@@ -148,7 +148,7 @@ the last writes looptool's own small markers and pointers, named by the path, ne
 NOT_METRICS = {
     ("looptool/stage.py", "write_metrics"),  # the one writer of metrics files
     ("looptool/storage.py", "write_json"),  # the generic writer itself
-    ("looptool/report.py", "write_plot_data"),  # dvc plots' data files, reports/plots/*.json
+    ("looptool/report/plots.py", "write_plot_data"),  # dvc plots' data files, reports/plots/*.json
     ("looptool/interchange/exporter.py", "_write_llamafactory"),  # LLaMA-Factory's dataset_info.json
 }
 """Library functions that call ``write_json``, each writing something that is not a stage's metrics."""
