@@ -1,6 +1,6 @@
 """What a command may write: never over an input, never over something it did not create, no stale temporaries.
 
-The rule (README, "What looptool writes"): a command never deletes or overwrites a file it did not create,
+The rule (docs/reliability.md, "When things go wrong"): a command never deletes or overwrites a file it did not create,
 except an earlier output of its own that it recognises: a folder it wrote holds the
 marker file :data:`MARKER` (listed in ``.dvcignore``, so a DVC output's hash and a data file's bytes stay as they were); a
 single file (an export, an import's Parquet) is replaced only with ``--overwrite``. Otherwise the command

@@ -3,7 +3,7 @@
 
 One call = one iteration: a fresh trainer (so a fresh optimizer, as in the paper), the iteration's data,
 and a full checkpoint at the end (LoRA merged). Runs on CPU (the embedded demo) or on GPUs; for several GPUs
-or DeepSpeed, launch the stage script with ``accelerate launch --config_file configs/...`` (README).
+or DeepSpeed, launch the stage script with ``accelerate launch --config_file configs/...`` (docs/gpu.md).
 """
 
 from __future__ import annotations
