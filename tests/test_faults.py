@@ -759,6 +759,16 @@ def test_ctrl_c_keeps_the_answers_already_in(tmp_path):
         return "re slow"
 
     reqs = [Request.chat([{"role": "user", "content": t}]) for t in ("a", "b", "c", "slow")]
+    # Ctrl-C as a user's Python sees it: the default handler (a library imported by an earlier test of the suite
+    # may have installed its own, and then the interrupt never reaches this call)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _ctrl_c_run(tmp_path, reqs, reply)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _ctrl_c_run(tmp_path, reqs, reply) -> None:
     with FaultServer("ok", reply) as srv:
         cfg = BackendConfig(**role(srv.url, max_concurrency=4, timeout_s=10.0))
         with get_backend(cfg) as b, pytest.raises(KeyboardInterrupt):

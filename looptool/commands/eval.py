@@ -157,8 +157,6 @@ def eval_cmd(
     from looptool.outputs import prepare_output
 
     heldout, heldout_note = resolve_heldout(heldout)
-    if heldout_note:
-        click.echo(f"note: {heldout_note}", err=True)
     inputs = [p for p in (heldout, params_path) if p]
     for opt, path in (("--out", out_path), ("--results", results_path)):
         if path:  # refused now, not after the whole evaluation
@@ -204,6 +202,8 @@ def eval_cmd(
         user_data["model"] = user_model
     user = from_dict(BackendConfig, user_data, "backends.user (params + options)")
 
+    if heldout_note:  # once the options and params are known to be good: a bad one stays a one-line error
+        click.echo(f"note: {heldout_note}", err=True)
     needs_user = user.enabled and "agent_multi_turn" in cfg.acebench_categories
     with (
         opened_backend(student, model=model) as backend,
