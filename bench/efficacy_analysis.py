@@ -263,12 +263,27 @@ def mechanisms_markdown(m: dict[str, Any]) -> str:
 @click.option(
     "--out", "out_path", type=click.Path(path_type=Path), default=None, help="Also write this JSON."
 )
-def main(samples: Path, split: str, iteration: int | None, out_path: Path | None) -> None:
-    """Re-derive the study's intervals from a samples.csv."""
+@click.option(
+    "--results",
+    "results_paths",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="results.json of the runs (repeat for runs of several sessions): the mechanism figures.",
+)
+def main(
+    samples: Path, split: str, iteration: int | None, out_path: Path | None, results_paths: tuple[Path, ...]
+) -> None:
+    """Re-derive the study's intervals from a samples.csv (and the mechanism figures from results.json)."""
     a = analyze(read_samples(samples), split, iteration)
+    click.echo(to_markdown(a))
+    if results_paths:
+        models: dict[str, Any] = {}
+        for p in results_paths:
+            models.update(json.loads(p.read_text()).get("models", {}))
+        a["mechanisms"] = mechanisms({"models": models})
+        click.echo(mechanisms_markdown(a["mechanisms"]))
     if out_path is not None:
         out_path.write_text(json.dumps(a, indent=2) + "\n")
-    click.echo(to_markdown(a))
 
 
 if __name__ == "__main__":

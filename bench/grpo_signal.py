@@ -13,6 +13,13 @@ fraction < 1), the mean zero-advantage fraction, the rollouts per step (the batc
 
     python bench/grpo_signal.py --model models/iter_0 --data data/iter_1/train.parquet --steps 8 --seeds 1,2
 
+The boundary variants train on ``--boundary-data``: the same iteration's D_{j+1} merged with ``loop.boundary:
+true`` and ``probe.samples > 0`` (e.g. from a ``dvc exp run -S probe.samples=4 -S loop.boundary=true``), so
+"paper default against boundary + dynamic sampling" is ``--variants default,boundary+dynamic``::
+
+    python bench/grpo_signal.py --model models/iter_1 --data data/iter_2/train.parquet \
+        --boundary-data BOUNDARY/data/iter_2/train.parquet --variants default,dynamic,boundary+dynamic
+
 Steps with dynamic sampling decode more rollouts, so compare seconds only on a quiet machine; ``--out`` also
 writes the figures as JSON.
 """
@@ -26,7 +33,9 @@ from typing import Any
 
 import click
 
-VARIANTS = ("default", "dynamic")
+VARIANTS = ("default", "dynamic", "boundary", "boundary+dynamic")
+"""``default``: ``--data`` as is; ``dynamic``: with dynamic sampling; ``boundary`` and ``boundary+dynamic``: the
+same on ``--boundary-data`` (a D_{j+1} merged with ``loop.boundary: true``)."""
 
 
 def run_variant(
@@ -91,7 +100,17 @@ def summarize(m: dict[str, Any], batch: int, generations: int) -> dict[str, Any]
     default=None,
     help="train.max_resample of the dynamic runs (default: the params').",
 )
-@click.option("--variants", default=",".join(VARIANTS), show_default=True, help="default, dynamic or both.")
+@click.option(
+    "--boundary-data",
+    default=None,
+    help="D_{j+1} merged with loop.boundary: true (the boundary variants' data).",
+)
+@click.option(
+    "--variants",
+    default="default,dynamic",
+    show_default=True,
+    help=f"Comma list of {', '.join(VARIANTS)}.",
+)
 @click.option("--out", "out_json", default=None, help="Also write the figures to this JSON file.")
 def main(
     params_path: str,
@@ -100,6 +119,7 @@ def main(
     steps: int,
     seeds: str,
     max_resample: int | None,
+    boundary_data: str | None,
     variants: str,
     out_json: str | None,
 ) -> None:
@@ -113,6 +133,8 @@ def main(
         raise click.BadParameter(
             f"{bad}: each variant must be one of {list(VARIANTS)}", param_hint="--variants"
         )
+    if any(v.startswith("boundary") for v in chosen) and not boundary_data:
+        raise click.BadParameter("the boundary variants need --boundary-data", param_hint="--variants")
     params = load_params(params_path)
     base = section_config(TrainConfig, "train", params={"train": params.get("train") or {}})
     if base.rollouts != "engine":
@@ -126,6 +148,7 @@ def main(
     settings = {
         "model": model,
         "data": data,
+        "boundary_data": boundary_data,
         "steps": steps,
         "num_generations": n,
         "completions_per_step": batch,
@@ -138,7 +161,8 @@ def main(
     figures: dict[str, Any] = {"settings": settings, "runs": {}}
     for seed in [int(s) for s in seeds.split(",") if s.strip()]:
         for variant in chosen:
-            m = run_variant(params, model, data, steps, seed, variant == "dynamic", resample)
+            on = boundary_data if variant.startswith("boundary") else data
+            m = run_variant(params, model, on, steps, seed, variant.endswith("dynamic"), resample)
             r = summarize(m, batch, n)
             figures["runs"][f"{variant} seed {seed}"] = r
             click.echo(f"\n{variant}, seed {seed}:")

@@ -33,6 +33,7 @@ from looptool import jsonutil, storage
 from looptool.checks import signature_of, verify_sample
 from looptool.config import ConfigError, check_choice
 from looptool.consistency import check_probe, check_verdicts
+from looptool.errorprofile import Profile, seed_profile, trap_max, trap_score
 from looptool.llm.base import Backend, Request, Sampling
 from looptool.prompts.generator import AXES, generator_messages, parse_generated
 from looptool.schema import PROBE, REJECTED, SAMPLE, TRAIN, VERDICT, frame, make_sample_id
@@ -67,11 +68,16 @@ class ExpandConfig:
     from_parts: list[str] = field(default_factory=lambda: ["error_seed"])
     """Which samples of D_j seed expansions: ``error_seed`` (the verified failures, as in the paper) and/or
     ``boundary`` (greedy-mastered with a sampled pass rate below 1; needs ``probe.samples > 0``)."""
+    carry: bool = False
+    """``structured`` mode: keep, of ``candidates`` instantiations of the seed's signature, the one that sets
+    again most of the traps the model fell into on the seed (:mod:`looptool.errorprofile`)."""
+    candidates: int = 8
+    """``carry``: instantiations drawn per new sample."""
 
     def __post_init__(self) -> None:
         check_choice("mode", self.mode, ("structured", "llm"))
-        if self.k < 0 or self.tries < 1:
-            raise ValueError("k must be >= 0 and tries >= 1")
+        if self.k < 0 or self.tries < 1 or self.candidates < 1:
+            raise ValueError("k must be >= 0, tries >= 1 and candidates >= 1")
         if (
             (self.max_samples is not None and self.max_samples < 0)
             or self.temperature < 0
@@ -248,6 +254,7 @@ def expand(
             raise ValueError("expand.mode=llm needs backends.generator (backend is 'none')")
         _llm(wanted, seen, made, rejected, cfg, iteration, synth_cfg, generator)
     reasons = Counter(r["reason"] for r in rejected)
+    traps = [((r["meta"] or {}).get("expansion") or {}).get("trap") for r in made]
     metrics = {
         "enabled": enabled,
         "mode": cfg.mode,
@@ -259,6 +266,13 @@ def expand(
         "rejected_by_reason": dict(sorted(reasons.items())),
         "made_by_pattern": dict(sorted(Counter((r["meta"] or {}).get("pattern", "?") for r in made).items())),
     }
+    if cfg.carry and cfg.mode == "structured":
+        metrics["carry"] = {
+            "seeds_by_error": dict(sorted(Counter(seed_profile(s).kind for s in seeds).items())),
+            "trap_share": round(sum(t["score"] for t in traps) / max(1, sum(t["max"] for t in traps)), 4),
+            "full_trap": sum(t["score"] == t["max"] > 0 for t in traps),
+            "with_trap": sum(t["max"] > 0 for t in traps),
+        }
     return (
         (frame(made, SAMPLE) if made else SAMPLE.empty()),
         (frame(rejected, REJECTED) if rejected else REJECTED.empty()),
@@ -266,10 +280,8 @@ def expand(
     )
 
 
-def _accept(
-    row: dict[str, Any], parent: ErrorSeed, seen: set[str], synth_cfg: Any, made: list, iteration: int
-) -> str | None:
-    """Verify and de-duplicate a candidate; returns the rejection reason or None (accepted)."""
+def _problem(row: dict[str, Any], seen: set[str], synth_cfg: Any) -> str | None:
+    """Why a candidate cannot be kept (failed verification, duplicate), or None."""
     from looptool.synth.config import split_domains  # expansions are instantiated by the synthesizer anyway
 
     problems = verify_sample(row, split_domains(synth_cfg) if synth_cfg is not None else None)
@@ -277,6 +289,16 @@ def _accept(
         return "failed_verification: " + "; ".join(problems[:3])
     if row["sample_id"] in seen:
         return "duplicate"
+    return None
+
+
+def _accept(
+    row: dict[str, Any], parent: ErrorSeed, seen: set[str], synth_cfg: Any, made: list, iteration: int
+) -> str | None:
+    """Verify and de-duplicate a candidate; returns the rejection reason or None (accepted)."""
+    reason = _problem(row, seen, synth_cfg)
+    if reason is not None:
+        return reason
     seen.add(row["sample_id"])
     made.append(row)
     return None
@@ -285,6 +307,7 @@ def _accept(
 def _structured(wanted, seen, made, rejected, cfg: ExpandConfig, iteration: int, synth_cfg: Any) -> None:
     from looptool.synth.instantiate import instantiate
 
+    profiles: dict[str, Profile] = {}
     for parent, i in wanted:
         meta = parent.meta
         signature = meta.get("signature")
@@ -297,6 +320,17 @@ def _structured(wanted, seen, made, rejected, cfg: ExpandConfig, iteration: int,
             continue
         avoid = {d for d in (meta.get("domain"),) if d}
         reason, candidate = "no_instantiation", None
+        if cfg.carry:
+            sid = parent.row["sample_id"]
+            profile = profiles[sid] = profiles.get(sid) or seed_profile(parent)
+            reason, candidate = _carried(
+                parent, i, profile, signature, avoid, seen, cfg, iteration, synth_cfg
+            )
+            if reason is None:
+                _accept(candidate, parent, seen, synth_cfg, made, iteration)
+            else:
+                rejected.append(_rejected(parent, reason.split(":")[0], reason, candidate, iteration))
+            continue
         for attempt in range(cfg.tries):
             rng = random.Random(f"{cfg.seed + iteration}:{parent.row['sample_id']}:{i}:{attempt}")
             new = instantiate(signature, rng, synth_cfg, avoid_domains=avoid)
@@ -309,6 +343,52 @@ def _structured(wanted, seen, made, rejected, cfg: ExpandConfig, iteration: int,
                 break
         if reason is not None:
             rejected.append(_rejected(parent, reason.split(":")[0], reason, candidate, iteration))
+
+
+def _carried(
+    parent: ErrorSeed,
+    i: int,
+    profile: Profile,
+    signature: dict[str, Any],
+    avoid: set[str],
+    seen: set[str],
+    cfg: ExpandConfig,
+    iteration: int,
+    synth_cfg: Any,
+) -> tuple[str | None, dict[str, Any] | None]:
+    """``expand.carry``: of ``cfg.candidates`` instantiations (``cfg.tries`` rounds while none is usable), the
+    one with the highest :func:`trap_score` (the first drawn on ties); (reason, candidate) as in _accept."""
+    from looptool.synth.instantiate import instantiate
+
+    reason, last = "no_instantiation", None
+    top = trap_max(profile)
+    for attempt in range(cfg.tries):
+        best: tuple[int, dict[str, Any]] | None = None
+        for c in range(cfg.candidates):
+            rng = random.Random(f"{cfg.seed + iteration}:{parent.row['sample_id']}:{i}:{attempt}:{c}")
+            new = instantiate(signature, rng, synth_cfg, avoid_domains=avoid)
+            if new is None:
+                continue
+            score = trap_score(profile, new)
+            last = _finish(
+                new,
+                parent,
+                iteration,
+                {
+                    "mode": "structured",
+                    "axis": "domain",
+                    "error": profile.as_meta(),
+                    "trap": {"score": score, "max": top},
+                },
+            )
+            reason = _problem(last, seen, synth_cfg)
+            if reason is None and (best is None or score > best[0]):
+                best = (score, last)
+                if score == top:
+                    break
+        if best is not None:
+            return None, best[1]
+    return reason, last
 
 
 def _llm(

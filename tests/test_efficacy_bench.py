@@ -219,3 +219,41 @@ def test_study_mechanisms_pooled_over_seeds():
         and pooled["purity: noisy rows of D_j still wrong"]["n"] == 8
     )
     assert "| **loop/iter_1, pooled over seeds** | 0.650 [" in a.mechanisms_markdown(m)
+
+
+def test_study_analysis_command_reads_results_of_several_sessions(tmp_path):
+    """The command the docs give: samples.csv plus --results of two sessions' runs -> both tables, one JSON."""
+    from click.testing import CliRunner
+
+    a = _load("efficacy_analysis")
+    ids = [("c0", True), ("n0", False)]
+    table = {
+        "warmup": [(s, c, 0) for s, c in ids],
+        "loop/seed0/iter_2": [(s, c, 1) for s, c in ids],
+        "static/seed0/iter_2": [(s, c, 0) for s, c in ids],
+    }
+    samples = _samples_csv(tmp_path / "samples.csv", table)
+    fid = {"overall": {"expansion": {"k": 3, "n": 4}, "seed": {"k": 2, "n": 2}}}
+    for i in (0, 1):
+        (tmp_path / f"r{i}.json").write_text(
+            json.dumps({"models": {f"loop/seed{i}/iter_1": {"mechanisms": {"fidelity": fid}}}})
+        )
+    out = tmp_path / "a.json"
+    r = CliRunner().invoke(
+        a.main,
+        [
+            str(samples),
+            "--results",
+            str(tmp_path / "r0.json"),
+            "--results",
+            str(tmp_path / "r1.json"),
+            "--out",
+            str(out),
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    assert "| **loop/iter_1, pooled over seeds** |" in r.output and "6/8" in r.output
+    assert sorted(json.loads(out.read_text())["mechanisms"]["per_run"]) == [
+        "loop/seed0/iter_1",
+        "loop/seed1/iter_1",
+    ]
