@@ -52,24 +52,6 @@ KINDS = (
 )
 """Error kinds, in the order :func:`error_profile` looks for them."""
 
-TRAP_MAX = {
-    "missing_arg": 4,
-    "wrong_value": 4,
-    "extra_arg": 3,
-    "wrong_function": 2,
-    "spurious_call": 2,
-    "no_call": 1,
-}
-"""The most :func:`trap_score` can give a candidate for each kind (kinds not named here carry nothing beyond
-the signature, which every structured expansion keeps)."""
-
-
-def trap_max(profile: Profile) -> int:
-    """The most :func:`trap_score` can give for ``profile`` (0: nothing to carry beyond the signature)."""
-    if profile.kind == "spurious_call" and profile.arg_kind is None and profile.similar is None:
-        return 0
-    return TRAP_MAX.get(profile.kind, 0)
-
 
 @dataclass(frozen=True)
 class Profile:
@@ -90,6 +72,25 @@ class Profile:
 
     def as_meta(self) -> dict[str, Any]:
         return {k: v for k, v in asdict(self).items() if v is not None}
+
+
+TRAP_MAX = {
+    "missing_arg": 4,
+    "wrong_value": 4,
+    "extra_arg": 3,
+    "wrong_function": 2,
+    "spurious_call": 2,
+    "no_call": 1,
+}
+"""The most :func:`trap_score` can give a candidate for each kind (kinds not named here carry nothing beyond
+the signature, which every structured expansion keeps)."""
+
+
+def trap_max(profile: Profile) -> int:
+    """The most :func:`trap_score` can give for ``profile`` (0: nothing to carry beyond the signature)."""
+    if profile.kind == "spurious_call" and profile.arg_kind is None and profile.similar is None:
+        return 0
+    return TRAP_MAX.get(profile.kind, 0)
 
 
 def _words(name: str) -> set[str]:
