@@ -74,7 +74,9 @@ def one(run: Path, j: int, k: int, candidates: int) -> list[dict]:
     for arm in ARMS:
         cfg = replace(base, k=k, max_samples=None, carry=arm == "carry", candidates=candidates)
         made[arm], _, m = expand(data, probed, verdicts, known, cfg, j, synth_cfg)
-        log.info("%s iter %d %s: %d seeds -> %d expansions", run.name, j, arm, m["seeds"], m["made"])
+        log.info(
+            "%s iter %d %s: %d seeds -> %d expansions", run.resolve().name, j, arm, m["seeds"], m["made"]
+        )
     seeds = {s.row["sample_id"]: s for s in error_seeds(data, probed, verdicts, base.verdicts)}
     profiles = {sid: seed_profile(s) for sid, s in seeds.items()}
     failed_seed = seed_failed(data, probed, verdicts)
@@ -85,7 +87,11 @@ def one(run: Path, j: int, k: int, candidates: int) -> list[dict]:
     with opened_backend(student, model=str(run / "models" / f"iter_{j}")) as backend:
         answers = probe(rows.select(SAMPLE.names), backend, cfg_probe, j)
     log.info(
-        "%s iter %d: %d expansions decoded in %.0f s", run.name, j, rows.height, time.perf_counter() - t0
+        "%s iter %d: %d expansions decoded in %.0f s",
+        run.resolve().name,
+        j,
+        rows.height,
+        time.perf_counter() - t0,
     )
     verdict = dict(answers.filter(pl.col("error").is_null()).select("sample_id", "mastered").iter_rows())
     out = []
@@ -100,7 +106,7 @@ def one(run: Path, j: int, k: int, candidates: int) -> list[dict]:
                 trap = {"score": trap_score(p, row), "max": trap_max(p)}
             out.append(
                 {
-                    "run": run.name,
+                    "run": run.resolve().name,
                     "iteration": j,
                     "arm": arm,
                     "sample_id": r["sample_id"],
