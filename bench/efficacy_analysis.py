@@ -243,7 +243,7 @@ def mechanisms_markdown(m: dict[str, Any]) -> str:
     names = [n for n, _ in MECHANISMS]
     lines = ["| run | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
     for run, figs in m["per_run"].items():
-        cells = [f"{figs[n]['k']}/{figs[n]['n']}" if n in figs else "-" for n in names]
+        cells = [f"{figs[n]['k']}/{figs[n]['n']}" if n in figs and figs[n]["n"] else "-" for n in names]
         lines.append(f"| {run} | " + " | ".join(cells) + " |")
     for arm, figs in m["pooled"].items():
         cells = [

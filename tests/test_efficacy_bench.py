@@ -197,16 +197,21 @@ def test_study_mechanisms_pooled_over_seeds():
             "purity": {"d_j": {"k": 2, "n": 4}, "d_next": {"k": 1, "n": 3}},
         }
 
+    static = mech(0, 9, 0)
+    static["targeting"]["expansion"] = {"k": 0, "n": 0}
+    static["fidelity"]["overall"] = {"expansion": {"k": 0, "n": 0}, "seed": {"k": 0, "n": 0}}
     results = {
         "models": {
             "loop/seed0/iter_1": {"mechanisms": mech(6, 9, 8)},
             "loop/seed1/iter_1": {"mechanisms": mech(7, 10, 7)},
+            "static/seed0/iter_1": {"mechanisms": static},  # no expansions: "-", not "0/0"
             "loop/seed1/iter_2": {},  # the last iteration has no mechanisms
             "warmup": {"mechanisms": mech(0, 0, 0)},  # not a run: left out
         }
     }
     m = a.mechanisms(results)
-    assert sorted(m["per_run"]) == ["loop/seed0/iter_1", "loop/seed1/iter_1"]
+    assert sorted(m["per_run"]) == ["loop/seed0/iter_1", "loop/seed1/iter_1", "static/seed0/iter_1"]
+    assert "| static/seed0/iter_1 | - | 9/10 | - | - | 2/4 | 1/3 |" in a.mechanisms_markdown(m)
     pooled = m["pooled"]["loop/iter_1"]
     assert pooled["targeting: expansions fail"] == {
         "k": 13,
