@@ -94,6 +94,9 @@ def one(run: Path, j: int, k: int, candidates: int) -> list[dict]:
         time.perf_counter() - t0,
     )
     verdict = dict(answers.filter(pl.col("error").is_null()).select("sample_id", "mastered").iter_rows())
+    if len(verdict) < rows.height:  # a backend error: the row is left out of the figures, and said so
+        log.warning("%s iter %d: %d expansions got no answer and are left out", run.resolve().name, j,
+                    rows.height - len(verdict))  # fmt: skip
     out = []
     for arm in ARMS:
         for r in made[arm].iter_rows(named=True):

@@ -29,14 +29,13 @@ for, as close as the tool the model wrongly called.
 from __future__ import annotations
 
 import json
-import re
 from collections import Counter
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from looptool.calls import parse, tool_index
 from looptool.checks.sample import grounding_text
-from looptool.checks.surface import kind_of, normalize
+from looptool.checks.surface import _words, kind_of, normalize
 from looptool.match import tool_match
 
 KINDS = (
@@ -93,14 +92,9 @@ def trap_max(profile: Profile) -> int:
     return TRAP_MAX.get(profile.kind, 0)
 
 
-def _words(name: str) -> set[str]:
-    spaced = re.sub(r"([a-z0-9])([A-Z])", r"\1 \2", name).replace("_", " ").replace("-", " ").lower()
-    return set(spaced.split())
-
-
 def name_similarity(a: str, b: str) -> float:
     """Word Jaccard of two function names (``getRepairStatus`` / ``accept_repair_quote``: 1/5)."""
-    wa, wb = _words(a), _words(b)
+    wa, wb = set(_words(a)), set(_words(b))
     return len(wa & wb) / len(wa | wb) if wa | wb else 0.0
 
 

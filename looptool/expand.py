@@ -240,6 +240,8 @@ def expand(
         seeds += error_seeds(data, probed, verdicts, cfg.verdicts)
     if enabled and "boundary" in cfg.from_parts:
         seeds += boundary_seeds(data, probed)
+    carry = cfg.carry and cfg.mode == "structured"
+    profiles = {s.row["sample_id"]: seed_profile(s) for s in seeds} if carry else {}
     wanted = [(s, i) for s in seeds for i in range(cfg.k)]
     if cfg.max_samples is not None and len(wanted) > cfg.max_samples:
         rng = random.Random(cfg.seed + iteration)
@@ -248,7 +250,7 @@ def expand(
     made: list[dict[str, Any]] = []
     rejected: list[dict[str, Any]] = []
     if cfg.mode == "structured":
-        _structured(wanted, seen, made, rejected, cfg, iteration, synth_cfg)
+        _structured(wanted, seen, made, rejected, cfg, iteration, synth_cfg, profiles)
     elif wanted:
         if generator is None:
             raise ValueError("expand.mode=llm needs backends.generator (backend is 'none')")
@@ -266,9 +268,9 @@ def expand(
         "rejected_by_reason": dict(sorted(reasons.items())),
         "made_by_pattern": dict(sorted(Counter((r["meta"] or {}).get("pattern", "?") for r in made).items())),
     }
-    if cfg.carry and cfg.mode == "structured":
+    if carry:
         metrics["carry"] = {
-            "seeds_by_error": dict(sorted(Counter(seed_profile(s).kind for s in seeds).items())),
+            "seeds_by_error": dict(sorted(Counter(p.kind for p in profiles.values()).items())),
             "trap_share": round(sum(t["score"] for t in traps) / max(1, sum(t["max"] for t in traps)), 4),
             "full_trap": sum(t["score"] == t["max"] > 0 for t in traps),
             "with_trap": sum(t["max"] > 0 for t in traps),
@@ -304,10 +306,19 @@ def _accept(
     return None
 
 
-def _structured(wanted, seen, made, rejected, cfg: ExpandConfig, iteration: int, synth_cfg: Any) -> None:
+def _structured(
+    wanted,
+    seen,
+    made,
+    rejected,
+    cfg: ExpandConfig,
+    iteration: int,
+    synth_cfg: Any,
+    profiles: dict[str, Profile],
+) -> None:
+    """``profiles``: each seed's :class:`Profile` when ``cfg.carry`` (else empty)."""
     from looptool.synth.instantiate import instantiate
 
-    profiles: dict[str, Profile] = {}
     for parent, i in wanted:
         meta = parent.meta
         signature = meta.get("signature")
@@ -321,10 +332,16 @@ def _structured(wanted, seen, made, rejected, cfg: ExpandConfig, iteration: int,
         avoid = {d for d in (meta.get("domain"),) if d}
         reason, candidate = "no_instantiation", None
         if cfg.carry:
-            sid = parent.row["sample_id"]
-            profile = profiles[sid] = profiles.get(sid) or seed_profile(parent)
             reason, candidate = _carried(
-                parent, i, profile, signature, avoid, seen, cfg, iteration, synth_cfg
+                parent,
+                i,
+                profiles[parent.row["sample_id"]],
+                signature,
+                avoid,
+                seen,
+                cfg,
+                iteration,
+                synth_cfg,
             )
             if reason is None:
                 _accept(candidate, parent, seen, synth_cfg, made, iteration)
@@ -370,6 +387,8 @@ def _carried(
             if new is None:
                 continue
             score = trap_score(profile, new)
+            if best is not None and score <= best[0]:
+                continue  # cannot win: not verified
             last = _finish(
                 new,
                 parent,
@@ -382,7 +401,7 @@ def _carried(
                 },
             )
             reason = _problem(last, seen, synth_cfg)
-            if reason is None and (best is None or score > best[0]):
+            if reason is None:
                 best = (score, last)
                 if score == top:
                     break

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import json
 
-import polars as pl
 import pytest
 
 from looptool.errorprofile import TRAP_MAX, error_profile, name_similarity, trap_max, trap_score
 from looptool.expand import ExpandConfig, expand
 from looptool.schema import PROBE, frame
-from looptool.synth import SeedConfig, run_seed
+from tests.test_expand import _iteration, seed_rows  # noqa: F401 (seed_rows: its module-scoped fixture)
 
 TOOLS = [
     {
@@ -112,18 +111,8 @@ def test_trap_score_counts_what_a_candidate_sets_again():
     assert name_similarity("getRepairStatus", "accept_repair_quote") == pytest.approx(1 / 5)
 
 
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory):
-    cfg = SeedConfig(pool_size=120, heldout_size=12, label_noise=0.0)
-    out = tmp_path_factory.mktemp("seed")
-    run_seed(out_dir=out, cfg=cfg)
-    return cfg, pl.read_parquet(out / "pool.parquet")
-
-
-def test_carry_keeps_the_signature_and_sets_more_traps(seeded):
-    from tests.test_expand import _iteration
-
-    cfg, pool = seeded
+def test_carry_keeps_the_signature_and_sets_more_traps(seed_rows):  # noqa: F811 (the imported fixture)
+    cfg, pool = seed_rows
     data, probed, verdicts = _iteration(pool, 24)
     # the model left out the first argument of every call-row seed
     calls = []
