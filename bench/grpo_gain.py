@@ -155,6 +155,23 @@ def evaluate_model(
     return out
 
 
+def rollouts_total(metrics: dict[str, Any], cfg: Any) -> int:
+    """Completions decoded over a run: each step's batch, plus ``num_generations`` for every prompt dynamic
+    sampling drew as a replacement (``bench/grpo_signal.py`` counts a step's rollouts the same way).
+
+    >>> from types import SimpleNamespace as NS
+    >>> cfg = NS(per_device_train_batch_size=4, gradient_accumulation_steps=1)
+    >>> cfg.grpo_fields = lambda: {"num_generations": 4}
+    >>> rollouts_total({"steps": 3, "dynamic_sampling": {"resampled": 2}}, cfg)
+    20
+    >>> rollouts_total({"steps": 3, "dynamic_sampling": None}, cfg)
+    12
+    """
+    batch = int(cfg.per_device_train_batch_size) * int(cfg.gradient_accumulation_steps or 1)
+    resampled = int((metrics.get("dynamic_sampling") or {}).get("resampled") or 0)
+    return int(metrics["steps"]) * batch + resampled * int(cfg.grpo_fields()["num_generations"])
+
+
 @click.group()
 def cli() -> None:
     """GRPO gain against GRPO steps (docs/efficacy/GRPO_GAIN.md)."""
@@ -215,7 +232,9 @@ def train(model: str, data: str, work: str, params_path: str, grid: str, seed: i
     (w / "train_settings.json").write_text(json.dumps(settings, indent=2, default=str) + "\n")
     m = train_grpo(model=model, data=data, out=w / "final", cfg=cfg, callbacks=[Checkpoints()])
     keep = ("steps", "reward_mean", "zero_std_frac_mean", "wall_s", "no_signal")
-    (w / "train_metrics.json").write_text(json.dumps({k: m.get(k) for k in keep}, indent=2) + "\n")
+    more = ("signal_steps", "dynamic_sampling", "series")  # dynamic sampling's counts per step and in total
+    out = {k: m.get(k) for k in (*keep, *more)} | {"rollouts_total": rollouts_total(m, cfg)}
+    (w / "train_metrics.json").write_text(json.dumps(out, indent=2, default=str) + "\n")
     shutil.rmtree(w / "final", ignore_errors=True)  # the grid's adapters are what is evaluated
     click.echo(f"train done: {[m.get(k) for k in keep]}, cpu {_cpu_s()} s")
 
