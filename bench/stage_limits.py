@@ -2,7 +2,7 @@
 reaches at those shapes, the share achieved, and where the rest goes. One run per command::
 
     python bench/stage_limits.py warmup [--steps 24] [--json-out F]
-    python bench/stage_limits.py grpo [--model models/iter_0] [--data data/iter_1/train.parquet] [--steps 4]
+    python bench/stage_limits.py grpo [--model models/iter_1] [--data data/iter_2/train.parquet] [--steps 4]
     python bench/stage_limits.py decode --what evaluate|probe [--model models/iter_0] [--json-out F]
 
 ``warmup`` and ``grpo`` run the stages' own code (:func:`looptool.train.sft.run_warmup` with params.yaml's
@@ -24,8 +24,9 @@ does not know, get the same formulas as the GPU ones. "Useful" FLOPs count each 
 FLOPs at the batch's padded length, so their ratio is the padding cost.
 
 **Rollouts and decoding** are counted as in ``bench/probe_engines.py`` (:func:`workload_flops`): prefill of every
-prompt, one decode step per further token, plus the unmerged LoRA's ``2 r (in + out)`` per adapted linear and
-token where the decoded model carries adapters.
+distinct prompt (a GRPO group's prompt once: the engine prefills it once for its 4 completions), one decode step per
+further token of every completion, plus the unmerged LoRA's ``2 r (in + out)`` per adapted linear and token where
+the decoded model carries adapters.
 
 **Rate at those shapes.** fp32, torch's threads: for training, every linear of the model as ``[M, in] x [in,
 out]`` (forward) and ``[M, out] x [out, in]`` (the input gradient) at M = the median row length; for decoding, as
@@ -510,11 +511,13 @@ def _report_training(
 
 
 @cli.command()
-@click.option("--model", default="models/iter_0", show_default=True)
-@click.option("--data", default="data/iter_1/train.parquet", show_default=True)
+@click.option(
+    "--model", default="models/iter_1", show_default=True, help="GRPO@2's start (GRPO@1 has no signal)."
+)
+@click.option("--data", default="data/iter_2/train.parquet", show_default=True)
 @click.option("--params", "params_path", default="params.yaml", show_default=True)
 @click.option("--steps", type=int, default=None, help="train.max_steps (default: the params').")
-@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--seed", type=int, default=2, show_default=True, help="GRPO@2's training seed.")
 @click.option("--profile-steps", type=int, default=0, show_default=True)
 @click.option("--json-out", default=None)
 def grpo(model, data, params_path, steps, seed, profile_steps, json_out) -> None:
@@ -552,6 +555,8 @@ def grpo(model, data, params_path, steps, seed, profile_steps, json_out) -> None
                     "step": int(trainer.state.global_step) + 1,
                     "seconds": time.perf_counter() - t,
                     "prompt": [len(p) for p in out["prompt_ids"]],
+                    # a group's prompt needs one prefill (the engine does one): count distinct prompts once
+                    "unique": [len(p) for p in {tuple(p): None for p in out["prompt_ids"]}],
                     "gen": [len(c) for c in out["completion_ids"]],
                 }
             )
@@ -581,8 +586,17 @@ def grpo(model, data, params_path, steps, seed, profile_steps, json_out) -> None
     calls = [c for c in decoded["calls"] if c["step"] not in profiled]
     prompt = [x for c in calls for x in c["prompt"]]
     gen = [x for c in calls for x in c["gen"]]
-    fl = pe.workload_flops(dims, prompt, gen)
-    lora = decoded["lora"] * (sum(prompt) + sum(gen))
+    unique = [x for c in calls for x in c["unique"]]
+    # prefill: each distinct prompt once; decode: every completion's further tokens at its own context
+    fl = {
+        **pe.workload_flops(dims, prompt, gen),
+        **{
+            k: v
+            for k, v in pe.workload_flops(dims, unique, [1] * len(unique)).items()
+            if k.startswith("prefill")
+        },
+    }
+    lora = decoded["lora"] * (sum(unique) + sum(gen))
     med = int(statistics.median(prompt))
     pre = pe.gemm_rate(dims, med, with_head=False)
     dec = max(pe.gemm_rate(dims, m_, with_head=True) for m_ in (4, 8, 16))
@@ -595,7 +609,8 @@ def grpo(model, data, params_path, steps, seed, profile_steps, json_out) -> None
         "prompt_lengths": prompt,
     }
     click.echo(
-        f"rollouts (timed steps): {len(gen)} completions, {sum(gen)} tokens, prompts median {med}; "
+        f"rollouts (timed steps): {len(gen)} completions of {len(unique)} distinct prompts (prefilled once each), "
+        f"{sum(gen)} tokens, prompts median {med}; "
         f"{ro['seconds']:.1f} s; LoRA {decoded['lora'] / 1e6:.2f} MFLOP per token"
     )
     _report_training("GRPO", m, log, cb, holder, stage_s, json_out, profile_steps, rollouts=ro)
