@@ -3,7 +3,7 @@
 # (train, then score the compared checkpoints on the 300 test rows). Run from a frozen checkout of the code
 # (CODE), with nothing else on the machine; everything it writes goes under OUT.
 #
-#   CODE=/work/wt/g25 SRC=/tmp/eff-cpu/loop_seed0 OUT=/work/coord/grpo-study \
+#   CODE=<frozen checkout> SRC=<efficacy loop/seed0 folder> OUT=<output folder> \
 #       bash docs/efficacy/grpo-signal/run.sh > OUT.log 2>&1
 #
 # SRC is the CPU efficacy study's loop/seed0 work folder (docs/efficacy/cpu-2026-12-05): its model_1
