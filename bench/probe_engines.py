@@ -201,6 +201,26 @@ def gemm_rate(dims: dict[str, Any], m: int, with_head: bool, reps: int = 3) -> f
     return total_f / total_s
 
 
+def decode_limit(
+    dims: dict[str, Any],
+    fl: dict[str, float],
+    prefill_m: int,
+    decode_rows: tuple[int, ...],
+    extra_decode: float = 0.0,
+) -> dict[str, Any]:
+    """Seconds the FLOPs ``fl`` (:func:`workload_flops`) take at this machine's best measured rates: prefill and
+    attention at M = ``prefill_m`` rows, decode steps (plus ``extra_decode`` FLOPs, e.g. an unmerged LoRA) at the
+    best rate over ``decode_rows``. Returns ``limit_s``, ``prefill_rate``, ``decode_rates`` (per M) and
+    ``decode_rate`` (their best)."""
+    pre = gemm_rate(dims, prefill_m, with_head=False)
+    dec_rates = {m: gemm_rate(dims, m, with_head=True) for m in decode_rows}
+    dec = max(dec_rates.values())
+    limit_s = (fl["prefill_lin"] + fl["prefill_att"] + fl["decode_att"]) / pre + (
+        fl["decode_lin"] + extra_decode
+    ) / dec
+    return {"limit_s": limit_s, "prefill_rate": pre, "decode_rates": dec_rates, "decode_rate": dec}
+
+
 # --- engines --------------------------------------------------------------------------------------------------
 
 
@@ -495,12 +515,8 @@ def main(
     gen_lens = [min(g, max_new_tokens) for g in gen_lens]
     fl = workload_flops(dims, lens, gen_lens)
     med = int(statistics.median(lens))
-    pre_rate = gemm_rate(dims, med, with_head=False)
-    dec_rates = {m: gemm_rate(dims, m, with_head=True) for m in (8, 16, 64)}
-    dec_rate = max(dec_rates.values())
-    limit_s = (fl["prefill_lin"] + fl["prefill_att"] + fl["decode_att"]) / pre_rate + fl[
-        "decode_lin"
-    ] / dec_rate
+    lim = decode_limit(dims, fl, med, (8, 16, 64))
+    pre_rate, dec_rates, limit_s = lim["prefill_rate"], lim["decode_rates"], lim["limit_s"]
     total = sum(fl.values())
     click.echo(
         f"workload: {total / 1e12:.2f} TFLOP (prefill {(fl['prefill_lin'] + fl['prefill_att']) / 1e12:.2f}, "

@@ -44,7 +44,6 @@ Time on a quiet machine: other load lowers the achieved rate and the measured GE
 
 from __future__ import annotations
 
-import contextlib
 import importlib.util
 import json
 import os
@@ -52,7 +51,7 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -383,10 +382,17 @@ def _params(path: str) -> dict[str, Any]:
     return load_params(path)
 
 
-@contextlib.contextmanager
-def _quiet_dir() -> Iterator[Path]:
-    with tempfile.TemporaryDirectory(prefix="stage-limits-") as tmp:
-        yield Path(tmp)
+def calibrate_callback(holder: dict[str, Any]) -> Any:
+    """TrainerCallback: at the end of training, on the trained model (LoRA and fused head in place), puts the FLOP
+    coefficients (:func:`calibrate`) and the base model's dimensions (:func:`base_dims`) into ``holder``."""
+    from transformers import TrainerCallback
+
+    class Calibrate(TrainerCallback):
+        def on_train_end(self, args, state, control, model=None, **kwargs):
+            holder["cal"] = calibrate(model, model.get_input_embeddings().weight.shape[0])
+            holder["dims"] = base_dims(model)
+
+    return Calibrate()
 
 
 @click.group()
@@ -421,18 +427,15 @@ def warmup(model, pool, heldout, params_path, steps, profile_steps, json_out) ->
     log = ForwardLog()
     cb = step_callback(log, profile_steps)
     holder: dict[str, Any] = {}
-
-    from transformers import TrainerCallback
-
-    class Calibrate(TrainerCallback):  # after training, on the trained model (LoRA and fused head in place)
-        def on_train_end(self, args, state, control, model=None, **kwargs):
-            holder["cal"] = calibrate(model, model.get_input_embeddings().weight.shape[0])
-            holder["dims"] = base_dims(model)
-
-    with _quiet_dir() as tmp:
+    with tempfile.TemporaryDirectory(prefix="stage-limits-") as tmp:
         t = time.perf_counter()
         m = run_warmup(
-            model=model, pool=pool, heldout=heldout, out=tmp / "iter_0", cfg=cfg, callbacks=[cb, Calibrate()]
+            model=model,
+            pool=pool,
+            heldout=heldout,
+            out=Path(tmp) / "iter_0",
+            cfg=cfg,
+            callbacks=[cb, calibrate_callback(holder)],
         )
         stage_s = time.perf_counter() - t
     _report_training("warm-up", m, log, cb, holder, stage_s, json_out, profile_steps)
@@ -566,18 +569,17 @@ def grpo(model, data, params_path, steps, seed, profile_steps, json_out) -> None
         return {**kw, "rollout_func": func}
 
     holder: dict[str, Any] = {}
-    from transformers import TrainerCallback
-
-    class Calibrate(TrainerCallback):
-        def on_train_end(self, args, state, control, model=None, **kwargs):
-            holder["cal"] = calibrate(model, model.get_input_embeddings().weight.shape[0])
-            holder["dims"] = base_dims(model)
-
     rollouts_mod.rollout_kwargs = timed_kwargs
     try:
-        with _quiet_dir() as tmp:
+        with tempfile.TemporaryDirectory(prefix="stage-limits-") as tmp:
             t = time.perf_counter()
-            m = train_grpo(model=model, data=data, out=tmp / "out", cfg=cfg, callbacks=[cb, Calibrate()])
+            m = train_grpo(
+                model=model,
+                data=data,
+                out=Path(tmp) / "out",
+                cfg=cfg,
+                callbacks=[cb, calibrate_callback(holder)],
+            )
             stage_s = time.perf_counter() - t
     finally:
         rollouts_mod.rollout_kwargs = original
@@ -598,10 +600,8 @@ def grpo(model, data, params_path, steps, seed, profile_steps, json_out) -> None
     }
     lora = decoded["lora"] * (sum(unique) + sum(gen))
     med = int(statistics.median(prompt))
-    pre = pe.gemm_rate(dims, med, with_head=False)
-    dec = max(pe.gemm_rate(dims, m_, with_head=True) for m_ in (4, 8, 16))
     flops = sum(fl.values()) + lora
-    limit = (fl["prefill_lin"] + fl["prefill_att"] + fl["decode_att"]) / pre + (fl["decode_lin"] + lora) / dec
+    limit = pe.decode_limit(dims, fl, med, (4, 8, 16), extra_decode=lora)["limit_s"]
     ro = {
         "seconds": sum(c["seconds"] for c in calls),
         "flops": flops,
@@ -632,34 +632,27 @@ def decode(what, model, params_path, data, json_out) -> None:
     from looptool.llm import BackendConfig, Sampling
     from looptool.llm.hf import HFBackend
     from looptool.model import resolve_model
+    from looptool.stage import section_config
 
     pe = _probe_engines()
     click.echo(f"load average at start: {os.getloadavg()}; torch threads {torch.get_num_threads()}")
-    params = _params(params_path)
-    student = (params.get("backends") or {}).get("student") or {}
-    if what == "probe":
-        from looptool.probe import requests_for
+    student = section_config(BackendConfig, "backends.student", params_path)
+    if what == "probe":  # the stages' own configs (their defaults) and request builders
+        from looptool.probe import ProbeConfig, requests_for
 
         data = data or "data/iter_1/train.parquet"
         requests = requests_for(pl.read_parquet(data))
-        max_new = int((params.get("probe") or {}).get("max_new_tokens", 96))
+        max_new = section_config(ProbeConfig, "probe", params_path).max_new_tokens
     else:
         from looptool.evaluate import heldout
+        from looptool.evaluate.run import EvalConfig
 
         data = data or "data/seed/heldout.parquet"
-        ev = params.get("eval") or {}
-        df = heldout.load(data, ev.get("heldout_limit"))
-        from looptool.llm.base import Request
-
-        requests = [
-            Request.chat(json.loads(r["messages"]), json.loads(r["tools"]), key=f"heldout/{r['sample_id']}")
-            for r in df.iter_rows(named=True)
-        ]
-        max_new = int(ev.get("max_new_tokens", 128))
+        ev = section_config(EvalConfig, "eval", params_path)
+        requests = heldout.requests_for(heldout.load(data, ev.heldout_limit))
+        max_new = ev.max_new_tokens
     t = time.perf_counter()
-    backend = HFBackend(
-        resolve_model(model), BackendConfig(batch_size=int(student.get("batch_size", 8)), cache=False)
-    )
+    backend = HFBackend(resolve_model(model), BackendConfig(batch_size=student.batch_size, cache=False))
     load_s = time.perf_counter() - t
     prompts = [backend.prompt_ids(r) for r in requests]
     parts = pe.timed_parts(backend)
@@ -668,16 +661,18 @@ def decode(what, model, params_path, data, json_out) -> None:
         requests, Sampling(max_new_tokens=max_new, temperature=0.0, logprobs=what == "probe")
     )
     secs = time.perf_counter() - t
+    bad = [c.error for c in got if not c.ok]
+    if bad:  # a failed request decodes nothing: its FLOPs would be missing from the figure
+        raise click.ClickException(f"{what}: {len(bad)} of {len(got)} requests failed, first: {bad[0]}")
     dims = pe.model_dims(backend.lm)
     lens = [len(p) for p in prompts]
     gen = [min(len(pe.strip_eos(c.token_ids, backend.eos_ids)) + 1, max_new) for c in got]
     fl = pe.workload_flops(dims, lens, gen)
     med = int(statistics.median(lens))
-    pre = pe.gemm_rate(dims, med, with_head=False)
-    dec = max(pe.gemm_rate(dims, m_, with_head=True) for m_ in (8, 16, 64))
+    lim = pe.decode_limit(dims, fl, med, (8, 16, 64))
     flops = sum(fl.values())
-    limit = (fl["prefill_lin"] + fl["prefill_att"] + fl["decode_att"]) / pre + fl["decode_lin"] / dec
-    rows = [row(f"{what}: decode ({len(requests)} requests)", flops, secs, flops / limit)]
+    pre, dec = lim["prefill_rate"], lim["decode_rate"]
+    rows = [row(f"{what}: decode ({len(requests)} requests)", flops, secs, flops / lim["limit_s"])]
     notes = [
         f"data {data}; {len(requests)} requests, prompt tokens {sum(lens)} (median {med}), generated {sum(gen)}, "
         f"max_new_tokens {max_new}; model loading {load_s:.1f} s (not in the table)",

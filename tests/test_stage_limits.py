@@ -121,3 +121,26 @@ def test_warmup_and_grpo_commands_run_the_stage_code(tiny_model_dir, data_dir, t
     assert rollouts["tflop"] > 0 and rollouts["seconds"] > 0
     # the tiny model's rewards are all equal: TRL's loss is skipped, so no forward is recorded, and the table says so
     assert got["rows"][0]["tflop"] == 0 and "steps with a loss forward: 0 of 4" in got["notes"]
+
+
+def test_decode_command_runs_evaluates_requests_with_the_stage_config(tiny_model_dir, data_dir, tmp_path):  # noqa: F811
+    from click.testing import CliRunner
+
+    sl = _bench()
+    p = tmp_path / "params.yaml"
+    p.write_text(yaml.safe_dump({"eval": {"heldout_limit": 4, "max_new_tokens": 6}}))
+    out = tmp_path / "decode.json"
+    r = CliRunner().invoke(
+        sl.cli,
+        ["decode", "--what", "evaluate", "--model", str(tiny_model_dir), "--data", str(data_dir / "heldout.parquet"),
+         "--params", str(p), "--json-out", str(out)],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    got = json.loads(out.read_text())
+    (row,) = got["rows"]
+    assert (
+        row["part"] == "evaluate: decode (4 requests)"
+        and row["seconds"] > 0
+        and sum(got["flops"].values()) > 0
+    )
+    assert "max_new_tokens 6" in got["notes"][0]
