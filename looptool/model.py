@@ -64,18 +64,22 @@ def smollm2_gguf_path() -> Path:
 
 
 def load_gguf(path: str | Path, dtype: str = "float32") -> tuple[Any, Any]:
-    """Load a GGUF file as a dequantized (serialisable) transformers model and its tokenizer."""
+    """Load a GGUF file as a dequantized (serialisable) transformers model and its tokenizer (the file parsed
+    once: :func:`looptool.compat.transformers.gguf_parsed_once`)."""
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
+    from looptool.compat.transformers import gguf_parsed_once
+
     path = Path(path)
-    tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
-    model = AutoModelForCausalLM.from_pretrained(
-        path.parent,
-        gguf_file=path.name,
-        quantization_config=GgufConfig(dequantize=True),
-        dtype=getattr(torch, dtype),
-    )
+    with gguf_parsed_once():
+        tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+        model = AutoModelForCausalLM.from_pretrained(
+            path.parent,
+            gguf_file=path.name,
+            quantization_config=GgufConfig(dequantize=True),
+            dtype=getattr(torch, dtype),
+        )
     return model, tok
 
 

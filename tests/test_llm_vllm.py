@@ -175,3 +175,139 @@ def test_vllm_backend_needs_vllm():
     else:
         pytest.skip("vllm is installed here")
     assert sys.modules.get("looptool.llm.vllm") is not None
+
+
+# --- the vLLM server in another venv (backends.<role>.server_python) ---------------------------------------
+
+FAKE_SERVER = r"""
+import json, sys
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+args = sys.argv[1:]
+if "--die" in args:
+    print("fake vllm: cannot start", flush=True)
+    sys.exit(3)
+port = int(args[args.index("--port") + 1])
+record = args[args.index("--record") + 1]
+with open(record, "a") as f:
+    f.write(json.dumps({"argv": args}) + "\n")
+
+class H(BaseHTTPRequestHandler):
+    def log_message(self, *a):
+        pass
+
+    def do_GET(self):
+        self.send_response(200 if self.path == "/health" else 404)
+        self.end_headers()
+
+    def do_POST(self):
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        with open(record, "a") as f:
+            f.write(json.dumps({"path": self.path, "body": body}) + "\n")
+        ids = body["prompt"][-2:]  # echo the last two prompt ids, then the EOS text
+        reply = {"choices": [{"text": "ab<|im_end|>", "finish_reason": "stop", "token_ids": ids,
+                              "logprobs": {"token_logprobs": [-0.5, -0.25]}}]}
+        raw = json.dumps(reply).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(raw)))
+        self.end_headers()
+        self.wfile.write(raw)
+
+HTTPServer(("127.0.0.1", port), H).serve_forever()
+"""
+
+
+def _fake_python(tmp_path: Path, *extra: str) -> Path:
+    """An executable that stands in for a venv's python: ``-m vllm.entrypoints...`` runs the fake server."""
+    server = tmp_path / "fake_server.py"
+    server.write_text(FAKE_SERVER)
+    python = tmp_path / "python"
+    python.write_text(f'#!/bin/sh\nshift 2\nexec {sys.executable} {server} "$@" {" ".join(extra)}\n')
+    python.chmod(0o755)
+    return python
+
+
+def test_vllm_server_backend_starts_sends_token_ids_and_stops(tiny_model_dir, tmp_path):
+    """With ``server_python`` the stage starts the server in that interpreter, waits for ``/health``, sends the
+    prompt token ids the in-process vllm backend would give the engine (to ``/v1/completions``, with vLLM's
+    ``return_token_ids`` and ``skip_special_tokens``), reads text / ids / log-probs (EOS text cut), and stops the
+    server on close."""
+    from looptool.llm.factory import get_backend
+    from looptool.llm.vllm import prompt_ids
+    from looptool.model import load_tokenizer
+
+    record = tmp_path / "record.jsonl"
+    cfg = BackendConfig(
+        backend="vllm",
+        server_python=str(_fake_python(tmp_path, "--record", str(record))),
+        dtype="float32",
+        batch_size=16,
+        cache=False,
+    )
+    reqs = _requests()
+    with get_backend(cfg, model=str(tiny_model_dir)) as b:
+        server = b
+        while hasattr(server, "inner"):  # the error budget, the progress counter
+            server = server.inner
+        proc = server.process
+        assert proc is not None and proc.poll() is None and server.startup_s > 0
+        got = b.generate(reqs, Sampling(max_new_tokens=5, logprobs=True))
+        assert b.identity()["backend"] == "vllm"
+    assert proc.poll() is not None  # stopped with the backend
+    lines = [json.loads(x) for x in record.read_text().splitlines()]
+    argv = lines[0]["argv"]
+    assert argv[argv.index("--model") + 1] == str(tiny_model_dir) and "--enforce-eager" in argv
+    assert argv[argv.index("--dtype") + 1] == "float32"
+    tok = load_tokenizer(tiny_model_dir)
+    bodies = {json.dumps(x["body"]["prompt"]): x for x in lines[1:]}
+    for r, c in zip(reqs, got):
+        ids = prompt_ids(tok, r, {})
+        sent = bodies[json.dumps(ids)]
+        assert sent["path"] == "/v1/completions" and sent["body"]["return_token_ids"] is True
+        assert sent["body"]["skip_special_tokens"] is False and sent["body"]["logprobs"] == 1
+        assert c.ok and c.text == "ab" and c.token_ids == ids[-2:] and c.logprobs == [-0.5, -0.25]
+
+
+def test_vllm_server_that_dies_fails_the_backend_with_its_log(tiny_model_dir, tmp_path):
+    from looptool.llm.vllm_server import VLLMServerBackend
+
+    python = _fake_python(tmp_path, "--die")
+    with pytest.raises(RuntimeError, match=r"(?s)exited \(3\).*cannot start") as err:
+        VLLMServerBackend(str(tiny_model_dir), BackendConfig(backend="vllm", server_python=str(python)))
+    log = Path(str(err.value).split("its log (")[1].split(")")[0])
+    assert log.read_text() == "fake vllm: cannot start\n"  # kept for the user: the error names it
+    log.unlink()
+    with pytest.raises(FileNotFoundError, match="make vllm-cpu"):
+        VLLMServerBackend(
+            str(tiny_model_dir), BackendConfig(backend="vllm", server_python=str(tmp_path / "nope"))
+        )
+    with pytest.raises(ValueError, match="server_python is for backend 'vllm'"):
+        BackendConfig(server_python=str(python))
+
+
+@pytest.mark.slow
+def test_vllm_cpu_server_matches_transformers(head64_model):
+    """The real thing: vllm-cpu's server in its own venv (``LOOPTOOL_VLLM_PYTHON``) gives the transformers
+    backend's greedy tokens and log-probs, and is gone after close."""
+    python = os.environ.get("LOOPTOOL_VLLM_PYTHON")
+    if not python or not Path(python).exists():
+        pytest.skip(
+            "set LOOPTOOL_VLLM_PYTHON to a python whose venv holds vllm-cpu (see tests/test_llm_vllm.py)"
+        )
+    from looptool.llm.vllm_server import VLLMServerBackend
+
+    ref_gen, _ = _reference(head64_model)
+    cfg = BackendConfig(
+        backend="vllm", server_python=python, dtype="float32", max_model_len=1024, cache=False
+    )
+    backend = VLLMServerBackend(str(head64_model), cfg)
+    proc = backend.process
+    try:
+        gen = backend.generate(_requests(), Sampling(max_new_tokens=12, logprobs=True))
+    finally:
+        backend.close()
+    assert proc is not None and proc.poll() is not None
+    for g, r in zip(gen, ref_gen):
+        assert g.error is None and g.token_ids == r.token_ids and g.text == r.text
+        assert max(abs(a - b) for a, b in zip(g.logprobs, r.logprobs)) < 1e-3

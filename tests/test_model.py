@@ -92,3 +92,46 @@ def test_prepare_model_cli_embedded_gguf_generates(tmp_path):
         gen = model.generate(**ids, max_new_tokens=12, do_sample=False)
     text = tok.decode(gen[0, ids.input_ids.shape[1] :], skip_special_tokens=True)
     assert "Paris" in text
+
+
+def test_gguf_parsed_once_reuses_the_reader_and_gives_the_same_tensors(smollm2_tokenizer):
+    """Loading the embedded GGUF parses the file once (:func:`looptool.compat.transformers.gguf_parsed_once`):
+    within the block every ``load_gguf_checkpoint`` call shares one reader, and the tensors, config and
+    tokenizer fields it returns equal those of a fresh parse outside it; on exit gguf's names are restored."""
+    import gguf
+    import torch
+    from transformers import AutoModelForCausalLM, LlamaConfig
+    from transformers.modeling_gguf_pytorch_utils import load_gguf_checkpoint
+
+    from looptool.compat.transformers import gguf_parsed_once
+    from looptool.model import smollm2_gguf_path
+
+    path = str(smollm2_gguf_path())
+    config = load_gguf_checkpoint(path)["config"]
+    skeleton = AutoModelForCausalLM.from_config(LlamaConfig(**config))  # names the tensors; weights unused
+    fresh = load_gguf_checkpoint(path, return_tensors=True, model_to_load=skeleton)
+    built: list[str] = []
+    original = gguf.GGUFReader
+
+    class Counting(original):  # counts the parses the block lets through
+        def __init__(self, *args, **kwargs):
+            built.append(str(args[0]))
+            super().__init__(*args, **kwargs)
+
+    gguf.GGUFReader = Counting
+    try:
+        with gguf_parsed_once():
+            meta = load_gguf_checkpoint(path)
+            shared = load_gguf_checkpoint(path, return_tensors=True, model_to_load=skeleton)
+            assert gguf.get_tensor_name_map(*[gguf.MODEL_ARCH.LLAMA, 2]) is gguf.get_tensor_name_map(
+                gguf.MODEL_ARCH.LLAMA, 2
+            )
+        assert gguf.GGUFReader is Counting and not hasattr(gguf.get_tensor_name_map, "cache_info")
+    finally:
+        gguf.GGUFReader = original
+    assert built == [path]
+    assert meta["config"] == fresh["config"] == shared["config"]
+    assert meta["tokenizer"]["tokens"] == fresh["tokenizer"]["tokens"]
+    assert fresh["tensors"].keys() == shared["tensors"].keys() and len(fresh["tensors"]) > 100
+    for name, t in fresh["tensors"].items():
+        assert torch.equal(torch.as_tensor(t), torch.as_tensor(shared["tensors"][name])), name

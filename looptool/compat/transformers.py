@@ -14,10 +14,15 @@ against ``model.generate`` by the rest of ``tests/test_llm_hf.py``.
 
 Callers see caches only: :func:`new_cache`, :func:`grows_in_place`, :func:`in_buffer`, :func:`compact`,
 :func:`select` and :func:`merge`.
+
+One more use, in model preparation: :func:`gguf_parsed_once` (why: its docstring).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
+from collections.abc import Iterator
 from typing import Any
 
 from looptool.compat import check
@@ -169,3 +174,39 @@ def merge(caches: list[Any], width: int) -> Any:
     for li, layer in enumerate(merged.layers):
         _assemble(layer, [(c.layers[li].keys, c.layers[li].values) for c in caches], width)
     return merged
+
+
+@contextlib.contextmanager
+def gguf_parsed_once() -> Iterator[None]:
+    """Inside the block, transformers' GGUF loading parses each GGUF file once and builds gguf's tensor name
+    map once per architecture, instead of once per call.
+
+    Why no public interface serves: loading a GGUF model and its tokenizer (``AutoTokenizer`` /
+    ``AutoModelForCausalLM.from_pretrained(gguf_file=...)``) calls
+    ``transformers.modeling_gguf_pytorch_utils.load_gguf_checkpoint`` three times (tokenizer, config, weights),
+    each building a fresh ``gguf.GGUFReader`` (it parses every metadata field, 49,152 vocabulary strings for
+    SmolLM2: ~6 s each on a 2-core CPU), and ``get_gguf_hf_weights_map`` calls ``gguf.get_tensor_name_map`` once
+    per module (397 times for SmolLM2, ~20 ms each). Both names are imported inside those functions
+    (``from gguf import ...``), so the block swaps the ``gguf`` module's attributes for memoizing versions and
+    restores them on exit. A reader is read-only after construction (fields parsed, tensors memory-mapped), so
+    sharing it gives the same tensors: ``tests/test_model.py`` checks the prepared checkpoint is byte-identical.
+    """
+    check("transformers")
+    import gguf
+
+    reader_class, name_map = gguf.GGUFReader, gguf.get_tensor_name_map
+    readers: dict[tuple[str, str], Any] = {}
+
+    def reader(path: Any, mode: str = "r") -> Any:
+        key = (str(path), mode)
+        if key not in readers:
+            readers[key] = reader_class(path, mode)
+        return readers[key]
+
+    gguf.GGUFReader = reader
+    gguf.get_tensor_name_map = functools.lru_cache(maxsize=None)(name_map)
+    try:
+        yield
+    finally:
+        gguf.GGUFReader, gguf.get_tensor_name_map = reader_class, name_map
+        readers.clear()

@@ -46,6 +46,15 @@ class BackendConfig:
     """``vllm``: fraction of GPU memory the engine may take."""
     max_model_len: int | None = None
     """``vllm``: context length limit (default: the model's)."""
+    server_python: str | None = None
+    """``vllm``: the Python of a venv holding vLLM (``.venv-vllm/bin/python`` after ``make vllm-cpu``); the stage
+    then starts vLLM's OpenAI-compatible server in it, sends the same prompt token ids, and stops it when done
+    (start-up counted in the stage's time). Unset: vLLM runs in the stage's own process."""
+    server_args: list[str] | None = None
+    """``vllm`` with ``server_python``: more ``vllm serve`` options; unset: ``[--enforce-eager]`` (on a 2-core CPU
+    vLLM's compile warm-up costs more than it saves on a probe of the demo's size)."""
+    server_start_timeout_s: float = 600.0
+    """``vllm`` with ``server_python``: seconds to wait for the server's ``/health`` before the stage fails."""
     chat_template_kwargs: dict[str, Any] = field(default_factory=dict)
     """Extra chat-template arguments, e.g. ``{enable_thinking: false}`` for Qwen3."""
     cache: bool = True
@@ -82,6 +91,16 @@ class BackendConfig:
             raise ValueError(f"timeout_s={self.timeout_s!r} must be a positive number of seconds")
         if not 0.0 <= self.max_error_rate <= 1.0:
             raise ValueError(f"max_error_rate={self.max_error_rate!r} must be in [0, 1]")
+        if self.server_python is not None and self.backend != "vllm":
+            raise ValueError(f"server_python is for backend 'vllm' (this role's backend is {self.backend!r})")
+        if self.server_args is not None and not (
+            isinstance(self.server_args, list) and all(isinstance(a, str) for a in self.server_args)
+        ):
+            raise ValueError(f"server_args={self.server_args!r} must be a list of strings")
+        if not (0 < self.server_start_timeout_s < float("inf")):
+            raise ValueError(
+                f"server_start_timeout_s={self.server_start_timeout_s!r} must be a positive number"
+            )
         if not 0.0 < self.gpu_memory_utilization <= 1.0:
             raise ValueError(f"gpu_memory_utilization={self.gpu_memory_utilization!r} must be in (0, 1]")
 

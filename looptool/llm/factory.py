@@ -32,6 +32,11 @@ def get_backend(cfg: BackendConfig, model: str | None = None) -> Backend:
         from looptool.model import resolve_model
 
         backend = HFBackend(resolve_model(name), cfg)
+    elif cfg.backend == "vllm" and cfg.server_python:
+        from looptool.llm.vllm_server import VLLMServerBackend
+        from looptool.model import resolve_model
+
+        backend = VLLMServerBackend(resolve_model(name), cfg)
     elif cfg.backend == "vllm":
         from looptool.llm.vllm import VLLMBackend
         from looptool.model import resolve_model

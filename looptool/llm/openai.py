@@ -193,7 +193,13 @@ def read_text_reply(data: Any) -> Completion:
     lp = choice.get("logprobs")
     if isinstance(lp, dict) and isinstance(lp.get("token_logprobs"), list):
         logprobs = [float(x) for x in lp["token_logprobs"] if x is not None]
-    return Completion(text=text, logprobs=logprobs, finish_reason=choice.get("finish_reason"))
+    ids = choice.get("token_ids")  # vLLM's extension (a request with return_token_ids)
+    token_ids = (
+        [int(t) for t in ids] if isinstance(ids, list) and all(isinstance(t, int) for t in ids) else []
+    )
+    return Completion(
+        text=text, token_ids=token_ids, logprobs=logprobs, finish_reason=choice.get("finish_reason")
+    )
 
 
 def _first_choice(data: Any) -> dict[str, Any]:

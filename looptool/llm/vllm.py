@@ -16,6 +16,18 @@ from looptool.llm.common import local_identity, request_seed
 from looptool.llm.config import BackendConfig
 
 
+def prompt_ids(tokenizer: Any, request: Request, chat_template_kwargs: dict[str, Any]) -> list[int]:
+    """The token ids a vLLM engine gets for ``request``: those of :meth:`looptool.llm.hf.HFBackend.prompt_ids`
+    (a chat rendered by :func:`looptool.prompts.render_prompt`, then tokenized without special tokens)."""
+    if request.prompt is not None:
+        return list(tokenizer(request.prompt, add_special_tokens=True)["input_ids"])
+    from looptool.prompts import render_prompt
+
+    tools = list(request.tools) if request.tools else None
+    text = render_prompt(tokenizer, tools, list(request.messages or []), **chat_template_kwargs)
+    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
+
+
 class VLLMBackend(Backend):
     """A local checkpoint served by an in-process vLLM engine."""
 
@@ -51,15 +63,7 @@ class VLLMBackend(Backend):
 
     def prompt_ids(self, request: Request) -> list[int]:
         """The same ids as :meth:`looptool.llm.hf.HFBackend.prompt_ids`."""
-        if request.prompt is not None:
-            return list(self.tokenizer(request.prompt, add_special_tokens=True)["input_ids"])
-        from looptool.prompts import render_prompt
-
-        tools = list(request.tools) if request.tools else None
-        text = render_prompt(
-            self.tokenizer, tools, list(request.messages or []), **self.cfg.chat_template_kwargs
-        )
-        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        return prompt_ids(self.tokenizer, request, self.cfg.chat_template_kwargs)
 
     def _prompts(self, requests: Sequence[Request]) -> tuple[list[Any], list[str | None]]:
         prompts: list[Any] = []
