@@ -408,6 +408,7 @@ def run_vllm_server(
     t0 = time.perf_counter()
     backend = VLLMServerBackend(model, cfg)
     try:
+        backend.start()  # the stage starts it with its first uncached call
         t1 = time.perf_counter()
         out = backend.generate(requests, Sampling(max_new_tokens=max_new, temperature=0.0, logprobs=True))
         t2 = time.perf_counter()

@@ -255,9 +255,10 @@ def test_vllm_server_backend_starts_sends_token_ids_and_stops(tiny_model_dir, tm
         server = b
         while hasattr(server, "inner"):  # the error budget, the progress counter
             server = server.inner
+        assert server.process is None  # started by the first call, not before
+        got = b.generate(reqs, Sampling(max_new_tokens=5, logprobs=True))
         proc = server.process
         assert proc is not None and proc.poll() is None and server.startup_s > 0
-        got = b.generate(reqs, Sampling(max_new_tokens=5, logprobs=True))
         scored = b.score(reqs[:2], ["ab", "hello there"])
         assert b.identity()["backend"] == "vllm"
     assert proc.poll() is not None  # stopped with the backend
@@ -280,12 +281,40 @@ def test_vllm_server_backend_starts_sends_token_ids_and_stops(tiny_model_dir, tm
         assert c.logprobs == [-((n + k) % 7) / 8 for k in range(len(comp))]
 
 
+def test_vllm_server_is_not_started_when_every_call_replays(tiny_model_dir, tmp_path, monkeypatch):
+    """Behind the call cache, a stage whose calls all replay (e.g. an iteration whose training changed nothing)
+    starts no server: its ~20 s start-up is paid only for calls the cache does not hold."""
+    from looptool.llm.factory import get_backend
+
+    monkeypatch.setenv("LOOPTOOL_CACHE_DIR", str(tmp_path / "cache"))
+    record = tmp_path / "record.jsonl"
+    cfg = BackendConfig(
+        backend="vllm", server_python=str(_fake_python(tmp_path, "--record", str(record))), cache=True
+    )
+    sampling = Sampling(max_new_tokens=5, logprobs=True)
+
+    def server_of(b):
+        while hasattr(b, "inner"):
+            b = b.inner
+        return b
+
+    with get_backend(cfg, model=str(tiny_model_dir)) as b:
+        first = b.generate(_requests(), sampling)
+        assert server_of(b).startup_s is not None
+    with get_backend(cfg, model=str(tiny_model_dir)) as b:
+        again = b.generate(_requests(), sampling)
+        assert server_of(b).process is None and server_of(b).startup_s is None
+    assert [c.text for c in again] == [c.text for c in first] == ["ab"] * len(first)
+    assert sum("argv" in json.loads(x) for x in record.read_text().splitlines()) == 1  # one server start
+
+
 def test_vllm_server_that_dies_fails_the_backend_with_its_log(tiny_model_dir, tmp_path):
     from looptool.llm.vllm_server import VLLMServerBackend
 
     python = _fake_python(tmp_path, "--die")
+    backend = VLLMServerBackend(str(tiny_model_dir), BackendConfig(backend="vllm", server_python=str(python)))
     with pytest.raises(RuntimeError, match=r"(?s)exited \(3\).*cannot start") as err:
-        VLLMServerBackend(str(tiny_model_dir), BackendConfig(backend="vllm", server_python=str(python)))
+        backend.generate([Request.text("hi")], Sampling(max_new_tokens=2))
     log = Path(str(err.value).split("its log (")[1].split(")")[0])
     assert log.read_text() == "fake vllm: cannot start\n"  # kept for the user: the error names it
     log.unlink()
@@ -313,10 +342,10 @@ def test_vllm_cpu_server_matches_transformers(head64_model):
         backend="vllm", server_python=python, dtype="float32", max_model_len=1024, cache=False
     )
     backend = VLLMServerBackend(str(head64_model), cfg)
-    proc = backend.process
     try:
         gen = backend.generate(_requests(), Sampling(max_new_tokens=12, logprobs=True))
         score = backend.score(_requests(), COMPLETIONS)
+        proc = backend.process
     finally:
         backend.close()
     assert proc is not None and proc.poll() is not None

