@@ -238,8 +238,8 @@ def test_vllm_server_backend_starts_sends_token_ids_and_stops(tiny_model_dir, tm
     prompt token ids the in-process vllm backend would give the engine (to ``/v1/completions``, with vLLM's
     ``return_token_ids`` and ``skip_special_tokens``), reads text / ids / log-probs (EOS text cut), and stops the
     server on close."""
+    from looptool.llm.common import prompt_ids
     from looptool.llm.factory import get_backend
-    from looptool.llm.vllm import prompt_ids
     from looptool.model import load_tokenizer
 
     record = tmp_path / "record.jsonl"

@@ -1,4 +1,5 @@
-"""Helpers shared by the backends: what identifies a local checkpoint, and the per-request sampling seed."""
+"""Helpers shared by the backends: what identifies a local checkpoint, the prompt a local model sees, and the
+per-request sampling seed."""
 
 from __future__ import annotations
 
@@ -7,6 +8,25 @@ from typing import Any
 from looptool import jsonutil
 from looptool.llm.base import Request, Sampling
 from looptool.model import weights_fingerprint as weights_fingerprint  # what identifies a local checkpoint
+
+
+def render(tokenizer: Any, request: Request, chat_template_kwargs: dict[str, Any]) -> str:
+    """The prompt text a local model sees for ``request``: its chat template with the tools
+    (:func:`looptool.prompts.render_prompt`), or the raw text."""
+    if request.prompt is not None:
+        return request.prompt
+    from looptool.prompts import render_prompt
+
+    tools = list(request.tools) if request.tools else None
+    return render_prompt(tokenizer, tools, list(request.messages or []), **chat_template_kwargs)
+
+
+def prompt_ids(tokenizer: Any, request: Request, chat_template_kwargs: dict[str, Any]) -> list[int]:
+    """Token ids of :func:`render`'s text, as every local backend gives them to its engine (``transformers``,
+    ``vllm`` in-process or as a server): a rendered chat already holds its special tokens; a raw text gets the
+    tokenizer's (as vLLM does)."""
+    text = render(tokenizer, request, chat_template_kwargs)
+    return list(tokenizer(text, add_special_tokens=request.prompt is not None)["input_ids"])
 
 
 def request_seed(request: Request, sampling: Sampling) -> int:

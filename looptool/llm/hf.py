@@ -32,7 +32,7 @@ from typing import Any
 
 from looptool.compat import transformers as kv
 from looptool.llm.base import Backend, Completion, Request, Sampling, deliver
-from looptool.llm.common import local_identity, request_seed
+from looptool.llm.common import local_identity, prompt_ids, render, request_seed
 from looptool.llm.config import BackendConfig
 
 MIN_SHARED_PREFIX = 16
@@ -157,21 +157,12 @@ class HFBackend(Backend):
         return local_identity(self.name, self.model, self.cfg.dtype, self.cfg.chat_template_kwargs)
 
     def render(self, request: Request) -> str:
-        """The prompt text the model sees for ``request`` (chat template with tools, or the raw text)."""
-        if request.prompt is not None:
-            return request.prompt
-        from looptool.prompts import render_prompt
-
-        tools = list(request.tools) if request.tools else None
-        return render_prompt(
-            self.tokenizer, tools, list(request.messages or []), **self.cfg.chat_template_kwargs
-        )
+        """The prompt text the model sees for ``request`` (:func:`looptool.llm.common.render`)."""
+        return render(self.tokenizer, request, self.cfg.chat_template_kwargs)
 
     def prompt_ids(self, request: Request) -> list[int]:
-        """Token ids of the prompt. A rendered chat already holds its special tokens; a raw text gets the
-        tokenizer's (as vLLM does), so both backends see the same ids."""
-        text = self.render(request)
-        return list(self.tokenizer(text, add_special_tokens=request.prompt is not None)["input_ids"])
+        """Token ids of the prompt (:func:`looptool.llm.common.prompt_ids`: the ids the vllm backends send)."""
+        return prompt_ids(self.tokenizer, request, self.cfg.chat_template_kwargs)
 
     def _encode_all(self, requests: Sequence[Request]) -> tuple[list[list[int] | None], list[str | None]]:
         ids: list[list[int] | None] = []

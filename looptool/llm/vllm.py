@@ -12,20 +12,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from looptool.llm.base import Backend, Completion, Request, Sampling
-from looptool.llm.common import local_identity, request_seed
+from looptool.llm.common import local_identity, prompt_ids, request_seed
 from looptool.llm.config import BackendConfig
-
-
-def prompt_ids(tokenizer: Any, request: Request, chat_template_kwargs: dict[str, Any]) -> list[int]:
-    """The token ids a vLLM engine gets for ``request``: those of :meth:`looptool.llm.hf.HFBackend.prompt_ids`
-    (a chat rendered by :func:`looptool.prompts.render_prompt`, then tokenized without special tokens)."""
-    if request.prompt is not None:
-        return list(tokenizer(request.prompt, add_special_tokens=True)["input_ids"])
-    from looptool.prompts import render_prompt
-
-    tools = list(request.tools) if request.tools else None
-    text = render_prompt(tokenizer, tools, list(request.messages or []), **chat_template_kwargs)
-    return list(tokenizer(text, add_special_tokens=False)["input_ids"])
 
 
 class VLLMBackend(Backend):

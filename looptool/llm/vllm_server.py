@@ -15,6 +15,7 @@ concurrency and reading replies are :class:`looptool.llm.openai.OpenAIBackend`'s
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import subprocess
@@ -26,9 +27,11 @@ from pathlib import Path
 from typing import Any
 
 from looptool.llm.base import Completion, Request, Sampling
-from looptool.llm.common import local_identity, request_seed
+from looptool.llm.common import local_identity, prompt_ids, request_seed
 from looptool.llm.config import BackendConfig
 from looptool.llm.openai import OpenAIBackend
+
+log = logging.getLogger(__name__)
 
 SERVED_NAME = "student"
 """The model name the server answers to (``--served-model-name``)."""
@@ -109,6 +112,7 @@ class VLLMServerBackend(OpenAIBackend):
             # open for the server's lifetime; closed (and removed unless an error names it) in close()
             self._log = tempfile.NamedTemporaryFile(prefix="looptool-vllm-", suffix=".log", delete=False)  # noqa: SIM115
             started = time.perf_counter()
+            log.info("starting vLLM's server for %s (log: %s)", self.checkpoint, self._log.name)
             self.process = subprocess.Popen(self._args, stdout=self._log, stderr=subprocess.STDOUT, env=env)
             try:
                 self._wait_until_up(self.vllm_cfg.server_start_timeout_s)
@@ -117,6 +121,7 @@ class VLLMServerBackend(OpenAIBackend):
                 self.close()
                 raise
             self.startup_s = time.perf_counter() - started
+            log.info("vLLM's server is up after %.1f s", self.startup_s)
 
     def _log_tail(self) -> str:
         self._log.flush()
@@ -153,9 +158,7 @@ class VLLMServerBackend(OpenAIBackend):
         )
 
     def prompt_ids(self, request: Request) -> list[int]:
-        """The ids :meth:`looptool.llm.vllm.VLLMBackend.prompt_ids` gives the engine."""
-        from looptool.llm.vllm import prompt_ids
-
+        """The ids the other local backends give their engine (:func:`looptool.llm.common.prompt_ids`)."""
         return prompt_ids(self.tokenizer, request, self.vllm_cfg.chat_template_kwargs)
 
     def _body(self, request: Request, sampling: Sampling) -> tuple[str, dict[str, Any]]:
